@@ -1,0 +1,215 @@
+"""Typed, validated configuration loaded from TOML.
+
+Every setting has a default, so an empty file is a valid configuration of the
+demo district. Unknown keys and wrong types are errors that name the key, the
+value given and what is allowed (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem; ``problems`` holds one human-readable line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SiteConfig(_Section):
+    name: str = "demo-district"
+    timezone: str = "Europe/Berlin"
+    resolution_min: Literal[5, 10, 15, 30, 60] = 15
+    latitude: float = Field(53.59, ge=-90, le=90)
+    longitude: float = Field(11.45, ge=-180, le=180)
+    country: str = "DE"
+    gate_time: time = time(12, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}; use e.g. 'Europe/Berlin'") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class NetworkConfig(_Section):
+    source: str = "demo"
+    v_min_pu: float = Field(0.95, gt=0.5, lt=1.0)
+    v_max_pu: float = Field(1.05, gt=1.0, lt=1.5)
+    max_loading_pct: float = Field(100.0, gt=0, le=200)
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value == "demo" or value.startswith("simbench:") or value.endswith(".json"):
+            return value
+        raise ValueError(
+            f"{value!r} is not a network source; use 'demo', 'simbench:<code>' "
+            "or a path to a pandapower .json file"
+        )
+
+
+class DataConfig(_Section):
+    history: str = "demo"
+    carbon: str = "demo"
+
+
+class GridConfig(_Section):
+    import_limit_kw: float = Field(60_000.0, gt=0)
+    export_limit_kw: float = Field(60_000.0, ge=0)
+
+
+class DispatchConfig(_Section):
+    objective: Literal["emissions", "cost", "blend"] = "emissions"
+    curtailment_penalty_per_kwh: float = Field(1e-4, ge=0)
+    throughput_penalty_per_kwh: float = Field(1e-6, ge=0)
+    time_limit_s: float = Field(30.0, gt=0)
+    mip_gap: float = Field(1e-4, ge=0, lt=1)
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///var/gridctl.sqlite"
+
+
+class SimulatorConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(5020, ge=1, le=65535)
+
+
+class ApiConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class BatteryConfig(_Section):
+    id: str
+    bus: int | str
+    p_max_kw: float = Field(gt=0)
+    e_max_kwh: float = Field(gt=0)
+    soc_min_pct: float = Field(10.0, ge=0, le=100)
+    soc_max_pct: float = Field(95.0, ge=0, le=100)
+    soc_initial_pct: float = Field(50.0, ge=0, le=100)
+    eta_charge: float = Field(0.95, gt=0, le=1)
+    eta_discharge: float = Field(0.95, gt=0, le=1)
+    unit_id: int = Field(1, ge=1, le=247)
+
+    @model_validator(mode="after")
+    def _soc_order(self) -> BatteryConfig:
+        if not self.soc_min_pct <= self.soc_initial_pct <= self.soc_max_pct:
+            raise ValueError(
+                f"battery {self.id!r}: need soc_min_pct <= soc_initial_pct <= soc_max_pct, got "
+                f"{self.soc_min_pct} / {self.soc_initial_pct} / {self.soc_max_pct}"
+            )
+        return self
+
+    @property
+    def soc_min_kwh(self) -> float:
+        return self.e_max_kwh * self.soc_min_pct / 100
+
+    @property
+    def soc_max_kwh(self) -> float:
+        return self.e_max_kwh * self.soc_max_pct / 100
+
+    @property
+    def soc_initial_kwh(self) -> float:
+        return self.e_max_kwh * self.soc_initial_pct / 100
+
+
+class PvConfig(_Section):
+    """A curtailable PV plant: an existing static generator of the net."""
+
+    id: str
+    sgen: int | str
+    unit_id: int = Field(ge=1, le=247)
+
+
+class AssetsConfig(_Section):
+    battery: list[BatteryConfig] = Field(default_factory=list)
+    pv: list[PvConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> AssetsConfig:
+        seen: dict[str, int] = {}
+        units: dict[int, str] = {}
+        for asset in [*self.battery, *self.pv]:
+            seen[asset.id] = seen.get(asset.id, 0) + 1
+            if asset.unit_id in units:
+                raise ValueError(
+                    f"unit_id {asset.unit_id} used by both {units[asset.unit_id]!r} and "
+                    f"{asset.id!r}; give each device its own Modbus unit id"
+                )
+            units[asset.unit_id] = asset.id
+        dup = sorted(k for k, n in seen.items() if n > 1)
+        if dup:
+            raise ValueError(f"duplicate asset ids {dup}; every asset needs a unique id")
+        return self
+
+
+class Config(_Section):
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path from the config relative to the config file's folder."""
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def _format_error(err: dict) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key (value {err['input']!r}); remove it or check its spelling"
+    if err["type"] == "missing":
+        return f"{key}: required key is missing; add it"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{key}: {msg} (got {err['input']!r})"
+
+
+def parse_config(data: dict, base_dir: Path = Path(".")) -> Config:
+    """Validate a config mapping; raise :class:`ConfigError` listing every problem."""
+    try:
+        return Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError([_format_error(e) for e in exc.errors()]) from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a TOML config file (the embedded default when ``path`` is None)."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    if not path.is_file():
+        raise ConfigError([f"{path}: config file not found; pass --config PATH to an existing file"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc}); fix the syntax"]) from None
+    return parse_config(data, base_dir=path.resolve().parent)

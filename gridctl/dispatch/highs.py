@@ -1,0 +1,111 @@
+"""Hand a Pyomo model to HiGHS through Pyomo's standard-form compiler and ``highspy``.
+
+This path (``LinearStandardFormCompiler`` + ``Highs.passModel``, garbage collection paused)
+is several times faster than constraint-by-constraint interfaces (see PERFORMANCE.md).
+Solution values are written back into the Pyomo variables.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+OPTIMAL = "optimal"
+TIME_LIMIT = "time_limit"  # best solution found within the limit
+INFEASIBLE = "infeasible"
+FAILED = "failed"
+
+
+class SolverError(Exception):
+    """HiGHS returned no usable solution."""
+
+
+@dataclass
+class SolveResult:
+    status: str
+    objective: float
+    handover_s: float
+    solve_s: float
+    mip_gap: float | None
+    num_rows: int
+    num_cols: int
+
+
+def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float = 1e-4) -> SolveResult:
+    """Solve ``model`` (one active minimisation objective) and load the solution into it.
+
+    Raises :class:`SolverError` when HiGHS finds no feasible solution.
+    """
+    t0 = time.perf_counter()
+    with PauseGC():
+        repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
+        h, is_mip = _pass_model(repn, time_limit_s, mip_gap)
+    handover_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    h.run()
+    solve_s = time.perf_counter() - t1
+    status = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == highspy.HighsModelStatus.kOptimal:
+        label = OPTIMAL
+    elif status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt) and has_solution:
+        label = TIME_LIMIT
+    elif status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        raise SolverError(f"dispatch model is infeasible ({h.modelStatusToString(status)})")
+    else:
+        raise SolverError(f"HiGHS returned no usable solution ({h.modelStatusToString(status)})")
+    values = np.asarray(h.getSolution().col_value)
+    for var, value in zip(repn.columns, values):
+        var.set_value(float(value), skip_validation=True)
+    for var, expr in repn.eliminated_vars:
+        var.set_value(pyo.value(expr), skip_validation=True)
+    objective = float(info.objective_function_value + repn.c_offset[0])
+    return SolveResult(
+        status=label,
+        objective=objective,
+        handover_s=handover_s,
+        solve_s=solve_s,
+        mip_gap=float(info.mip_gap) if is_mip else None,
+        num_rows=repn.A.shape[0],
+        num_cols=repn.A.shape[1],
+    )
+
+
+def _pass_model(repn, time_limit_s: float, mip_gap: float) -> tuple[highspy.Highs, bool]:
+    n_rows, n_cols = repn.A.shape
+    inf = highspy.kHighsInf
+    mult = np.array([m for _, m in repn.rows], dtype=int)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    row_lower = np.where(mult >= 0, np.where(mult == 0, rhs, -inf), rhs)
+    row_upper = np.where(mult <= 0, np.where(mult == 0, rhs, inf), rhs)
+    col_lower = np.array([-inf if v.lb is None else v.lb for v in repn.columns], dtype=float)
+    col_upper = np.array([inf if v.ub is None else v.ub for v in repn.columns], dtype=float)
+    integer = np.array([v.is_integer() for v in repn.columns], dtype=bool)
+    A = repn.A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.asarray(repn.c.toarray()[0] if n_cols else [], dtype=float)
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.passModel(lp)
+    return h, bool(integer.any())

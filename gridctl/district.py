@@ -1,0 +1,142 @@
+"""The district: config, network, asset placement and data, composed from the leaf packages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandapower as pp
+import pandas as pd
+
+from adapters.carbon import read_carbon_csv
+from adapters.history import check_regular, read_history_csv
+from gridctl.config import BatteryConfig, Config, PvConfig
+from gridctl.demo_carbon import derive_carbon_intensity
+from network_models.demo import demo_district
+from network_models.loading import NetworkError, find_element, load_json, load_simbench
+from network_models.profiles import element_groups, group_series, raw_profiles
+from network_models.validate import validate_net
+
+
+@dataclass(frozen=True)
+class PlacedBattery:
+    """A configured battery with its bus resolved to a net index."""
+
+    cfg: BatteryConfig
+    bus: int
+
+
+@dataclass(frozen=True)
+class PlacedPv:
+    """A curtailable PV asset: its sgen, the history series it belongs to and its share of it."""
+
+    cfg: PvConfig
+    sgen: int
+    bus: int
+    series_id: str
+    share: float
+
+
+class District:
+    """Everything a planning cycle needs about one district, loaded once."""
+
+    def __init__(self, config: Config, net: pp.pandapowerNet):
+        self.config = config
+        self.net = net
+        self.groups = element_groups(net)
+
+    @classmethod
+    def load(cls, config: Config) -> District:
+        """Load the configured network; raise :class:`NetworkError` with every problem found."""
+        net = _load_net(config.network.source, config)
+        problems = validate_net(net)
+        district = cls(config, net)
+        problems += district.placement_problems()
+        if problems:
+            raise NetworkError(problems)
+        return district
+
+    @property
+    def tz(self) -> str:
+        return self.config.site.timezone
+
+    @property
+    def resolution_min(self) -> int:
+        return self.config.site.resolution_min
+
+    def placement_problems(self) -> list[str]:
+        """Problems placing configured assets on the net (unknown bus or sgen)."""
+        problems = []
+        for i, b in enumerate(self.config.assets.battery):
+            try:
+                find_element(self.net, "bus", b.bus)
+            except KeyError as exc:
+                problems.append(f"assets.battery.{i}.bus: {exc.args[0]} ({b.id!r}); use a bus index or name of the net")
+        for i, p in enumerate(self.config.assets.pv):
+            try:
+                idx = find_element(self.net, "sgen", p.sgen)
+                if idx not in set(self.groups.element[self.groups.table == "sgen"]):
+                    problems.append(f"assets.pv.{i}.sgen: sgen {p.sgen!r} is out of service or has no profile")
+            except KeyError as exc:
+                problems.append(f"assets.pv.{i}.sgen: {exc.args[0]} ({p.id!r}); use an sgen index or name of the net")
+        return problems
+
+    @cached_property
+    def batteries(self) -> list[PlacedBattery]:
+        return [PlacedBattery(b, find_element(self.net, "bus", b.bus)) for b in self.config.assets.battery]
+
+    @cached_property
+    def pv_assets(self) -> list[PlacedPv]:
+        out = []
+        sgens = self.groups[self.groups.table == "sgen"].set_index("element")
+        for p in self.config.assets.pv:
+            idx = find_element(self.net, "sgen", p.sgen)
+            row = sgens.loc[idx]
+            out.append(PlacedPv(p, idx, int(self.net.sgen.bus[idx]), row.series_id, float(row.share)))
+        return out
+
+    @property
+    def load_series(self) -> list[str]:
+        return sorted(self.groups.series_id[self.groups.table == "load"].unique())
+
+    @property
+    def pv_series(self) -> list[str]:
+        return sorted(self.groups.series_id[self.groups.table == "sgen"].unique())
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """Measured power per group series (wide, kW, UTC interval starts)."""
+        source = self.config.data.history
+        if source == "demo":
+            return group_series(self.net)
+        return read_history_csv(self.config.resolve(source))
+
+    @cached_property
+    def carbon(self) -> pd.DataFrame:
+        """Measured grid carbon intensity (canonical in-memory form, see adapters.carbon)."""
+        source = self.config.data.carbon
+        if source == "demo":
+            profiles = raw_profiles(self.net)
+            return derive_carbon_intensity(profiles["load"], profiles["renewables"])
+        return read_carbon_csv(self.config.resolve(source))
+
+    def data_problems(self) -> list[str]:
+        """Gaps, NaNs and missing series in history and carbon data."""
+        problems = check_regular(self.history, self.resolution_min, "data.history")
+        missing = sorted(set(self.groups.series_id) - set(self.history.columns))
+        if missing:
+            problems.append(f"data.history: no series for {missing[:10]}; every load/PV group of the net needs one")
+        signals = self.carbon.signal_type.unique()
+        if len(signals) > 1:
+            problems.append(f"data.carbon: holds several signal types {sorted(signals)}; give one per file")
+        measured = self.carbon[~self.carbon.index.duplicated(keep="last")][["ci_kg_per_kwh"]]
+        problems += check_regular(measured, int(self.carbon.resolution_min.iloc[0]), "data.carbon")
+        return problems
+
+
+def _load_net(source: str, config: Config) -> pp.pandapowerNet:
+    if source == "demo":
+        return demo_district()
+    if source.startswith("simbench:"):
+        return load_simbench(source.split(":", 1)[1])
+    return load_json(config.resolve(source))
