@@ -37,8 +37,8 @@ class Forecast:
 class Plan:
     table: pd.DataFrame
     summary: dict
-    ac: AcCheckResult
-    baseline_ac: AcCheckResult
+    ac: AcCheckResult | None
+    baseline_ac: AcCheckResult | None
 
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> Forecast:
@@ -104,11 +104,29 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
 
 def make_plan(district: District, day: date) -> Plan:
     """Day-ahead plan for local ``day`` from data available at the gate time."""
-    cfg = district.config
     horizon = local_day(day, district.tz, district.resolution_min)
-    issue = gate_time(day, district.tz, cfg.site.gate_time)
-    fc = make_forecast(district, issue, horizon)
-    inp = dispatch_inputs(district, fc)
+    issue = gate_time(day, district.tz, district.config.site.gate_time)
+    plan = plan_horizon(district, issue, horizon)
+    plan.summary = {"date": day.isoformat(), **plan.summary}
+    log.info("plan %s: %s, emissions %.1f kg vs baseline %.1f kg", day, plan.summary["status"],
+             plan.summary["emissions_kg"], plan.summary["baseline_emissions_kg"])
+    return plan
+
+
+def plan_horizon(
+    district: District,
+    issue_time: pd.Timestamp,
+    horizon: pd.DatetimeIndex,
+    soc_initial_kwh: dict[str, float] | None = None,
+    with_ac_check: bool = True,
+) -> Plan:
+    """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given.
+
+    Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
+    """
+    cfg = district.config
+    fc = make_forecast(district, issue_time, horizon)
+    inp = dispatch_inputs(district, fc, soc_initial_kwh)
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0
@@ -116,13 +134,12 @@ def make_plan(district: District, day: date) -> Plan:
     table = plan_table(model, inp)
     baseline_import = inp.load_kw - inp.pv_kw
     baseline_emissions = float((np.maximum(baseline_import, 0) * inp.ci_kg_per_kwh * inp.dt_h).sum())
-    ac = check_schedule(district, fc.groups, table)
-    baseline_ac = check_schedule(district, fc.groups, None)
+    ac = check_schedule(district, fc.groups, table) if with_ac_check else None
+    baseline_ac = check_schedule(district, fc.groups, None) if with_ac_check else None
     summary = {
         "status": result.status,
-        "date": day.isoformat(),
         "timezone": district.tz,
-        "issue_time": issue.isoformat(),
+        "issue_time": issue_time.isoformat(),
         "intervals": len(horizon),
         "signal_type": fc.signal_type,
         "objective": result.objective,
@@ -130,12 +147,10 @@ def make_plan(district: District, day: date) -> Plan:
         "baseline_emissions_kg": baseline_emissions,
         "build_s": round(build_s, 4),
         "solve_s": round(result.handover_s + result.solve_s, 4),
-        "ac_check": ac.summary(),
-        "baseline_ac_check": baseline_ac.summary(),
+        "ac_check": ac.summary() if ac else None,
+        "baseline_ac_check": baseline_ac.summary() if baseline_ac else None,
         "assets": asset_summary(district),
     }
-    log.info("plan %s: %s, emissions %.1f kg vs baseline %.1f kg", day, result.status,
-             summary["emissions_kg"], baseline_emissions)
     return Plan(table, summary, ac, baseline_ac)
 
 

@@ -1,0 +1,60 @@
+"""One decision cycle, shared by the live daemon and replay.
+
+Only the clock and the device I/O differ between the two: the caller passes ``now`` (wall
+clock or simulated) and the measured state of charge; the cycle forecasts with data known at
+``now``, re-optimises the rest of the horizon and returns the setpoints of the current interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pandas as pd
+
+from gridctl.district import District
+from gridctl.planning import Plan, plan_horizon
+from gridctl.timegrid import local_day
+
+MIN_HORIZON_INTERVALS = 8  # below this many intervals left today, the horizon runs to the end of tomorrow
+
+
+@dataclass
+class Decision:
+    """What one cycle decided at ``now``: the plan of the remaining horizon and this interval's setpoints."""
+
+    now: pd.Timestamp
+    interval_start: pd.Timestamp
+    plan: Plan
+    setpoints_kw: dict[str, float] = field(default_factory=dict)
+
+
+def interval_start(now: pd.Timestamp, resolution_min: int) -> pd.Timestamp:
+    """Start (UTC) of the interval containing ``now``."""
+    return pd.Timestamp(now).tz_convert("UTC").floor(f"{resolution_min}min")
+
+
+def remaining_horizon(district: District, now: pd.Timestamp) -> pd.DatetimeIndex:
+    """Intervals from the one containing ``now`` to the end of the local day (or of tomorrow, late in the day)."""
+    start = interval_start(now, district.resolution_min)
+    today = start.tz_convert(district.tz).date()
+    days = [today]
+    idx = local_day(today, district.tz, district.resolution_min)
+    if (idx >= start).sum() < MIN_HORIZON_INTERVALS:
+        days.append(today + timedelta(days=1))
+    full = idx.append(local_day(days[-1], district.tz, district.resolution_min)) if len(days) > 1 else idx
+    return full[full >= start]
+
+
+def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:
+    """Load-referenced power setpoint (kW) of every controllable asset for the interval starting ``at``."""
+    row = plan.table.loc[at]
+    return {c.removesuffix(".p_kw"): float(row[c]) for c in plan.table.columns if c.endswith(".p_kw")}
+
+
+def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False) -> Decision:
+    """Re-optimise from ``now`` with measured SoC and return the current interval's setpoints."""
+    horizon = remaining_horizon(district, now)
+    plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check)
+    start = horizon[0]
+    return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))
