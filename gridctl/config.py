@@ -90,6 +90,7 @@ class DispatchConfig(_Section):
 
 class StoreConfig(_Section):
     url: str = "sqlite:///var/gridctl.sqlite"
+    retention_days: float = Field(90.0, gt=0)
 
 
 class SimulatorConfig(_Section):
@@ -101,6 +102,22 @@ class SimulatorConfig(_Section):
 class ApiConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+
+
+class DaemonConfig(_Section):
+    """Scheduling of ``gridctl run`` (seconds are seconds of the daemon's clock)."""
+
+    telemetry_s: float = Field(10.0, gt=0)
+    intraday_lead_s: float = Field(120.0, ge=0)
+    misfire_grace_s: float = Field(60.0, gt=0)
+    watchdog_s: float = Field(1800.0, gt=0)
+    retry_base_s: float = Field(5.0, gt=0)
+    retry_max_s: float = Field(300.0, gt=0)
+    offline_after: int = Field(3, ge=1)
+    ramp_pct_per_s: float = Field(10.0, gt=0)
+    data_year: int = Field(2016, ge=0)
+    time_scale: float = Field(1.0, gt=0)
+    log_json: bool = False
 
 
 class BatteryConfig(_Section):
@@ -176,6 +193,7 @@ class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
