@@ -52,9 +52,27 @@ def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:
     return {c.removesuffix(".p_kw"): float(row[c]) for c in plan.table.columns if c.endswith(".p_kw")}
 
 
+def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals: int) -> dict[str, float]:
+    """SoC (kWh) each battery must reach by the horizon's end: its configured initial SoC, or
+    as much of it as ``n_intervals`` of full-power charging from the measured SoC allow.
+
+    A fixed target (rather than the SoC measured at each re-optimisation) lets a battery
+    charged earlier in the day discharge later in it.
+    """
+    dt_h = district.resolution_min / 60.0
+    out = {}
+    for b in district.batteries:
+        c = b.cfg
+        soc = soc_kwh.get(c.id, c.soc_initial_kwh)
+        reachable = soc + c.p_max_kw * c.eta_charge * dt_h * n_intervals
+        out[c.id] = min(c.soc_initial_kwh, soc + 0.999 * (reachable - soc))
+    return out
+
+
 def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False) -> Decision:
     """Re-optimise from ``now`` with measured SoC and return the current interval's setpoints."""
     horizon = remaining_horizon(district, now)
-    plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check)
+    plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
+                        soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)))
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

@@ -55,16 +55,23 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
     return Forecast(issue_time, pd.concat([load, pv], axis=1), ci, str(carbon.signal_type.iloc[0]))
 
 
-def dispatch_inputs(district: District, fc: Forecast, soc_initial_kwh: dict[str, float] | None = None) -> DispatchInputs:
-    """Assemble model inputs from forecasts and configuration."""
+def dispatch_inputs(
+    district: District,
+    fc: Forecast,
+    soc_initial_kwh: dict[str, float] | None = None,
+    soc_terminal_kwh: dict[str, float] | None = None,
+) -> DispatchInputs:
+    """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC)."""
     cfg = district.config
     soc0 = soc_initial_kwh or {}
+    soc_end = soc_terminal_kwh or {}
     batteries = [
         BatteryParams(
             id=b.cfg.id, bus=b.bus, p_max_kw=b.cfg.p_max_kw,
             soc_min_kwh=b.cfg.soc_min_kwh, soc_max_kwh=b.cfg.soc_max_kwh,
             soc_initial_kwh=soc0.get(b.cfg.id, b.cfg.soc_initial_kwh),
             eta_charge=b.cfg.eta_charge, eta_discharge=b.cfg.eta_discharge,
+            soc_terminal_min_kwh=soc_end.get(b.cfg.id),
         )
         for b in district.batteries
     ]
@@ -119,14 +126,16 @@ def plan_horizon(
     horizon: pd.DatetimeIndex,
     soc_initial_kwh: dict[str, float] | None = None,
     with_ac_check: bool = True,
+    soc_terminal_kwh: dict[str, float] | None = None,
 ) -> Plan:
-    """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given.
+    """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
+    and ending at ``soc_terminal_kwh`` or above (default: the initial SoC).
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon)
-    inp = dispatch_inputs(district, fc, soc_initial_kwh)
+    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh)
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0
