@@ -72,7 +72,7 @@ def read_carbon_csv(path: str | Path) -> pd.DataFrame:
         raise DataError(problems)
     out = pd.DataFrame(
         {
-            "ci_kg_per_kwh": value * factor,
+            "ci_kg_per_kwh": (value * factor).to_numpy(),
             "signal_type": raw["signal_type"].to_numpy(),
             "resolution_min": resolution.astype(int).to_numpy(),
             "zone": raw["zone"].to_numpy(),

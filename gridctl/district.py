@@ -9,6 +9,7 @@ import pandapower as pp
 import pandas as pd
 
 from adapters.carbon import read_carbon_csv
+from adapters.errors import DataError
 from adapters.history import check_regular, read_history_csv
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
@@ -108,6 +109,11 @@ class District:
         """Measured power per group series (wide, kW, UTC interval starts)."""
         source = self.config.data.history
         if source == "demo":
+            if not isinstance(self.net.get("profiles"), dict) or "load" not in self.net.profiles:
+                raise DataError([
+                    "data.history: 'demo' history needs a SimBench net with profiles; "
+                    "set [data] history to a history CSV for this network"
+                ])
             return group_series(self.net)
         return read_history_csv(self.config.resolve(source))
 
@@ -116,6 +122,11 @@ class District:
         """Measured grid carbon intensity (canonical in-memory form, see adapters.carbon)."""
         source = self.config.data.carbon
         if source == "demo":
+            if not isinstance(self.net.get("profiles"), dict) or "renewables" not in self.net.profiles:
+                raise DataError([
+                    "data.carbon: 'demo' carbon intensity needs a SimBench net with profiles; "
+                    "set [data] carbon to a carbon-intensity CSV"
+                ])
             profiles = raw_profiles(self.net)
             return derive_carbon_intensity(profiles["load"], profiles["renewables"])
         return read_carbon_csv(self.config.resolve(source))

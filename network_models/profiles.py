@@ -10,7 +10,9 @@ A group series is the sum, in kW, of the in-service elements of one kind that sh
 ``load/<profile>`` for loads (active-power column ``<profile>_pload``) and ``pv/<profile>`` for
 PV generators (generator-referenced, positive = producing). Element ``i`` of a group has the
 fixed share ``p_mw_i / sum(p_mw)`` of its group at every instant, exactly as SimBench scales
-profiles, so element-level injections are recovered from group series by :func:`element_shares`.
+profiles, so element-level injections are recovered from group series by :func:`element_injections`.
+Nets without a ``profile`` column (plain pandapower JSON) get one series per element,
+``load/#<index>`` and ``pv/#<index>``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def element_groups(net: pp.pandapowerNet) -> pd.DataFrame:
     rows = []
     for table, kind in (("load", "load"), ("sgen", "pv")):
         df = net[table]
-        df = df[df.in_service & df.profile.notna()]
+        profile = df["profile"] if "profile" in df else pd.Series("#" + df.index.astype(str), index=df.index)
+        df = df.assign(profile=profile)[df.in_service & profile.notna()]
         for profile, grp in df.groupby("profile"):
             total = grp.p_mw.sum()
             shares = grp.p_mw / total if total > 0 else pd.Series(1.0 / len(grp), index=grp.index)
