@@ -120,6 +120,17 @@ class DaemonConfig(_Section):
     log_json: bool = False
 
 
+class ReplayConfig(_Section):
+    """Backtests (``gridctl replay``): decision cadence, AC-check sampling, baselines."""
+
+    reoptimise_every_min: int = Field(15, ge=0)
+    ac_check_every_min: int = Field(60, ge=0)
+    cover_forecast_error: bool = True
+    baselines: list[Literal["none", "self-consumption", "perfect-foresight"]] = Field(
+        default_factory=lambda: ["none", "self-consumption", "perfect-foresight"]
+    )
+
+
 class BatteryConfig(_Section):
     id: str
     bus: int | str
@@ -194,6 +205,7 @@ class Config(_Section):
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    replay: ReplayConfig = Field(default_factory=ReplayConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
