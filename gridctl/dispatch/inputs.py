@@ -21,6 +21,9 @@ class BatteryParams:
     eta_charge: float
     eta_discharge: float
     soc_terminal_min_kwh: float | None = None  # default: the initial SoC (no net draining)
+    terminal_value_per_kwh: float | None = None  # value of stored energy at the end; replaces the target
+    degradation_cost_per_kwh: float = 0.0  # per kWh of charge + discharge throughput (cost terms)
+    binary: bool = False  # forbid simultaneous charge and discharge with a binary per interval
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,48 @@ class CurtailablePv:
     id: str
     bus: int
     available_kw: np.ndarray
+
+
+@dataclass(frozen=True)
+class EvSession:
+    """One stay of a vehicle at a charging point: intervals ``[arrival, departure)`` of the horizon."""
+
+    arrival: int
+    departure: int
+    energy_kwh: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class EvChargerParams:
+    """A charging point (load-referenced) with the sessions expected over the horizon."""
+
+    id: str
+    bus: int
+    p_max_kw: float
+    sessions: tuple[EvSession, ...]
+    p_min_kw: float = 0.0  # minimum power while a vehicle is connected
+
+
+@dataclass(frozen=True)
+class HeatPumpParams:
+    """A heat pump charging a thermal store (building or tank) with a comfort band.
+
+    ``heat_demand_kw`` and ``cop`` are arrays over the horizon; the store's temperature follows
+    ``C * dT/dt = cop * p - heat_demand - ua * (T - ambient)``.
+    """
+
+    id: str
+    bus: int
+    p_max_kw: float
+    cop: np.ndarray
+    heat_demand_kw: np.ndarray
+    capacity_kwh_per_k: float
+    temp_min_c: float
+    temp_max_c: float
+    temp_initial_c: float
+    loss_kw_per_k: float = 0.0
+    ambient_c: float = 20.0
 
 
 @dataclass
@@ -43,14 +88,24 @@ class DispatchInputs:
     ci_kg_per_kwh: np.ndarray
     batteries: list[BatteryParams] = field(default_factory=list)
     pv_assets: list[CurtailablePv] = field(default_factory=list)
+    ev_chargers: list[EvChargerParams] = field(default_factory=list)
+    heat_pumps: list[HeatPumpParams] = field(default_factory=list)
     import_limit_kw: float = float("inf")
     export_limit_kw: float = float("inf")
     curtailment_penalty_per_kwh: float = 1e-4
     throughput_penalty_per_kwh: float = 1e-6
+    objective: str = "emissions"  # "emissions", "cost" or "blend" (see gridctl.dispatch.objective)
+    price_per_kwh: np.ndarray | None = None  # import price; required by "cost" and "blend"
+    export_price_per_kwh: float = 0.0
+    export_credit_factor: float = 0.0  # exported kWh avoid this share of the grid's intensity
+    carbon_price_per_kg: float = 0.0  # "blend": cost + carbon_price * emissions
+    peak_charge_per_kw: float = 0.0  # charge on the horizon's highest import (cost terms)
 
     def __post_init__(self) -> None:
         n = len(self.index)
-        for name in ("load_kw", "pv_kw", "ci_kg_per_kwh"):
+        if self.price_per_kwh is None:
+            self.price_per_kwh = np.zeros(n)
+        for name in ("load_kw", "pv_kw", "ci_kg_per_kwh", "price_per_kwh"):
             arr = np.asarray(getattr(self, name), dtype=float)
             if arr.shape != (n,):
                 raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")

@@ -1,9 +1,11 @@
 """The dispatch model: district power balance, grid connection, asset blocks, objective.
 
-Per interval ``t`` (kW): ``import - export = load + sum(battery p) - (pv - curtailed)``.
-Emissions ``sum(ci * import * dt)``; export earns no credit. Small penalties on curtailment and
-battery throughput break ties. Assets are blocks (``m.battery[id]``); a network block can add
-constraints on the same asset power expressions.
+Per interval ``t`` (kW): ``import - export = load + sum(asset p) - (pv - curtailed)`` where the
+assets are batteries (``m.battery[id]``), EV charging points (``m.ev[id]``) and heat pumps
+(``m.heat_pump[id]``), each a block exposing a load-referenced ``p_kw[t]``. Forecasts (load, PV,
+intensity, price) are mutable parameters so an intraday re-solve can update them in place.
+The grid connection is in :mod:`gridctl.dispatch.grid`, the objective in
+:mod:`gridctl.dispatch.objective`; soft limits in :mod:`gridctl.dispatch.soft`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from gridctl.dispatch.battery import populate_battery
+from gridctl.dispatch.ev import populate_ev
+from gridctl.dispatch.grid import populate_grid
+from gridctl.dispatch.heat_pump import populate_heat_pump
 from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.objective import add_objective
+
+
+def _series_param(T: pyo.Set, values) -> pyo.Param:
+    return pyo.Param(T, initialize=lambda _, t: float(values[t]), mutable=True)
 
 
 def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
@@ -21,28 +31,28 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
         m = pyo.ConcreteModel(name="gridctl_dispatch")
         m.T = pyo.RangeSet(0, len(inp.index) - 1)
         T, dt = m.T, inp.dt_h
-        m.grid_import = pyo.Var(T, bounds=(0.0, inp.import_limit_kw))
-        m.grid_export = pyo.Var(T, bounds=(0.0, inp.export_limit_kw))
+        m.load_kw = _series_param(T, inp.load_kw)
+        m.pv_kw = _series_param(T, inp.pv_kw)
+        m.ci = _series_param(T, inp.ci_kg_per_kwh)
+        m.price = _series_param(T, inp.price_per_kwh)
+        populate_grid(m, inp)
         params = {b.id: b for b in inp.batteries}
         m.battery = pyo.Block(list(params), rule=lambda blk, i: populate_battery(blk, T, dt, params[i]))
+        evs = {e.id: e for e in inp.ev_chargers}
+        m.ev = pyo.Block(list(evs), rule=lambda blk, i: populate_ev(blk, T, dt, evs[i]))
+        hps = {h.id: h for h in inp.heat_pumps}
+        m.heat_pump = pyo.Block(list(hps), rule=lambda blk, i: populate_heat_pump(blk, T, dt, hps[i]))
         m.PV = pyo.Set(initialize=[p.id for p in inp.pv_assets])
-        avail = {(p.id, t): float(p.available_kw[t]) for p in inp.pv_assets for t in T}
-        m.curtail = pyo.Var(m.PV, T, bounds=lambda _, a, t: (0.0, avail[a, t]))
+        m.pv_available = pyo.Param(m.PV, T, mutable=True,
+                                   initialize={(p.id, t): float(p.available_kw[t]) for p in inp.pv_assets for t in T})
+        m.curtail = pyo.Var(m.PV, T, bounds=lambda _, a, t: (0.0, m.pv_available[a, t]))
+        flexible = [*m.battery.values(), *m.ev.values(), *m.heat_pump.values()]
 
         def balance(_, t):
-            flex = sum(m.battery[b.id].p_kw[t] for b in inp.batteries)
+            flex = sum(blk.p_kw[t] for blk in flexible)
             curtailed = sum(m.curtail[a, t] for a in m.PV)
-            return m.grid_import[t] - m.grid_export[t] == (
-                float(inp.load_kw[t]) + flex - float(inp.pv_kw[t]) + curtailed
-            )
+            return m.grid_import[t] - m.grid_export[t] == m.load_kw[t] + flex - m.pv_kw[t] + curtailed
 
         m.balance = pyo.Constraint(T, rule=balance)
-        m.emissions_kg = pyo.Expression(
-            expr=sum(float(inp.ci_kg_per_kwh[t]) * dt * m.grid_import[t] for t in T)
-        )
-        m.penalties = pyo.Expression(
-            expr=inp.curtailment_penalty_per_kwh * dt * sum(m.curtail[a, t] for a in m.PV for t in T)
-            + inp.throughput_penalty_per_kwh * sum(m.battery[b.id].throughput_kwh for b in inp.batteries)
-        )
-        m.objective = pyo.Objective(expr=m.emissions_kg + m.penalties, sense=pyo.minimize)
+        add_objective(m, inp)
     return m

@@ -37,12 +37,27 @@ def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
         flex += p
         assets[f"{b.id}.p_kw"] = p
         assets[f"{b.id}.soc_kwh"] = _values(blk.soc, T)
+    for e in inp.ev_chargers:
+        p = _values(m.ev[e.id].p_kw, T)
+        flex += p
+        assets[f"{e.id}.p_kw"] = p
+    for h in inp.heat_pumps:
+        p = _values(m.heat_pump[h.id].p_kw, T)
+        flex += p
+        assets[f"{h.id}.p_kw"] = p
+        assets[f"{h.id}.temp_c"] = _values(m.heat_pump[h.id].temp_c, T)
     for a in m.PV:
         assets[f"{a}.curtailed_kw"] = _values(m.curtail, [(a, t) for t in T])
     # recompute the net import from the balance, so the row identity holds exactly
     df["grid_import_kw"] = df.load_kw + flex - (df.pv_kw - df.pv_curtailed_kw) + df.losses_kw
-    df["emissions_kg"] = np.maximum(df.grid_import_kw, 0.0) * df.ci_kg_per_kwh * inp.dt_h
+    df["emissions_kg"] = interval_emissions(df.grid_import_kw.to_numpy(), inp)
     for name, values in assets.items():
         df[name] = values
     df.index.name = "interval_start"
     return df
+
+
+def interval_emissions(grid_import_kw: np.ndarray, inp: DispatchInputs) -> np.ndarray:
+    """Emissions per interval (kg): import times intensity, export credited by ``export_credit_factor``."""
+    net = np.where(grid_import_kw > 0, grid_import_kw, inp.export_credit_factor * grid_import_kw)
+    return net * inp.ci_kg_per_kwh * inp.dt_h

@@ -1,0 +1,31 @@
+"""Grid connection block: import and export power, soft limits, optional peak-import variable.
+
+``m.grid_import[t]`` and ``m.grid_export[t]`` (kW, both >= 0) meet the district balance. A finite
+import (export) limit is soft: ``import[t] <= limit + over[t]`` with the ``grid_limit`` penalty of
+:mod:`gridctl.dispatch.soft`. With a peak-import charge, ``m.peak_import >= import[t]`` for every
+``t`` and the objective charges ``peak_charge_per_kw * m.peak_import``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.soft import PENALTY, add_slack
+
+
+def populate_grid(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
+    """Add grid import/export variables, their soft limits and the peak-import variable to ``m``."""
+    T, dt = m.T, inp.dt_h
+    m.grid_import = pyo.Var(T, within=pyo.NonNegativeReals)
+    m.grid_export = pyo.Var(T, within=pyo.NonNegativeReals)
+    for var, limit, name in ((m.grid_import, inp.import_limit_kw, "import"), (m.grid_export, inp.export_limit_kw, "export")):
+        if math.isfinite(limit):
+            over = add_slack(m, f"{name}_over", T, limit=f"{name}_limit", asset="grid", unit="kW",
+                             penalty=PENALTY["grid_limit"] * dt)
+            m.add_component(f"{name}_limit", pyo.Constraint(T, rule=lambda _, t, v=var, o=over, lim=limit: v[t] <= lim + o[t]))
+    if inp.peak_charge_per_kw > 0:
+        m.peak_import = pyo.Var(within=pyo.NonNegativeReals)
+        m.peak_def = pyo.Constraint(T, rule=lambda _, t: m.peak_import >= m.grid_import[t])

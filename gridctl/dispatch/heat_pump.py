@@ -1,0 +1,59 @@
+"""Heat pump block: electric power, COP and a one-node thermal store with a comfort band.
+
+Per interval ``t``: electric power ``0 <= p[t] <= p_max`` (kW, load-referenced) delivers
+``cop[t] * p[t]`` kW of heat into a store (a water tank or the building's thermal mass) of
+capacity ``C`` kWh/K whose temperature ``temp[t]`` (degC, at the interval's end) follows
+``C * (temp[t] - temp[t-1]) = (cop[t] * p[t] - heat_demand[t] - ua * (temp[t-1] - ambient)) * dt``
+from the mutable initial temperature (telemetry). The comfort band ``[temp_min, temp_max]`` and
+the terminal target (end at least at the initial temperature, so the store is not drained at
+the horizon's end) are soft (``comfort`` and ``terminal`` penalties of
+:mod:`gridctl.dispatch.soft`). ``cop`` and ``heat_demand`` are mutable parameters.
+
+Data: the heat demand of a heat pump whose uncontrolled electric profile is known is that
+profile times its COP (the heat the pump delivered). The COP follows the outdoor temperature
+when a temperature series is given (:func:`cop_from_temperature`), else it is constant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from gridctl.dispatch.inputs import HeatPumpParams
+from gridctl.dispatch.soft import PENALTY, add_slack
+
+
+def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpParams) -> None:
+    """Fill ``blk`` with one heat pump's power, store temperature, dynamics and soft band."""
+    C = hp.capacity_kwh_per_k
+    blk.p_kw = pyo.Var(T, bounds=(0.0, hp.p_max_kw))
+    blk.temp_c = pyo.Var(T)
+    blk.cop = pyo.Param(T, initialize=lambda _, t: float(hp.cop[t]), mutable=True)
+    blk.heat_demand_kw = pyo.Param(T, initialize=lambda _, t: float(hp.heat_demand_kw[t]), mutable=True)
+    blk.temp_initial = pyo.Param(initialize=hp.temp_initial_c, mutable=True)
+    first = T.first()
+
+    def dynamics(_, t):
+        prev = blk.temp_initial if t == first else blk.temp_c[T.prev(t)]
+        heat = blk.cop[t] * blk.p_kw[t] - blk.heat_demand_kw[t] - hp.loss_kw_per_k * (prev - hp.ambient_c)
+        return C * (blk.temp_c[t] - prev) == heat * dt_h
+
+    blk.dynamics = pyo.Constraint(T, rule=dynamics)
+    comfort = PENALTY["comfort"] * C * dt_h
+    below = add_slack(blk, "below_k", T, limit="comfort_min", asset=hp.id, unit="K", penalty=comfort)
+    above = add_slack(blk, "above_k", T, limit="comfort_max", asset=hp.id, unit="K", penalty=comfort)
+    blk.band_min = pyo.Constraint(T, rule=lambda _, t: blk.temp_c[t] + below[t] >= hp.temp_min_c)
+    blk.band_max = pyo.Constraint(T, rule=lambda _, t: blk.temp_c[t] - above[t] <= hp.temp_max_c)
+    short = add_slack(blk, "terminal_short_k", None, limit="terminal_temp", asset=hp.id, unit="K",
+                      penalty=PENALTY["terminal"] * C)
+    blk.terminal = pyo.Constraint(expr=blk.temp_c[T.last()] + short >= min(hp.temp_initial_c, hp.temp_max_c))
+
+
+def cop_from_temperature(outdoor_c: np.ndarray, sink_c: float, carnot_efficiency: float = 0.45,
+                         cop_max: float = 7.0) -> np.ndarray:
+    """COP as a share of the Carnot COP ``(sink + 273.15) / (sink - outdoor)``, clipped to [1, cop_max].
+
+    The lift is taken as at least 5 K so the Carnot limit stays finite.
+    """
+    lift = np.maximum(sink_c - np.asarray(outdoor_c, dtype=float), 5.0)
+    return np.clip(carnot_efficiency * (sink_c + 273.15) / lift, 1.0, cop_max)

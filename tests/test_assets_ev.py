@@ -1,0 +1,53 @@
+"""EV charging points: cleanest feasible hours, soft energy targets, sessions from profiles."""
+
+import numpy as np
+import pytest
+from test_dispatch import _inputs
+
+from gridctl.dispatch.ev import immediate_charging, sessions_from_profile
+from gridctl.dispatch.highs import solve
+from gridctl.dispatch.inputs import EvChargerParams, EvSession
+from gridctl.dispatch.model import build_model
+from gridctl.dispatch.result import plan_table
+from gridctl.dispatch.soft import violations
+
+
+def _solve(ev, ci):
+    inp = _inputs(ci, [0.0] * len(ci), ev_chargers=[ev])
+    m = build_model(inp)
+    res = solve(m)
+    return res, plan_table(m, inp), violations(m, inp.index)
+
+
+def test_ev_charges_in_cleanest_hours_before_departure():
+    # connected hours 0-2 (departs at the start of hour 3, the cleanest); 15 kWh at up to 10 kW:
+    # 10 kWh in hour 2 (0.1), 5 kWh in hour 1 (0.2), nothing in the dirty hour 0 or after departure
+    ev = EvChargerParams("ev", 0, 10.0, (EvSession(0, 3, 15.0),))
+    res, table, viol = _solve(ev, [0.5, 0.2, 0.1, 0.05])
+    assert res.status == "optimal"
+    assert table["ev.p_kw"].to_numpy() == pytest.approx([0.0, 5.0, 10.0, 0.0], abs=1e-6)
+    assert res.objective == pytest.approx(5 * 0.2 + 10 * 0.1, rel=1e-9)
+    assert viol == []
+
+
+def test_impossible_session_reports_its_shortfall():
+    # 50 kWh asked in 3 h at 10 kW: 30 kWh delivered, 20 kWh unserved, and still a plan
+    ev = EvChargerParams("ev", 0, 10.0, (EvSession(0, 3, 50.0, label="van 1"),))
+    res, table, viol = _solve(ev, [0.5, 0.2, 0.1, 0.05])
+    assert res.status == "optimal"
+    assert table["ev.p_kw"].to_numpy() == pytest.approx([10.0, 10.0, 10.0, 0.0], abs=1e-6)
+    assert viol == [{"limit": "ev_energy", "asset": "ev", "size": pytest.approx(20.0), "unit": "kWh", "where": "van 1"}]
+
+
+def test_sessions_from_profile_and_immediate_baseline():
+    p = np.array([0, 4, 4, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0], float)  # two blocks (gap of 1 merged), dt 0.5 h
+    sessions = sessions_from_profile(p, 0.5, dwell_steps=4, merge_gap_steps=1)
+    assert sessions == [EvSession(1, 5, 5.0), EvSession(11, 13, 1.5)]
+    base = immediate_charging(EvChargerParams("ev", 0, 6.0, tuple(sessions)), len(p), 0.5)
+    assert base[[1, 2, 11]] == pytest.approx([6.0, 4.0, 3.0]) and base.sum() * 0.5 == pytest.approx(6.5)
+
+
+def test_overlapping_sessions_are_rejected():
+    ev = EvChargerParams("ev", 0, 10.0, (EvSession(0, 3, 5.0), EvSession(2, 4, 5.0)))
+    with pytest.raises(ValueError, match="arrives before the previous session departs"):
+        _solve(ev, [0.1] * 4)
