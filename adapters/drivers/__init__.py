@@ -1,0 +1,19 @@
+"""Async Modbus/SunSpec client drivers: one connection per host, typed errors, revert timers."""
+
+from adapters.drivers.connection import HostPool, ModbusHost, Timing
+from adapters.drivers.der import BatteryDriver, PvDriver
+from adapters.drivers.errors import (
+    DeviceError,
+    DeviceProtocolError,
+    DeviceReadbackMismatch,
+    DeviceRejected,
+    DeviceTimeout,
+    DeviceUnreachable,
+)
+from adapters.drivers.sunspec import SunSpecDriver, Telemetry
+
+__all__ = [
+    "BatteryDriver", "DeviceError", "DeviceProtocolError", "DeviceReadbackMismatch", "DeviceRejected",
+    "DeviceTimeout", "DeviceUnreachable", "HostPool", "ModbusHost", "PvDriver", "SunSpecDriver",
+    "Telemetry", "Timing",
+]

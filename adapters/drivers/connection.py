@@ -1,0 +1,146 @@
+"""One Modbus TCP connection per host, shared by every unit id behind it.
+
+Requests go through pymodbus' async client, one at a time per connection. Each request has a
+timeout, is retried with exponential backoff and reconnects when the connection dropped; the
+whole call never takes longer than :attr:`Timing.bound_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.pdu import ModbusPDU
+
+from adapters.drivers.errors import (
+    DeviceError,
+    DeviceProtocolError,
+    DeviceRejected,
+    DeviceTimeout,
+    DeviceUnreachable,
+)
+
+log = logging.getLogger(__name__)
+MAX_READ = 125  # registers per read request (Modbus limit)
+MAX_WRITE = 123  # registers per write request
+RETRY_CODES = {5, 6, 10, 11}  # acknowledge, busy, gateway path / target: worth retrying
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Timeouts and retries of one request."""
+
+    timeout_s: float = 1.0  # per attempt
+    retries: int = 2  # further attempts after the first
+    backoff_s: float = 0.2  # wait before the first retry, doubled for each next one
+    backoff_max_s: float = 2.0
+
+    @property
+    def bound_s(self) -> float:
+        """Longest time a request can take, retries and backoff included."""
+        waits = sum(min(self.backoff_s * 2**i, self.backoff_max_s) for i in range(self.retries))
+        return (self.retries + 1) * self.timeout_s + waits
+
+
+class ModbusHost:
+    """A Modbus TCP server (device or gateway) at ``host:port``."""
+
+    def __init__(self, host: str, port: int = 502, timing: Timing = Timing()):
+        self.host, self.port, self.timing = host, port, timing
+        self._client = AsyncModbusTcpClient(host, port=port, timeout=timing.timeout_s, retries=0,
+                                            reconnect_delay=0)
+        self._client.set_max_no_responses(100)  # one silent unit must not drop the others
+        self._connect_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"ModbusHost({self.host}:{self.port})"
+
+    async def read(self, device_id: str, unit_id: int, address: int, count: int) -> list[int]:
+        """Holding registers ``address`` .. ``address + count - 1`` of one unit."""
+        if not 1 <= count <= MAX_READ:
+            raise ValueError(f"cannot read {count} registers in one request (1..{MAX_READ})")
+        rsp = await self._call(device_id, f"read {count} registers at {address}",
+                               lambda: self._client.read_holding_registers(address, count=count, device_id=unit_id))
+        registers = getattr(rsp, "registers", None)
+        if registers is None or len(registers) != count:
+            raise DeviceProtocolError(device_id, f"asked for {count} registers at {address}, got "
+                                                 f"{type(rsp).__name__} with {len(registers or [])}")
+        return list(registers)
+
+    async def write(self, device_id: str, unit_id: int, address: int, values: list[int]) -> None:
+        """Write ``values`` from ``address`` in one request (function code 16)."""
+        if not 1 <= len(values) <= MAX_WRITE:
+            raise ValueError(f"cannot write {len(values)} registers in one request (1..{MAX_WRITE})")
+        rsp = await self._call(device_id, f"write {len(values)} registers at {address}",
+                               lambda: self._client.write_registers(address, values, device_id=unit_id))
+        if getattr(rsp, "address", address) != address or getattr(rsp, "count", len(values)) != len(values):
+            raise DeviceProtocolError(device_id, f"write at {address} confirmed as {rsp}")
+
+    async def _call(self, device_id: str, what: str, request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        try:
+            async with asyncio.timeout(self.timing.bound_s):
+                return await self._attempts(device_id, what, request)
+        except TimeoutError:
+            raise DeviceTimeout(device_id, f"{what}: no answer within {self.timing.bound_s:.2f} s") from None
+
+    async def _attempts(self, device_id: str, what: str, request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        delay, error = self.timing.backoff_s, DeviceError(device_id, what)
+        for attempt in range(self.timing.retries + 1):
+            if attempt:
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, self.timing.backoff_max_s)
+            try:
+                await self._connect(device_id)
+                rsp = await request()
+            except DeviceUnreachable as exc:
+                error = exc
+                continue
+            except ConnectionException as exc:
+                self._client.close()
+                error = DeviceUnreachable(device_id, f"{what}: connection lost ({exc})")
+                continue
+            except ModbusException as exc:  # no answer, or an answer pymodbus could not match
+                error = DeviceTimeout(device_id, f"{what}: {exc}")
+                continue
+            if rsp.isError():
+                code = getattr(rsp, "exception_code", 0)
+                error = DeviceRejected(device_id, what, code)
+                if code not in RETRY_CODES:
+                    raise error
+                continue
+            return rsp
+        raise error
+
+    async def _connect(self, device_id: str) -> None:
+        if self._client.connected:
+            return
+        async with self._connect_lock:
+            if not self._client.connected and not await self._client.connect():
+                raise DeviceUnreachable(device_id, f"cannot connect to {self.host}:{self.port}")
+            log.debug("connected to %s:%d", self.host, self.port)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class HostPool:
+    """One :class:`ModbusHost` per (host, port), created on first use."""
+
+    def __init__(self, timing: Timing = Timing()):
+        self.timing = timing
+        self._hosts: dict[tuple[str, int], ModbusHost] = {}
+
+    def get(self, host: str, port: int = 502) -> ModbusHost:
+        key = (host, port)
+        if key not in self._hosts:
+            self._hosts[key] = ModbusHost(host, port, self.timing)
+        return self._hosts[key]
+
+    def close(self) -> None:
+        for host in self._hosts.values():
+            host.close()
+        self._hosts.clear()

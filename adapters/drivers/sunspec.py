@@ -1,0 +1,188 @@
+"""Client side of a SunSpec device: discover its model chain, read points, write controls.
+
+The driver keeps a mirror :class:`RegisterImage` of the device. Discovery walks the model
+chain from the ``SunS`` marker and reads every model once (so static points and scale factors
+are known); later reads refresh only the spans holding the points asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from adapters.drivers.connection import MAX_READ, ModbusHost
+from adapters.drivers.errors import DeviceProtocolError, DeviceReadbackMismatch, DeviceRejected
+from adapters.sunspec import (
+    BASE_ADDRESS,
+    END_MODEL_ID,
+    SUNS_MARKER,
+    DeviceMap,
+    ModelLayout,
+    PointDef,
+    RegisterImage,
+    model_layout,
+)
+
+BASE_ADDRESSES = (BASE_ADDRESS, 0, 50000)  # where SunSpec devices put the marker
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """One reading of a device, in DESIGN.md units and signs."""
+
+    device_id: str
+    time: pd.Timestamp  # UTC, when the reading was taken
+    p_kw: float  # load-referenced (+ = consuming) for storage and loads, generator-referenced for PV
+    available: bool  # connected, running and under remote control
+    alarms: int  # raw alarm bits, 0 = none
+    setpoint_kw: float | None  # active remote setpoint in the same sign as p_kw; None when not enabled
+    revert_remaining_s: int | None  # seconds until the device falls back to its safe setpoint
+    soc_pct: float | None = None
+    extra: dict[str, float | None] = field(default_factory=dict)
+
+
+def spans(points: Iterable[PointDef], max_count: int = MAX_READ) -> list[tuple[int, int]]:
+    """Fewest (address, count) reads, each at most ``max_count`` registers, covering ``points``."""
+    out: list[list[int]] = []
+    for p in sorted(points, key=lambda p: p.address):
+        end = p.address + p.size
+        if out and end - out[-1][0] <= max_count:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([p.address, end])
+    return [(start, end - start) for start, end in out]
+
+
+class SunSpecDriver:
+    """A SunSpec device with unit id ``unit_id`` behind ``host``."""
+
+    required_models: ClassVar[tuple[int, ...]] = (1,)
+
+    def __init__(self, host: ModbusHost, unit_id: int, device_id: str):
+        self.host, self.unit_id, self.device_id = host, unit_id, device_id
+        self._map: DeviceMap | None = None
+        self._mirror: RegisterImage | None = None
+
+    @property
+    def map(self) -> DeviceMap:
+        if self._map is None:
+            raise RuntimeError(f"{self.device_id}: call discover() first")
+        return self._map
+
+    @property
+    def mirror(self) -> RegisterImage:
+        _ = self.map
+        return self._mirror
+
+    @property
+    def discovered(self) -> bool:
+        return self._map is not None
+
+    async def _read(self, address: int, count: int) -> list[int]:
+        return await self.host.read(self.device_id, self.unit_id, address, count)
+
+    async def discover(self) -> DeviceMap:
+        """Find the ``SunS`` marker, walk the model chain, read every model once."""
+        base = await self._find_base()
+        models, address = [], base + 2
+        for _ in range(64):
+            model_id, length = await self._read(address, 2)
+            if model_id == END_MODEL_ID:
+                break
+            models.append(self._place(model_id, address, length))
+            address += 2 + length
+        else:
+            raise DeviceProtocolError(self.device_id, "no end marker after 64 models")
+        found = [m.model_id for m in models]
+        missing = [m for m in self.required_models if m not in found]
+        if missing:
+            raise DeviceProtocolError(self.device_id, f"models {missing} missing; device has {found}")
+        self._map = DeviceMap(tuple(models), base)
+        self._mirror = RegisterImage(self._map)
+        for model in models:
+            await self.refresh(model.points.values())
+        self.check()
+        return self._map
+
+    async def _find_base(self) -> int:
+        for base in BASE_ADDRESSES:
+            try:
+                if tuple(await self._read(base, 2)) == SUNS_MARKER:
+                    return base
+            except DeviceRejected:
+                continue
+        raise DeviceProtocolError(self.device_id, f"no SunSpec marker 'SunS' at {BASE_ADDRESSES}")
+
+    def _place(self, model_id: int, address: int, length: int) -> ModelLayout:
+        try:
+            layout = model_layout(model_id, address)
+        except KeyError:  # a model without a definition here: keep its place, skip its points
+            return ModelLayout(model_id, f"model_{model_id}", address, length, {})
+        if layout.length != length:
+            raise DeviceProtocolError(self.device_id, f"model {model_id} has length {length}, its "
+                                                      f"definition {layout.length}")
+        return layout
+
+    def check(self) -> None:
+        """Raise :class:`DeviceProtocolError` when static points contradict what is expected."""
+
+    async def refresh(self, points: Iterable[PointDef]) -> None:
+        """Read the registers of ``points`` into the mirror, with their scale factors when those
+        come at no extra request (the others stay as read at discovery)."""
+        points = list(points)
+        needed = spans(points)
+        sfs = {sf for p in points if (sf := self.map.sf_point(p)) is not None}
+        with_sfs = spans([*points, *sfs])
+        for address, count in with_sfs if len(with_sfs) == len(needed) else needed:
+            self.mirror.load(address, await self._read(address, count))
+
+    def point(self, model: int | str, name: str) -> PointDef:
+        return self.map.point(model, name)
+
+    def value(self, model: int | str, name: str) -> float | None:
+        """Scaled value of a point as last read."""
+        return self.mirror.get(self.point(model, name))
+
+    def raw(self, model: int | str, name: str) -> int | float | str | None:
+        return self.mirror.get_raw(self.point(model, name))
+
+    async def read_values(self, names: Iterable[tuple[int | str, str]]) -> dict[str, float | None]:
+        """Read points ``(model, name)`` now; return their scaled values by name."""
+        names = list(names)
+        await self.refresh(self.point(m, n) for m, n in names)
+        return {n: self.value(m, n) for m, n in names}
+
+    async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float,
+                            revert_s: int, extra_raw: dict[str, int] | None = None) -> float:
+        """Set a revertable control and read it back.
+
+        Writes ``<prefix>Ena`` = enabled, ``<prefix>`` = ``value``, ``<prefix>Rvrt`` =
+        ``safe_value``, ``<prefix>EnaRvrt`` = enabled and ``<prefix>RvrtTms`` = ``revert_s`` (plus
+        ``extra_raw`` points between them) in one request, so the revert timer restarts with
+        every setpoint. Returns the value read back.
+        """
+        staged = self.mirror.copy()
+        target = self.point(model, prefix)
+        raw_values = {prefix + "Ena": 1, prefix + "EnaRvrt": 1, prefix + "RvrtTms": int(revert_s),
+                      prefix: staged.to_raw(target, value),
+                      prefix + "Rvrt": staged.to_raw(self.point(model, prefix + "Rvrt"), safe_value),
+                      **(extra_raw or {})}
+        points = [self.point(model, n) for n in raw_values]
+        for p in points:
+            try:
+                staged.set_raw(p, raw_values[p.name])
+            except ValueError as exc:
+                raise ValueError(f"{self.device_id}: {exc}") from None
+        (address, count), = spans(points, max_count=123)
+        await self.host.write(self.device_id, self.unit_id, address, staged.span(address, count))
+        await self.refresh([*points, self.point(model, prefix + "RvrtRem")])
+        readback = self.mirror.get(target)
+        if readback is None or abs(readback - value) > self._resolution(target):
+            raise DeviceReadbackMismatch(self.device_id, f"{prefix} written {value}, reads back {readback}")
+        return readback
+
+    def _resolution(self, point: PointDef) -> float:
+        return 0.5 * 10.0 ** (self.mirror.sf(point) or 0) + 1e-9

@@ -1,0 +1,203 @@
+"""Base of every simulated device: register image, revert timers, write checks, faults.
+
+A device owns a :class:`RegisterImage`. Physics advance lazily to the simulator clock on every
+request. Remote writes are checked against the device's writable points, enum symbols and
+ratings before anything is stored: a write that breaks a rule is refused as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import pandas as pd
+
+from adapters.simulator.clock import SimClock
+from adapters.simulator.faults import Faults
+from adapters.sunspec import DeviceMap, PointDef, RegisterImage, fit_sf
+
+ILLEGAL_ADDRESS, ILLEGAL_VALUE = 2, 3
+SOFTWARE_VERSION = "gridctl-sim 1"
+
+
+class Refused(Exception):
+    """A request the device answers with a Modbus exception ``code``."""
+
+    def __init__(self, code: int, reason: str):
+        self.code = code
+        super().__init__(reason)
+
+
+class SimulatedDevice:
+    """One simulated device; subclasses define models, ratings and physics."""
+
+    models: ClassVar[tuple[int, ...]]
+    model_name: ClassVar[str]
+    # (model id, prefix) of each setpoint with a revert timer: <prefix>Ena, <prefix>,
+    # <prefix>Rvrt, <prefix>EnaRvrt, <prefix>RvrtTms, <prefix>RvrtRem
+    controls: ClassVar[tuple[tuple[int, str], ...]] = ()
+    # further remotely writable points: (model id, name)
+    extra_writable: ClassVar[tuple[tuple[int, str], ...]] = ()
+
+    def __init__(self, device_id: str, unit_id: int, clock: SimClock, faults: Faults | None = None):
+        if not 1 <= unit_id <= 247:
+            raise ValueError(f"device {device_id!r}: unit id {unit_id} is outside 1..247")
+        self.id = device_id
+        self.unit_id = unit_id
+        self.clock = clock
+        self.faults = faults or Faults()
+        self.map = DeviceMap.build(list(self.models))
+        self.image = RegisterImage(self.map)
+        self.limits: dict[PointDef, tuple[float, float]] = {}
+        self._t = clock.now()
+        self._remaining = {prefix: 0.0 for _, prefix in self.controls}
+        self._writable = {self.pt(m, n) for m, n in self.extra_writable}
+        for model, prefix in self.controls:
+            for suffix in ("Ena", "", "Rvrt", "EnaRvrt", "RvrtTms"):
+                self._writable.add(self.pt(model, prefix + suffix))
+        self._by_address = {p.address: p for p in self._writable}
+        self._sf_points = [p for m in self.map.models for p in m.points.values() if p.type == "sunssf"]
+        self._set_common()
+        self.configure()
+        self.publish()
+
+    # --- register helpers -------------------------------------------------------------------
+    def pt(self, model: int | str, name: str) -> PointDef:
+        return self.map.point(model, name)
+
+    def get(self, model: int | str, name: str) -> float | None:
+        return self.image.get(self.pt(model, name))
+
+    def set(self, model: int | str, name: str, value: float | None) -> None:
+        point = self.pt(model, name)
+        if value is None:
+            self.image.set_raw(point, None)
+        else:
+            self.image.set(point, value)
+
+    def set_raw(self, model: int | str, name: str, raw: int | str | None) -> None:
+        self.image.set_raw(self.pt(model, name), raw)
+
+    def set_sf(self, model: int | str, sf_name: str, max_abs: float, digits: int = 0) -> None:
+        """Choose the scale factor ``sf_name`` so that ``max_abs`` fits every point it scales."""
+        points = [p for p in self.map.model(model).points.values() if p.sf == sf_name]
+        self.set_raw(model, sf_name, max(fit_sf_all(max_abs, points, digits)))
+
+    def limit(self, model: int | str, name: str, lo: float, hi: float) -> None:
+        """Refuse writes of ``name`` outside [lo, hi] (engineering units)."""
+        self.limits[self.pt(model, name)] = (lo, hi)
+
+    def control_value(self, model: int, prefix: str) -> float | None:
+        """The effective value of a control: its setpoint when enabled, else None."""
+        if self.image.get_raw(self.pt(model, prefix + "Ena")) != 1:
+            return None
+        return self.get(model, prefix)
+
+    def _set_common(self) -> None:
+        self.set_raw(1, "Mn", "gridctl")
+        self.set_raw(1, "Md", self.model_name)
+        self.set_raw(1, "Vr", SOFTWARE_VERSION[:16])
+        self.set_raw(1, "SN", self.id[:32])
+        self.set_raw(1, "DA", self.unit_id)
+
+    # --- subclass hooks ---------------------------------------------------------------------
+    def configure(self) -> None:
+        """Set static points, scale factors, initial controls and write limits."""
+
+    def step(self, t0: pd.Timestamp, dt_s: float) -> None:
+        """Advance the physics by ``dt_s`` seconds from ``t0`` under the current setpoints."""
+
+    def publish_telemetry(self) -> None:
+        """Write measured values into the image."""
+
+    def check_write(self, staged: RegisterImage) -> None:
+        """Raise :class:`Refused` when the staged registers break a device-specific rule."""
+
+    @property
+    def p_kw(self) -> float:
+        """Present power at the grid connection, load-referenced (+ = consuming)."""
+        return 0.0
+
+    # --- request handling -------------------------------------------------------------------
+    def sync(self) -> None:
+        """Run the physics up to the clock's present and refresh the telemetry."""
+        now = self.clock.now()
+        dt, t = (now - self._t).total_seconds(), self._t
+        self._t = max(now, self._t)
+        while dt > 0:
+            h = min([dt] + [r for r in self._remaining.values() if r > 0])
+            self.step(t, h)
+            t, dt = t + pd.Timedelta(seconds=h), dt - h
+            for prefix, rem in self._remaining.items():
+                if rem > 0:
+                    self._remaining[prefix] = rem - h if rem - h > 1e-9 else 0.0
+                    if not self._remaining[prefix]:
+                        self._revert(prefix)
+        self.publish()
+
+    def publish(self) -> None:
+        for model, prefix in self.controls:
+            self.set_raw(model, prefix + "RvrtRem", math.ceil(self._remaining[prefix]))
+        if not self.faults.stuck:
+            self.publish_telemetry()
+
+    def _revert(self, prefix: str) -> None:
+        model = next(m for m, p in self.controls if p == prefix)
+        for target, source in ((prefix, prefix + "Rvrt"), (prefix + "Ena", prefix + "EnaRvrt")):
+            raw = self.image.get_raw(self.pt(model, source))
+            if raw is not None:
+                self.set_raw(model, target, raw)
+
+    def write(self, address: int, values: list[int]) -> None:
+        """Apply a remote write of ``values`` at ``address`` or raise :class:`Refused`."""
+        self.sync()
+        touched = self._touched(address, len(values))
+        staged = self.image.copy()
+        staged.load(address, values)
+        for point in touched:
+            self._check_point(staged, point)
+        self.check_write(staged)
+        self.image.load(address, values)
+        names = {p.name for p in touched}
+        for model, prefix in self.controls:
+            if names & {prefix + "Ena", prefix, prefix + "RvrtTms"}:
+                self._remaining[prefix] = float(self.image.get_raw(self.pt(model, prefix + "RvrtTms")) or 0)
+        self.publish()
+
+    def _touched(self, address: int, count: int) -> list[PointDef]:
+        touched, a = [], address
+        while a < address + count:
+            point = self._by_address.get(a)
+            if point is None or a + point.size > address + count:
+                raise Refused(ILLEGAL_ADDRESS, f"{self.id}: register {a} is not a writable point")
+            touched.append(point)
+            a += point.size
+        return touched
+
+    def _check_point(self, staged: RegisterImage, point: PointDef) -> None:
+        raw = staged.get_raw(point)
+        if raw is None:
+            return
+        if point.symbols and raw not in point.symbols.values():
+            raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={raw} is not one of {point.symbols}")
+        if point in self.limits:
+            lo, hi = self.limits[point]
+            value = staged.get(point)
+            if not lo <= value <= hi:
+                raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={value} is outside [{lo}, {hi}]")
+
+    def served_registers(self) -> list[int]:
+        """The registers as served, with the scale-factor fault applied."""
+        if not self.faults.sf_offset:
+            return self.image.regs
+        regs = list(self.image.regs)
+        for p in self._sf_points:
+            sf = self.image.get_raw(p)
+            if sf is not None:
+                regs[p.address - self.map.base] = (sf + self.faults.sf_offset) & 0xFFFF
+        return regs
+
+
+def fit_sf_all(max_abs: float, points: list[PointDef], digits: int) -> list[int]:
+    """Per point, the smallest exponent that fits ``max_abs`` (at most ``digits`` decimals)."""
+    return [fit_sf(max_abs, p, digits) for p in points] or [-digits]

@@ -1,0 +1,87 @@
+"""Simulated PV inverter: SunSpec models 1, 701, 702, 704.
+
+Output follows the available-power profile and is capped by model 704 ``WMaxLimPct`` (% of
+``WMax``) while ``WMaxLimPctEna`` is enabled: curtailment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from adapters.simulator.clock import SimClock
+from adapters.simulator.device import SimulatedDevice
+from adapters.simulator.faults import Faults
+
+
+@dataclass(frozen=True)
+class PvParams:
+    """A PV plant: rating and available power (kW, generator-referenced, UTC interval starts)."""
+
+    id: str
+    unit_id: int
+    p_rated_kw: float
+    profile: pd.Series
+
+
+def profile_value(profile: pd.Series, t: pd.Timestamp, default: float = 0.0) -> float:
+    """The profile's value for the interval containing ``t`` (held until the next label)."""
+    if profile.empty or t < profile.index[0]:
+        return default
+    return float(profile.iloc[profile.index.searchsorted(t, side="right") - 1])
+
+
+class SimPv(SimulatedDevice):
+    models = (1, 701, 702, 704)
+    model_name = "pv inverter"
+    controls = ((704, "WMaxLimPct"),)
+
+    def __init__(self, params: PvParams, clock: SimClock, faults: Faults | None = None):
+        if not params.profile.index.is_monotonic_increasing:
+            raise ValueError(f"PV {params.id!r}: profile index must be sorted")
+        self.params = params
+        self.wh_injected = 0.0
+        super().__init__(params.id, params.unit_id, clock, faults)
+
+    def configure(self) -> None:
+        w_max = self.params.p_rated_kw * 1000
+        self.set_raw(701, "ACType", 2)
+        self.set_raw(701, "ConnSt", 1)
+        self.set_raw(701, "Alrm", 0)
+        self.set_sf(701, "W_SF", w_max)
+        self.set_raw(701, "TotWh_SF", 0)
+        self.set_sf(702, "W_SF", w_max)
+        self.set(702, "WMaxRtg", w_max)
+        self.set(702, "WMax", w_max)
+        self.set_raw(704, "WMaxLimPct_SF", -1)
+        for name, raw in (("WMaxLimPctEna", 0), ("WMaxLimPct", 1000), ("WMaxLimPctRvrt", 1000),
+                          ("WMaxLimPctEnaRvrt", 0), ("WMaxLimPctRvrtTms", 0)):
+            self.set_raw(704, name, raw)
+        for name in ("WMaxLimPct", "WMaxLimPctRvrt"):
+            self.limit(704, name, 0, 100)
+
+    def available_kw(self, t: pd.Timestamp) -> float:
+        return min(max(profile_value(self.params.profile, t), 0.0), self.params.p_rated_kw)
+
+    def cap_kw(self) -> float:
+        pct = self.control_value(704, "WMaxLimPct")
+        return self.params.p_rated_kw if pct is None else pct / 100 * self.params.p_rated_kw
+
+    def output_kw(self, t: pd.Timestamp) -> float:
+        return min(self.available_kw(t), self.cap_kw())
+
+    @property
+    def p_kw(self) -> float:
+        return -self.output_kw(self._t)
+
+    def step(self, t0: pd.Timestamp, dt_s: float) -> None:
+        self.wh_injected += self.output_kw(t0) * dt_s / 3.6
+
+    def publish_telemetry(self) -> None:
+        available, out = self.available_kw(self._t), self.output_kw(self._t)
+        self.set_raw(701, "St", 1)
+        self.set_raw(701, "InvSt", 1 if available <= 0 else 4 if out < available else 3)
+        self.set(701, "W", out * 1000)
+        self.set_raw(701, "TotWhInj", int(self.wh_injected))
+        self.set_raw(701, "TotWhAbs", 0)

@@ -1,0 +1,113 @@
+"""Client drivers against the simulator over real TCP: discovery, faults, typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from modbus_fixtures import BATTERY, FAST, PV, rig
+
+from adapters.drivers import (
+    BatteryDriver,
+    DeviceProtocolError,
+    DeviceRejected,
+    DeviceTimeout,
+    DeviceUnreachable,
+    ModbusHost,
+    Timing,
+)
+
+
+async def test_discovery_finds_the_model_chain():
+    async with rig() as r:
+        assert [m.model_id for m in r.battery.map.models] == [1, 701, 702, 704, 713, 802]
+        assert [m.model_id for m in r.pv.map.models] == [1, 701, 702, 704]
+        assert r.battery.raw(1, "Mn") == "gridctl" and r.battery.raw(1, "SN") == BATTERY.id
+        assert r.battery.rating_kw == BATTERY.p_max_kw and r.pv.rating_kw == PV.p_rated_kw
+
+
+async def test_offline_device_times_out_within_the_bound_and_recovers():
+    async with rig() as r:
+        r.sim.set_fault("bess_1", offline=True)
+        with pytest.raises(DeviceTimeout):
+            await asyncio.wait_for(r.battery.read_telemetry(), timeout=FAST.bound_s + 0.5)
+        assert (await r.pv.read_telemetry()).available  # other units on the same connection still answer
+        r.sim.clear_faults("bess_1")
+        assert (await r.battery.read_telemetry()).soc_pct == pytest.approx(BATTERY.soc_initial_pct)
+
+
+async def test_slow_device_times_out_only_beyond_the_timeout():
+    async with rig() as r:
+        r.sim.set_fault("bess_1", delay_s=FAST.timeout_s / 4)
+        assert (await r.battery.read_telemetry()).available
+        r.sim.set_fault("bess_1", delay_s=FAST.timeout_s * 3)
+        with pytest.raises(DeviceTimeout):
+            await r.battery.read_telemetry()
+        r.sim.clear_faults("bess_1")
+        await asyncio.sleep(FAST.timeout_s * 3)  # let the late answers arrive and be discarded
+        assert (await r.battery.read_telemetry()).soc_pct == pytest.approx(BATTERY.soc_initial_pct)
+
+
+async def test_exception_fault_raises_device_rejected():
+    async with rig() as r:
+        r.sim.set_fault("bess_1", exception_code=4)
+        with pytest.raises(DeviceRejected) as err:
+            await r.battery.read_telemetry()
+        assert err.value.code == 4 and err.value.device_id == "bess_1"
+
+
+async def test_stuck_values_freeze_telemetry_while_physics_go_on():
+    async with rig() as r:
+        await r.battery.write_setpoint(1000.0)
+        r.sim.set_fault("bess_1", stuck=True)
+        r.sim.clock.advance(3600)
+        assert (await r.battery.read_telemetry()).soc_pct == pytest.approx(50.0)
+        r.sim.clear_faults("bess_1")
+        assert (await r.battery.read_telemetry()).soc_pct == pytest.approx(50.0 + 1000 * 0.95 / 40, abs=0.01)
+
+
+async def test_wrong_scale_factor_is_detected():
+    async with rig() as r:
+        r.sim.set_fault("bess_1", sf_offset=1)
+        with pytest.raises(DeviceProtocolError, match="scale factor"):
+            await r.battery.read_telemetry()  # SoC reads 500 %
+        fresh = BatteryDriver(r.host, BATTERY.unit_id, BATTERY.id, p_max_kw=BATTERY.p_max_kw)
+        with pytest.raises(DeviceProtocolError, match="differs from the configured"):
+            await fresh.discover()  # rating reads 20 MW
+
+
+async def test_garbage_bytes_do_not_kill_the_server():
+    async with rig() as r:
+        for garbage in (b"\x00\x01\x00\x00\x00\x06\x01\x63\x00\x00\x00\x01",  # unknown function code
+                        b"\xde\xad\xbe\xef" * 64, b"\x00\x01\x00\x00\xff\xff\x01\x03", b"GET / HTTP/1.0\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", r.sim.port), timeout=1) as s:
+                s.sendall(garbage)
+                await asyncio.sleep(0.05)
+        t = await r.battery.read_telemetry()
+        assert t.available and t.soc_pct == pytest.approx(BATTERY.soc_initial_pct)
+
+
+async def test_unknown_host_raises_device_unreachable():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    closed = ModbusHost("127.0.0.1", port, Timing(timeout_s=0.1, retries=1, backoff_s=0.01))
+    with pytest.raises(DeviceUnreachable):
+        await BatteryDriver(closed, 1, "nowhere").discover()
+    closed.close()
+
+
+async def test_reconnects_after_the_server_restarts():
+    async with rig() as r:
+        await r.sim.stop()
+        with pytest.raises((DeviceUnreachable, DeviceTimeout)):
+            await r.battery.read_telemetry()
+        await r.sim.start()  # same port
+        assert (await r.battery.read_telemetry()).available
+
+
+async def test_missing_model_is_a_protocol_error():
+    async with rig() as r:
+        with pytest.raises(DeviceProtocolError, match=r"models \[713\] missing"):
+            await BatteryDriver(r.host, PV.unit_id, PV.id).discover()  # a PV inverter is no battery

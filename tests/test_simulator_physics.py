@@ -1,0 +1,92 @@
+"""Device physics of the simulator, driven and observed over real Modbus TCP."""
+
+from __future__ import annotations
+
+import pytest
+from modbus_fixtures import BATTERY, PV_PROFILE, rig
+
+from adapters.drivers import DeviceRejected
+
+
+async def test_charge_setpoint_raises_soc_by_the_stored_energy():
+    async with rig() as r:
+        assert await r.battery.write_setpoint(800.0) == pytest.approx(800.0)
+        for _ in range(4):  # one simulated hour, read every quarter hour
+            r.sim.clock.advance(900)
+            t = await r.battery.read_telemetry()
+            assert t.p_kw == pytest.approx(800.0)
+        expected_kwh = BATTERY.e_max_kwh * 0.5 + 800.0 * BATTERY.eta_charge * 1.0
+        assert t.soc_pct / 100 * BATTERY.e_max_kwh == pytest.approx(expected_kwh, rel=0.005)
+        assert r.sim["bess_1"].e_kwh == pytest.approx(expected_kwh, rel=1e-9)
+
+
+async def test_discharge_stops_at_soc_min_and_counts_ac_energy():
+    async with rig() as r:
+        await r.battery.write_setpoint(-2000.0)
+        r.sim.clock.advance(2 * 3600)
+        t = await r.battery.read_telemetry()
+        assert t.soc_pct == pytest.approx(BATTERY.soc_min_pct)
+        assert t.p_kw == 0.0  # empty: the accepted power drops to zero
+        injected_kwh = (await r.battery.read_values([(701, "TotWhInj")]))["TotWhInj"] / 1000
+        stored_out = BATTERY.e_max_kwh * (BATTERY.soc_initial_pct - BATTERY.soc_min_pct) / 100
+        assert injected_kwh == pytest.approx(stored_out * BATTERY.eta_discharge, abs=0.001)
+
+
+async def test_over_rating_setpoint_is_refused_with_illegal_data_value():
+    async with rig() as r:
+        await r.battery.write_setpoint(500.0)
+        with pytest.raises(DeviceRejected) as err:
+            await r.battery.write_setpoint(2500.0)
+        assert err.value.code == 3
+        t = await r.battery.read_telemetry()
+        assert t.setpoint_kw == pytest.approx(500.0) and t.p_kw == pytest.approx(500.0)
+
+
+async def test_writes_outside_writable_points_or_symbols_are_refused():
+    async with rig() as r:
+        soc = r.battery.point(713, "SoC")
+        with pytest.raises(DeviceRejected) as err:
+            await r.host.write("bess_1", 1, soc.address, [1234])
+        assert err.value.code == 2  # illegal data address: SoC is read-only
+        ena = r.battery.point(704, "WSetEna")
+        with pytest.raises(DeviceRejected) as err:
+            await r.host.write("bess_1", 1, ena.address, [7])
+        assert err.value.code == 3  # 7 is not an enum value of WSetEna
+
+
+async def test_revert_timer_expiry_returns_to_the_safe_setpoint():
+    async with rig() as r:
+        r.battery.revert_s = 300
+        await r.battery.write_setpoint(1000.0)
+        r.sim.clock.advance(200)
+        t = await r.battery.read_telemetry()
+        assert t.p_kw == pytest.approx(1000.0) and t.revert_remaining_s == 100
+        r.sim.clock.advance(200)
+        t = await r.battery.read_telemetry()
+        assert t.p_kw == 0.0 and t.setpoint_kw == 0.0 and t.revert_remaining_s == 0
+        charged = 1000.0 * BATTERY.eta_charge * 300 / 3600  # only until the expiry
+        assert r.sim["bess_1"].e_kwh == pytest.approx(BATTERY.e_max_kwh * 0.5 + charged, rel=1e-9)
+
+
+async def test_each_write_restarts_the_revert_timer():
+    async with rig() as r:
+        r.battery.revert_s = 300
+        await r.battery.write_setpoint(1000.0)
+        r.sim.clock.advance(250)
+        await r.battery.write_setpoint(1000.0)
+        r.sim.clock.advance(250)
+        assert (await r.battery.read_telemetry()).p_kw == pytest.approx(1000.0)
+
+
+async def test_pv_follows_profile_and_honours_curtailment():
+    async with rig() as r:
+        assert (await r.pv.read_telemetry()).p_kw == pytest.approx(PV_PROFILE.iloc[0])
+        assert await r.pv.write_setpoint(250.0) == pytest.approx(250.0)
+        t = await r.pv.read_telemetry()
+        assert t.p_kw == pytest.approx(250.0) and t.setpoint_kw == pytest.approx(250.0)
+        r.sim.clock.advance(900)
+        assert (await r.pv.read_telemetry()).p_kw == pytest.approx(250.0)  # 400 available, capped
+        r.sim.clock.advance(900)
+        assert (await r.pv.read_telemetry()).p_kw == 0.0  # nothing available
+        injected = (await r.pv.read_values([(701, "TotWhInj")]))["TotWhInj"]
+        assert injected == pytest.approx(250.0 * 0.5 * 1000, abs=1)
