@@ -80,12 +80,34 @@ class GridConfig(_Section):
     export_limit_kw: float = Field(60_000.0, ge=0)
 
 
+# demo time-of-use import tariff (currency/kWh) by local hour: night 0.22, day 0.30, evening peak 0.38
+DEMO_TARIFF = (0.22,) * 6 + (0.30,) * 11 + (0.38,) * 4 + (0.30,) + (0.22,) * 2
+
+
 class DispatchConfig(_Section):
     objective: Literal["emissions", "cost", "blend"] = "emissions"
     curtailment_penalty_per_kwh: float = Field(1e-4, ge=0)
-    throughput_penalty_per_kwh: float = Field(1e-6, ge=0)
+    throughput_penalty_per_kwh: float = Field(1e-5, ge=0)
     time_limit_s: float = Field(30.0, gt=0)
     mip_gap: float = Field(1e-4, ge=0, lt=1)
+    battery_binary: bool = False
+    import_price_per_kwh: float | list[float] = Field(default_factory=lambda: list(DEMO_TARIFF))
+    export_price_per_kwh: float = Field(0.08, ge=0)
+    export_credit_factor: float = Field(0.0, ge=0, le=1)
+    carbon_price_per_kg: float = Field(0.1, ge=0)
+    peak_charge_per_kw: float = Field(0.0, ge=0)
+
+    @field_validator("import_price_per_kwh")
+    @classmethod
+    def _hourly(cls, value: float | list[float]) -> float | list[float]:
+        if isinstance(value, list) and len(value) != 24:
+            raise ValueError(f"give one price or 24 hourly prices (local hours 0-23), not {len(value)}")
+        return value
+
+    def hourly_import_price(self) -> list[float]:
+        """The import price of each local hour 0-23 (currency per kWh)."""
+        p = self.import_price_per_kwh
+        return list(p) if isinstance(p, list) else [p] * 24
 
 
 class StoreConfig(_Section):
@@ -142,6 +164,8 @@ class BatteryConfig(_Section):
     eta_charge: float = Field(0.95, gt=0, le=1)
     eta_discharge: float = Field(0.95, gt=0, le=1)
     unit_id: int = Field(1, ge=1, le=247)
+    terminal_value_per_kwh: float | None = Field(None, ge=0)
+    degradation_cost_per_kwh: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _soc_order(self) -> BatteryConfig:
@@ -173,15 +197,66 @@ class PvConfig(_Section):
     unit_id: int = Field(ge=1, le=247)
 
 
+class EvSessionConfig(_Section):
+    """A daily charging session at local times (departure at or before arrival: the next day)."""
+
+    arrival: time
+    departure: time
+    energy_kwh: float = Field(gt=0)
+
+
+class EvChargerConfig(_Section):
+    """A controllable charging point replacing the profile of an existing load of the net."""
+
+    id: str
+    load: int | str
+    unit_id: int = Field(ge=1, le=247)
+    p_max_kw: float | None = Field(None, gt=0)
+    p_min_kw: float = Field(0.0, ge=0)
+    sessions: list[EvSessionConfig] = Field(default_factory=list)
+    dwell_h: float = Field(8.0, gt=0)
+    merge_gap_min: int = Field(60, ge=0)
+
+
+class HeatPumpConfig(_Section):
+    """A controllable heat pump replacing the profile of an existing load of the net."""
+
+    id: str
+    load: int | str
+    unit_id: int = Field(ge=1, le=247)
+    p_max_kw: float | None = Field(None, gt=0)
+    cop: float = Field(3.0, ge=1)
+    temperature_series: str | None = None
+    sink_temp_c: float = 45.0
+    carnot_efficiency: float = Field(0.45, gt=0, le=1)
+    capacity_kwh_per_k: float = Field(2.0, gt=0)
+    temp_min_c: float = 40.0
+    temp_max_c: float = 55.0
+    temp_initial_c: float = 47.5
+    loss_kw_per_k: float = Field(0.005, ge=0)
+    ambient_c: float = 15.0
+
+    @model_validator(mode="after")
+    def _band_order(self) -> HeatPumpConfig:
+        if not self.temp_min_c <= self.temp_initial_c <= self.temp_max_c:
+            raise ValueError(
+                f"heat pump {self.id!r}: need temp_min_c <= temp_initial_c <= temp_max_c, got "
+                f"{self.temp_min_c} / {self.temp_initial_c} / {self.temp_max_c}"
+            )
+        return self
+
+
 class AssetsConfig(_Section):
     battery: list[BatteryConfig] = Field(default_factory=list)
     pv: list[PvConfig] = Field(default_factory=list)
+    ev_charger: list[EvChargerConfig] = Field(default_factory=list)
+    heat_pump: list[HeatPumpConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AssetsConfig:
         seen: dict[str, int] = {}
         units: dict[int, str] = {}
-        for asset in [*self.battery, *self.pv]:
+        for asset in [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump]:
             seen[asset.id] = seen.get(asset.id, 0) + 1
             if asset.unit_id in units:
                 raise ValueError(

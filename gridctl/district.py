@@ -13,6 +13,7 @@ from adapters.errors import DataError
 from adapters.history import check_regular, read_history_csv
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
+from gridctl.flexible_loads import place as place_flexible_loads
 from network_models.demo import demo_district
 from network_models.loading import NetworkError, find_element, load_json, load_simbench
 from network_models.profiles import element_groups, group_series, raw_profiles
@@ -80,7 +81,7 @@ class District:
                     problems.append(f"assets.pv.{i}.sgen: sgen {p.sgen!r} is out of service or has no profile")
             except KeyError as exc:
                 problems.append(f"assets.pv.{i}.sgen: {exc.args[0]} ({p.id!r}); use an sgen index or name of the net")
-        return problems
+        return problems + place_flexible_loads(self.net, self.groups, self.config.assets)[1]
 
     @cached_property
     def batteries(self) -> list[PlacedBattery]:

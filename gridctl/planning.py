@@ -14,8 +14,11 @@ from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
-from gridctl.dispatch.result import plan_table
+from gridctl.dispatch.ev import immediate_charging
+from gridctl.dispatch.result import interval_emissions, plan_table
+from gridctl.dispatch.soft import violations
 from gridctl.district import District
+from gridctl.flexible_loads import ev_params, heat_pump_params, outdoor_temperature, place
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
 from network_models.profiles import element_injections
@@ -72,25 +75,72 @@ def dispatch_inputs(
             soc_initial_kwh=soc0.get(b.cfg.id, b.cfg.soc_initial_kwh),
             eta_charge=b.cfg.eta_charge, eta_discharge=b.cfg.eta_discharge,
             soc_terminal_min_kwh=soc_end.get(b.cfg.id),
+            terminal_value_per_kwh=b.cfg.terminal_value_per_kwh,
+            degradation_cost_per_kwh=b.cfg.degradation_cost_per_kwh, binary=cfg.dispatch.battery_binary,
         )
         for b in district.batteries
     ]
+    flex, problems = place(district.net, district.groups, cfg.assets)
+    if problems:
+        raise ValueError("; ".join(problems))
+    dt_h = district.resolution_min / 60.0
+    ev_chargers = [ev_params(p, fc.groups, district.tz, dt_h) for p in flex if p.kind == "ev_charger"]
+    heat_pumps = [
+        heat_pump_params(p, fc.groups, None if p.cfg.temperature_series is None else outdoor_temperature(
+            district.history, p.cfg.temperature_series, fc.issue_time, fc.groups.index, district.tz,
+            district.resolution_min))
+        for p in flex if p.kind == "heat_pump"
+    ]
+    flexible_kw = sum((p.forecast_kw(fc.groups) for p in flex), np.zeros(len(fc.groups)))
+    hours = fc.groups.index.tz_convert(district.tz).hour
+    price = np.asarray(cfg.dispatch.hourly_import_price())[hours]
     pv_assets = [
         CurtailablePv(p.cfg.id, p.bus, fc.groups[p.series_id].to_numpy() * p.share) for p in district.pv_assets
     ]
     return DispatchInputs(
         index=fc.groups.index,
         dt_h=district.resolution_min / 60.0,
-        load_kw=fc.groups[district.load_series].sum(axis=1).to_numpy(),
+        load_kw=fc.groups[district.load_series].sum(axis=1).to_numpy() - flexible_kw,
         pv_kw=fc.groups[district.pv_series].sum(axis=1).to_numpy(),
         ci_kg_per_kwh=fc.ci_kg_per_kwh.to_numpy(),
         batteries=batteries,
         pv_assets=pv_assets,
+        ev_chargers=ev_chargers,
+        heat_pumps=heat_pumps,
         import_limit_kw=cfg.grid.import_limit_kw,
         export_limit_kw=cfg.grid.export_limit_kw,
         curtailment_penalty_per_kwh=cfg.dispatch.curtailment_penalty_per_kwh,
         throughput_penalty_per_kwh=cfg.dispatch.throughput_penalty_per_kwh,
+        objective=cfg.dispatch.objective,
+        price_per_kwh=price,
+        export_price_per_kwh=cfg.dispatch.export_price_per_kwh,
+        export_credit_factor=cfg.dispatch.export_credit_factor,
+        carbon_price_per_kg=cfg.dispatch.carbon_price_per_kg,
+        peak_charge_per_kw=cfg.dispatch.peak_charge_per_kw,
     )
+
+
+def baseline_import_kw(inp: DispatchInputs) -> np.ndarray:
+    """Grid import with no flexibility used: batteries idle, EVs charging at full power on arrival,
+    heat pumps following their forecast profile (heat demand / COP), no curtailment."""
+    n = len(inp.index)
+    flex = sum((immediate_charging(e, n, inp.dt_h) for e in inp.ev_chargers), np.zeros(n))
+    flex = flex + sum((h.heat_demand_kw / h.cop for h in inp.heat_pumps), np.zeros(n))
+    return inp.load_kw + flex - inp.pv_kw
+
+
+def ev_session_report(table: pd.DataFrame, inp: DispatchInputs) -> list[dict]:
+    """Per EV session: arrival, departure, energy requested and delivered (kWh)."""
+    out = []
+    for e in inp.ev_chargers:
+        p = table[f"{e.id}.p_kw"].to_numpy()
+        for s in e.sessions:
+            delivered = float(p[s.arrival:s.departure].sum() * inp.dt_h)
+            out.append({"asset": e.id, "arrival": inp.index[s.arrival].isoformat(),
+                        "departure": (inp.index[s.departure - 1] + pd.Timedelta(hours=inp.dt_h)).isoformat(),
+                        "requested_kwh": round(s.energy_kwh, 3), "delivered_kwh": round(delivered, 3),
+                        "unserved_kwh": round(max(s.energy_kwh - delivered, 0.0), 3)})
+    return out
 
 
 def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
@@ -104,7 +154,11 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
             sgen[p.sgen] = sgen[p.sgen] - table[f"{p.cfg.id}.curtailed_kw"].to_numpy()
         for b, idx in zip(district.batteries, storage_idx):
             storage[idx] = table[f"{b.cfg.id}.p_kw"].to_numpy()
-    injections = {"load": element_injections(district.groups, groups, "load"), "sgen": sgen, "storage": storage}
+    load = element_injections(district.groups, groups, "load")
+    if table is not None:
+        for p in place(district.net, district.groups, district.config.assets)[0]:
+            load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
+    injections = {"load": load, "sgen": sgen, "storage": storage}
     net_cfg = district.config.network
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
@@ -141,8 +195,7 @@ def plan_horizon(
     build_s = timer.perf_counter() - t0
     result = solve(model, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
     table = plan_table(model, inp)
-    baseline_import = inp.load_kw - inp.pv_kw
-    baseline_emissions = float((np.maximum(baseline_import, 0) * inp.ci_kg_per_kwh * inp.dt_h).sum())
+    baseline_emissions = float(interval_emissions(baseline_import_kw(inp), inp).sum())
     ac = check_schedule(district, fc.groups, table) if with_ac_check else None
     baseline_ac = check_schedule(district, fc.groups, None) if with_ac_check else None
     summary = {
@@ -152,6 +205,7 @@ def plan_horizon(
         "intervals": len(horizon),
         "signal_type": fc.signal_type,
         "objective": result.objective,
+        "objective_mode": inp.objective,
         "emissions_kg": float(table.emissions_kg.sum()),
         "baseline_emissions_kg": baseline_emissions,
         "build_s": round(build_s, 4),
@@ -159,6 +213,8 @@ def plan_horizon(
         "ac_check": ac.summary() if ac else None,
         "baseline_ac_check": baseline_ac.summary() if baseline_ac else None,
         "assets": asset_summary(district),
+        "violations": violations(model, inp.index),
+        "ev_sessions": ev_session_report(table, inp),
     }
     return Plan(table, summary, ac, baseline_ac)
 
@@ -174,5 +230,9 @@ def asset_summary(district: District) -> list[dict]:
         {"id": p.cfg.id, "kind": "pv", "bus": p.bus, "sgen": p.sgen,
          "p_max_kw": float(district.net.sgen.p_mw[p.sgen] * 1000.0)}
         for p in district.pv_assets
+    ]
+    out += [
+        {"id": p.cfg.id, "kind": p.kind, "bus": p.bus, "load": p.load, "p_max_kw": p.p_max_kw}
+        for p in place(district.net, district.groups, district.config.assets)[0]
     ]
     return out

@@ -93,7 +93,7 @@ class DispatchInputs:
     import_limit_kw: float = float("inf")
     export_limit_kw: float = float("inf")
     curtailment_penalty_per_kwh: float = 1e-4
-    throughput_penalty_per_kwh: float = 1e-6
+    throughput_penalty_per_kwh: float = 1e-5
     objective: str = "emissions"  # "emissions", "cost" or "blend" (see gridctl.dispatch.objective)
     price_per_kwh: np.ndarray | None = None  # import price; required by "cost" and "blend"
     export_price_per_kwh: float = 0.0
