@@ -44,9 +44,19 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float =
     """
     t0 = time.perf_counter()
     with PauseGC():
-        repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
-        h, is_mip = _pass_model(repn, time_limit_s, mip_gap)
-    handover_s = time.perf_counter() - t0
+        repn = compile_model(model)
+        h = pass_model(repn, time_limit_s, mip_gap)
+    return run(h, repn, handover_s=time.perf_counter() - t0)
+
+
+def compile_model(model: pyo.ConcreteModel):
+    """Pyomo's standard form of ``model``: ``repn.A``, ``rhs``, ``rows`` (constraint, sense), ``columns``, ``c``."""
+    return LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
+
+
+def run(h: highspy.Highs, repn, handover_s: float = 0.0) -> SolveResult:
+    """Run HiGHS on its current model (warm when it holds a basis) and load the solution into
+    ``repn``'s Pyomo variables. Raises :class:`SolverError` when there is no usable solution."""
     t1 = time.perf_counter()
     h.run()
     solve_s = time.perf_counter() - t1
@@ -66,10 +76,10 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float =
         var.set_value(float(value), skip_validation=True)
     for var, expr in repn.eliminated_vars:
         var.set_value(pyo.value(expr), skip_validation=True)
-    objective = float(info.objective_function_value + repn.c_offset[0])
+    is_mip = info.mip_node_count >= 0  # -1 after an LP solve
     return SolveResult(
         status=label,
-        objective=objective,
+        objective=float(info.objective_function_value + repn.c_offset[0]),
         handover_s=handover_s,
         solve_s=solve_s,
         mip_gap=float(info.mip_gap) if is_mip else None,
@@ -78,7 +88,8 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float =
     )
 
 
-def _pass_model(repn, time_limit_s: float, mip_gap: float) -> tuple[highspy.Highs, bool]:
+def pass_model(repn, time_limit_s: float, mip_gap: float) -> highspy.Highs:
+    """A HiGHS instance holding ``repn`` (bounds of rows by sense), with time limit and MIP gap set."""
     n_rows, n_cols = repn.A.shape
     inf = highspy.kHighsInf
     mult = np.array([m for _, m in repn.rows], dtype=int)
@@ -108,4 +119,4 @@ def _pass_model(repn, time_limit_s: float, mip_gap: float) -> tuple[highspy.High
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.passModel(lp)
-    return h, bool(integer.any())
+    return h

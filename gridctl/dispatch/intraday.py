@@ -1,0 +1,216 @@
+"""Intraday re-optimisation: one dispatch model kept in HiGHS and updated in place.
+
+:class:`IntradayDispatch` builds the model of a horizon once, hands it to HiGHS once, and then,
+for every re-solve, only changes numbers in the HiGHS model and re-runs it warm from the last
+basis:
+
+- forecasts (load, PV, intensity, price, PV available, heat demand, COP) are mutable Pyomo
+  parameters; after an update the rows of every constraint that holds parameters (found once,
+  when the model is handed over) get new bounds and coefficients, the objective new costs and the
+  columns new bounds;
+- the state at the current interval ``k`` (battery SoC, heat-store temperature) fixes the state
+  column of interval ``k - 1`` (or the initial-state parameter when ``k == 0``);
+- intervals before ``k`` are fixed: their columns are held at the last solution (what was
+  dispatched) and rows that only involve them are released, so past forecast errors cannot make
+  the model infeasible. Rows linking past and future (EV session energy, peak import) stay, so
+  energy already delivered and the peak already drawn count.
+
+Rows and columns whose components are indexed by the time set ``m.T`` are "timed"; others (a
+session's unserved energy, the peak import) are never fixed.
+"""
+
+from __future__ import annotations
+
+import time
+import highspy
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.visitor import identify_mutable_parameters
+from pyomo.repn import generate_standard_repn
+
+from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
+from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.model import build_model
+from gridctl.dispatch.result import plan_table
+
+UNTIMED = np.iinfo(np.int64).max
+
+
+class IntradayDispatch:
+    """A persistent dispatch model over ``inp``'s horizon (see module doc).
+
+    Typical cycle: ``d = IntradayDispatch(inp); d.solve()``; then at each interval
+    ``d.update_forecasts(...)``, ``d.set_state(k, battery_soc_kwh=..., heat_pump_temp_c=...)``,
+    ``d.solve()`` and ``d.plan()`` (the plan table from interval ``k`` on).
+    """
+
+    def __init__(self, inp: DispatchInputs, time_limit_s: float = 30.0, mip_gap: float = 1e-4):
+        t0 = time.perf_counter()
+        self.inp = inp
+        self.model = build_model(inp)
+        self.build_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        with PauseGC():
+            self.repn = compile_model(self.model)
+            self.h = pass_model(self.repn, time_limit_s, mip_gap)
+            self._index_columns()
+            self._index_rows()
+        self.handover_s = time.perf_counter() - t1
+        self.start = 0
+        self._offset = float(self.repn.c_offset[0])
+        self._x: np.ndarray | None = None
+        self._state_cols: dict[int, float] = {}
+
+    # ---- structure, found once -------------------------------------------------------------
+    def _index_columns(self) -> None:
+        m, cols = self.model, self.repn.columns
+        self.col_of = {id(v): j for j, v in enumerate(cols)}
+        self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
+        self.col_lb, self.col_ub = _bounds(cols)
+
+    def _index_rows(self) -> None:
+        A = self.repn.A.tocsr()
+        n_rows = A.shape[0]
+        times = self.col_time[A.indices]
+        # a row is past once every column it holds is; untimed columns keep it active forever
+        self.row_time = np.full(n_rows, -1, dtype=np.int64)
+        nonempty = np.diff(A.indptr) > 0
+        self.row_time[nonempty] = np.maximum.reduceat(times, A.indptr[:-1][nonempty])
+        inf = highspy.kHighsInf
+        sense = np.array([r.bound_type for r in self.repn.rows], dtype=int)
+        rhs = np.asarray(self.repn.rhs, dtype=float)
+        self.row_lo = np.where(sense > 0, -inf, rhs)
+        self.row_hi = np.where(sense < 0, inf, rhs)
+        self.sense = sense
+        # rows of constraint components that hold mutable parameters are refreshed on update
+        with_params = set()
+        for con in self.model.component_objects(pyo.Constraint, active=True, descend_into=True):
+            first = next(iter(con.values()), None)
+            if first is not None and any(True for _ in identify_mutable_parameters(first.expr)):
+                with_params.add(id(con))
+        self.param_rows = [(i, r.constraint) for i, r in enumerate(self.repn.rows)
+                           if id(r.constraint.parent_component()) in with_params]
+
+    # ---- updates ---------------------------------------------------------------------------
+    def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
+                         pv_available_kw: dict | None = None, heat_demand_kw: dict | None = None,
+                         cop: dict | None = None) -> None:
+        """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id)."""
+        m, inp = self.model, self.inp
+        for name, param, values in (("load_kw", m.load_kw, load_kw), ("pv_kw", m.pv_kw, pv_kw),
+                                    ("ci_kg_per_kwh", m.ci, ci_kg_per_kwh), ("price_per_kwh", m.price, price_per_kwh)):
+            if values is not None:
+                values = np.asarray(values, dtype=float)
+                _check(name, values, len(inp.index))
+                param.store_values(dict(enumerate(values.tolist())))
+                setattr(inp, name, values)
+        for aid, values in (pv_available_kw or {}).items():
+            m.pv_available.store_values({(aid, t): float(v) for t, v in enumerate(values)})
+        for aid, values in (heat_demand_kw or {}).items():
+            m.heat_pump[aid].heat_demand_kw.store_values(dict(enumerate(np.asarray(values, float).tolist())))
+        for aid, values in (cop or {}).items():
+            m.heat_pump[aid].cop.store_values(dict(enumerate(np.asarray(values, float).tolist())))
+        self._refresh()
+
+    def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,
+                  heat_pump_temp_c: dict[str, float] | None = None) -> None:
+        """Make interval ``start`` (index or interval start) the first free one, with measured states."""
+        k = start if isinstance(start, int) else int(self.inp.index.get_loc(pd.Timestamp(start)))
+        if not 0 <= k < len(self.inp.index):
+            raise ValueError(f"start {start} is outside the horizon {self.inp.index[0]} .. {self.inp.index[-1]}")
+        if k > 0 and self._x is None:
+            raise ValueError("solve once before fixing past intervals")
+        self.start = k
+        m = self.model
+        states = [(m.battery[b].soc, m.battery[b].soc_initial, v) for b, v in (battery_soc_kwh or {}).items()]
+        states += [(m.heat_pump[h].temp_c, m.heat_pump[h].temp_initial, v) for h, v in (heat_pump_temp_c or {}).items()]
+        self._state_cols = {}
+        changed_params = False
+        for var, initial, value in states:
+            if k == 0:
+                initial.set_value(float(value))
+                changed_params = True
+            else:
+                self._state_cols[self.col_of[id(var[k - 1])]] = float(value)
+        if changed_params:
+            self._refresh()
+        else:
+            self._apply_bounds()
+
+    def _refresh(self) -> None:
+        """Push parameter values into HiGHS: row bounds and coefficients, costs, column bounds."""
+        h, inf = self.h, highspy.kHighsInf
+        for row, con in self.param_rows:
+            repn = generate_standard_repn(con.body, compute_values=True, quadratic=False)
+            for v, coef in zip(repn.linear_vars, repn.linear_coefs):
+                h.changeCoeff(row, self.col_of[id(v)], float(coef))
+            sense = self.sense[row]  # 0: equality, -1: body >= lower, +1: body <= upper
+            rhs = pyo.value(con.upper if sense > 0 else con.lower) - repn.constant
+            self.row_lo[row] = -inf if sense > 0 else rhs
+            self.row_hi[row] = inf if sense < 0 else rhs
+        obj = generate_standard_repn(self.model.objective.expr, compute_values=True, quadratic=False)
+        cost = np.zeros(len(self.repn.columns))
+        for v, coef in zip(obj.linear_vars, obj.linear_coefs):
+            j = self.col_of.get(id(v))
+            if j is not None:
+                cost[j] += coef
+        self._offset = float(obj.constant)
+        h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+        self.col_lb, self.col_ub = _bounds(self.repn.columns)
+        self._apply_bounds()
+
+    def _apply_bounds(self) -> None:
+        k = self.start
+        lb, ub = self.col_lb.copy(), self.col_ub.copy()
+        row_lo, row_hi = self.row_lo.copy(), self.row_hi.copy()
+        if k > 0:
+            past = self.col_time < k
+            lb[past] = ub[past] = self._x[past]
+            free = self.row_time < k
+            row_lo[free], row_hi[free] = -highspy.kHighsInf, highspy.kHighsInf
+        for j, value in self._state_cols.items():
+            lb[j] = ub[j] = value
+        n, r = len(lb), len(row_lo)
+        self.h.changeColsBounds(n, np.arange(n, dtype=np.int32), lb, ub)
+        self.h.changeRowsBounds(r, np.arange(r, dtype=np.int32), row_lo, row_hi)
+
+    # ---- solve and read --------------------------------------------------------------------
+    def solve(self) -> SolveResult:
+        """Re-solve warm from the last basis; the solution is loaded into the Pyomo model."""
+        result = run(self.h, self.repn)
+        self._x = np.asarray(self.h.getSolution().col_value)
+        result.objective = float(self.h.getInfo().objective_function_value + self._offset)
+        return result
+
+    def plan(self) -> pd.DataFrame:
+        """The plan table (DESIGN.md columns) of the intervals from the current start on."""
+        return plan_table(self.model, self.inp).iloc[self.start:]
+
+
+def _time_of(v, T) -> int:
+    comp = v.parent_component()
+    if not comp.is_indexed():
+        return UNTIMED
+    index_set = comp.index_set()
+    if index_set is T:
+        return int(v.index())
+    subsets = list(index_set.subsets()) if hasattr(index_set, "subsets") else []
+    if len(subsets) > 1 and subsets[-1] is T:
+        return int(v.index()[-1])
+    return UNTIMED
+
+
+def _bounds(cols) -> tuple[np.ndarray, np.ndarray]:
+    inf = highspy.kHighsInf
+    lb = np.array([-inf if v.lb is None else v.lb for v in cols], dtype=float)
+    ub = np.array([inf if v.ub is None else v.ub for v in cols], dtype=float)
+    return lb, ub
+
+
+def _check(name: str, values: np.ndarray, n: int) -> None:
+    if values.shape != (n,):
+        raise ValueError(f"{name} has shape {values.shape}, expected ({n},)")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
