@@ -14,6 +14,7 @@ import sys
 COMMANDS = {
     "check": "Validate config, network, devices and data.",
     "plan": "Make the day-ahead plan for a local date.",
+    "simulate": "Serve every configured device over Modbus TCP (SunSpec) until interrupted.",
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2

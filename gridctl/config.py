@@ -123,6 +123,8 @@ class SimulatorConfig(_Section):
 
 class ApiConfig(_Section):
     host: str = "127.0.0.1"
+    meter_unit_id: int = Field(100, ge=1, le=247)
+    faults: dict[str, dict[str, bool | int | float]] = Field(default_factory=dict)
     port: int = Field(8080, ge=1, le=65535)
 
 

@@ -10,10 +10,11 @@ from adapters.drivers.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from adapters.drivers.flexible import EvChargerDriver, HeatPumpDriver
 from adapters.drivers.sunspec import SunSpecDriver, Telemetry
 
 __all__ = [
     "BatteryDriver", "DeviceError", "DeviceProtocolError", "DeviceReadbackMismatch", "DeviceRejected",
-    "DeviceTimeout", "DeviceUnreachable", "HostPool", "ModbusHost", "PvDriver", "SunSpecDriver",
+    "DeviceTimeout", "DeviceUnreachable", "EvChargerDriver", "HeatPumpDriver", "HostPool", "ModbusHost", "PvDriver", "SunSpecDriver",
     "Telemetry", "Timing",
 ]

@@ -16,7 +16,6 @@ from adapters.drivers.errors import DeviceProtocolError
 from adapters.drivers.sunspec import SunSpecDriver, Telemetry
 
 INV_FAULT, INV_OFF = 6, 0
-PLAUSIBLE_FACTOR = 1.1  # a measured power beyond this multiple of the rating is a wrong reading
 
 
 class DerDriver(SunSpecDriver):
@@ -24,12 +23,6 @@ class DerDriver(SunSpecDriver):
 
     required_models: ClassVar[tuple[int, ...]] = (1, 701, 702, 704)
     control: ClassVar[str]  # prefix of the 704 control this driver writes
-
-    def __init__(self, host: ModbusHost, unit_id: int, device_id: str, rating_kw: float | None = None,
-                 revert_s: int = 900):
-        super().__init__(host, unit_id, device_id)
-        self.expected_rating_kw = rating_kw
-        self.revert_s = int(revert_s)
 
     @property
     def rating_kw(self) -> float:
@@ -39,21 +32,11 @@ class DerDriver(SunSpecDriver):
             raise DeviceProtocolError(self.device_id, "702 WMaxRtg is not implemented")
         return w / 1000
 
-    def check(self) -> None:
-        expected = self.expected_rating_kw
-        if expected is not None and abs(self.rating_kw - expected) > 0.01 * expected:
-            raise DeviceProtocolError(
-                self.device_id, f"device rating {self.rating_kw:g} kW differs from the configured "
-                                f"{expected:g} kW; fix the config or the device's scale factors")
-
     async def _read_telemetry(self, more: list[tuple[int, str]]) -> dict[str, float | None]:
         names = [(701, "St"), (701, "InvSt"), (701, "ConnSt"), (701, "Alrm"), (701, "W"),
                  (704, self.control + "Ena"), (704, self.control), (704, self.control + "RvrtRem"), *more]
         values = await self.read_values(names)
-        w = values["W"]
-        if w is None or abs(w) > PLAUSIBLE_FACTOR * self.rating_kw * 1000:
-            raise DeviceProtocolError(self.device_id, f"implausible power {w} W for a {self.rating_kw:g} kW "
-                                                      "device; check its scale factors")
+        self.plausible_power(values["W"])
         return values
 
     def _telemetry(self, values: dict, p_kw: float, setpoint_kw: float | None, **kw) -> Telemetry:
@@ -83,7 +66,7 @@ class BatteryDriver(DerDriver):
         if soc is None or not 0 <= soc <= 100:
             raise DeviceProtocolError(self.device_id, f"implausible SoC {soc} %; check its scale factors")
         setpoint = values["WSet"]
-        return self._telemetry(values, -values["W"] / 1000, None if setpoint is None else -setpoint / 1000,
+        return self._telemetry(values, 0.0 - values["W"] / 1000, None if setpoint is None else 0.0 - setpoint / 1000,
                                soc_pct=soc)
 
     async def write_setpoint(self, p_kw: float) -> float:
@@ -106,7 +89,8 @@ class PvDriver(DerDriver):
         return self._telemetry(values, values["W"] / 1000, cap)
 
     async def write_setpoint(self, limit_kw: float) -> float:
-        """Cap the output at ``limit_kw`` (the safe value is no cap); return the read-back cap."""
+        """Cap the output at ``limit_kw``, arm the revert timer (expiry lifts the cap); return the
+        read-back cap."""
         pct = 100 * limit_kw / self.rating_kw
-        readback = await self.write_control(704, "WMaxLimPct", pct, 100.0, self.revert_s)
+        readback = await self.write_control(704, "WMaxLimPct", pct, None, self.revert_s)
         return readback / 100 * self.rating_kw

@@ -27,6 +27,7 @@ from adapters.sunspec import (
 )
 
 BASE_ADDRESSES = (BASE_ADDRESS, 0, 50000)  # where SunSpec devices put the marker
+PLAUSIBLE_FACTOR = 1.1  # a measured power beyond this multiple of the rating is a wrong reading
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,18 @@ class SunSpecDriver:
 
     required_models: ClassVar[tuple[int, ...]] = (1,)
 
-    def __init__(self, host: ModbusHost, unit_id: int, device_id: str):
+    def __init__(self, host: ModbusHost, unit_id: int, device_id: str, rating_kw: float | None = None,
+                 revert_s: int = 900):
         self.host, self.unit_id, self.device_id = host, unit_id, device_id
+        self.expected_rating_kw = rating_kw
+        self.revert_s = int(revert_s)
         self._map: DeviceMap | None = None
         self._mirror: RegisterImage | None = None
+
+    @property
+    def rating_kw(self) -> float:
+        """The device's own power rating, kW."""
+        raise NotImplementedError
 
     @property
     def map(self) -> DeviceMap:
@@ -127,7 +136,19 @@ class SunSpecDriver:
         return layout
 
     def check(self) -> None:
-        """Raise :class:`DeviceProtocolError` when static points contradict what is expected."""
+        """Raise :class:`DeviceProtocolError` when the device's rating contradicts the configured one."""
+        expected = self.expected_rating_kw
+        if expected is not None and abs(self.rating_kw - expected) > 0.01 * expected:
+            raise DeviceProtocolError(
+                self.device_id, f"device rating {self.rating_kw:g} kW differs from the configured "
+                                f"{expected:g} kW; fix the config or the device's scale factors")
+
+    def plausible_power(self, w: float | None) -> float:
+        """``w`` (W) when it can be a real reading of this device, else :class:`DeviceProtocolError`."""
+        if w is None or abs(w) > PLAUSIBLE_FACTOR * self.rating_kw * 1000:
+            raise DeviceProtocolError(self.device_id, f"implausible power {w} W for a {self.rating_kw:g} kW "
+                                                      "device; check its scale factors")
+        return w
 
     async def refresh(self, points: Iterable[PointDef]) -> None:
         """Read the registers of ``points`` into the mirror, with their scale factors when those
@@ -155,20 +176,21 @@ class SunSpecDriver:
         await self.refresh(self.point(m, n) for m, n in names)
         return {n: self.value(m, n) for m, n in names}
 
-    async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float,
+    async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float | None,
                             revert_s: int, extra_raw: dict[str, int] | None = None) -> float:
         """Set a revertable control and read it back.
 
-        Writes ``<prefix>Ena`` = enabled, ``<prefix>`` = ``value``, ``<prefix>Rvrt`` =
-        ``safe_value``, ``<prefix>EnaRvrt`` = enabled and ``<prefix>RvrtTms`` = ``revert_s`` (plus
-        ``extra_raw`` points between them) in one request, so the revert timer restarts with
-        every setpoint. Returns the value read back.
+        Writes ``<prefix>Ena`` = enabled, ``<prefix>`` = ``value``, ``<prefix>RvrtTms`` =
+        ``revert_s`` and the values applied when that timer expires: ``<prefix>Rvrt`` =
+        ``safe_value`` with ``<prefix>EnaRvrt`` enabled, or, when ``safe_value`` is None, control
+        disabled (the device's own logic). One request (with ``extra_raw`` points in between), so
+        the revert timer restarts with every setpoint. Returns the value read back.
         """
         staged = self.mirror.copy()
         target = self.point(model, prefix)
-        raw_values = {prefix + "Ena": 1, prefix + "EnaRvrt": 1, prefix + "RvrtTms": int(revert_s),
-                      prefix: staged.to_raw(target, value),
-                      prefix + "Rvrt": staged.to_raw(self.point(model, prefix + "Rvrt"), safe_value),
+        raw_values = {prefix + "Ena": 1, prefix + "EnaRvrt": int(safe_value is not None),
+                      prefix + "RvrtTms": int(revert_s), prefix: staged.to_raw(target, value),
+                      prefix + "Rvrt": staged.to_raw(self.point(model, prefix + "Rvrt"), safe_value or 0.0),
                       **(extra_raw or {})}
         points = [self.point(model, n) for n in raw_values]
         for p in points:

@@ -3,11 +3,15 @@
 from adapters.simulator.battery import BatteryParams, SimBattery
 from adapters.simulator.clock import SimClock
 from adapters.simulator.device import Refused, SimulatedDevice
+from adapters.simulator.ev_charger import EvChargerParams, EvSessionSpec, SimEvCharger
 from adapters.simulator.faults import Faults
+from adapters.simulator.heat_pump import HeatPumpParams, SimHeatPump
+from adapters.simulator.meter import MeterParams, SimMeter
 from adapters.simulator.pv import PvParams, SimPv
 from adapters.simulator.server import Simulator
 
 __all__ = [
-    "BatteryParams", "Faults", "PvParams", "Refused", "SimBattery", "SimClock", "SimPv",
+    "BatteryParams", "EvChargerParams", "EvSessionSpec", "Faults", "HeatPumpParams", "MeterParams",
+    "PvParams", "Refused", "SimBattery", "SimClock", "SimEvCharger", "SimHeatPump", "SimMeter", "SimPv",
     "SimulatedDevice", "Simulator",
 ]

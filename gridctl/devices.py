@@ -1,0 +1,149 @@
+"""The Modbus layer composed from the config: simulated devices and client drivers per asset.
+
+``adapters`` knows nothing of gridctl; this module maps the Config's assets (and the district's
+ratings and history) onto the adapters' plain parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+
+from adapters.drivers import (
+    BatteryDriver,
+    EvChargerDriver,
+    HeatPumpDriver,
+    HostPool,
+    PvDriver,
+    SunSpecDriver,
+)
+from adapters.errors import DataError
+from adapters.simulator import (
+    BatteryParams,
+    EvChargerParams,
+    EvSessionSpec,
+    Faults,
+    HeatPumpParams,
+    MeterParams,
+    PvParams,
+    SimBattery,
+    SimClock,
+    SimEvCharger,
+    SimHeatPump,
+    SimMeter,
+    SimPv,
+    SimulatedDevice,
+    Simulator,
+)
+from gridctl.config import Config, ConfigError
+from gridctl.dispatch.heat_pump import cop_from_temperature
+from gridctl.district import District
+from gridctl.flexible_loads import PlacedFlexLoad, ev_params
+from gridctl.flexible_loads import place as place_flexible_loads
+
+
+def simulator_clock(config: Config, now: pd.Timestamp | None = None, speed: float | None = None) -> SimClock:
+    """A running clock on the data's time axis: now's UTC month-day-time in ``[daemon] data_year``."""
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
+    year = config.daemon.data_year
+    if year:
+        day = min(now.day, 28) if (now.month, now.day) == (2, 29) else now.day
+        now = now.replace(year=year, day=day)
+    return SimClock(now, speed=config.daemon.time_scale if speed is None else speed)
+
+
+def _flexible(district: District) -> list[PlacedFlexLoad]:
+    placed, problems = place_flexible_loads(district.net, district.groups, district.config.assets)
+    if problems:
+        raise ConfigError(problems)
+    return placed
+
+
+def _ev_params(district: District, placed: PlacedFlexLoad) -> EvChargerParams:
+    history = district.history
+    step = history.index[1] - history.index[0]
+    params = ev_params(placed, history, district.tz, step / timedelta(hours=1))
+    ends = history.index.append(pd.DatetimeIndex([history.index[-1] + step]))
+    sessions = tuple(EvSessionSpec(ends[s.arrival], ends[s.departure], s.energy_kwh) for s in params.sessions)
+    return EvChargerParams(placed.cfg.id, placed.cfg.unit_id, params.p_max_kw, placed.cfg.p_min_kw, sessions)
+
+
+def _heat_pump_params(district: District, placed: PlacedFlexLoad) -> HeatPumpParams:
+    cfg, history = placed.cfg, district.history
+    profile = history[placed.series_id] * placed.share
+    if cfg.temperature_series is None:
+        cop: float | pd.Series = cfg.cop
+    elif cfg.temperature_series in history.columns:
+        cop = pd.Series(cop_from_temperature(history[cfg.temperature_series].to_numpy(), cfg.sink_temp_c,
+                                             cfg.carnot_efficiency), index=history.index)
+    else:
+        raise DataError([(f"assets.heat_pump.{cfg.id}.temperature_series: {cfg.temperature_series!r} is not a "
+                          "history series; add it to the history or remove the key")])
+    return HeatPumpParams(cfg.id, cfg.unit_id, placed.p_max_kw, cop, cfg.capacity_kwh_per_k, cfg.temp_min_c,
+                          cfg.temp_max_c, cfg.temp_initial_c, cfg.loss_kw_per_k, cfg.ambient_c,
+                          heat_demand_kw=profile * cop)
+
+
+def _faults(config: Config) -> dict[str, Faults]:
+    ids = {a.id for a in (*config.assets.battery, *config.assets.pv, *config.assets.ev_charger,
+                          *config.assets.heat_pump)} | {"meter"}
+    unknown = [f"simulator.faults.{k}: no device with this id; use one of {sorted(ids)}"
+               for k in config.simulator.faults if k not in ids]
+    if unknown:
+        raise ConfigError(unknown)
+    try:
+        return {k: Faults.from_dict(v, f"simulator.faults.{k}") for k, v in config.simulator.faults.items()}
+    except DataError as exc:
+        raise ConfigError(exc.problems) from None
+
+
+def simulated_devices(district: District, clock: SimClock) -> list[SimulatedDevice]:
+    """Every configured asset as a simulated device, plus the grid-connection meter."""
+    config, history, net = district.config, district.history, district.net
+    faults = _faults(config)
+    devices: list[SimulatedDevice] = [
+        SimBattery(BatteryParams(b.id, b.unit_id, b.p_max_kw, b.e_max_kwh, b.soc_min_pct, b.soc_max_pct,
+                                 b.soc_initial_pct, b.eta_charge, b.eta_discharge), clock, faults.get(b.id))
+        for b in config.assets.battery
+    ]
+    represented = pd.Series(0.0, index=history.index)  # profile power the simulated devices stand for
+    for p in district.pv_assets:
+        profile = history[p.series_id] * p.share
+        represented -= profile
+        devices.append(SimPv(PvParams(p.cfg.id, p.cfg.unit_id, float(net.sgen.p_mw[p.sgen]) * 1000, profile),
+                             clock, faults.get(p.cfg.id)))
+    for placed in _flexible(district):
+        represented += history[placed.series_id] * placed.share
+        if placed.kind == "ev_charger":
+            devices.append(SimEvCharger(_ev_params(district, placed), clock, faults.get(placed.cfg.id)))
+        else:
+            devices.append(SimHeatPump(_heat_pump_params(district, placed), clock, faults.get(placed.cfg.id)))
+    net_load = history[district.load_series].sum(axis=1) - history[district.pv_series].sum(axis=1)
+    meter = MeterParams("meter", config.simulator.meter_unit_id,
+                        max(config.grid.import_limit_kw, config.grid.export_limit_kw), net_load - represented)
+    devices.append(SimMeter(meter, clock, list(devices), faults.get("meter")))
+    return devices
+
+
+def simulator(district: District, clock: SimClock, host: str | None = None, port: int | None = None) -> Simulator:
+    """The configured devices served on ``[simulator] host:port`` (or the given ones)."""
+    cfg = district.config.simulator
+    return Simulator(simulated_devices(district, clock), clock, host or cfg.host,
+                     cfg.port if port is None else port)
+
+
+def drivers(config: Config, pool: HostPool, host: str | None = None, port: int | None = None,
+            revert_s: int = 900) -> dict[str, SunSpecDriver]:
+    """A driver per configured asset (by asset id), all behind ``[simulator] host:port``."""
+    modbus = pool.get(host or config.simulator.host, config.simulator.port if port is None else port)
+    out: dict[str, SunSpecDriver] = {}
+    for b in config.assets.battery:
+        out[b.id] = BatteryDriver(modbus, b.unit_id, b.id, p_max_kw=b.p_max_kw, revert_s=revert_s)
+    for p in config.assets.pv:
+        out[p.id] = PvDriver(modbus, p.unit_id, p.id, revert_s=revert_s)
+    for e in config.assets.ev_charger:
+        out[e.id] = EvChargerDriver(modbus, e.unit_id, e.id, p_max_kw=e.p_max_kw, revert_s=revert_s)
+    for h in config.assets.heat_pump:
+        out[h.id] = HeatPumpDriver(modbus, h.unit_id, h.id, p_max_kw=h.p_max_kw, revert_s=revert_s)
+    return out
