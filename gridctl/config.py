@@ -58,6 +58,10 @@ class NetworkConfig(_Section):
     v_min_pu: float = Field(0.95, gt=0.5, lt=1.0)
     v_max_pu: float = Field(1.05, gt=1.0, lt=1.5)
     max_loading_pct: float = Field(100.0, gt=0, le=200)
+    constrain_dispatch: bool = True
+    method: Literal["sensitivity", "lindistflow"] = "sensitivity"
+    thermal_margin_pct: float = Field(0.0, ge=0, lt=50)
+    ac_rounds: int = Field(4, ge=1, le=20)
 
     @field_validator("source")
     @classmethod

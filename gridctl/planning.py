@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forecasts.seasonal_naive import SeasonalNaive
+from gridctl.dispatch.ac_loop import solve_network_aware
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
@@ -18,6 +19,7 @@ from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
+from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.flexible_loads import ev_params, heat_pump_params, outdoor_temperature, place
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
@@ -193,10 +195,24 @@ def plan_horizon(
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0
-    result = solve(model, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
+    network = with_ac_check and cfg.network.constrain_dispatch
+    if network:
+        base = check_schedule(district, fc.groups, zero_flex_table(inp))
+        loop = solve_network_aware(
+            model, network_data(district, model, base), inp.dt_h,
+            lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
+            cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
+        )
+        result, ac = loop.result, loop.ac
+        build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
+    else:
+        result = solve(model, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
     table = plan_table(model, inp)
     baseline_emissions = float(interval_emissions(baseline_import_kw(inp), inp).sum())
-    ac = check_schedule(district, fc.groups, table) if with_ac_check else None
+    if with_ac_check and not network:
+        ac = check_schedule(district, fc.groups, table)
+    elif not network:
+        ac = None
     baseline_ac = check_schedule(district, fc.groups, None) if with_ac_check else None
     summary = {
         "status": result.status,
@@ -210,7 +226,8 @@ def plan_horizon(
         "baseline_emissions_kg": baseline_emissions,
         "build_s": round(build_s, 4),
         "solve_s": round(result.handover_s + result.solve_s, 4),
-        "ac_check": ac.summary() if ac else None,
+        "ac_check": {**ac.summary(), "rounds": loop.rounds if network else 0,
+                     "network_rows": loop.rows if network else {}} if ac else None,
         "baseline_ac_check": baseline_ac.summary() if baseline_ac else None,
         "assets": asset_summary(district),
         "violations": violations(model, inp.index),

@@ -6,6 +6,8 @@ assets are batteries (``m.battery[id]``), EV charging points (``m.ev[id]``) and 
 intensity, price) are mutable parameters so an intraday re-solve can update them in place.
 The grid connection is in :mod:`gridctl.dispatch.grid`, the objective in
 :mod:`gridctl.dispatch.objective`; soft limits in :mod:`gridctl.dispatch.soft`.
+``m.bus_flex_kw[bus, t]`` is the load-referenced power all assets add at each net bus (curtailed
+PV counts as added load); :mod:`gridctl.dispatch.network` bounds voltages and flows with it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ from gridctl.dispatch.objective import add_objective
 
 def _series_param(T: pyo.Set, values) -> pyo.Param:
     return pyo.Param(T, initialize=lambda _, t: float(values[t]), mutable=True)
+
+
+def _flex_by_bus(m: pyo.ConcreteModel, inp: DispatchInputs) -> dict[int, list]:
+    """Per net bus, the load-referenced power each asset adds there (functions of ``t``); network
+    blocks constrain their sum ``m.bus_flex_kw[bus, t]``."""
+    out: dict[int, list] = {}
+    for blocks, params in ((m.battery, inp.batteries), (m.ev, inp.ev_chargers), (m.heat_pump, inp.heat_pumps)):
+        for a in params:
+            out.setdefault(a.bus, []).append(blocks[a.id].p_kw.__getitem__)
+    for p in inp.pv_assets:
+        out.setdefault(p.bus, []).append(lambda t, a=p.id: m.curtail[a, t])
+    return out
 
 
 def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
@@ -54,5 +68,8 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
             return m.grid_import[t] - m.grid_export[t] == m.load_kw[t] + flex - m.pv_kw[t] + curtailed
 
         m.balance = pyo.Constraint(T, rule=balance)
+        by_bus = _flex_by_bus(m, inp)
+        m.FLEX_BUS = pyo.Set(initialize=sorted(by_bus))
+        m.bus_flex_kw = pyo.Expression(m.FLEX_BUS, T, rule=lambda _, bus, t: sum(term(t) for term in by_bus[bus]))
         add_objective(m, inp)
     return m

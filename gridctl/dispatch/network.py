@@ -1,0 +1,176 @@
+"""Network block: voltage band per bus and thermal limit per line and transformer, per interval.
+
+Works on the model's per-bus flexible injection ``m.bus_flex_kw[bus, t]`` (load-referenced kW,
+see :mod:`gridctl.dispatch.model`) and a linear grid model around an AC operating point
+(:mod:`network_models.linear`): for monitored bus ``k`` and branch ``l``::
+
+    v_min + tight_low[t, k] <= vm0[t, k] + sum_b dvm[t, k, b] * x[b, t] <= v_max - tight_high[t, k]
+    |p0[t, l] + sum_b dpf[t, l, b] * x[b, t]| <= cap[t, l]
+
+with ``cap = sqrt((S_rated * vm_from * L / 100)^2 - q0^2)``, ``L`` the loading limit less the
+thermal margin, the learnt tightening and the AC difference between the branch's worse end and
+its from end. Rows are built only where the flexibility can reach the limit: with every
+injection at its bounds, a row that stays inside its limits is left out (numpy screening), and
+each kept row is one ``LinearExpression`` over the assets' variables (garbage collection paused).
+Limits are soft (:mod:`gridctl.dispatch.soft`, ``voltage`` and ``thermal``), priced far above any
+emission or cost gain, so a limit the flexibility cannot restore yields a plan and a report
+instead of an infeasible model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.repn import generate_standard_repn
+
+from gridctl.dispatch.soft import add_slack, registry
+from network_models.linear import LinearGrid, OperatingPoint
+
+PENALTY_PER_PU_H = 1e7  # objective units per p.u. of voltage violation and hour
+PENALTY_PER_KWH = 100.0  # objective units per kW of flow above a thermal cap and hour
+
+
+@dataclass(frozen=True)
+class NetworkLimits:
+    """Voltage band (p.u.), loading limit (%) and the margin kept below it (percentage points)."""
+
+    v_min_pu: float = 0.95
+    v_max_pu: float = 1.05
+    max_loading_pct: float = 100.0
+    thermal_margin_pct: float = 0.0
+
+
+@dataclass
+class Tightening:
+    """Corrections learnt from AC checks, per interval and element, in the limits' units."""
+
+    v_low: np.ndarray  # (T, n_bus) p.u. added to the lower voltage limit
+    v_high: np.ndarray  # (T, n_bus) p.u. taken off the upper voltage limit
+    loading: np.ndarray  # (T, n_branch) percentage points taken off the loading limit
+
+    @classmethod
+    def none(cls, n_t: int, grid: LinearGrid) -> Tightening:
+        return cls(np.zeros((n_t, len(grid.buses))), np.zeros((n_t, len(grid.buses))),
+                   np.zeros((n_t, len(grid.branches))))
+
+
+@dataclass
+class NetworkData:
+    """Everything the block needs: linear model, operating point, limits and tightening."""
+
+    grid: LinearGrid
+    point: OperatingPoint
+    limits: NetworkLimits
+    tight: Tightening
+
+
+def flex_terms(m: pyo.ConcreteModel, buses: list) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """Linear form of ``m.bus_flex_kw``: per t the variables, their bus column and coefficient,
+    plus the constant (T, n_bus) and the lowest/highest value each bus injection can take."""
+    n_t = len(m.T)
+    const = np.zeros((n_t, len(buses)))
+    lo, hi = np.zeros_like(const), np.zeros_like(const)
+    terms = []
+    for t in m.T:
+        vars_t, cols, coefs = [], [], []
+        for c, bus in enumerate(buses):
+            repn = generate_standard_repn(m.bus_flex_kw[bus, t].expr, compute_values=True)
+            const[t, c] = repn.constant
+            for v, a in zip(repn.linear_vars, repn.linear_coefs):
+                lb = -np.inf if v.lb is None else v.lb
+                ub = np.inf if v.ub is None else v.ub
+                lo[t, c] += min(a * lb, a * ub)
+                hi[t, c] += max(a * lb, a * ub)
+                vars_t.append(v)
+                cols.append(c)
+                coefs.append(a)
+        terms.append((vars_t, np.array(cols, dtype=int), np.array(coefs, dtype=float)))
+    return terms, const, lo + const, hi + const
+
+
+def _reach(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest change of ``sum_b sens[t, r, b] * x[t, b]`` for ``lo <= x <= hi``."""
+    a, b = sens * lo[:, None, :], sens * hi[:, None, :]
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(np.minimum(a, b)).sum(axis=2), np.nan_to_num(np.maximum(a, b)).sum(axis=2)
+
+
+def row_bounds(data: NetworkData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds on the linear change of each voltage (T, n_bus) and branch flow (T, n_branch)."""
+    g, pt, lim, tight = data.grid, data.point, data.limits, data.tight
+    v_lo = lim.v_min_pu + tight.v_low - pt.vm_pu
+    v_hi = lim.v_max_pu - tight.v_high - pt.vm_pu
+    ends = pt.loading_pct - 100.0 * np.hypot(pt.p_kw, pt.q_kvar) / (g.s_rated_kva * pt.vm_from)
+    limit = lim.max_loading_pct - lim.thermal_margin_pct - tight.loading - ends
+    s_cap = np.maximum(limit, 0.0) / 100.0 * g.s_rated_kva * pt.vm_from
+    cap = np.sqrt(np.maximum(s_cap**2 - pt.q_kvar**2, 0.0))
+    return v_lo, v_hi, -cap - pt.p_kw, cap - pt.p_kw
+
+
+def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float) -> dict:
+    """(Re)place ``m.network`` with the rows of ``data`` and add its slack penalties to the objective.
+
+    Returns the number of voltage and thermal rows built.
+    """
+    remove_network_block(m)
+    buses = list(m.FLEX_BUS)
+    g = data.grid
+    if list(g.inj_buses) != buses:
+        raise ValueError(f"linear model injection buses {list(g.inj_buses)} differ from the model's {buses}")
+    counts = {}
+    with PauseGC():
+        terms, const, x_lo, x_hi = flex_terms(m, buses)
+        v_lo, v_hi, p_lo, p_hi = row_bounds(data)
+        n_t = len(terms)
+        blk = m.network = pyo.Block()
+        penalty_terms = []
+        for kind, sens, lo, hi, unit, price, names in (
+            ("voltage", g.dvm, v_lo, v_hi, "p.u.", PENALTY_PER_PU_H, [f"bus {b}" for b in g.buses]),
+            ("thermal", g.dpf, p_lo, p_hi, "kW", PENALTY_PER_KWH, g.branches),
+        ):
+            sens = np.broadcast_to(sens, (n_t, *sens.shape[1:]))
+            reach_lo, reach_hi = _reach(sens, x_lo, x_hi)
+            keep = np.isfinite(lo) & np.isfinite(hi) & ((reach_lo < lo) | (reach_hi > hi))
+            tt, ee = np.nonzero(keep)
+            idx = range(len(tt))
+            labels = {i: f"{names[e]} interval {t}" for i, (t, e) in enumerate(zip(tt, ee))}
+            below = add_slack(blk, f"{kind}_below", idx, limit=kind, asset=None, unit=unit, penalty=price * dt_h,
+                              labels=labels)
+            above = add_slack(blk, f"{kind}_above", idx, limit=kind, asset=None, unit=unit, penalty=price * dt_h,
+                              labels=labels)
+            exprs = []
+            for i, (t, e) in enumerate(zip(tt, ee)):
+                vars_t, cols, coefs = terms[t]
+                s = sens[t, e]
+                c = float(s @ const[t])
+                body = LinearExpression(constant=0.0, linear_coefs=[*(s[cols] * coefs).tolist(), 1.0, -1.0],
+                                        linear_vars=[*vars_t, below[i], above[i]])
+                exprs.append((float(lo[t, e]) - c, body, float(hi[t, e]) - c))
+            blk.add_component(f"{kind}_rows", pyo.Constraint(idx, rule=lambda _, i, rows=exprs: rows[i]))
+            penalty_terms += [(price * dt_h, v) for i in idx for v in (below[i], above[i])]
+            counts[f"{kind}_rows"] = len(exprs)
+        blk.penalty = pyo.Expression(expr=LinearExpression(
+            constant=0.0, linear_coefs=[p for p, _ in penalty_terms], linear_vars=[v for _, v in penalty_terms]))
+        m.__dict__["_objective_without_network"] = m.objective.expr
+        m.objective.set_value(m.objective.expr + blk.penalty)
+    return counts
+
+
+def remove_network_block(m: pyo.ConcreteModel) -> None:
+    """Take ``m.network`` (if any) out of the model, the objective and the soft-limit registry."""
+    if not hasattr(m, "network"):
+        return
+    blk = m.network
+    registry(m)[:] = [s for s in registry(m) if s.slack.parent_block() is not blk]
+    m.objective.set_value(m.__dict__.pop("_objective_without_network"))
+    m.del_component(blk)
+
+
+def bus_flex_values(m: pyo.ConcreteModel) -> np.ndarray:
+    """Solved ``m.bus_flex_kw`` as an array (T, n_bus) in ``m.FLEX_BUS`` order."""
+    return np.array([[pyo.value(m.bus_flex_kw[b, t]) for b in m.FLEX_BUS] for t in m.T], dtype=float).reshape(
+        len(m.T), len(m.FLEX_BUS))

@@ -1,0 +1,32 @@
+"""Network-aware planning: the district's linear grid model around its AC state without flexibility."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening
+from gridctl.district import District
+from network_models.ac_check import AcCheckResult
+from network_models.linear import OperatingPoint, linear_grid
+
+
+def zero_flex_table(inp: DispatchInputs) -> pd.DataFrame:
+    """A plan table in which every asset adds nothing (batteries, EVs and heat pumps at 0 kW, no curtailment)."""
+    cols = [f"{a.id}.p_kw" for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps)]
+    cols += [f"{p.id}.curtailed_kw" for p in inp.pv_assets]
+    return pd.DataFrame(0.0, index=inp.index, columns=cols)
+
+
+def network_limits(district: District) -> NetworkLimits:
+    cfg = district.config.network
+    return NetworkLimits(cfg.v_min_pu, cfg.v_max_pu, cfg.max_loading_pct, cfg.thermal_margin_pct)
+
+
+def network_data(district: District, model: pyo.ConcreteModel, base: AcCheckResult) -> NetworkData:
+    """Linear model (``[network] method``) of the district for the model's flexible buses around ``base``."""
+    buses = list(model.FLEX_BUS)
+    grid = linear_grid(district.config.network.method, district.net, base, buses)
+    point = OperatingPoint.from_ac(base, grid, district.net)
+    return NetworkData(grid, point, network_limits(district), Tightening.none(len(model.T), grid))
