@@ -45,7 +45,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     d = IntradayDispatch(dataclasses.replace(inp))
-    first = d.solve()
+    d.solve()
     first_s = time.perf_counter() - t0
     rng = np.random.default_rng(0)
     latencies = []

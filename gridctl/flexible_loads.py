@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
+import pandas as pd
 
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.config import AssetsConfig, EvChargerConfig, HeatPumpConfig

@@ -23,7 +23,7 @@ def test_binary_forbids_burning_energy_at_negative_price(binary, expected_import
     bat = BatteryParams("b", 0, 5.0, 0.0, 1.0, 0.0, 0.9, 0.9, binary=binary)
     inp = _inputs([0.3], [0.0], batteries=[bat], objective="cost", price_per_kwh=[-0.1],
                   throughput_penalty_per_kwh=0.0, import_limit_kw=100.0, export_limit_kw=0.0)
-    res, table, m = _solve(inp)
+    res, table, _ = _solve(inp)
     assert table.grid_import_kw.iloc[0] == pytest.approx(expected_import, abs=1e-6)
     assert table["b.soc_kwh"].iloc[0] == pytest.approx(1.0, abs=1e-6)
     assert (res.mip_gap is not None) == binary

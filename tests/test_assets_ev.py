@@ -2,21 +2,15 @@
 
 import numpy as np
 import pytest
+from dispatch_case import solve_case
 from test_dispatch import _inputs
 
 from gridctl.dispatch.ev import immediate_charging, sessions_from_profile
-from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import EvChargerParams, EvSession
-from gridctl.dispatch.model import build_model
-from gridctl.dispatch.result import plan_table
-from gridctl.dispatch.soft import violations
 
 
 def _solve(ev, ci):
-    inp = _inputs(ci, [0.0] * len(ci), ev_chargers=[ev])
-    m = build_model(inp)
-    res = solve(m)
-    return res, plan_table(m, inp), violations(m, inp.index)
+    return solve_case(_inputs(ci, [0.0] * len(ci), ev_chargers=[ev]))
 
 
 def test_ev_charges_in_cleanest_hours_before_departure():

@@ -2,23 +2,15 @@
 
 import numpy as np
 import pytest
+from dispatch_case import solve_case
 from test_dispatch import _inputs
 
-from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
-from gridctl.dispatch.result import plan_table
-from gridctl.dispatch.soft import violations
-
-
-def _solve(inp):
-    m = build_model(inp)
-    res = solve(m)
-    return res, plan_table(m, inp), violations(m, inp.index)
 
 
 def test_import_cap_is_soft_and_reported():
-    res, table, viol = _solve(_inputs([0.2, 0.2], [10.0, 4.0], import_limit_kw=6.0))
+    res, table, viol = solve_case(_inputs([0.2, 0.2], [10.0, 4.0], import_limit_kw=6.0))
     assert res.status == "optimal"
     assert table.grid_import_kw.to_numpy() == pytest.approx([10.0, 4.0])
     assert viol == [{"limit": "import_limit", "asset": "grid", "size": pytest.approx(4.0), "unit": "kW",
@@ -31,20 +23,20 @@ def test_peak_charge_shaves_the_peak():
     bat = BatteryParams("b", 0, 5.0, 0.0, 10.0, 5.0, 1.0, 1.0)
     inp = _inputs([0.2, 0.2], [10.0, 2.0], batteries=[bat], objective="cost", price_per_kwh=[0.1, 0.1],
                   peak_charge_per_kw=1.0)
-    res, table, _ = _solve(inp)
+    res, table, _ = solve_case(inp)
     assert table.grid_import_kw.to_numpy() == pytest.approx([6.0, 6.0], abs=1e-6)
     assert res.objective == pytest.approx(12 * 0.1 + 6.0, abs=1e-4)
 
 
 def test_blend_prices_carbon():
     inp = _inputs([0.5], [10.0], objective="blend", price_per_kwh=[0.2], carbon_price_per_kg=0.1)
-    res, _, _ = _solve(inp)
+    res, _, _ = solve_case(inp)
     assert res.objective == pytest.approx(10 * 0.2 + 0.1 * 10 * 0.5)
 
 
 def test_export_credit_counts_displaced_emissions():
     inp = _inputs([0.4], [0.0], pv=[10.0], export_credit_factor=0.5)
-    res, table, _ = _solve(inp)
+    res, table, _ = solve_case(inp)
     assert table.emissions_kg.iloc[0] == pytest.approx(-0.5 * 0.4 * 10)
     assert res.objective == pytest.approx(-2.0)
 

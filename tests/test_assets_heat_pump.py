@@ -2,14 +2,11 @@
 
 import numpy as np
 import pytest
+from dispatch_case import solve_case
 from test_dispatch import _inputs
 
 from gridctl.dispatch.heat_pump import cop_from_temperature
-from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import HeatPumpParams
-from gridctl.dispatch.model import build_model
-from gridctl.dispatch.result import plan_table
-from gridctl.dispatch.soft import violations
 
 
 def _hp(demand, p_max=5.0, **kw):
@@ -19,10 +16,7 @@ def _hp(demand, p_max=5.0, **kw):
 
 
 def _solve(hp, ci):
-    inp = _inputs(ci, [0.0] * len(ci), heat_pumps=[hp])
-    m = build_model(inp)
-    res = solve(m)
-    return res, plan_table(m, inp), violations(m, inp.index)
+    return solve_case(_inputs(ci, [0.0] * len(ci), heat_pumps=[hp]))
 
 
 def test_heat_pump_preheats_before_dirty_hour():
@@ -38,7 +32,7 @@ def test_heat_pump_preheats_before_dirty_hour():
 
 def test_standing_losses_are_replaced():
     # loss 0.1 kW/K to a 20 degC room from 45 degC: 2.5 kW of heat per hour keeps the store at 45
-    res, table, _ = _solve(_hp([0], loss_kw_per_k=0.1), [0.3])
+    _, table, _ = _solve(_hp([0], loss_kw_per_k=0.1), [0.3])
     assert table["hp.p_kw"].iloc[0] == pytest.approx(2.5 / 3, abs=1e-6)
 
 

@@ -7,7 +7,13 @@ import pytest
 from test_dispatch import _inputs
 
 from gridctl.dispatch.highs import solve
-from gridctl.dispatch.inputs import BatteryParams, CurtailablePv, EvChargerParams, EvSession, HeatPumpParams
+from gridctl.dispatch.inputs import (
+    BatteryParams,
+    CurtailablePv,
+    EvChargerParams,
+    EvSession,
+    HeatPumpParams,
+)
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
@@ -83,7 +89,7 @@ def test_fixed_past_and_measured_state_match_a_cold_solve_of_the_rest():
     hp = dataclasses.replace(hp, cop=hp.cop[rest])
     inp = _inputs(CI[rest], LOAD[rest], pv=PV[rest], batteries=[bat], ev_chargers=[ev], heat_pumps=[hp],
                   pv_assets=[CurtailablePv("pv", 0, np.array(PV[rest], float))], export_limit_kw=3.0)
-    cold, table = _cold(inp)
+    _, table = _cold(inp)
     # (the measured store temperature equals the day's initial one, so both models share the terminal target)
     assert plan.emissions_kg.sum() == pytest.approx(table.emissions_kg.sum(), rel=1e-7)
     for col in ("b.p_kw", "b.soc_kwh", "ev.p_kw", "hp.p_kw", "hp.temp_c", "pv.curtailed_kw"):

@@ -22,6 +22,8 @@ session's unserved energy, the peak import) are never fixed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
 import highspy
 import numpy as np
 import pandas as pd
@@ -46,10 +48,13 @@ class IntradayDispatch:
     ``d.solve()`` and ``d.plan()`` (the plan table from interval ``k`` on).
     """
 
-    def __init__(self, inp: DispatchInputs, time_limit_s: float = 30.0, mip_gap: float = 1e-4):
+    def __init__(self, inp: DispatchInputs, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
+                 extend: Callable[[pyo.ConcreteModel], None] | None = None):
         t0 = time.perf_counter()
         self.inp = inp
         self.model = build_model(inp)
+        if extend is not None:  # e.g. network rows on m.bus_flex_kw, added before the hand-over
+            extend(self.model)
         self.build_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         with PauseGC():
