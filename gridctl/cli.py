@@ -15,6 +15,8 @@ COMMANDS = {
     "check": "Validate config, network, devices and data.",
     "plan": "Make the day-ahead plan for a local date.",
     "simulate": "Serve every configured device over Modbus TCP (SunSpec) until interrupted.",
+    "replay": "Backtest historical days with gridctl's decision cycle against baselines.",
+    "run": "Run the daemon: scheduler, device control, store, API and dashboard.",
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2

@@ -1,0 +1,43 @@
+"""Prometheus metrics of one daemon (own registry, so several daemons can share a process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class Metrics:
+    """Solve times and cycle durations (observed), device errors, states and emissions today (collected)."""
+
+    def __init__(self, status: Callable[[], dict]):
+        self.registry = CollectorRegistry()
+        self.solve_seconds = Histogram("gridctl_solve_seconds", "Wall time of one planning solve (build + solve)",
+                                       ["kind"], buckets=BUCKETS, registry=self.registry)
+        self.cycle_seconds = Histogram("gridctl_cycle_seconds", "Wall time of one scheduled job run",
+                                       ["job"], buckets=BUCKETS, registry=self.registry)
+        self._status = status
+        self.registry.register(self)
+
+    def collect(self):
+        """Values read from the daemon's state at scrape time."""
+        status = self._status()
+        errors = CounterMetricFamily("gridctl_device_errors", "Failed device accesses", labels=["device"])
+        online = GaugeMetricFamily("gridctl_device_online", "1 when the device answers", labels=["device"])
+        for dev, st in status.get("devices", {}).items():
+            errors.add_metric([dev], st["errors_total"])
+            online.add_metric([dev], 1.0 if st["online"] else 0.0)
+        yield errors
+        yield online
+        yield GaugeMetricFamily("gridctl_emissions_today_kg",
+                                "Grid-import emissions of the local day so far (ledger), kg CO2",
+                                value=status.get("emissions_today_kg", 0.0))
+
+    def describe(self):
+        return []
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

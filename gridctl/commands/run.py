@@ -1,0 +1,152 @@
+"""``gridctl run``: the daemon (scheduler, Modbus I/O, store, API and dashboard).
+
+With ``[simulator] enabled`` the built-in Modbus simulator serves every configured asset on
+``[simulator] host:port`` inside the daemon's process, running on the daemon clock.
+SIGTERM or SIGINT stop it gracefully: the jobs stop, the write in flight finishes, Modbus
+connections close, then the API and the simulator stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+
+import uvicorn
+
+from adapters.drivers import BatteryDriver, HostPool, PvDriver
+from adapters.simulator import BatteryParams, PvParams, SimBattery, SimClock, SimPv, Simulator
+from gridctl.api import create_app
+from gridctl.clock import DaemonClock
+from gridctl.config import Config, load_config
+from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
+from gridctl.daemon import Daemon
+from gridctl.district import District
+from gridctl.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-json", action="store_true", help="one JSON object per log line ([daemon] log_json)")
+
+
+class JsonFormatter(logging.Formatter):
+    """Structured log lines: time, level, logger, message (and exception)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+               "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def configure_logging(as_json: bool) -> None:
+    if as_json:
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # one line per job run is noise
+
+
+def ratings(config: Config, district: District) -> dict[str, Rating]:
+    """Rating of every configured battery and curtailable PV plant."""
+    out = {b.id: Rating(-b.p_max_kw, b.p_max_kw, b.soc_min_kwh, b.soc_max_kwh) for b in config.assets.battery}
+    for p in district.pv_assets:
+        rated = float(district.net.sgen.p_mw[p.sgen] * 1000.0)
+        out[p.cfg.id] = Rating(0.0, rated, safe_kw=rated)  # PV: the setpoint is an output cap
+    return out
+
+
+def simulator(config: Config, district: District, clock: DaemonClock) -> Simulator:
+    """The built-in simulator: every configured asset on the daemon clock; PV follows the history."""
+    sim_clock = SimClock(clock.now(), speed=clock.scale)
+    devices = [SimBattery(BatteryParams(b.id, b.unit_id, b.p_max_kw, b.e_max_kwh, b.soc_min_pct, b.soc_max_pct,
+                                        b.soc_initial_pct, b.eta_charge, b.eta_discharge), sim_clock)
+               for b in config.assets.battery]
+    for p in district.pv_assets:
+        profile = district.history[p.series_id] * p.share
+        profile.index = clock.wall_time(profile.index)
+        rated = float(district.net.sgen.p_mw[p.sgen] * 1000.0)
+        devices.append(SimPv(PvParams(p.cfg.id, p.cfg.unit_id, rated, profile), sim_clock))
+    return Simulator(devices, sim_clock, config.simulator.host, config.simulator.port)
+
+
+def devices(config: Config, district: District, pool: HostPool) -> dict[str, DriverDevice]:
+    """A driver per configured asset, at ``[simulator] host:port`` under the asset's unit id."""
+    host = pool.get(config.simulator.host, config.simulator.port)
+    revert = int(config.daemon.watchdog_s)
+    out = {b.id: DriverDevice(BatteryDriver(host, b.unit_id, b.id, b.p_max_kw, revert), b.e_max_kwh)
+           for b in config.assets.battery}
+    for p in district.pv_assets:
+        out[p.cfg.id] = DriverDevice(PvDriver(host, p.cfg.unit_id, p.cfg.id, None, revert))
+    return out
+
+
+def control_settings(config: Config) -> ControlSettings:
+    d = config.daemon
+    return ControlSettings(revert_s=d.watchdog_s, retry_base_s=d.retry_base_s, retry_max_s=d.retry_max_s,
+                           offline_after=d.offline_after, ramp_pct_per_s=d.ramp_pct_per_s)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+async def serve(config: Config, district: District, store: Store) -> int:
+    """Run until SIGTERM/SIGINT; return the exit code."""
+    clock = DaemonClock(config.daemon.time_scale, data_year=config.daemon.data_year)
+    sim = simulator(config, district, clock) if config.simulator.enabled else None
+    if sim is not None:
+        await sim.start()
+    pool = HostPool()
+    controller = Controller(devices(config, district, pool), ratings(config, district), store, clock.now,
+                            control_settings(config))
+    daemon = Daemon(config, district, store, controller, clock)
+    server = _Server(uvicorn.Config(create_app(daemon), host=config.api.host, port=config.api.port,
+                                    log_config=None, lifespan="off", access_log=False))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await daemon.start()
+        api = asyncio.create_task(server.serve())
+        while not server.started and not api.done():
+            await asyncio.sleep(0.05)
+        if api.done():
+            await api
+            raise OSError(f"the API could not start on {config.api.host}:{config.api.port}; is the port in use? "
+                          "Change [api] port")
+        print(f"gridctl running: dashboard at http://{config.api.host}:{config.api.port}/", flush=True)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await daemon.stop()
+        pool.close()
+        server.should_exit = True
+        if sim is not None:
+            await sim.stop()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    configure_logging(args.log_json or config.daemon.log_json)
+    district = District.load(config)
+    store = Store(config.store.url, config.base_dir)
+    try:
+        return asyncio.run(serve(config, district, store))
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()

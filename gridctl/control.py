@@ -1,0 +1,284 @@
+"""Control layer: clamp, write, read back; device health with retry, backoff and events.
+
+Devices are reached through the narrow :class:`Device` interface (telemetry in, setpoint out
+with a read-back); ``gridctl.devices`` binds it to the Modbus/SunSpec drivers. Every setpoint
+is clamped to the device's rating, its state-of-charge window and the ramp limit before it is
+written, and every write re-arms the device's revert timer (watchdog): if the daemon stops
+writing, the device falls back to its safe state by itself.
+
+A failed access counts against the device; after ``offline_after`` consecutive failures it is
+marked offline (alarm event) and the ``on_change`` callback runs (the daemon re-plans without
+it). An offline device is retried with exponential backoff; the first successful access marks
+it online again (event, re-plan with it). One device's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from gridctl.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """Measured state of one device (load-referenced ``p_kw``; ``soc_kwh`` for storage)."""
+
+    p_kw: float
+    soc_kwh: float | None = None
+
+
+class Device(Protocol):
+    """What the control layer needs from a device driver."""
+
+    id: str
+
+    async def read(self) -> Telemetry:
+        """Read telemetry; raise on any communication failure."""
+
+    async def write(self, p_kw: float, revert_s: float) -> float:
+        """Write a load-referenced power setpoint with a revert timer; return the read-back setpoint."""
+
+    async def close(self) -> None:
+        """Release the connection."""
+
+
+@dataclass(frozen=True)
+class Rating:
+    """Limits of one controllable asset (load-referenced kW; SoC window in kWh for storage)."""
+
+    p_min_kw: float
+    p_max_kw: float
+    soc_min_kwh: float | None = None
+    soc_max_kwh: float | None = None
+    safe_kw: float = 0.0  # what the device does when no plan applies (and after its revert timer)
+
+    def check(self, asset_id: str, p_kw: float) -> str | None:
+        """Why ``p_kw`` is outside the rating, or None."""
+        if not self.p_min_kw <= p_kw <= self.p_max_kw:
+            return (f"{asset_id}: {p_kw} kW is outside the device rating "
+                    f"[{self.p_min_kw}, {self.p_max_kw}] kW (load-referenced: + charges/consumes)")
+        return None
+
+
+def clamp(p_kw: float, rating: Rating, soc_kwh: float | None = None, last_kw: float | None = None,
+          max_step_kw: float | None = None) -> float:
+    """Safe setpoint: within the rating, no discharge below / charge above the SoC window, and at
+    most ``max_step_kw`` away from the last written setpoint."""
+    p = min(max(float(p_kw), rating.p_min_kw), rating.p_max_kw)
+    if soc_kwh is not None and rating.soc_min_kwh is not None and soc_kwh <= rating.soc_min_kwh:
+        p = max(p, 0.0)
+    if soc_kwh is not None and rating.soc_max_kwh is not None and soc_kwh >= rating.soc_max_kwh:
+        p = min(p, 0.0)
+    if last_kw is not None and max_step_kw is not None:
+        p = min(max(p, last_kw - max_step_kw), last_kw + max_step_kw)
+    return p
+
+
+@dataclass
+class DeviceState:
+    """What the controller knows about one device."""
+
+    online: bool = True
+    failures: int = 0
+    retry_at: pd.Timestamp | None = None
+    telemetry: Telemetry | None = None
+    telemetry_at: pd.Timestamp | None = None
+    last_kw: float | None = None
+    last_write_at: pd.Timestamp | None = None
+    last_error: str | None = None
+    errors_total: int = 0
+
+    def as_dict(self) -> dict:
+        t = self.telemetry
+        return {"online": self.online, "failures": self.failures, "errors_total": self.errors_total,
+                "p_kw": t.p_kw if t else None, "soc_kwh": t.soc_kwh if t else None,
+                "telemetry_at": self.telemetry_at.isoformat() if self.telemetry_at is not None else None,
+                "last_setpoint_kw": self.last_kw,
+                "last_write_at": self.last_write_at.isoformat() if self.last_write_at is not None else None,
+                "retry_at": self.retry_at.isoformat() if self.retry_at is not None else None,
+                "last_error": self.last_error}
+
+
+@dataclass
+class ControlSettings:
+    """Timing and safety settings (seconds of the daemon clock)."""
+
+    io_timeout_s: float = 10.0  # real seconds; drivers bound their own retries below this
+    revert_s: float = 1800.0
+    retry_base_s: float = 5.0
+    retry_max_s: float = 300.0
+    offline_after: int = 3
+    ramp_pct_per_s: float = 10.0
+
+
+@dataclass
+class WriteResult:
+    asset_id: str
+    requested_kw: float
+    written_kw: float | None
+    readback_kw: float | None
+    ok: bool
+    error: str | None = None
+
+
+class Controller:
+    """Reads and writes every device; keeps health state; records setpoints and events."""
+
+    def __init__(self, devices: Mapping[str, Device], ratings: Mapping[str, Rating], store: Store,
+                 now: Callable[[], pd.Timestamp], settings: ControlSettings | None = None,
+                 on_change: Callable[[set[str]], None] | None = None):
+        missing = sorted(set(devices) - set(ratings))
+        if missing:
+            raise ValueError(f"devices {missing} have no rating; every device needs a configured asset")
+        self.devices = dict(devices)
+        self.ratings = dict(ratings)
+        self.store = store
+        self.now = now
+        self.settings = settings or ControlSettings()
+        self.on_change = on_change
+        self.state = {k: DeviceState() for k in self.devices}
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def offline(self) -> set[str]:
+        return {k for k, s in self.state.items() if not s.online}
+
+    def soc_kwh(self) -> dict[str, float]:
+        """Latest measured SoC of every storage device that has reported one."""
+        return {k: s.telemetry.soc_kwh for k, s in self.state.items()
+                if s.telemetry is not None and s.telemetry.soc_kwh is not None}
+
+    def _due(self, asset_id: str) -> bool:
+        st = self.state[asset_id]
+        return st.online or st.retry_at is None or self.now() >= st.retry_at
+
+    async def _call(self, asset_id: str, coro) -> object:
+        """Run one device access with a timeout; update health; never raise."""
+        st = self.state[asset_id]
+        try:
+            result = await asyncio.wait_for(coro, self.settings.io_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - any failure of one device is contained here
+            self._failed(asset_id, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            return None
+        if not st.online:
+            st.online = True
+            self._event("info", "device_online", f"{asset_id}: answering again after {st.failures} failures",
+                        asset_id)
+            self._changed()
+        st.failures, st.retry_at, st.last_error = 0, None, None
+        return result
+
+    def _failed(self, asset_id: str, error: str) -> None:
+        st = self.state[asset_id]
+        s = self.settings
+        st.failures += 1
+        st.errors_total += 1
+        st.last_error = error
+        delay = min(s.retry_base_s * 2 ** (st.failures - 1), s.retry_max_s)
+        st.retry_at = self.now() + pd.Timedelta(seconds=delay)
+        log.warning("device %s failed (%d in a row): %s; next try in %.0f s", asset_id, st.failures, error, delay)
+        if st.online and st.failures >= s.offline_after:
+            st.online = False
+            self._event("alarm", "device_offline",
+                        f"{asset_id}: offline after {st.failures} failed accesses ({error}); "
+                        f"retrying with backoff, re-planning without it", asset_id)
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.offline)
+
+    def _event(self, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
+        log.log(logging.WARNING if severity != "info" else logging.INFO, "%s: %s", kind, message)
+        self.store.add_event(self.now().to_pydatetime(), severity, kind, message, asset_id)
+
+    async def poll(self) -> dict[str, Telemetry]:
+        """Read every device that is due; return the telemetry that arrived."""
+        ids = [k for k in self.devices if self._due(k)]
+        results = await asyncio.gather(*(self._call(k, self.devices[k].read()) for k in ids))
+        out = {}
+        for k, tel in zip(ids, results):
+            if tel is not None:
+                self.state[k].telemetry, self.state[k].telemetry_at = tel, self.now()
+                out[k] = tel
+        return out
+
+    async def apply(self, interval_start: pd.Timestamp, targets: Mapping[str, tuple[float, str]]) -> list[WriteResult]:
+        """Clamp and write ``targets[asset_id] = (p_kw, source)``; read back; store each result."""
+        async with self._write_lock:  # a shutdown waits for the write in flight
+            ids = [k for k in targets if k in self.devices]
+            results = await asyncio.gather(*(self._write_one(k, *targets[k]) for k in ids))
+        for r, k in zip(results, ids):
+            self.store.add_setpoint(self.now().to_pydatetime(), interval_start.to_pydatetime(), k, targets[k][1],
+                                    r.requested_kw, r.written_kw, r.readback_kw, r.ok, r.error)
+        return results
+
+    def max_step_kw(self, asset_id: str) -> float | None:
+        st = self.state[asset_id]
+        if st.last_write_at is None:
+            return None
+        elapsed = (self.now() - st.last_write_at).total_seconds()
+        r = self.ratings[asset_id]
+        return self.settings.ramp_pct_per_s / 100 * max(abs(r.p_min_kw), abs(r.p_max_kw)) * elapsed
+
+    async def _write_one(self, asset_id: str, p_kw: float, source: str) -> WriteResult:
+        st = self.state[asset_id]
+        if not self._due(asset_id):
+            return WriteResult(asset_id, p_kw, None, None, False, f"offline, next try {st.retry_at.isoformat()}")
+        soc = st.telemetry.soc_kwh if st.telemetry else None
+        safe = clamp(p_kw, self.ratings[asset_id], soc, st.last_kw, self.max_step_kw(asset_id))
+        readback = await self._call(asset_id, self.devices[asset_id].write(safe, self.settings.revert_s))
+        if readback is None:
+            return WriteResult(asset_id, p_kw, safe, None, False, st.last_error)
+        st.last_kw, st.last_write_at = safe, self.now()
+        r = self.ratings[asset_id]
+        ok = abs(float(readback) - safe) <= max(0.01 * max(abs(r.p_min_kw), abs(r.p_max_kw)), 0.5)
+        if not ok:
+            st.errors_total += 1
+            self._event("warning", "readback_mismatch", f"{asset_id}: wrote {safe:.1f} kW, read back {readback:.1f} kW",
+                        asset_id)
+        return WriteResult(asset_id, p_kw, safe, float(readback), ok, None if ok else "read-back differs")
+
+    async def close(self) -> None:
+        """Wait for the write in flight, then close every connection."""
+        async with self._write_lock:
+            await asyncio.gather(*(d.close() for d in self.devices.values()), return_exceptions=True)
+
+
+class DriverDevice:
+    """:class:`Device` over a SunSpec driver of :mod:`adapters.drivers` (discovers on first use).
+
+    Batteries: ``p_kw`` load-referenced, SoC converted from % to kWh with ``e_max_kwh``.
+    PV: ``p_kw`` is the output (generator-referenced) and the setpoint is the output cap.
+    """
+
+    def __init__(self, driver, e_max_kwh: float | None = None):
+        self.driver = driver
+        self.id = driver.device_id
+        self.e_max_kwh = e_max_kwh
+
+    async def _ready(self) -> None:
+        if not self.driver.discovered:
+            await self.driver.discover()
+
+    async def read(self) -> Telemetry:
+        await self._ready()
+        t = await self.driver.read_telemetry()
+        soc = None if t.soc_pct is None or self.e_max_kwh is None else t.soc_pct / 100 * self.e_max_kwh
+        return Telemetry(t.p_kw, soc)
+
+    async def write(self, p_kw: float, revert_s: float) -> float:
+        await self._ready()
+        self.driver.revert_s = int(revert_s)
+        return await self.driver.write_setpoint(p_kw)
+
+    async def close(self) -> None:
+        """Connections belong to the driver's host pool, closed by its owner."""

@@ -1,0 +1,159 @@
+"""The daemon against the Modbus simulator over real TCP, on an accelerated clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+
+from adapters.drivers import HostPool, Timing
+from gridctl.clock import ClockTrigger, DaemonClock
+from gridctl.commands.run import control_settings, devices, ratings, simulator
+from gridctl.control import Controller, Rating, clamp
+from gridctl.daemon import Daemon, without_assets
+from gridctl.store import Store
+
+START = "2026-11-25T10:05:00Z"  # data clock: 2016-11-25 10:05, when the demo plan charges
+FAST_IO = Timing(timeout_s=0.3, retries=0)  # an offline unit must not hold the shared connection long
+
+
+@dataclass
+class Running:
+    daemon: Daemon
+    sim: object
+    store: Store
+
+
+@contextlib.asynccontextmanager
+async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = START, **daemon_settings):
+    """A daemon with the simulator on a free port, a SQLite store in ``tmp_path`` and a fast clock."""
+    cfg = district.config
+    settings = {"telemetry_s": 60.0, "intraday_lead_s": 300.0, "retry_base_s": 30.0, "retry_max_s": 120.0,
+                "misfire_grace_s": 600.0, **daemon_settings}
+    config = cfg.model_copy(update={"daemon": cfg.daemon.model_copy(update=settings),
+                                    "simulator": cfg.simulator.model_copy(update={"port": 0})})
+    clock = DaemonClock(scale, pd.Timestamp(start), data_year=2016)
+    sim = simulator(config, district, clock)
+    port = await sim.start()
+    config = config.model_copy(update={"simulator": config.simulator.model_copy(update={"port": port})})
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    pool = HostPool(FAST_IO)
+    controller = Controller(devices(config, district, pool), ratings(config, district), store, clock.now,
+                            control_settings(config))
+    daemon = Daemon(config, district, store, controller, clock)
+    await daemon.start()
+    try:
+        yield Running(daemon, sim, store)
+    finally:
+        await daemon.stop()
+        pool.close()
+        await sim.stop()
+        store.close()
+
+
+async def wait_for(check, timeout_s: float = 30.0, what: str = "condition"):
+    """Poll ``check()`` until it returns something other than None, False or an empty list."""
+    for _ in range(int(timeout_s / 0.1)):
+        result = check()
+        if result is not None and result is not False and not (isinstance(result, list) and not result):
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def setpoints(store: Store) -> pd.DataFrame:
+    return pd.DataFrame(store.page("setpoints", limit=5000).items)
+
+
+def test_clamp_rating_soc_window_and_ramp():
+    r = Rating(-1000.0, 1000.0, soc_min_kwh=200.0, soc_max_kwh=1900.0)
+    assert clamp(1500.0, r) == 1000.0
+    assert clamp(-1500.0, r) == -1000.0
+    assert clamp(-500.0, r, soc_kwh=200.0) == 0.0  # no discharge at the SoC floor
+    assert clamp(500.0, r, soc_kwh=1900.0) == 0.0  # no charge at the SoC ceiling
+    assert clamp(800.0, r, soc_kwh=1000.0, last_kw=0.0, max_step_kw=300.0) == 300.0
+    assert "outside the device rating" in r.check("b", 1000.5)
+    assert r.check("b", -1000.0) is None
+
+
+def test_clock_trigger_fires_on_daemon_clock_boundaries():
+    clock = DaemonClock(60.0, pd.Timestamp("2026-11-25T10:07:00Z"), data_year=2016)
+    trigger = ClockTrigger(IntervalTrigger(minutes=15, start_date=pd.Timestamp("2026-11-25T10:15:00Z")), clock)
+    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first)
+    assert clock.to_clock(first).floor("15min") == pd.Timestamp("2026-11-25T10:15:00Z")  # never early
+    assert clock.to_clock(second).floor("15min") == pd.Timestamp("2026-11-25T10:30:00Z")
+    assert clock.to_clock(second) - pd.Timestamp("2026-11-25T10:30:00Z") < pd.Timedelta(milliseconds=1)
+    assert (second - first).total_seconds() == pytest.approx(15.0, abs=1e-3)  # 15 min at 60x
+    assert clock.data_time(pd.Timestamp("2026-11-25T10:07:00Z")) == pd.Timestamp("2016-11-25T10:07:00Z")
+
+
+def test_without_assets_keeps_data_and_drops_the_asset(demo_district):
+    d = without_assets(demo_district, {"bess_depot"})
+    assert [b.cfg.id for b in d.batteries] == ["bess_park", "bess_works"]
+    assert d.history is demo_district.history
+    assert len(demo_district.batteries) == 3
+
+
+async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
+    async with running_daemon(demo_district, tmp_path) as run:
+        first = run.daemon.current_interval()
+        plan = run.store.plan_row(first.to_pydatetime())
+        assert plan is not None, "the daemon plans at start when no plan covers now"
+        # the next interval's tick writes that interval's plan values into the simulated devices
+        nxt = first + run.daemon.res
+        def written(interval):
+            df = setpoints(run.store)
+            df = df[(pd.to_datetime(df.interval_start) == interval) & df.ok]
+            return df if len(df) == 5 else None
+
+        rows = await wait_for(lambda: written(nxt), what="setpoints of the next interval")
+        version, values = run.store.plan_row(nxt.to_pydatetime())
+        for b in ("bess_park", "bess_depot", "bess_works"):
+            written = rows.set_index("asset_id").written_kw[b]
+            assert written == pytest.approx(values[f"{b}.p_kw"], abs=1.0)
+            # SunSpec sign: WSet is positive when discharging
+            assert run.sim[b].get(704, "WSet") == pytest.approx(-written * 1000, abs=1000)
+            assert run.sim[b].get(704, "WSetEna") == 1
+            assert run.sim[b].get(704, "WSetRvrtTms") == run.daemon.config.daemon.watchdog_s
+        assert any(abs(values[f"{b}.p_kw"]) > 100 for b in ("bess_park", "bess_depot", "bess_works"))
+
+
+async def test_device_offline_and_back(demo_district, tmp_path):
+    async with running_daemon(demo_district, tmp_path) as run:
+        store, sim = run.store, run.sim
+        await wait_for(lambda: len(setpoints(store)) >= 10, what="two ticks")
+        sim.set_fault("bess_depot", offline=True)
+        offline = await wait_for(lambda: store.page("events", kind=None, asset_id="bess_depot").items and [
+            e for e in store.page("events", asset_id="bess_depot").items if e["kind"] == "device_offline"],
+            what="device_offline event")
+        t_off = pd.Timestamp(offline[0]["ts"])
+        # re-planned without it
+        await wait_for(lambda: any(p["excluded"] == ["bess_depot"] for p in store.page("plans").items),
+                       what="a plan without bess_depot")
+
+        def others_written_after(t):
+            df = setpoints(store)
+            df = df[pd.to_datetime(df.ts) > t]
+            return set(df[df.ok].asset_id) >= {"bess_park", "bess_works", "pv_park", "pv_works"}
+
+        await wait_for(lambda: others_written_after(t_off), what="setpoints to the other devices")
+        assert not run.daemon.controller.state["bess_depot"].online
+        sim.clear_faults("bess_depot")
+        online = await wait_for(lambda: [e for e in store.page("events", asset_id="bess_depot").items
+                                         if e["kind"] == "device_online"], what="device_online event")
+        t_on = pd.Timestamp(online[0]["ts"])
+
+        def depot_written_after(t):
+            df = setpoints(store)
+            return not df[(df.asset_id == "bess_depot") & df.ok & (pd.to_datetime(df.ts) > t)].empty
+
+        await wait_for(lambda: depot_written_after(t_on), what="bess_depot setpoint after its return")
+        assert run.daemon.scheduler.running
+        failed = setpoints(store).query("asset_id == 'bess_depot' and not ok")
+        assert len(failed) >= 1 and failed.error.notna().all()
