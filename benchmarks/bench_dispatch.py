@@ -12,8 +12,10 @@ from gridctl.config import load_config
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.model import build_model
+from gridctl.dispatch.network import add_network_block
 from gridctl.district import District
-from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.network_plan import network_data, zero_flex_table
+from gridctl.planning import check_schedule, dispatch_inputs, make_forecast
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 1, 14)
@@ -43,8 +45,15 @@ def main() -> None:
     print(f"  cold MILP (battery_binary): build {mb:.3f} s + hand-over {mres.handover_s:.3f} s + solve "
           f"{mres.solve_s:.3f} s, objective {mres.objective:.1f} vs LP {res.objective:.1f}")
 
+    _intraday(inp, "intraday")
+    base = check_schedule(district, fc.groups, zero_flex_table(inp))
+    _intraday(inp, "intraday + network rows",
+              lambda m: print(f"    network rows: {add_network_block(m, network_data(district, m, base), inp.dt_h)}"))
+
+
+def _intraday(inp, label, extend=None) -> None:
     t0 = time.perf_counter()
-    d = IntradayDispatch(dataclasses.replace(inp))
+    d = IntradayDispatch(dataclasses.replace(inp), extend=extend)
     d.solve()
     first_s = time.perf_counter() - t0
     rng = np.random.default_rng(0)
@@ -60,7 +69,7 @@ def main() -> None:
         r = d.solve()
         latencies.append(time.perf_counter() - t1)
         assert r.status == "optimal"
-    print(f"  intraday: first build + hand-over + solve {first_s:.3f} s; {RESOLVES} warm re-solves "
+    print(f"  {label}: first build + hand-over + solve {first_s:.3f} s; {RESOLVES} warm re-solves "
           f"(forecast update + state + solve): median {statistics.median(latencies):.4f} s, "
           f"max {max(latencies):.4f} s")
 
