@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 from gridctl.config import load_config
@@ -18,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def _serve(sim) -> None:
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     await sim.start()
     for device in sim.devices.values():
         print(f"unit {device.unit_id:3d}: {device.id} ({device.model_name}, models "
@@ -25,7 +29,7 @@ async def _serve(sim) -> None:
     print(f"serving {len(sim.devices)} devices on {sim.host}:{sim.port}, simulated time "
           f"{sim.clock.now():%Y-%m-%d %H:%M} UTC; Ctrl-C stops", flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await sim.stop()
 
@@ -36,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
     sim = simulator(district, simulator_clock(config), args.host, args.port)
     try:
         asyncio.run(_serve(sim))
-    except KeyboardInterrupt:
-        return 0
     except (OSError, RuntimeError) as exc:
         print(f"error: cannot serve on {sim.host}:{sim.port}: {exc}", file=sys.stderr)
         return 1
