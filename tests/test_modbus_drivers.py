@@ -111,3 +111,39 @@ async def test_missing_model_is_a_protocol_error():
     async with rig() as r:
         with pytest.raises(DeviceProtocolError, match=r"models \[713\] missing"):
             await BatteryDriver(r.host, PV.unit_id, PV.id).discover()  # a PV inverter is no battery
+
+
+async def _fake_device(reply):
+    """A TCP server answering every Modbus request with ``reply(tid, unit, pdu)`` bytes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while header := await reader.readexactly(7):
+                pdu = await reader.readexactly(int.from_bytes(header[4:6], "big") - 1)
+                writer.write(reply(header[:2], header[6:7], pdu))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+def _frame(tid: bytes, unit: bytes, pdu: bytes) -> bytes:
+    return tid + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") + unit + pdu
+
+
+@pytest.mark.parametrize("reply, error", [
+    (lambda tid, unit, pdu: _frame(tid, unit, b"\x03\x02\x53\x75"), DeviceProtocolError),  # 1 register, not 2
+    (lambda tid, unit, pdu: _frame(tid, unit, b"\x03\x04SunS"[:3]), DeviceTimeout),  # truncated frame
+    (lambda tid, unit, pdu: b"\xff" * 12, DeviceTimeout),  # not Modbus at all
+    (lambda tid, unit, pdu: _frame(tid, unit, b"\x83\x02"), DeviceRejected),  # exception: illegal address
+])
+async def test_malformed_answers_raise_typed_errors(reply, error):
+    server = await _fake_device(reply)
+    host = ModbusHost("127.0.0.1", server.sockets[0].getsockname()[1], FAST)
+    try:
+        with pytest.raises(error):
+            await asyncio.wait_for(host.read("fake", 1, 40000, 2), timeout=FAST.bound_s + 1.0)
+    finally:
+        host.close()
+        server.close()
