@@ -14,6 +14,7 @@ import sys
 COMMANDS = {
     "check": "Validate config, network, devices and data.",
     "plan": "Make the day-ahead plan for a local date.",
+    "replay": "Backtest historical days with gridctl's decision cycle against baselines.",
     "simulate": "Serve every configured device over Modbus TCP (SunSpec) until interrupted.",
     "replay": "Backtest historical days with gridctl's decision cycle against baselines.",
     "run": "Run the daemon: scheduler, device control, store, API and dashboard.",

@@ -1,0 +1,80 @@
+"""``gridctl replay --start D --end D [--out DIR] [--baseline NAME] [--perfect-foresight]``
+and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import tomllib
+from datetime import date
+from pathlib import Path
+
+from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from gridctl.district import District
+from gridctl.replay.baselines import BASELINES
+from gridctl.replay.files import write_outputs
+from gridctl.replay.run import run_replay
+from gridctl.replay.sweep import read_sweep, run_sweep
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--start", type=date.fromisoformat, help="first local date YYYY-MM-DD")
+    p.add_argument("--end", type=date.fromisoformat, help="last local date YYYY-MM-DD (inclusive)")
+    p.add_argument("--out", default="var/replay", type=Path, help="output folder (default var/replay)")
+    p.add_argument("--baseline", action="append", choices=sorted(BASELINES), metavar="NAME",
+                   help=f"baseline to compare ({', '.join(BASELINES)}); repeatable, the first is the reference "
+                        "of reduction_pct (default: [replay] baselines)")
+    p.add_argument("--perfect-foresight", action="store_true", help="also compare with the perfect-foresight optimum")
+    p.add_argument("--sweep", type=Path, help="sweep.toml: run a grid of scenarios on Dask, one summary row each")
+    p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
+    p.add_argument("--workers", type=int, default=None, help="local cluster workers (default: one per core)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.sweep is None:
+        if args.start is None or args.end is None:
+            raise ConfigError(["--start and --end are required (or give --sweep sweep.toml)"])
+        return _replay(args)
+    return _sweep(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    baselines = list(args.baseline or config.replay.baselines)
+    if args.perfect_foresight and "perfect-foresight" not in baselines:
+        baselines.append("perfect-foresight")
+    config.replay.baselines = baselines
+    district = District.load(config)
+    result = run_replay(district, args.start, args.end, progress=True)
+    paths = write_outputs(result, args.out)
+    s = result.summary
+    print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")
+    for name, k in s["runs"].items():
+        print(f"  {name:18s} emissions {k['emissions_kg']:12.1f} kg  adjusted {k['emissions_adjusted_kg']:12.1f} kg  "
+              f"peak {k['peak_import_kw']:9.1f} kW  AC violations {k['ac_violations']}  "
+              f"unserved {k['unserved_energy_kwh']:.1f} kWh")
+    if s["reduction_pct"] is not None:
+        print(f"reduction vs {s['reference_baseline']}: {s['reduction_pct']:.2f}%")
+    if s["perfect_foresight_capture_pct"] is not None:
+        print(f"share of the perfect-foresight reduction captured: {s['perfect_foresight_capture_pct']:.1f}%")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
+    load_config(path)  # validate the base config before starting workers
+    base = tomllib.loads(path.read_text(encoding="utf-8"))
+    scenarios = read_sweep(args.sweep, args.start, args.end)
+    rows = run_sweep(base, path.resolve().parent, scenarios, args.scheduler, args.workers, progress=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / "sweep.csv"
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    for row in rows:
+        print(f"  {row['scenario']}: emissions {row['emissions_kg']:.1f} kg, reduction {row['reduction_pct']} %")
+    print(f"wrote {out} ({len(rows)} scenarios)")
+    return 0

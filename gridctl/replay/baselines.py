@@ -1,0 +1,74 @@
+"""Baselines replayed on the same actuals and device physics as gridctl.
+
+- ``none``: no flexibility used (batteries idle, no curtailment, flexible loads run as recorded:
+  as soon as they arrive).
+- ``self-consumption``: the usual rule-based control: batteries charge from PV surplus and
+  discharge to cover load, within their limits, shared by power rating.
+- ``perfect-foresight``: the optimum with actual data known in advance: the same dispatch model
+  over the whole replayed period with actuals as forecasts, ending at the initial SoC or above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from gridctl.dispatch.highs import solve
+from gridctl.dispatch.model import build_model
+from gridctl.dispatch.result import plan_table
+from gridctl.district import District
+from gridctl.planning import Forecast, dispatch_inputs
+from gridctl.replay.actuals import Actuals
+from gridctl.replay.devices import fleet
+from gridctl.replay.operation import Recorder
+from gridctl.replay.tick import control_tick, flexible_powers
+
+
+def _follow(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
+            setpoints: pd.DataFrame | None, cover_net_load: bool) -> pd.DataFrame:
+    """Run the device physics with fixed setpoints (or none: flexible loads as recorded), optionally
+    covering the whole net load with the batteries."""
+    dt_h = district.resolution_min / 60.0
+    batteries = fleet(district.config.assets.battery, soc_kwh)
+    pv_ids = [p.cfg.id for p in district.pv_assets]
+    rec = Recorder(actuals, [b.id for b in batteries], pv_ids)
+    net = actuals.load_kw + sum(actuals.flex_kw.values(), 0.0) - actuals.pv_kw
+    for k in range(len(actuals.index)):
+        row = setpoints.iloc[k] if setpoints is not None else None
+        sp = {b.id: float(row[f"{b.id}.p_kw"]) for b in batteries} if row is not None else {}
+        curtailed = {a: float(row[f"{a}.curtailed_kw"]) for a in pv_ids} if row is not None else {a: 0.0 for a in pv_ids}
+        p = control_tick(batteries, sp, net[k] if cover_net_load else 0.0, dt_h, cover_net_load)
+        if row is None:
+            p.update({a: float(v[k]) for a, v in actuals.flex_kw.items()})
+        else:
+            p.update(flexible_powers(actuals, {a: float(row[f"{a}.p_kw"]) for a in actuals.flex_kw}))
+        rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, curtailed)
+    return rec.table(dt_h)
+
+
+def no_flexibility(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None) -> pd.DataFrame:
+    """Batteries idle, PV uncurtailed."""
+    return _follow(district, actuals, soc_kwh, None, cover_net_load=False)
+
+
+def self_consumption(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None) -> pd.DataFrame:
+    """Charge from PV surplus, discharge to cover load."""
+    return _follow(district, actuals, soc_kwh, None, cover_net_load=True)
+
+
+def perfect_foresight(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None) -> pd.DataFrame:
+    """The dispatch model's optimum over the whole period with actual load, PV and intensity as forecasts."""
+    ci = pd.Series(actuals.ci_kg_per_kwh, index=actuals.index)
+    fc = Forecast(actuals.index[0], actuals.groups, ci, actuals.signal_type)
+    inp = dispatch_inputs(district, fc, soc_kwh)
+    model = build_model(inp)
+    solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
+    return _follow(district, actuals, soc_kwh, plan_table(model, inp), cover_net_load=False)
+
+
+BASELINES: dict[str, Callable[[District, Actuals, dict[str, float] | None], pd.DataFrame]] = {
+    "none": no_flexibility,
+    "self-consumption": self_consumption,
+    "perfect-foresight": perfect_foresight,
+}

@@ -1,0 +1,47 @@
+"""In-process device physics of replay: batteries that honour power and SoC limits.
+
+A setpoint (kW, load-referenced) is clipped to the power rating and to what the state of
+charge allows over the interval; the SoC integrates ``eta_c * p`` when charging and
+``p / eta_d`` when discharging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridctl.config import BatteryConfig
+
+
+@dataclass
+class BatteryPhysics:
+    """One battery's state and limits."""
+
+    id: str
+    p_max_kw: float
+    soc_min_kwh: float
+    soc_max_kwh: float
+    eta_charge: float
+    eta_discharge: float
+    soc_kwh: float
+
+    @classmethod
+    def from_config(cls, cfg: BatteryConfig, soc_kwh: float | None = None) -> BatteryPhysics:
+        return cls(cfg.id, cfg.p_max_kw, cfg.soc_min_kwh, cfg.soc_max_kwh, cfg.eta_charge, cfg.eta_discharge,
+                   cfg.soc_initial_kwh if soc_kwh is None else soc_kwh)
+
+    def apply(self, p_kw: float, dt_h: float) -> float:
+        """Run at setpoint ``p_kw`` for ``dt_h`` hours within limits; return the power actually delivered."""
+        p = min(max(p_kw, -self.p_max_kw), self.p_max_kw)
+        if p >= 0:
+            p = min(p, max(self.soc_max_kwh - self.soc_kwh, 0.0) / (self.eta_charge * dt_h))
+            self.soc_kwh += p * self.eta_charge * dt_h
+        else:
+            p = max(p, -max(self.soc_kwh - self.soc_min_kwh, 0.0) * self.eta_discharge / dt_h)
+            self.soc_kwh += p / self.eta_discharge * dt_h
+        return p
+
+
+def fleet(configs: list[BatteryConfig], soc_kwh: dict[str, float] | None = None) -> list[BatteryPhysics]:
+    """Battery physics for every configured battery, at ``soc_kwh`` or the configured initial SoC."""
+    soc = soc_kwh or {}
+    return [BatteryPhysics.from_config(c, soc.get(c.id)) for c in configs]

@@ -1,0 +1,102 @@
+"""Key figures of a replayed operation: emissions, cost, peak import, AC violations, unserved energy.
+
+Emissions and import use the lossless district balance of the dispatch model (the same for
+gridctl and every baseline). Runs end with different amounts of stored energy (a controller that
+ends the period with empty batteries has used energy it did not pay for), so
+``emissions_adjusted_kg`` adds the grid energy that restores each battery to its initial SoC
+(``deficit / eta_charge``; a surplus counts ``surplus * eta_discharge`` as a credit) at the period's
+mean actual intensity; reductions and the perfect-foresight capture use the adjusted figures. AC violations come from pandapower power flows of the actual
+operation at the intervals ``[replay] ac_check_every_min`` apart from local midnight (every
+interval when it equals the resolution).
+"""
+
+from __future__ import annotations
+
+import time as timer
+
+import pandas as pd
+
+from gridctl.config import BatteryConfig
+from gridctl.district import District
+from gridctl.planning import check_schedule
+from gridctl.replay.actuals import Actuals
+
+COST_BASIS = "null: no price series is configured, so no cost is computed"
+UNSERVED_BASIS = ("EV chargers: per session, energy asked for minus energy delivered between arrival and "
+                  "departure; heat pumps: per local day, measured energy minus delivered energy; positive parts summed")
+
+
+def sampled_index(index: pd.DatetimeIndex, minutes: pd.Index, every_min: int) -> pd.DatetimeIndex:
+    """Interval starts whose minutes since local midnight are a multiple of ``every_min`` (none for 0)."""
+    if not every_min:
+        return index[:0]
+    return index[(minutes % every_min) == 0]
+
+
+def ac_violations(district: District, actuals: Actuals, operation: pd.DataFrame, sample: pd.DatetimeIndex) -> dict:
+    """AC check of the actual operation at ``sample`` intervals: violation count and extremes."""
+    if len(sample) == 0:
+        return {"ac_violations": None, "ac_intervals_checked": 0}
+    result = check_schedule(district, actuals.groups.loc[sample], operation.loc[sample])
+    return {"ac_violations": result.violations, "ac_intervals_checked": len(sample), "ac_check": result.summary()}
+
+
+def stored_energy_debt_kwh(operation: pd.DataFrame, batteries: list[BatteryConfig], soc_initial_kwh: dict[str, float]) -> float:
+    """Grid energy (kWh) that would restore every battery to its initial SoC (negative: a surplus)."""
+    total = 0.0
+    for b in batteries:
+        deficit = soc_initial_kwh[b.id] - float(operation[f"{b.id}.soc_kwh"].iloc[-1])
+        total += deficit / b.eta_charge if deficit > 0 else deficit * b.eta_discharge
+    return total
+
+
+def unserved_energy_kwh(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str) -> float:
+    """Flexible energy requested and not delivered (see ``UNSERVED_BASIS``)."""
+    days = operation.index.tz_convert(timezone).date
+    total = 0.0
+    for a, requested in actuals.flex_kw.items():
+        delivered = operation[f"{a}.p_kw"].to_numpy()
+        if a in actuals.ev_sessions:
+            total += sum(max(s.energy_kwh - delivered[s.arrival:s.departure].sum() * dt_h, 0.0)
+                         for s in actuals.ev_sessions[a])
+        else:
+            gap = pd.Series((requested - delivered) * dt_h, index=operation.index)
+            total += float(gap.groupby(days).sum().clip(lower=0.0).sum())
+    return total
+
+
+def kpis(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str, batteries: list[BatteryConfig],
+         soc_initial_kwh: dict[str, float]) -> dict:
+    """Totals of one operation table (see :mod:`gridctl.replay.operation`)."""
+    soc_cols = [c for c in operation.columns if c.endswith(".soc_kwh")]
+    by_day = operation.emissions_kg.groupby(operation.index.tz_convert(timezone).date).sum()
+    emissions = float(operation.emissions_kg.sum())
+    debt_kwh = stored_energy_debt_kwh(operation, batteries, soc_initial_kwh)
+    return {
+        "emissions_kg": emissions,
+        "emissions_adjusted_kg": emissions + debt_kwh * float(operation.ci_kg_per_kwh.mean()),
+        "stored_energy_debt_kwh": debt_kwh,
+        "cost": None,
+        "peak_import_kw": float(operation.grid_import_kw.max()),
+        "import_kwh": float(operation.grid_import_kw.clip(lower=0).sum() * dt_h),
+        "unserved_energy_kwh": unserved_energy_kwh(operation, actuals, dt_h, timezone),
+        "curtailed_kwh": float(operation.pv_curtailed_kw.sum() * dt_h),
+        "soc_end_kwh": float(operation[soc_cols].iloc[-1].sum()) if soc_cols else 0.0,
+        "emissions_kg_by_day": {d.isoformat(): float(v) for d, v in by_day.items()},
+    }
+
+
+def timed_ac_violations(district: District, actuals: Actuals, operation: pd.DataFrame,
+                        sample: pd.DatetimeIndex) -> tuple[dict, float]:
+    """:func:`ac_violations` and the seconds it took."""
+    t0 = timer.perf_counter()
+    out = ac_violations(district, actuals, operation, sample)
+    return out, timer.perf_counter() - t0
+
+
+def capture_pct(emissions: dict[str, float]) -> float | None:
+    """Share (%) of the perfect-foresight reduction below ``none`` that gridctl achieved (adjusted emissions)."""
+    if "none" not in emissions or "perfect-foresight" not in emissions:
+        return None
+    bound = emissions["none"] - emissions["perfect-foresight"]
+    return 100.0 * (emissions["none"] - emissions["gridctl"]) / bound if bound > 0 else None

@@ -1,0 +1,59 @@
+"""Bookkeeping of one controller's actual operation over the replayed intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gridctl.replay.actuals import Actuals
+
+
+class Recorder:
+    """Collects delivered powers (batteries, flexible loads), SoC and curtailment per interval."""
+
+    def __init__(self, actuals: Actuals, battery_ids: list[str], pv_ids: list[str]):
+        n = len(actuals.index)
+        self.actuals = actuals
+        self.p_kw = {a: np.zeros(n) for a in [*battery_ids, *actuals.flex_kw]}
+        self.soc_kwh = {b: np.zeros(n) for b in battery_ids}
+        self.curtailed_kw = {a: np.zeros(n) for a in pv_ids}
+
+    def record(self, k: int, p_kw: dict[str, float], soc_kwh: dict[str, float], curtailed_kw: dict[str, float]) -> None:
+        for a, v in p_kw.items():
+            self.p_kw[a][k] = v
+        for b, v in soc_kwh.items():
+            self.soc_kwh[b][k] = v
+        for a, v in curtailed_kw.items():
+            self.curtailed_kw[a][k] = v
+
+    def table(self, dt_h: float) -> pd.DataFrame:
+        """Per interval: actual inflexible load, PV, curtailment, grid import, intensity, emissions, asset powers, SoC."""
+        return operation_table(self.actuals, self.p_kw, self.soc_kwh, self.curtailed_kw, dt_h)
+
+
+def operation_table(
+    actuals: Actuals,
+    p_kw: dict[str, np.ndarray],
+    soc_kwh: dict[str, np.ndarray],
+    curtailed_kw: dict[str, np.ndarray],
+    dt_h: float,
+) -> pd.DataFrame:
+    """Actual operation; ``grid_import_kw = load_kw + sum(p_kw) - (pv_kw - pv_curtailed_kw)`` in every row."""
+    n = len(actuals.index)
+    curtailed = sum(curtailed_kw.values(), np.zeros(n))
+    flex = sum(p_kw.values(), np.zeros(n))
+    df = pd.DataFrame(
+        {"load_kw": actuals.load_kw, "pv_kw": actuals.pv_kw, "pv_curtailed_kw": curtailed,
+         "ci_kg_per_kwh": actuals.ci_kg_per_kwh},
+        index=actuals.index,
+    )
+    df["grid_import_kw"] = df.load_kw + flex - (df.pv_kw - df.pv_curtailed_kw)
+    df["emissions_kg"] = np.maximum(df.grid_import_kw, 0.0) * df.ci_kg_per_kwh * dt_h
+    for a in p_kw:
+        df[f"{a}.p_kw"] = p_kw[a]
+    for b in soc_kwh:
+        df[f"{b}.soc_kwh"] = soc_kwh[b]
+    for a in curtailed_kw:
+        df[f"{a}.curtailed_kw"] = curtailed_kw[a]
+    df.index.name = "interval_start"
+    return df

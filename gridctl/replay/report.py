@@ -1,0 +1,125 @@
+"""report.html: one self-contained page (plotly.js inlined, works offline) of a replay."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from gridctl.replay.run import CONTROLLER, ReplayResult
+
+KPI_ROWS = [
+    ("emissions_kg", "emissions, kg CO2"),
+    ("emissions_adjusted_kg", "emissions incl. stored-energy change, kg CO2"),
+    ("peak_import_kw", "peak import, kW"),
+    ("import_kwh", "grid import, kWh"),
+    ("curtailed_kwh", "PV curtailed, kWh"),
+    ("soc_end_kwh", "stored energy at the end, kWh"),
+    ("ac_violations", "AC violations (sampled intervals)"),
+    ("unserved_energy_kwh", "unserved flexible energy, kWh"),
+]
+
+
+def _local(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    return index.tz_convert(timezone).tz_localize(None)
+
+
+def import_and_intensity(result: ReplayResult, timezone: str) -> go.Figure:
+    """Grid import of every run and the actual carbon intensity over time."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for name, run in result.runs.items():
+        fig.add_trace(go.Scatter(x=_local(run.index, timezone), y=run.grid_import_kw, name=f"{name} import",
+                                 line={"width": 2 if name == CONTROLLER else 1}), secondary_y=False)
+    ci = result.intervals.ci_actual_kg_per_kwh
+    fig.add_trace(go.Scatter(x=_local(ci.index, timezone), y=ci, name="carbon intensity",
+                             line={"color": "black", "dash": "dot"}), secondary_y=True)
+    fig.update_yaxes(title_text="grid import, kW", secondary_y=False)
+    fig.update_yaxes(title_text="kg CO2 / kWh", secondary_y=True)
+    fig.update_layout(title="Grid import and carbon intensity")
+    return fig
+
+
+def battery_soc(result: ReplayResult, timezone: str) -> go.Figure:
+    """State of charge of every battery under gridctl."""
+    op = result.runs[CONTROLLER]
+    fig = go.Figure()
+    for col in [c for c in op.columns if c.endswith(".soc_kwh")]:
+        fig.add_trace(go.Scatter(x=_local(op.index, timezone), y=op[col], name=col.removesuffix(".soc_kwh")))
+    fig.update_layout(title="Battery state of charge (gridctl)", yaxis_title="kWh")
+    return fig
+
+
+def plan_vs_actual(result: ReplayResult, timezone: str) -> go.Figure:
+    """Planned vs actual grid import and battery power, and forecast vs actual net load."""
+    iv = result.intervals
+    x = _local(iv.index, timezone)
+    planned = iv[[c for c in iv.columns if c.endswith(".p_planned_kw")]].sum(axis=1)
+    actual = iv[[c for c in iv.columns if c.endswith(".p_kw")]].sum(axis=1)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("grid import", "battery power (+ charging)"))
+    fig.add_trace(go.Scatter(x=x, y=iv.grid_import_planned_kw, name="import planned"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=iv.grid_import_kw, name="import actual"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=planned, name="batteries planned"), row=2, col=1)
+    fig.add_trace(go.Scatter(x=x, y=actual, name="batteries actual"), row=2, col=1)
+    fig.update_yaxes(title_text="kW")
+    fig.update_layout(title="Plan (in force at each interval) vs actual")
+    return fig
+
+
+def emissions_by_day(result: ReplayResult) -> go.Figure:
+    """Emissions per local day of gridctl and every baseline."""
+    fig = go.Figure()
+    for name, kpis in result.summary["runs"].items():
+        days = kpis["emissions_kg_by_day"]
+        fig.add_trace(go.Bar(x=list(days), y=list(days.values()), name=name))
+    fig.update_layout(title="Emissions per day", yaxis_title="kg CO2", barmode="group")
+    return fig
+
+
+def kpi_table(summary: dict) -> str:
+    """HTML table: one column per run, one row per KPI."""
+    runs = summary["runs"]
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in runs)
+    rows = []
+    for key, label in KPI_ROWS:
+        cells = "".join(f"<td>{_fmt(r.get(key))}</td>" for r in runs.values())
+        rows.append(f"<tr><th>{html.escape(label)}</th>{cells}</tr>")
+    return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.1f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def render(result: ReplayResult) -> str:
+    """The report as one HTML string with plotly.js inlined once."""
+    s = result.summary
+    tz = s["timezone"]
+    figures = [import_and_intensity(result, tz), battery_soc(result, tz), plan_vs_actual(result, tz),
+               emissions_by_day(result)]
+    divs = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)]
+    capture = s["perfect_foresight_capture_pct"]
+    facts = [
+        f"{s['site']}: {s['start']} to {s['end']} ({s['days']} days, {sum(s['intervals_per_day'].values())} intervals, "
+        f"{s['decisions']} decisions)",
+        f"reduction vs {s['reference_baseline']}: {_fmt(s['reduction_pct'])}%" if s["reduction_pct"] is not None else "",
+        f"share of the perfect-foresight reduction captured: {_fmt(capture)}%" if capture is not None else "",
+        f"cost: {s['cost_basis']}",
+    ]
+    items = "".join(f"<li>{html.escape(f)}</li>" for f in facts if f)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>gridctl replay</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
+        f"<h1>gridctl replay {html.escape(s['start'])} to {html.escape(s['end'])}</h1><ul>{items}</ul>"
+        f"<h2>Key figures</h2>{kpi_table(s)}{''.join(divs)}</body></html>"
+    )
+
+
+def write_report(result: ReplayResult, path: Path) -> None:
+    """Write report.html."""
+    path.write_text(render(result), encoding="utf-8")

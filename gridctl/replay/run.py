@@ -1,0 +1,135 @@
+"""One replay: gridctl and its baselines over consecutive local days, with summary and interval table."""
+
+from __future__ import annotations
+
+import time as timer
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from gridctl.config import ConfigError
+from gridctl.district import District
+from gridctl.replay.actuals import load_actuals
+from gridctl.replay.baselines import BASELINES
+from gridctl.replay.engine import ControllerRun, minutes_into_day, replay_controller
+from gridctl.replay.kpis import COST_BASIS, UNSERVED_BASIS, capture_pct, kpis, sampled_index, timed_ac_violations
+from gridctl.timegrid import local_day
+
+CONTROLLER = "gridctl"
+
+
+@dataclass
+class ReplayResult:
+    """``summary`` (summary.json), ``intervals`` (intervals.csv), the operation of every run, gridctl's decisions."""
+
+    summary: dict
+    intervals: pd.DataFrame
+    runs: dict[str, pd.DataFrame]
+    controller: ControllerRun
+
+
+def replay_days(start: date, end: date) -> list[date]:
+    """Local dates from ``start`` to ``end`` inclusive; raise :class:`ConfigError` when ``end < start``."""
+    if end < start:
+        raise ConfigError([f"--end {end} is before --start {start}; give an end date on or after the start"])
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def run_replay(
+    district: District,
+    start: date,
+    end: date,
+    soc_kwh: dict[str, float] | None = None,
+    progress: bool = False,
+) -> ReplayResult:
+    """Replay gridctl and the configured baselines from local ``start`` to ``end`` (inclusive)."""
+    t_start = timer.perf_counter()
+    cfg = district.config
+    days = replay_days(start, end)
+    index = local_day(days[0], district.tz, district.resolution_min)
+    for d in days[1:]:
+        index = index.append(local_day(d, district.tz, district.resolution_min))
+    actuals = load_actuals(district, index)
+    soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
+    controller = replay_controller(district, actuals, days, soc_kwh, progress)
+    runs = {CONTROLLER: controller.operation}
+    for name in cfg.replay.baselines:
+        t0 = timer.perf_counter()
+        runs[name] = BASELINES[name](district, actuals, soc_kwh)
+        controller.timings.optimise_s += timer.perf_counter() - t0
+    dt_h = district.resolution_min / 60.0
+    sample = sampled_index(index, minutes_into_day(index, district.tz), cfg.replay.ac_check_every_min)
+    results = {}
+    for name, operation in runs.items():
+        ac, seconds = timed_ac_violations(district, actuals, operation, sample)
+        controller.timings.ac_check_s += seconds
+        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0), **ac}
+    summary = make_summary(district, days, index, results, controller, timer.perf_counter() - t_start)
+    return ReplayResult(summary, intervals_table(controller, runs), runs, controller)
+
+
+def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, results: dict[str, dict],
+                 controller: ControllerRun, runtime_s: float) -> dict:
+    """summary.json: gridctl's totals, the reference baseline's, every run's KPIs and the timings."""
+    cfg = district.config
+    ours = results[CONTROLLER]
+    reference = cfg.replay.baselines[0] if cfg.replay.baselines else None
+    base = results[reference]["emissions_adjusted_kg"] if reference else None
+    per_day = pd.Series(1, index=index).groupby(index.tz_convert(district.tz).date).sum()
+    t = controller.timings
+    return {
+        "site": cfg.site.name,
+        "timezone": district.tz,
+        "start": days[0].isoformat(),
+        "end": days[-1].isoformat(),
+        "days": len(days),
+        "intervals_per_day": {d.isoformat(): int(n) for d, n in per_day.items()},
+        "emissions_kg": ours["emissions_kg"],
+        "emissions_adjusted_kg": ours["emissions_adjusted_kg"],
+        "reference_baseline": reference,
+        "baseline_emissions_kg": results[reference]["emissions_kg"] if reference else None,
+        "baseline_emissions_adjusted_kg": base,
+        "reduction_pct": 100.0 * (base - ours["emissions_adjusted_kg"]) / base if base else None,
+        "perfect_foresight_capture_pct": capture_pct({k: v["emissions_adjusted_kg"] for k, v in results.items()}),
+        "cost": ours["cost"],
+        "cost_basis": COST_BASIS,
+        "peak_import_kw": ours["peak_import_kw"],
+        "ac_violations": ours["ac_violations"],
+        "unserved_energy_kwh": ours["unserved_energy_kwh"],
+        "unserved_energy_basis": UNSERVED_BASIS,
+        "runs": results,
+        "settings": cfg.replay.model_dump(),
+        "decisions": t.decisions,
+        "timings_s": {"forecast": round(t.forecast_s, 3), "optimise": round(t.optimise_s, 3),
+                      "ac_check": round(t.ac_check_s, 3), "bookkeeping": round(t.bookkeeping_s, 3)},
+        "runtime_s": round(runtime_s, 3),
+    }
+
+
+def intervals_table(controller: ControllerRun, runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """intervals.csv: per interval, forecast vs actual, planned vs actual per asset, and every run's import."""
+    op, plan = controller.operation, controller.planned
+    day_ahead = pd.concat([p.table for p in controller.day_ahead.values()]).reindex(op.index)
+    out = pd.DataFrame(
+        {
+            "ci_forecast_kg_per_kwh": plan.ci_kg_per_kwh, "ci_actual_kg_per_kwh": op.ci_kg_per_kwh,
+            "load_forecast_kw": plan.load_kw, "load_actual_kw": op.load_kw,
+            "pv_forecast_kw": plan.pv_kw, "pv_actual_kw": op.pv_kw,
+            "grid_import_planned_kw": plan.grid_import_kw, "grid_import_kw": op.grid_import_kw,
+            "emissions_kg": op.emissions_kg,
+        },
+        index=op.index,
+    )
+    for col in [c for c in op.columns if c.endswith((".p_kw", ".curtailed_kw"))]:
+        asset, quantity = col.split(".", 1)
+        out[f"{asset}.{quantity.removesuffix('_kw')}_day_ahead_kw"] = day_ahead[col]
+        out[f"{asset}.{quantity.removesuffix('_kw')}_planned_kw"] = plan[col]
+        out[col] = op[col]
+        if f"{asset}.soc_kwh" in op:
+            out[f"{asset}.soc_kwh"] = op[f"{asset}.soc_kwh"]
+    for name, run in runs.items():
+        if name != CONTROLLER:
+            out[f"{name}.grid_import_kw"] = run.grid_import_kw
+            out[f"{name}.emissions_kg"] = run.emissions_kg
+    return out

@@ -1,0 +1,113 @@
+"""Replay: device physics, balances of every run, baselines, DST days and the output files."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridctl.cli import main
+from gridctl.replay.devices import BatteryPhysics
+from gridctl.replay.files import write_outputs
+from gridctl.replay.run import run_replay
+from gridctl.replay.sweep import district_with_config
+
+DAY = date(2016, 7, 12)
+
+
+def replay_district(demo_district, **replay):
+    """The demo district with [replay] settings changed (network and data shared)."""
+    cfg = demo_district.config.model_copy(deep=True)
+    for key, value in replay.items():
+        setattr(cfg.replay, key, value)
+    return district_with_config(demo_district, cfg)
+
+
+@pytest.fixture(scope="module")
+def one_day(demo_district):
+    return run_replay(replay_district(demo_district, reoptimise_every_min=120, ac_check_every_min=240), DAY, DAY)
+
+
+def test_battery_physics_stop_at_soc_limits():
+    b = BatteryPhysics("b", p_max_kw=100, soc_min_kwh=10, soc_max_kwh=95, eta_charge=0.9, eta_discharge=0.9,
+                       soc_kwh=90)
+    assert b.apply(500, 0.25) == pytest.approx(5 / (0.9 * 0.25))  # only 5 kWh of room: power reduced
+    assert b.soc_kwh == pytest.approx(95)
+    b.soc_kwh = 12
+    assert b.apply(-100, 0.25) == pytest.approx(-2 * 0.9 / 0.25)  # 2 kWh above the floor
+    assert b.soc_kwh == pytest.approx(10)
+
+
+def test_every_run_keeps_the_balance_and_the_battery_limits(one_day, demo_district):
+    dt_h = 0.25
+    for name, op in one_day.runs.items():
+        power = op[[c for c in op.columns if c.endswith(".p_kw")]].sum(axis=1)
+        np.testing.assert_allclose(op.grid_import_kw, op.load_kw + power - (op.pv_kw - op.pv_curtailed_kw), atol=1e-6)
+        for b in demo_district.config.assets.battery:
+            soc, p = op[f"{b.id}.soc_kwh"], op[f"{b.id}.p_kw"]
+            assert soc.between(b.soc_min_kwh - 1e-6, b.soc_max_kwh + 1e-6).all(), name
+            prev = np.concatenate([[b.soc_initial_kwh], soc.to_numpy()[:-1]])
+            stored = np.where(p > 0, p * b.eta_charge, p / b.eta_discharge) * dt_h
+            np.testing.assert_allclose(soc, prev + stored, atol=1e-6, err_msg=name)
+
+
+def test_baselines_follow_their_rules(one_day):
+    none, sc = one_day.runs["none"], one_day.runs["self-consumption"]
+    assert (none[[c for c in none.columns if c.startswith("bess") and c.endswith(".p_kw")]] == 0).all().all()
+    battery = sc[[c for c in sc.columns if c.startswith("bess") and c.endswith(".p_kw")]].sum(axis=1)
+    net = none.grid_import_kw  # demand net of PV with nothing controlled
+    assert (battery[net < 0] >= -1e-9).all() and (battery[net > 0] <= 1e-9).all()
+    assert (sc.grid_import_kw.abs() <= net.abs() + 1e-6).all()  # it only ever reduces the exchange
+    s = one_day.summary["runs"]
+    assert s["perfect-foresight"]["emissions_kg"] <= s["none"]["emissions_kg"]  # the optimum beats doing nothing
+
+
+def test_summary_and_intervals_follow_the_contract(one_day):
+    s = one_day.summary
+    for key in ("days", "emissions_kg", "baseline_emissions_kg", "reduction_pct", "cost", "ac_violations",
+                "unserved_energy_kwh", "runtime_s", "perfect_foresight_capture_pct"):
+        assert key in s
+    assert s["intervals_per_day"] == {DAY.isoformat(): 96}
+    assert s["emissions_kg"] == pytest.approx(one_day.runs["gridctl"].emissions_kg.sum())
+    assert s["runs"]["gridctl"]["ac_intervals_checked"] == 6
+    iv = one_day.intervals
+    assert len(iv) == 96
+    for col in ("load_forecast_kw", "load_actual_kw", "bess_park.p_planned_kw", "bess_park.p_day_ahead_kw",
+                "bess_park.p_kw", "none.grid_import_kw"):
+        assert col in iv
+    assert (iv.load_forecast_kw != iv.load_actual_kw).any()  # decisions ran on forecasts, not actuals
+
+
+def test_soc_carries_over_between_replays(demo_district, one_day):
+    end = {b.id: float(one_day.runs["gridctl"][f"{b.id}.soc_kwh"].iloc[-1]) for b in demo_district.config.assets.battery}
+    district = replay_district(demo_district, reoptimise_every_min=0, ac_check_every_min=0, baselines=["none"])
+    nxt = run_replay(district, date(2016, 7, 13), date(2016, 7, 13), soc_kwh=end)
+    assert nxt.runs["none"]["bess_park.soc_kwh"].iloc[0] == pytest.approx(end["bess_park"])
+
+
+@pytest.mark.parametrize(("day", "intervals", "decisions"), [(date(2016, 3, 27), 92, 7), (date(2016, 10, 30), 100, 8)])
+def test_dst_days_replay_with_their_number_of_intervals(demo_district, day, intervals, decisions):
+    district = replay_district(demo_district, reoptimise_every_min=240, ac_check_every_min=0, baselines=["none"])
+    result = run_replay(district, day, day)
+    assert result.summary["intervals_per_day"] == {day.isoformat(): intervals}
+    assert len(result.intervals) == intervals
+    # re-optimisations every 4 h of elapsed time from local midnight (6 in 23 h, 7 in 25 h) plus the day-ahead plan
+    assert result.summary["decisions"] == decisions
+
+
+def test_files_are_written_and_the_report_is_self_contained(one_day, tmp_path):
+    paths = write_outputs(one_day, tmp_path)
+    assert [p.name for p in paths] == ["summary.json", "intervals.csv", "report.html"]
+    assert json.loads(paths[0].read_text())["days"] == 1
+    csv = pd.read_csv(paths[1])
+    assert len(csv) == 96 and csv.interval_start.iloc[0] == "2016-07-12T00:00:00+02:00"
+    html = paths[2].read_text()
+    assert "Plotly.newPlot" in html and "<script src=" not in html  # plotly.js inlined: works offline
+
+
+def test_cli_rejects_an_end_before_the_start(tmp_path, capsys):
+    assert main(["replay", "--start", "2016-07-12", "--end", "2016-07-11", "--out", str(tmp_path)]) == 2
+    assert "--end" in capsys.readouterr().err
