@@ -94,3 +94,15 @@ def test_fixed_past_and_measured_state_match_a_cold_solve_of_the_rest():
     assert plan.emissions_kg.sum() == pytest.approx(table.emissions_kg.sum(), rel=1e-7)
     for col in ("b.p_kw", "b.soc_kwh", "ev.p_kw", "hp.p_kw", "hp.temp_c", "pv.curtailed_kw"):
         assert plan[col].to_numpy() == pytest.approx(table[col].to_numpy(), abs=1e-5), col
+
+
+def test_measured_ev_energy_replaces_the_planned_past():
+    # the vehicle got 4 kWh less than planned before interval 3: the rest of the session makes it up
+    d = IntradayDispatch(_case(CI, LOAD, PV))
+    d.solve()
+    k = 3
+    planned = float(d.plan()["ev.p_kw"].iloc[1:k].sum())
+    assert planned == pytest.approx(12.0, abs=1e-6)  # 6 kW in hours 1 and 2 (0.3 and 0.1 kg/kWh)
+    d.set_state(k, ev_delivered_kwh={"ev": planned - 4.0})
+    d.solve()
+    assert d.plan()["ev.p_kw"].iloc[: 6 - k].sum() == pytest.approx(20.0 - planned + 4.0, abs=1e-6)

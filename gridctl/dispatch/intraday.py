@@ -67,6 +67,7 @@ class IntradayDispatch:
         self._offset = float(self.repn.c_offset[0])
         self._x: np.ndarray | None = None
         self._state_cols: dict[int, float] = {}
+        self._row_shift: dict[int, float] = {}
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -89,6 +90,7 @@ class IntradayDispatch:
         self.row_lo = np.where(sense > 0, -inf, rhs)
         self.row_hi = np.where(sense < 0, inf, rhs)
         self.sense = sense
+        self.row_of = {id(r.constraint): i for i, r in enumerate(self.repn.rows)}
         # rows of constraint components that hold mutable parameters are refreshed on update
         with_params = set()
         for con in self.model.component_objects(pyo.Constraint, active=True, descend_into=True):
@@ -120,8 +122,13 @@ class IntradayDispatch:
         self._refresh()
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,
-                  heat_pump_temp_c: dict[str, float] | None = None) -> None:
-        """Make interval ``start`` (index or interval start) the first free one, with measured states."""
+                  heat_pump_temp_c: dict[str, float] | None = None,
+                  ev_delivered_kwh: dict[str, float] | None = None) -> None:
+        """Make interval ``start`` (index or interval start) the first free one, with measured states.
+
+        ``ev_delivered_kwh``: per charger, the energy delivered so far to the vehicle connected at
+        ``start`` (replaces the planned energy of that session's past intervals).
+        """
         k = start if isinstance(start, int) else int(self.inp.index.get_loc(pd.Timestamp(start)))
         if not 0 <= k < len(self.inp.index):
             raise ValueError(f"start {start} is outside the horizon {self.inp.index[0]} .. {self.inp.index[-1]}")
@@ -139,10 +146,22 @@ class IntradayDispatch:
                 changed_params = True
             else:
                 self._state_cols[self.col_of[id(var[k - 1])]] = float(value)
+        self._row_shift = {}
+        for ev_id, delivered in (ev_delivered_kwh or {}).items():
+            self._shift_session(ev_id, k, float(delivered))
         if changed_params:
             self._refresh()
         else:
             self._apply_bounds()
+
+    def _shift_session(self, ev_id: str, k: int, delivered_kwh: float) -> None:
+        """Move the energy row of the session in progress at ``k`` by planned-minus-delivered energy."""
+        blk, params = self.model.ev[ev_id], next(e for e in self.inp.ev_chargers if e.id == ev_id)
+        for i, s in enumerate(params.sessions):
+            if s.arrival < k < s.departure:
+                cols = [self.col_of[id(blk.p_kw[t])] for t in range(s.arrival, k)]
+                planned = float(self._x[cols].sum() * self.inp.dt_h)
+                self._row_shift[self.row_of[id(blk.energy[i])]] = planned - delivered_kwh
 
     def _refresh(self) -> None:
         """Push parameter values into HiGHS: row bounds and coefficients, costs, column bounds."""
@@ -177,6 +196,9 @@ class IntradayDispatch:
             row_lo[free], row_hi[free] = -highspy.kHighsInf, highspy.kHighsInf
         for j, value in self._state_cols.items():
             lb[j] = ub[j] = value
+        for row, shift in self._row_shift.items():
+            row_lo[row] += shift
+            row_hi[row] += shift
         n, r = len(lb), len(row_lo)
         self.h.changeColsBounds(n, np.arange(n, dtype=np.int32), lb, ub)
         self.h.changeRowsBounds(r, np.arange(r, dtype=np.int32), row_lo, row_hi)
