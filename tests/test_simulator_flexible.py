@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pandas as pd
 import pytest
 from modbus_fixtures import BATTERY, FAST, PV, START
@@ -24,6 +27,7 @@ from adapters.simulator import (
     SimHeatPump,
     SimMeter,
     SimPv,
+    SimulatedDevice,
     Simulator,
 )
 
@@ -32,16 +36,20 @@ EV = EvChargerParams("ev_1", 21, p_max_kw=22.0, p_min_kw=4.2,
                      sessions=(EvSessionSpec(START + H, START + 5 * H, 50.0),))
 
 
-async def _served(*devices, clock):
-    sim = Simulator(devices, clock)
-    await sim.start()
-    return sim, ModbusHost("127.0.0.1", sim.port, FAST)
+@asynccontextmanager
+async def served(*devices: SimulatedDevice) -> AsyncIterator[ModbusHost]:
+    """``devices`` on an ephemeral port, and a connection to them."""
+    async with Simulator(devices, devices[0].clock) as sim:
+        host = ModbusHost("127.0.0.1", sim.port, FAST)
+        try:
+            yield host
+        finally:
+            host.close()
 
 
 async def test_ev_session_arrives_charges_to_its_request_and_departs():
     clock = SimClock(START)
-    sim, host = await _served(SimEvCharger(EV, clock), clock=clock)
-    try:
+    async with served(SimEvCharger(EV, clock)) as host:
         ev = EvChargerDriver(host, EV.unit_id, EV.id, p_max_kw=EV.p_max_kw, revert_s=7200)
         await ev.discover()
         t = await ev.read_telemetry()
@@ -63,17 +71,13 @@ async def test_ev_session_arrives_charges_to_its_request_and_departs():
         assert t.extra["session_kwh"] == pytest.approx(50.0) and t.p_kw == 0
         clock.advance(3600)
         assert (await ev.read_telemetry()).extra["connected"] == 0
-    finally:
-        host.close()
-        await sim.stop()
 
 
 async def test_heat_pump_store_heats_by_cop_times_energy():
     clock = SimClock(START)
     hp = HeatPumpParams("hp_1", 31, p_max_kw=10.0, cop=3.0, capacity_kwh_per_k=10.0, temp_initial_c=45.0,
                         loss_kw_per_k=0.0)
-    sim, host = await _served(SimHeatPump(hp, clock), clock=clock)
-    try:
+    async with served(SimHeatPump(hp, clock)) as host:
         driver = HeatPumpDriver(host, hp.unit_id, hp.id, p_max_kw=hp.p_max_kw, revert_s=7200)
         await driver.discover()
         await driver.write_setpoint(5.0)
@@ -83,9 +87,6 @@ async def test_heat_pump_store_heats_by_cop_times_energy():
         assert t.extra["temp_c"] == pytest.approx(45.0 + 3.0 * 5.0 / 10.0)  # 15 kWh heat into 10 kWh/K
         with pytest.raises(DeviceRejected):
             await driver.write_setpoint(12.0)
-    finally:
-        host.close()
-        await sim.stop()
 
 
 async def test_heat_pump_blocked_by_sg_ready_still_holds_the_comfort_limit():
@@ -93,8 +94,7 @@ async def test_heat_pump_blocked_by_sg_ready_still_holds_the_comfort_limit():
     demand = pd.Series([6.0], index=[START])
     hp = HeatPumpParams("hp_1", 31, p_max_kw=10.0, capacity_kwh_per_k=10.0, temp_initial_c=45.0,
                         loss_kw_per_k=0.0, heat_demand_kw=demand)
-    sim, host = await _served(SimHeatPump(hp, clock), clock=clock)
-    try:
+    async with served(SimHeatPump(hp, clock)) as host:
         driver = HeatPumpDriver(host, hp.unit_id, hp.id)
         await driver.discover()
         assert await driver.write_sg_ready(1) == 1
@@ -105,9 +105,6 @@ async def test_heat_pump_blocked_by_sg_ready_still_holds_the_comfort_limit():
         assert 39.9 <= (await driver.read_telemetry()).extra["temp_c"] <= 40.2
         with pytest.raises(ValueError, match="SG-Ready state"):
             await driver.write_sg_ready(5)
-    finally:
-        host.close()
-        await sim.stop()
 
 
 async def test_meter_sums_devices_and_base_load():
@@ -115,8 +112,7 @@ async def test_meter_sums_devices_and_base_load():
     battery, pv = SimBattery(BATTERY, clock), SimPv(PV, clock)
     meter = SimMeter(MeterParams("meter", 90, p_max_kw=10_000.0, base_load_kw=pd.Series([1000.0], index=[START])),
                      clock, [battery, pv])
-    sim, host = await _served(battery, pv, meter, clock=clock)
-    try:
+    async with served(battery, pv, meter) as host:
         driver = SunSpecDriver(host, 90, "meter")
         await driver.discover()
         assert (await driver.read_values([(203, "W")]))["W"] == pytest.approx((1000.0 - 300.0) * 1000, abs=1000)
@@ -124,6 +120,3 @@ async def test_meter_sums_devices_and_base_load():
         battery.image.set(battery.pt(704, "WSet"), -500_000)  # charge 500 kW
         clock.advance(60)
         assert (await driver.read_values([(203, "W")]))["W"] == pytest.approx((1000 + 500 - 300) * 1000, abs=1000)
-    finally:
-        host.close()
-        await sim.stop()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from adapters.simulator.clock import SimClock
-from adapters.simulator.device import SimulatedDevice
+from adapters.simulator.der import INV_RUNNING, INV_STANDBY, SimDer
 from adapters.simulator.faults import Faults
 
 DC_VOLTAGE_V = 800.0  # nominal battery voltage, used for the Ah rating and current
@@ -35,7 +35,7 @@ class BatteryParams:
     eta_discharge: float = 0.95
 
 
-class SimBattery(SimulatedDevice):
+class SimBattery(SimDer):
     models = (1, 701, 702, 704, 713, 802)
     model_name = "battery"
     controls = ((704, "WSet"),)
@@ -62,14 +62,8 @@ class SimBattery(SimulatedDevice):
     def configure(self) -> None:
         p = self.params
         w_max, wh = p.p_max_kw * 1000, p.e_max_kwh * 1000
-        self.set_raw(701, "ACType", 2)
-        self.set_raw(701, "ConnSt", 1)
-        self.set_raw(701, "Alrm", 0)
-        self.set_sf(701, "W_SF", w_max)
-        self.set_raw(701, "TotWh_SF", 0)
-        self.set_sf(702, "W_SF", w_max)
-        for name in ("WMaxRtg", "WChaRteMaxRtg", "WDisChaRteMaxRtg", "WMax", "WChaRteMax", "WDisChaRteMax"):
-            self.set(702, name, w_max)
+        self.configure_ac(w_max, ("WMaxRtg", "WChaRteMaxRtg", "WDisChaRteMaxRtg", "WMax", "WChaRteMax",
+                                  "WDisChaRteMax"))
         self.set_raw(704, "WSet_SF", 0)
         self.set_raw(704, "WSetPct_SF", -1)
         for name, raw in (("WSetEna", 0), ("WSetMod", W_SET_WATTS), ("WSet", 0), ("WSetRvrt", 0),
@@ -135,11 +129,7 @@ class SimBattery(SimulatedDevice):
 
     def publish_telemetry(self) -> None:
         w = -self.p_kw * 1000
-        self.set_raw(701, "St", 1)
-        self.set_raw(701, "InvSt", 3 if w else 7)
-        self.set(701, "W", w)
-        self.set_raw(701, "TotWhInj", int(self.wh_injected))
-        self.set_raw(701, "TotWhAbs", int(self.wh_absorbed))
+        self.publish_ac(w, INV_RUNNING if w else INV_STANDBY, self.wh_injected, self.wh_absorbed)
         self.set(713, "WHAvail", max(self.e_kwh - self.e_min_kwh, 0) * 1000)
         self.set(713, "SoC", self.soc_pct)
         self.set(802, "SoC", self.soc_pct)

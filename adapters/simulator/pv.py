@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from adapters.simulator.clock import SimClock
-from adapters.simulator.device import SimulatedDevice
+from adapters.simulator.der import INV_RUNNING, INV_SLEEPING, INV_THROTTLED, SimDer
 from adapters.simulator.faults import Faults
 
 
@@ -32,7 +32,7 @@ def profile_value(profile: pd.Series, t: pd.Timestamp, default: float = 0.0) -> 
     return float(profile.iloc[profile.index.searchsorted(t, side="right") - 1])
 
 
-class SimPv(SimulatedDevice):
+class SimPv(SimDer):
     models = (1, 701, 702, 704)
     model_name = "pv inverter"
     controls = ((704, "WMaxLimPct"),)
@@ -46,14 +46,7 @@ class SimPv(SimulatedDevice):
 
     def configure(self) -> None:
         w_max = self.params.p_rated_kw * 1000
-        self.set_raw(701, "ACType", 2)
-        self.set_raw(701, "ConnSt", 1)
-        self.set_raw(701, "Alrm", 0)
-        self.set_sf(701, "W_SF", w_max)
-        self.set_raw(701, "TotWh_SF", 0)
-        self.set_sf(702, "W_SF", w_max)
-        self.set(702, "WMaxRtg", w_max)
-        self.set(702, "WMax", w_max)
+        self.configure_ac(w_max)
         self.set_raw(704, "WMaxLimPct_SF", -1)
         for name, raw in (("WMaxLimPctEna", 0), ("WMaxLimPct", 1000), ("WMaxLimPctRvrt", 1000),
                           ("WMaxLimPctEnaRvrt", 0), ("WMaxLimPctRvrtTms", 0)):
@@ -80,8 +73,5 @@ class SimPv(SimulatedDevice):
 
     def publish_telemetry(self) -> None:
         available, out = self.available_kw(self._t), self.output_kw(self._t)
-        self.set_raw(701, "St", 1)
-        self.set_raw(701, "InvSt", 1 if available <= 0 else 4 if out < available else 3)
-        self.set(701, "W", out * 1000)
-        self.set_raw(701, "TotWhInj", int(self.wh_injected))
-        self.set_raw(701, "TotWhAbs", 0)
+        state = INV_SLEEPING if available <= 0 else INV_THROTTLED if out < available else INV_RUNNING
+        self.publish_ac(out * 1000, state, self.wh_injected, 0.0)
