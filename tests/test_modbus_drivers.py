@@ -16,6 +16,8 @@ from adapters.drivers import (
     DeviceUnreachable,
     ModbusHost,
     Timing,
+    poll_all,
+    write_all,
 )
 
 
@@ -147,3 +149,18 @@ async def test_malformed_answers_raise_typed_errors(reply, error):
     finally:
         host.close()
         server.close()
+
+
+async def test_fleet_polls_and_writes_all_and_reports_failures_per_device():
+    async with rig() as r:
+        fleet = {"bess_1": BatteryDriver(r.host, BATTERY.unit_id, BATTERY.id, p_max_kw=BATTERY.p_max_kw),
+                 "pv_1": r.pv}
+        r.sim.set_fault("pv_1", exception_code=6)  # busy: retried, then reported
+        written = await write_all(fleet, {"bess_1": -300.0, "pv_1": 100.0})
+        assert written["bess_1"] == pytest.approx(-300.0)
+        assert isinstance(written["pv_1"], DeviceRejected) and written["pv_1"].code == 6
+        r.sim.clear_faults("pv_1")
+        polled = await poll_all(fleet)
+        assert polled["bess_1"].p_kw == pytest.approx(-300.0) and polled["pv_1"].p_kw == pytest.approx(300.0)
+        with pytest.raises(KeyError, match="unknown devices"):
+            await write_all(fleet, {"nope": 1.0})

@@ -10,11 +10,12 @@ from adapters.drivers.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from adapters.drivers.fleet import poll_all, write_all
 from adapters.drivers.flexible import EvChargerDriver, HeatPumpDriver
 from adapters.drivers.sunspec import SunSpecDriver, Telemetry
 
 __all__ = [
     "BatteryDriver", "DeviceError", "DeviceProtocolError", "DeviceReadbackMismatch", "DeviceRejected",
-    "DeviceTimeout", "DeviceUnreachable", "EvChargerDriver", "HeatPumpDriver", "HostPool", "ModbusHost", "PvDriver", "SunSpecDriver",
-    "Telemetry", "Timing",
+    "DeviceTimeout", "DeviceUnreachable", "EvChargerDriver", "HeatPumpDriver", "HostPool", "ModbusHost",
+    "PvDriver", "SunSpecDriver", "Telemetry", "Timing", "poll_all", "write_all",
 ]
