@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from modbus_fixtures import BATTERY, PV_PROFILE, rig
+from pymodbus.client import AsyncModbusTcpClient
 
 from adapters.drivers import DeviceRejected
 
@@ -90,3 +91,17 @@ async def test_pv_follows_profile_and_honours_curtailment():
         assert (await r.pv.read_telemetry()).p_kw == 0.0  # nothing available
         injected = (await r.pv.read_values([(701, "TotWhInj")]))["TotWhInj"]
         assert injected == pytest.approx(250.0 * 0.5 * 1000, abs=1)
+
+
+async def test_coil_requests_are_answered_with_illegal_function():
+    async with rig() as r:
+        client = AsyncModbusTcpClient("127.0.0.1", port=r.sim.port, timeout=1)
+        await client.connect()
+        try:
+            rsp = await client.read_coils(40000, count=8, device_id=BATTERY.unit_id)
+            assert rsp.isError() and rsp.exception_code == 1
+            rsp = await client.write_coil(40080, True, device_id=BATTERY.unit_id)
+            assert rsp.isError() and rsp.exception_code == 1
+        finally:
+            client.close()
+        assert (await r.battery.read_telemetry()).p_kw == 0.0

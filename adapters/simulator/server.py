@@ -23,7 +23,8 @@ from adapters.simulator.clock import SimClock
 from adapters.simulator.device import Refused, SimulatedDevice
 
 log = logging.getLogger(__name__)
-WRITE_CODES = {5, 6, 15, 16, 22, 23}
+REGISTER_CODES = {3, 4, 6, 16, 22, 23}  # SunSpec devices have registers only: no coils, no inputs
+WRITE_CODES = {6, 16, 22, 23}
 
 
 class Simulator:
@@ -94,6 +95,8 @@ async def _action(device: SimulatedDevice, func_code: int, start_address: int, a
                   ) -> ExcCodes | None:
     """pymodbus hook run before every access to ``device``'s registers."""
     faults = device.faults
+    if func_code not in REGISTER_CODES:
+        return ExcCodes.ILLEGAL_FUNCTION
     if faults.offline:
         raise NoSuchIdException(f"device {device.id} is offline")
     if faults.delay_s:
