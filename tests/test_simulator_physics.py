@@ -7,6 +7,8 @@ from modbus_fixtures import BATTERY, PV_PROFILE, rig
 from pymodbus.client import AsyncModbusTcpClient
 
 from adapters.drivers import DeviceRejected
+from adapters.errors import DataError
+from adapters.simulator import Faults
 
 
 async def test_charge_setpoint_raises_soc_by_the_stored_energy():
@@ -105,3 +107,18 @@ async def test_coil_requests_are_answered_with_illegal_function():
         finally:
             client.close()
         assert (await r.battery.read_telemetry()).p_kw == 0.0
+
+
+def test_fault_settings_are_checked():
+    faults = Faults()
+    faults.update(delay_s=0.2, stuck=True)
+    assert faults.delay_s == 0.2 and faults.stuck
+    with pytest.raises(DataError) as err:
+        Faults.from_dict({"offline": "yes", "exception_code": 9, "delay_s": -1, "sf_ofset": 1}, "faults.x")
+    assert sorted(err.value.problems) == sorted([
+        ("faults.x.sf_ofset: unknown fault; use one of "
+         "['delay_s', 'exception_code', 'offline', 'sf_offset', 'stuck']"),
+        "faults.x.offline: 'yes' is not true or false",
+        "faults.x.delay_s: -1 is not a delay; use seconds >= 0",
+        "faults.x.exception_code: 9 is not a Modbus exception code; use one of [1, 2, 3, 4, 5, 6, 10, 11]",
+    ])

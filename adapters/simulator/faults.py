@@ -30,6 +30,8 @@ class Faults:
         known = {f.name for f in fields(cls)}
         problems = [f"{where}.{k}: unknown fault; use one of {sorted(known)}" for k in values if k not in known]
         faults = cls(**{k: v for k, v in values.items() if k in known})
+        problems += [f"{where}.{k}: {getattr(faults, k)!r} is not true or false"
+                     for k in ("offline", "stuck") if not isinstance(getattr(faults, k), bool)]
         if not isinstance(faults.delay_s, int | float) or faults.delay_s < 0:
             problems.append(f"{where}.delay_s: {faults.delay_s!r} is not a delay; use seconds >= 0")
         if faults.exception_code is not None and faults.exception_code not in EXCEPTION_CODES:

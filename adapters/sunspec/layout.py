@@ -137,9 +137,6 @@ class DeviceMap:
                 return m
         raise KeyError(f"device has no model {key!r}; it has {[m.model_id for m in self.models]}")
 
-    def has_model(self, key: int | str) -> bool:
-        return any(key in (m.model_id, m.name) for m in self.models)
-
     def point(self, model: int | str, name: str) -> PointDef:
         """A point of a model; raises KeyError naming the model and point."""
         points = self.model(model).points
