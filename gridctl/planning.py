@@ -12,15 +12,15 @@ import pandas as pd
 
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.dispatch.ac_loop import solve_network_aware
+from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
-from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
-from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.flexible_loads import ev_params, heat_pump_params, outdoor_temperature, place
+from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
 from network_models.profiles import element_injections

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandapower as pp
 import pandas as pd
-
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
 from pandapower.pypower.idx_bus import BASE_KV, BUS_TYPE, NONE
 
@@ -128,7 +127,7 @@ def _solve_all(net: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarray, np.
     for k in range(len(sbus)):
         try:
             v, ok, *_ = _newtonpf(Ybus, sbus[k], v0, ref, pv, pq, ppci, options)
-        except Exception:  # singular Jacobian and similar solver failures count as not converged
+        except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):  # solver failure: not converged
             ok = False
         if ok:
             V[k], converged[k], v0 = v, True, v
