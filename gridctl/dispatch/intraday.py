@@ -75,6 +75,12 @@ class IntradayDispatch:
         self.col_of = {id(v): j for j, v in enumerate(cols)}
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
         self.col_lb, self.col_ub = _bounds(cols)
+        # columns whose bounds hold mutable parameters, by parameter component
+        self.param_cols: dict[int, list[int]] = {}
+        for j, v in enumerate(cols):
+            for p in _params_of(v.lower) | _params_of(v.upper):
+                self.param_cols.setdefault(p, []).append(j)
+        self.objective_params = _params_of(self.model.objective.expr)
 
     def _index_rows(self) -> None:
         A = self.repn.A.tocsr()
@@ -91,14 +97,19 @@ class IntradayDispatch:
         self.row_hi = np.where(sense < 0, inf, rhs)
         self.sense = sense
         self.row_of = {id(r.constraint): i for i, r in enumerate(self.repn.rows)}
-        # rows of constraint components that hold mutable parameters are refreshed on update
+        # rows that hold mutable parameters (looked for in constraint components whose first row
+        # holds one), with the parameter components they hold: refreshed when those change
         with_params = set()
         for con in self.model.component_objects(pyo.Constraint, active=True, descend_into=True):
             first = next(iter(con.values()), None)
-            if first is not None and any(True for _ in identify_mutable_parameters(first.expr)):
+            if first is not None and _params_of(first.expr):
                 with_params.add(id(con))
-        self.param_rows = [(i, r.constraint) for i, r in enumerate(self.repn.rows)
-                           if id(r.constraint.parent_component()) in with_params]
+        self.param_rows = []
+        for i, r in enumerate(self.repn.rows):
+            if id(r.constraint.parent_component()) in with_params:
+                params = _params_of(r.constraint.expr)
+                if params:
+                    self.param_rows.append((i, r.constraint, params))
 
     # ---- updates ---------------------------------------------------------------------------
     def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
@@ -106,6 +117,7 @@ class IntradayDispatch:
                          cop: dict | None = None) -> None:
         """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id)."""
         m, inp = self.model, self.inp
+        changed = set()
         for name, param, values in (("load_kw", m.load_kw, load_kw), ("pv_kw", m.pv_kw, pv_kw),
                                     ("ci_kg_per_kwh", m.ci, ci_kg_per_kwh), ("price_per_kwh", m.price, price_per_kwh)):
             if values is not None:
@@ -113,13 +125,16 @@ class IntradayDispatch:
                 _check(name, values, len(inp.index))
                 param.store_values(dict(enumerate(values.tolist())))
                 setattr(inp, name, values)
+                changed.add(id(param))
         for aid, values in (pv_available_kw or {}).items():
             m.pv_available.store_values({(aid, t): float(v) for t, v in enumerate(values)})
-        for aid, values in (heat_demand_kw or {}).items():
-            m.heat_pump[aid].heat_demand_kw.store_values(dict(enumerate(np.asarray(values, float).tolist())))
-        for aid, values in (cop or {}).items():
-            m.heat_pump[aid].cop.store_values(dict(enumerate(np.asarray(values, float).tolist())))
-        self._refresh()
+            changed.add(id(m.pv_available))
+        for attr, updates in (("heat_demand_kw", heat_demand_kw), ("cop", cop)):
+            for aid, values in (updates or {}).items():
+                param = getattr(m.heat_pump[aid], attr)
+                param.store_values(dict(enumerate(np.asarray(values, float).tolist())))
+                changed.add(id(param))
+        self._refresh(changed)
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,
                   heat_pump_temp_c: dict[str, float] | None = None,
@@ -139,20 +154,17 @@ class IntradayDispatch:
         states = [(m.battery[b].soc, m.battery[b].soc_initial, v) for b, v in (battery_soc_kwh or {}).items()]
         states += [(m.heat_pump[h].temp_c, m.heat_pump[h].temp_initial, v) for h, v in (heat_pump_temp_c or {}).items()]
         self._state_cols = {}
-        changed_params = False
+        changed = set()
         for var, initial, value in states:
             if k == 0:
                 initial.set_value(float(value))
-                changed_params = True
+                changed.add(id(initial))
             else:
                 self._state_cols[self.col_of[id(var[k - 1])]] = float(value)
         self._row_shift = {}
         for ev_id, delivered in (ev_delivered_kwh or {}).items():
             self._shift_session(ev_id, k, float(delivered))
-        if changed_params:
-            self._refresh()
-        else:
-            self._apply_bounds()
+        self._refresh(changed)
 
     def _shift_session(self, ev_id: str, k: int, delivered_kwh: float) -> None:
         """Move the energy row of the session in progress at ``k`` by planned-minus-delivered energy."""
@@ -163,10 +175,13 @@ class IntradayDispatch:
                 planned = float(self._x[cols].sum() * self.inp.dt_h)
                 self._row_shift[self.row_of[id(blk.energy[i])]] = planned - delivered_kwh
 
-    def _refresh(self) -> None:
-        """Push parameter values into HiGHS: row bounds and coefficients, costs, column bounds."""
+    def _refresh(self, changed: set[int]) -> None:
+        """Push the values of the ``changed`` parameter components into HiGHS (row bounds and
+        coefficients, costs, column bounds) and apply the bounds of the current start."""
         h, inf = self.h, highspy.kHighsInf
-        for row, con in self.param_rows:
+        for row, con, params in self.param_rows:
+            if params.isdisjoint(changed):
+                continue
             repn = generate_standard_repn(con.body, compute_values=True, quadratic=False)
             for v, coef in zip(repn.linear_vars, repn.linear_coefs):
                 h.changeCoeff(row, self.col_of[id(v)], float(coef))
@@ -174,6 +189,14 @@ class IntradayDispatch:
             rhs = pyo.value(con.upper if sense > 0 else con.lower) - repn.constant
             self.row_lo[row] = -inf if sense > 0 else rhs
             self.row_hi[row] = inf if sense < 0 else rhs
+        if not self.objective_params.isdisjoint(changed):
+            self._refresh_costs()
+        for p in changed:
+            cols = self.param_cols.get(p, [])
+            self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
+        self._apply_bounds()
+
+    def _refresh_costs(self) -> None:
         obj = generate_standard_repn(self.model.objective.expr, compute_values=True, quadratic=False)
         cost = np.zeros(len(self.repn.columns))
         for v, coef in zip(obj.linear_vars, obj.linear_coefs):
@@ -181,9 +204,7 @@ class IntradayDispatch:
             if j is not None:
                 cost[j] += coef
         self._offset = float(obj.constant)
-        h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-        self.col_lb, self.col_ub = _bounds(self.repn.columns)
-        self._apply_bounds()
+        self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
 
     def _apply_bounds(self) -> None:
         k = self.start
@@ -227,6 +248,13 @@ def _time_of(v, T) -> int:
     if len(subsets) > 1 and subsets[-1] is T:
         return int(v.index()[-1])
     return UNTIMED
+
+
+def _params_of(expr) -> frozenset[int]:
+    """Ids of the mutable parameter components ``expr`` holds (empty for None and numbers)."""
+    if expr is None or isinstance(expr, (int, float)):
+        return frozenset()
+    return frozenset(id(p.parent_component()) for p in identify_mutable_parameters(expr))
 
 
 def _bounds(cols) -> tuple[np.ndarray, np.ndarray]:
