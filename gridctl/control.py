@@ -145,7 +145,7 @@ class Controller:
         self.settings = settings or ControlSettings()
         self.on_change = on_change
         self.state = {k: DeviceState() for k in self.devices}
-        self._write_lock = asyncio.Lock()
+        self._io_lock = asyncio.Lock()  # one device access at a time (see _order)
 
     @property
     def offline(self) -> set[str]:
@@ -156,6 +156,13 @@ class Controller:
         return {k: s.telemetry.soc_kwh for k, s in self.state.items()
                 if s.telemetry is not None and s.telemetry.soc_kwh is not None}
 
+    def _order(self, ids) -> list[str]:
+        """Online devices first: a silent device (which costs a time-out) never delays the others.
+
+        Accesses are sequential because devices share Modbus connections that serve one request
+        at a time; a request queued behind a silent unit would time out as well."""
+        return sorted(ids, key=lambda k: not self.state[k].online)
+
     def _due(self, asset_id: str) -> bool:
         st = self.state[asset_id]
         return st.online or st.retry_at is None or self.now() >= st.retry_at
@@ -164,7 +171,8 @@ class Controller:
         """Run one device access with a timeout; update health; never raise."""
         st = self.state[asset_id]
         try:
-            result = await asyncio.wait_for(coro, self.settings.io_timeout_s)
+            async with self._io_lock:
+                result = await asyncio.wait_for(coro, self.settings.io_timeout_s)
         except Exception as exc:  # noqa: BLE001 - any failure of one device is contained here
             self._failed(asset_id, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             return None
@@ -202,10 +210,11 @@ class Controller:
 
     async def poll(self) -> dict[str, Telemetry]:
         """Read every device that is due; return the telemetry that arrived."""
-        ids = [k for k in self.devices if self._due(k)]
-        results = await asyncio.gather(*(self._call(k, self.devices[k].read()) for k in ids))
         out = {}
-        for k, tel in zip(ids, results):
+        for k in self._order(self.devices):
+            if not self._due(k):
+                continue
+            tel = await self._call(k, self.devices[k].read())
             if tel is not None:
                 self.state[k].telemetry, self.state[k].telemetry_at = tel, self.now()
                 out[k] = tel
@@ -213,9 +222,8 @@ class Controller:
 
     async def apply(self, interval_start: pd.Timestamp, targets: Mapping[str, tuple[float, str]]) -> list[WriteResult]:
         """Clamp and write ``targets[asset_id] = (p_kw, source)``; read back; store each result."""
-        async with self._write_lock:  # a shutdown waits for the write in flight
-            ids = [k for k in targets if k in self.devices]
-            results = await asyncio.gather(*(self._write_one(k, *targets[k]) for k in ids))
+        ids = self._order(k for k in targets if k in self.devices)
+        results = [await self._write_one(k, *targets[k]) for k in ids]
         for r, k in zip(results, ids):
             self.store.add_setpoint(self.now().to_pydatetime(), interval_start.to_pydatetime(), k, targets[k][1],
                                     r.requested_kw, r.written_kw, r.readback_kw, r.ok, r.error)
@@ -248,8 +256,8 @@ class Controller:
         return WriteResult(asset_id, p_kw, safe, float(readback), ok, None if ok else "read-back differs")
 
     async def close(self) -> None:
-        """Wait for the write in flight, then close every connection."""
-        async with self._write_lock:
+        """Wait for the device access in flight, then close every connection."""
+        async with self._io_lock:
             await asyncio.gather(*(d.close() for d in self.devices.values()), return_exceptions=True)
 
 

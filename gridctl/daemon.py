@@ -53,6 +53,7 @@ from gridctl.timegrid import local_day
 
 log = logging.getLogger(__name__)
 FORECAST_COLUMNS = ["load_kw", "pv_kw", "ci_kg_per_kwh"]
+OVERLAP_REPORT_EVERY = pd.Timedelta(hours=1)  # daemon clock
 STOP_WAIT_S = 30.0  # longest wait for jobs in flight at shutdown, real seconds
 DATA_CACHES = {"history", "carbon"}  # cached district properties that do not depend on the assets
 
@@ -89,6 +90,7 @@ class Daemon:
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task] = set()
+        self._overlap_reported: dict[str, pd.Timestamp] = {}
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
 
@@ -157,7 +159,14 @@ class Daemon:
             self.event("warning", "job_missed", f"{ev.job_id} scheduled for {ev.scheduled_run_time} was missed "
                        "(late beyond the grace time: clock jump or overload); runs at its next time")
         elif ev.code == EVENT_JOB_MAX_INSTANCES:
-            self.event("warning", "job_overlap", f"{ev.job_id}: previous run still going, this run skipped")
+            msg = f"{ev.job_id}: previous run still going, this run skipped"
+            last = self._overlap_reported.get(ev.job_id)
+            now = self.clock.now()
+            if last is None or now - last > OVERLAP_REPORT_EVERY:  # store one per hour, log all
+                self._overlap_reported[ev.job_id] = now
+                self.event("warning", "job_overlap", msg)
+            else:
+                log.warning("job_overlap: %s", msg)
         else:
             self.event("alarm", "job_error", f"{ev.job_id} failed: {ev.exception!r}")
 
