@@ -21,6 +21,7 @@ session's unserved energy, the peak import) are never fixed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -51,7 +52,7 @@ class IntradayDispatch:
     def __init__(self, inp: DispatchInputs, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
                  extend: Callable[[pyo.ConcreteModel], None] | None = None):
         t0 = time.perf_counter()
-        self.inp = inp
+        self.inp = dataclasses.replace(inp)  # forecast updates replace arrays of this copy only
         self.model = build_model(inp)
         if extend is not None:  # e.g. network rows on m.bus_flex_kw, added before the hand-over
             extend(self.model)
@@ -142,7 +143,8 @@ class IntradayDispatch:
         """Make interval ``start`` (index or interval start) the first free one, with measured states.
 
         ``ev_delivered_kwh``: per charger, the energy delivered so far to the vehicle connected at
-        ``start`` (replaces the planned energy of that session's past intervals).
+        ``start`` (replaces the planned energy of that session's past intervals). A battery SoC
+        outside ``[soc_min, soc_max]`` is taken at the nearest bound, so the model stays feasible.
         """
         k = start if isinstance(start, int) else int(self.inp.index.get_loc(pd.Timestamp(start)))
         if not 0 <= k < len(self.inp.index):
@@ -151,7 +153,9 @@ class IntradayDispatch:
             raise ValueError("solve once before fixing past intervals")
         self.start = k
         m = self.model
-        states = [(m.battery[b].soc, m.battery[b].soc_initial, v) for b, v in (battery_soc_kwh or {}).items()]
+        limits = {b.id: (b.soc_min_kwh, b.soc_max_kwh) for b in self.inp.batteries}
+        states = [(m.battery[b].soc, m.battery[b].soc_initial, float(np.clip(v, *limits[b])))
+                  for b, v in (battery_soc_kwh or {}).items()]
         states += [(m.heat_pump[h].temp_c, m.heat_pump[h].temp_initial, v) for h, v in (heat_pump_temp_c or {}).items()]
         self._state_cols = {}
         changed = set()
