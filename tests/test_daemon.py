@@ -107,13 +107,14 @@ async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
         assert plan is not None, "the daemon plans at start when no plan covers now"
         # the next interval's tick writes that interval's plan values into the simulated devices
         nxt = first + run.daemon.res
-        def written(interval):
+
+        def written_in(interval):
             df = setpoints(run.store)
             df = df[(pd.to_datetime(df.interval_start) == interval) & df.ok]
             return df if len(df) == 5 else None
 
-        rows = await wait_for(lambda: written(nxt), what="setpoints of the next interval")
-        version, values = run.store.plan_row(nxt.to_pydatetime())
+        rows = await wait_for(lambda: written_in(nxt), what="setpoints of the next interval")
+        _, values = run.store.plan_row(nxt.to_pydatetime())
         for b in ("bess_park", "bess_depot", "bess_works"):
             written = rows.set_index("asset_id").written_kw[b]
             assert written == pytest.approx(values[f"{b}.p_kw"], abs=1.0)
