@@ -128,7 +128,8 @@ def run_sweep(base: dict, base_dir: Path, scenarios: list[Scenario], scheduler: 
     """Run ``scenarios`` on a Dask cluster (a new LocalCluster, or the one at ``scheduler``); rows in order."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True)
+    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=":0")
     client = Client(scheduler or cluster)
     try:
         futures = [client.submit(run_scenario, base, base_dir, s, pure=False) for s in scenarios]
