@@ -53,18 +53,19 @@ def battery_soc(result: ReplayResult, timezone: str) -> go.Figure:
 
 
 def plan_vs_actual(result: ReplayResult, timezone: str) -> go.Figure:
-    """Planned vs actual grid import and battery power, and forecast vs actual net load."""
+    """Planned vs actual grid import and asset power, and forecast vs actual carbon intensity."""
     iv = result.intervals
     x = _local(iv.index, timezone)
     planned = iv[[c for c in iv.columns if c.endswith(".p_planned_kw")]].sum(axis=1)
     actual = iv[[c for c in iv.columns if c.endswith(".p_kw")]].sum(axis=1)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("grid import", "battery power (+ charging)"))
-    fig.add_trace(go.Scatter(x=x, y=iv.grid_import_planned_kw, name="import planned"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=iv.grid_import_kw, name="import actual"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=planned, name="batteries planned"), row=2, col=1)
-    fig.add_trace(go.Scatter(x=x, y=actual, name="batteries actual"), row=2, col=1)
-    fig.update_yaxes(title_text="kW")
-    fig.update_layout(title="Plan (in force at each interval) vs actual")
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, subplot_titles=(
+        "grid import, kW", "controllable assets, kW (+ consuming)", "carbon intensity, kg CO2 / kWh"))
+    pairs = [(iv.grid_import_planned_kw, iv.grid_import_kw, "import"), (planned, actual, "assets"),
+             (iv.ci_forecast_kg_per_kwh, iv.ci_actual_kg_per_kwh, "intensity")]
+    for row, (plan, real, label) in enumerate(pairs, start=1):
+        fig.add_trace(go.Scatter(x=x, y=plan, name=f"{label} planned / forecast"), row=row, col=1)
+        fig.add_trace(go.Scatter(x=x, y=real, name=f"{label} actual"), row=row, col=1)
+    fig.update_layout(title="Plan and forecasts (in force at each interval) vs actual", height=700)
     return fig
 
 
