@@ -49,7 +49,10 @@ class DerDriver(SunSpecDriver):
 
 
 class BatteryDriver(DerDriver):
-    """A SunSpec storage inverter: 701, 702, 704 ``WSet`` and 713 SoC."""
+    """A SunSpec storage inverter: 701, 702, 704 ``WSet`` and 713 SoC.
+
+    ``safe_p_kw``: the setpoint the battery falls back to when its revert timer expires.
+    """
 
     required_models = (1, 701, 702, 704, 713)
     control = "WSet"
@@ -77,7 +80,8 @@ class BatteryDriver(DerDriver):
 
 
 class PvDriver(DerDriver):
-    """A SunSpec PV inverter: output capped by 704 ``WMaxLimPct`` (curtailment)."""
+    """A SunSpec PV inverter: output capped by 704 ``WMaxLimPct`` (curtailment); the cap is
+    lifted when the revert timer expires."""
 
     control = "WMaxLimPct"
 

@@ -18,7 +18,11 @@ SG_READY_STATES = (1, 2, 3, 4)
 
 
 class FlexibleLoadDriver(SunSpecDriver):
-    """A load with a revertable ``WSet`` control in a gridctl vendor model."""
+    """A load with a revertable ``WSet`` control in a gridctl vendor model.
+
+    ``safe_p_kw``: the setpoint applied when the revert timer expires; None (default) hands the
+    device back to its own logic (uncontrolled charging, SG-Ready state).
+    """
 
     model: ClassVar[int]
 

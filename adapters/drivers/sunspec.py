@@ -58,7 +58,11 @@ def spans(points: Iterable[PointDef], max_count: int = MAX_READ) -> list[tuple[i
 
 
 class SunSpecDriver:
-    """A SunSpec device with unit id ``unit_id`` behind ``host``."""
+    """A SunSpec device with unit id ``unit_id`` behind ``host``.
+
+    ``rating_kw``: the configured rating; discovery fails with :class:`DeviceProtocolError` when
+    the device reports another one. ``revert_s``: revert-timer seconds armed by every write.
+    """
 
     required_models: ClassVar[tuple[int, ...]] = (1,)
 
