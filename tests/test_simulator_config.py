@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import signal
+import sys
+
 import pandas as pd
 import pytest
 
@@ -91,3 +96,28 @@ async def test_drivers_read_every_configured_device_over_tcp(demo_district):
 def test_simulate_command_is_registered():
     args = build_parser().parse_args(["simulate", "--host", "127.0.0.1", "--port", "5021"])
     assert args.command == "simulate" and args.port == 5021 and args._module.__name__ == "gridctl.commands.simulate"
+
+
+async def test_gridctl_simulate_serves_the_configured_devices_until_terminated():
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gridctl.cli", "simulate", "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        lines = []
+        while not (lines and lines[-1].startswith("serving")):
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+            assert line, f"gridctl simulate ended early: {lines}"
+            lines.append(line.decode())
+        port = int(re.search(r"on 127\.0\.0\.1:(\d+)", lines[-1]).group(1))
+        assert any(line.startswith("unit   1: bess_park (battery") for line in lines)
+        pool = HostPool(Timing(timeout_s=1.0))
+        driver = BatteryDriver(pool.get("127.0.0.1", port), 1, "bess_park", p_max_kw=2000.0)
+        await driver.discover()
+        assert (await driver.read_telemetry()).soc_pct == pytest.approx(50.0, abs=0.1)
+        pool.close()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
