@@ -1,5 +1,6 @@
-"""``gridctl simulate [--host 127.0.0.1] [--port 5020]``: serve every configured device over
-Modbus TCP (SunSpec maps, one unit id per device) until interrupted."""
+"""``gridctl simulate [--host 127.0.0.1] [--port 5020] [--control-port N]``: serve every
+configured device over Modbus TCP (SunSpec maps, one unit id per device) until interrupted;
+with ``--control-port`` also the HTTP fault-injection endpoint (:mod:`gridctl.simulator_control`)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,40 @@ import sys
 from gridctl.config import load_config
 from gridctl.devices import simulator, simulator_clock
 from gridctl.district import District
+from gridctl.simulator_control import ControlServer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="address to listen on (default: [simulator] host)")
     p.add_argument("--port", default=None, type=int, help="TCP port (default: [simulator] port)")
+    p.add_argument("--control-port", default=None, type=int,
+                   help="serve the HTTP control endpoint (faults) on this port of the same host")
 
 
-async def _serve(sim) -> None:
+async def _serve(sim, control_port: int | None) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     await sim.start()
+    control = None if control_port is None else ControlServer(sim, sim.host, control_port)
+    task = None if control is None else asyncio.create_task(control.serve())
     for device in sim.devices.values():
         print(f"unit {device.unit_id:3d}: {device.id} ({device.model_name}, models "
               f"{', '.join(str(m) for m in device.models)})")
     print(f"serving {len(sim.devices)} devices on {sim.host}:{sim.port}, simulated time "
           f"{sim.clock.now():%Y-%m-%d %H:%M} UTC; Ctrl-C stops", flush=True)
     try:
+        if control is not None:
+            while not control.started and not task.done():
+                await asyncio.sleep(0.05)
+            if task.done():
+                raise OSError(f"the control endpoint could not start on port {control_port}")
+            print(f"control endpoint at http://{sim.host}:{control_port}/devices", flush=True)
         await stop.wait()
     finally:
+        if control is not None:
+            control.should_exit = True
+            await task
         await sim.stop()
 
 
@@ -39,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     district = District.load(config)
     sim = simulator(district, simulator_clock(config), args.host, args.port)
     try:
-        asyncio.run(_serve(sim))
+        asyncio.run(_serve(sim, args.control_port))
     except (OSError, RuntimeError) as exc:
         print(f"error: cannot serve on {sim.host}:{sim.port}: {exc}", file=sys.stderr)
         return 1

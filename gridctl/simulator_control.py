@@ -1,0 +1,66 @@
+"""A small HTTP control endpoint of the Modbus simulator: inspect devices, inject and clear faults.
+
+``GET /devices`` lists every simulated device with its unit id, present power and faults;
+``PUT /devices/{id}/faults`` with a JSON object such as ``{"offline": true}`` or
+``{"delay_s": 2.5}`` changes its faults; ``DELETE /devices/{id}/faults`` makes it healthy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict
+
+import uvicorn
+from fastapi import FastAPI, HTTPException
+
+from adapters.errors import DataError
+from adapters.simulator import SimulatedDevice, Simulator
+
+
+def _state(device: SimulatedDevice) -> dict:
+    device.sync()
+    return {"id": device.id, "unit_id": device.unit_id, "kind": device.model_name,
+            "models": list(device.models), "p_kw": device.p_kw, "faults": asdict(device.faults)}
+
+
+def control_app(sim: Simulator) -> FastAPI:
+    """The control API of ``sim``."""
+    app = FastAPI(title="gridctl simulator control")
+
+    def device(device_id: str) -> SimulatedDevice:
+        try:
+            return sim[device_id]
+        except KeyError as exc:
+            raise HTTPException(404, exc.args[0]) from None
+
+    @app.get("/devices")
+    def devices() -> list[dict]:
+        return [_state(d) for d in sim.devices.values()]
+
+    @app.put("/devices/{device_id}/faults")
+    def set_faults(device_id: str, faults: dict[str, bool | int | float | None]) -> dict:
+        target = device(device_id)
+        try:
+            target.faults.update(**faults)
+        except (DataError, TypeError) as exc:
+            raise HTTPException(422, getattr(exc, "problems", [str(exc)])) from None
+        return _state(target)
+
+    @app.delete("/devices/{device_id}/faults")
+    def clear_faults(device_id: str) -> dict:
+        sim.clear_faults(device(device_id).id)
+        return _state(sim[device_id])
+
+    return app
+
+
+class ControlServer(uvicorn.Server):
+    """uvicorn inside the simulator's event loop; the caller owns SIGTERM/SIGINT."""
+
+    def __init__(self, sim: Simulator, host: str, port: int):
+        super().__init__(uvicorn.Config(control_app(sim), host=host, port=port, log_config=None,
+                                        lifespan="off", access_log=False))
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
