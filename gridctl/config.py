@@ -123,13 +123,27 @@ class SimulatorConfig(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(5020, ge=1, le=65535)
+    meter_unit_id: int = Field(100, ge=1, le=247)
+    faults: dict[str, dict[str, bool | int | float]] = Field(default_factory=dict)
 
 
 class ApiConfig(_Section):
     host: str = "127.0.0.1"
-    meter_unit_id: int = Field(100, ge=1, le=247)
-    faults: dict[str, dict[str, bool | int | float]] = Field(default_factory=dict)
     port: int = Field(8080, ge=1, le=65535)
+
+
+class ForecastConfig(_Section):
+    """Forecast models (see README, Forecasts) and the PV plant model."""
+
+    holiday_subdivision: str = ""
+    min_history_days: int = Field(28, ge=8)
+    retrain_days: int = Field(14, ge=1)
+    max_iter: int = Field(150, ge=10, le=2000)
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    pv_tilt_deg: float = Field(30.0, ge=0, le=90)
+    pv_azimuth_deg: float = Field(180.0, ge=0, lt=360)
+    pv_losses_pct: float = Field(14.0, ge=0, lt=100)
+    pv_kwp: dict[str, float] = Field(default_factory=dict)
 
 
 class DaemonConfig(_Section):
@@ -285,6 +299,7 @@ class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
