@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -30,3 +31,14 @@ def network_data(district: District, model: pyo.ConcreteModel, base: AcCheckResu
     grid = linear_grid(district.config.network.method, district.net, base, buses)
     point = OperatingPoint.from_ac(base, grid, district.net)
     return NetworkData(grid, point, network_limits(district), Tightening.none(len(model.T), grid))
+
+
+def bus_flex_from_table(table: pd.DataFrame, inp: DispatchInputs, buses: list[int]) -> np.ndarray:
+    """Per-bus flexible injection (T, n_bus; load-referenced kW) of a plan table, as ``m.bus_flex_kw``."""
+    col = {b: i for i, b in enumerate(buses)}
+    x = np.zeros((len(table), len(buses)))
+    for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps):
+        x[:, col[a.bus]] += table[f"{a.id}.p_kw"].to_numpy()
+    for p in inp.pv_assets:
+        x[:, col[p.bus]] += table[f"{p.id}.curtailed_kw"].to_numpy()
+    return x

@@ -10,8 +10,9 @@ see :mod:`gridctl.dispatch.model`) and a linear grid model around an AC operatin
 with ``cap = sqrt((S_rated * vm_from * L / 100)^2 - q0^2)``, ``L`` the loading limit less the
 thermal margin, the learnt tightening and the AC difference between the branch's worse end and
 its from end. Rows are built only where the flexibility can reach the limit: with every
-injection at its bounds, a row that stays inside its limits is left out (numpy screening), and
-each kept row is one ``LinearExpression`` over the assets' variables (garbage collection paused).
+injection at its bounds, a row that stays inside its limits is left out (numpy screening); rows
+of one interval with identical sensitivities keep only their tightest bounds; each kept row is
+one ``LinearExpression`` over the assets' variables (garbage collection paused).
 Limits are soft (:mod:`gridctl.dispatch.soft`, ``voltage`` and ``thermal``), priced far above any
 emission or cost gain, so a limit the flexibility cannot restore yields a plan and a report
 instead of an infeasible model.
@@ -93,10 +94,12 @@ def flex_terms(m: pyo.ConcreteModel, buses: list) -> tuple[list, np.ndarray, np.
 
 
 def _reach(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest and highest change of ``sum_b sens[t, r, b] * x[t, b]`` for ``lo <= x <= hi``."""
-    a, b = sens * lo[:, None, :], sens * hi[:, None, :]
-    with np.errstate(invalid="ignore"):
-        return np.nan_to_num(np.minimum(a, b)).sum(axis=2), np.nan_to_num(np.maximum(a, b)).sum(axis=2)
+    """Lowest and highest change of ``sum_b sens[t, r, b] * x[t, b]`` for ``lo <= x <= hi``
+    (``sens`` may have a time axis of length 1; infinite bounds count as 1e15 kW)."""
+    lo = np.nan_to_num(lo, neginf=-1e15, posinf=1e15)[:, :, None]
+    hi = np.nan_to_num(hi, neginf=-1e15, posinf=1e15)[:, :, None]
+    pos, neg = np.maximum(sens, 0.0), np.minimum(sens, 0.0)
+    return (pos @ lo + neg @ hi)[:, :, 0], (pos @ hi + neg @ lo)[:, :, 0]
 
 
 def row_bounds(data: NetworkData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -109,6 +112,22 @@ def row_bounds(data: NetworkData) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     s_cap = np.maximum(limit, 0.0) / 100.0 * g.s_rated_kva * pt.vm_from
     cap = np.sqrt(np.maximum(s_cap**2 - pt.q_kvar**2, 0.0))
     return v_lo, v_hi, -cap - pt.p_kw, cap - pt.p_kw
+
+
+def _merge_parallel(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, tt: np.ndarray, ee: np.ndarray):
+    """Rows of one interval with the same sensitivities (e.g. cable sections in series with the same
+    assets below them) are one row with the tightest bounds; returns the first row of each group
+    and the merged bounds."""
+    if len(tt) == 0:
+        return tt, ee, lo[tt, ee], hi[tt, ee]
+    key = np.column_stack([tt, np.round(sens[tt, ee], 12)])
+    _, first, group = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    lo_g = np.full(len(first), -np.inf)
+    hi_g = np.full(len(first), np.inf)
+    np.maximum.at(lo_g, group, lo[tt, ee])
+    np.minimum.at(hi_g, group, hi[tt, ee])
+    return tt[first], ee[first], lo_g, hi_g
 
 
 def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float) -> dict:
@@ -132,10 +151,10 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float) -> d
             ("voltage", g.dvm, v_lo, v_hi, "p.u.", PENALTY_PER_PU_H, [f"bus {b}" for b in g.buses]),
             ("thermal", g.dpf, p_lo, p_hi, "kW", PENALTY_PER_KWH, g.branches),
         ):
-            sens = np.broadcast_to(sens, (n_t, *sens.shape[1:]))
             reach_lo, reach_hi = _reach(sens, x_lo, x_hi)
+            sens = np.broadcast_to(sens, (n_t, *sens.shape[1:]))
             keep = np.isfinite(lo) & np.isfinite(hi) & ((reach_lo < lo) | (reach_hi > hi))
-            tt, ee = np.nonzero(keep)
+            tt, ee, lo_k, hi_k = _merge_parallel(sens, lo, hi, *np.nonzero(keep))
             idx = range(len(tt))
             labels = {i: f"{names[e]} interval {t}" for i, (t, e) in enumerate(zip(tt, ee))}
             below = add_slack(blk, f"{kind}_below", idx, limit=kind, asset=None, unit=unit, penalty=price * dt_h,
@@ -149,7 +168,7 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float) -> d
                 c = float(s @ const[t])
                 body = LinearExpression(constant=0.0, linear_coefs=[*(s[cols] * coefs).tolist(), 1.0, -1.0],
                                         linear_vars=[*vars_t, below[i], above[i]])
-                exprs.append((float(lo[t, e]) - c, body, float(hi[t, e]) - c))
+                exprs.append((float(lo_k[i]) - c, body, float(hi_k[i]) - c))
             blk.add_component(f"{kind}_rows", pyo.Constraint(idx, rule=lambda _, i, rows=exprs: rows[i]))
             penalty_terms += [(price * dt_h, v) for i in idx for v in (below[i], above[i])]
             counts[f"{kind}_rows"] = len(exprs)
