@@ -14,7 +14,7 @@ import sys
 COMMANDS = {
     "check": "Validate config, network, devices and data.",
     "plan": "Make the day-ahead plan for a local date.",
-    "replay": "Backtest historical days with gridctl's decision cycle against baselines.",
+    "forecast": "Evaluate the forecasters walk-forward against naive baselines.",
     "simulate": "Serve every configured device over Modbus TCP (SunSpec) until interrupted.",
     "replay": "Backtest historical days with gridctl's decision cycle against baselines.",
     "run": "Run the daemon: scheduler, device control, store, API and dashboard.",

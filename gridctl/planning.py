@@ -10,7 +10,6 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.dispatch.ac_loop import solve_network_aware
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
@@ -19,6 +18,7 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
+from gridctl.forecasting import district_forecasters
 from gridctl.flexible_loads import ev_params, heat_pump_params, outdoor_temperature, place
 from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
@@ -47,17 +47,13 @@ class Plan:
 
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> Forecast:
-    """Seasonal-naive forecasts (load: same weekday last week; PV and carbon: yesterday)."""
-    tz, res = district.tz, district.resolution_min
-    hist = district.history
-    load = SeasonalNaive(7, tz, res).fit(hist[district.load_series]).predict(issue_time, horizon)
-    pv = SeasonalNaive(1, tz, res).fit(hist[district.pv_series]).predict(issue_time, horizon)
-    carbon = district.carbon
-    known = carbon[carbon.issued_at_utc < issue_time]
-    ci_hist = known[~known.index.duplicated(keep="last")][["ci_kg_per_kwh"]]
-    ci_hist = ci_hist.resample(f"{res}min").ffill()  # intensities are held, never summed
-    ci = SeasonalNaive(1, tz, res).fit(ci_hist).predict(issue_time, horizon)["ci_kg_per_kwh"]
-    return Forecast(issue_time, pd.concat([load, pv], axis=1), ci, str(carbon.signal_type.iloc[0]))
+    """Day-ahead forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib
+    clear sky times the learned clear-sky index; carbon: provider forecast, else profile model)."""
+    fc = district_forecasters(district)
+    load = fc.load.predict(issue_time, horizon)
+    pv = fc.pv.predict(issue_time, horizon)
+    ci = fc.carbon.predict(issue_time, horizon)
+    return Forecast(issue_time, pd.concat([load, pv], axis=1), ci["ci_kg_per_kwh"], ci.attrs["signal_type"])
 
 
 def dispatch_inputs(

@@ -1,0 +1,197 @@
+"""Gradient-boosted quantile forecasts of load (and other demand-like series) from calendar and lags.
+
+One model per quantile (P10, P50, P90), pooled across series: each series is divided by its own
+mean over the 14 days before the issue time, so profiles of very different size share one model;
+rows are weighted by that scale so the loss tracks kW errors. Features, all in local time and
+all known at the issue time: time of day, weekday, public holiday (``holidays`` package),
+hours ahead, the most recent same-time value and how many days back it lies, the same time one
+and two weeks earlier (and whether that day was a holiday), the mean of the last day and the
+last measured value; plus the air temperature forecast when a weather table is given.
+
+Training rows are built exactly like forecasts: for each target interval, the day-ahead issue
+time (``gate`` local time on the day before) decides which lags are known. Models are trained on
+``history_before`` periodic cutoffs (:mod:`forecasts.schedule`), so a forecast never depends on
+data at or after its issue time. The median model is a least-squares fit; the P10/P90 models use
+the quantile loss on a smaller sample and are fitted on first use. With less than
+``min_history_days`` of history the forecaster falls back to seasonal naive (same weekday last
+week) and logs why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import time
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
+
+from forecasts.base import history_before
+from forecasts.calendar import (
+    WallClockHistory, day_ahead_issue_times, holiday_flags, issued_before, time_of_day_h,
+)
+from forecasts.schedule import TrainedModels
+from forecasts.seasonal_naive import SeasonalNaive
+
+log = logging.getLogger(__name__)
+
+QUANTILES = (0.1, 0.5, 0.9)
+SCALE_WINDOW = pd.Timedelta(days=14)
+LOOKBACK = pd.Timedelta(days=22)  # longest lag (14 days) + latest-lag search (7) + 1
+
+
+@dataclass(frozen=True)
+class GbmSettings:
+    """Hyper-parameters and schedule of the gradient-boosted forecaster."""
+
+    max_iter: int = 150
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 31
+    min_history_days: int = 28
+    retrain_days: int = 14
+    max_train_rows: int = 200_000
+    max_quantile_rows: int = 50_000
+    n_threads: int = 1  # OpenMP threads; 1 stays fast when other work shares the cores
+    seed: int = 0
+
+    def regressor(self, **loss) -> HistGradientBoostingRegressor:
+        """An unfitted regressor with these settings; column 0 is the series code."""
+        return HistGradientBoostingRegressor(
+            **loss, max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+            categorical_features=[0], random_state=self.seed, early_stopping=False,
+        )
+
+
+class QuantileModel:
+    """Least-squares median model, plus tail models fitted on first use from a kept sample."""
+
+    def __init__(self, settings: GbmSettings, x: np.ndarray, y: np.ndarray, weight: np.ndarray):
+        rng = np.random.default_rng(settings.seed)
+        self.settings = settings
+        self._tail_sample = _sample(rng, settings.max_quantile_rows, x, y, weight)
+        with threadpool_limits(settings.n_threads, user_api="openmp"):
+            self.models = {0.5: settings.regressor(loss="squared_error").fit(*_sample(rng, settings.max_train_rows, x, y, weight))}
+
+    def predict(self, x: np.ndarray, quantile: float) -> np.ndarray:
+        """Predicted (scaled) quantile for each row of ``x``."""
+        with threadpool_limits(self.settings.n_threads, user_api="openmp"):
+            if quantile not in self.models:
+                self.models[quantile] = self.settings.regressor(loss="quantile", quantile=quantile).fit(*self._tail_sample)
+            return self.models[quantile].predict(x)
+
+
+def _sample(rng: np.random.Generator, n: int, x: np.ndarray, y: np.ndarray, weight: np.ndarray):
+    """At most ``n`` random rows of ``x``, ``y`` and (mean-normalised) sample weights."""
+    rows = np.sort(rng.choice(len(y), n, replace=False)) if len(y) > n else np.arange(len(y))
+    return x[rows], y[rows], weight[rows] / weight[rows].mean()
+
+
+class LoadForecaster:
+    """Pooled quantile GBM over every column of the history; ``predict`` returns P50 in kW."""
+
+    def __init__(
+        self,
+        timezone: str,
+        resolution_min: int = 15,
+        gate: time = time(12),
+        country: str | None = None,
+        subdivision: str | None = None,
+        settings: GbmSettings = GbmSettings(),
+        weather: pd.DataFrame | None = None,
+    ):
+        self.timezone = timezone
+        self.resolution_min = resolution_min
+        self.gate = gate
+        self.country = country
+        self.subdivision = subdivision
+        self.settings = settings
+        self.weather = weather  # UTC interval starts, ``temp_air_c`` and ``issued_at_utc``
+        self._history: pd.DataFrame | None = None
+        self.models = TrainedModels(self._train, settings.retrain_days, settings.min_history_days, resolution_min, "load")
+
+    def fit(self, history: pd.DataFrame) -> "LoadForecaster":
+        """Keep ``history``; models are trained on the part known at each issue time."""
+        self._history = history
+        self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
+                                    self.resolution_min, "load")
+        return self
+
+    def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:
+        """Median (P50) forecast of every series for the interval starts in ``horizon``."""
+        return self.predict_quantiles(issue_time, horizon, (0.5,))[0.5]
+
+    def predict_quantiles(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
+                          quantiles: tuple[float, ...] = QUANTILES) -> dict[float, pd.DataFrame]:
+        """Quantile forecasts (kW, non-crossing) keyed by quantile, default P10/P50/P90."""
+        if self._history is None:
+            raise RuntimeError("LoadForecaster.predict called before fit")
+        issue_time = pd.Timestamp(issue_time)
+        known = history_before(self._history, issue_time, self.resolution_min)
+        model = self.models.get(self._history, issue_time)
+        if model is None:
+            naive = SeasonalNaive(7, self.timezone, self.resolution_min).fit(known).predict(issue_time, horizon)
+            return {q: naive for q in quantiles}
+        recent = known.loc[known.index > issue_time - LOOKBACK]
+        issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
+        x, scale = self._features(recent, horizon, issue)
+        preds = np.sort(np.stack([model.predict(x, q) for q in sorted(quantiles)]), axis=0)
+        shape = (len(horizon), len(known.columns))
+        return {
+            q: pd.DataFrame(np.maximum(p.reshape(shape), 0.0) * scale, index=horizon, columns=known.columns)
+            for q, p in zip(sorted(quantiles), preds)
+        }
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why the last forecast was seasonal naive (``None`` when the model was used)."""
+        return self.models.reason
+
+    def _train(self, known: pd.DataFrame) -> QuantileModel:
+        targets = known.index[known.index >= known.index.min() + LOOKBACK]
+        issue = day_ahead_issue_times(targets, self.timezone, self.gate)
+        x, scale = self._features(known, targets, issue)
+        y = (known.loc[targets].to_numpy(dtype=float) / scale).ravel()
+        weight = scale.ravel()
+        ok = np.isfinite(y) & np.isfinite(weight)
+        model = QuantileModel(self.settings, x[ok], y[ok], weight[ok])
+        log.info("load model trained on %d series until %s", known.shape[1], known.index.max())
+        return model
+
+    def _features(self, known: pd.DataFrame, targets: pd.DatetimeIndex, issue: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Feature matrix (rows: target-major, series-minor) and the per-row scale (targets x series)."""
+        wall = WallClockHistory(known, self.timezone, self.resolution_min)
+        n_t, n_s = len(targets), len(known.columns)
+        scale = wall.window_mean(issue, SCALE_WINDOW)
+        scale = np.where(np.abs(scale) > 1e-6, np.abs(scale), 1e-6)
+        latest, days_back = wall.latest_lag(targets, issue)
+        holiday = self._holidays(targets)
+        week_holiday = self._holidays(targets - pd.Timedelta(days=7))
+        per_target = [
+            time_of_day_h(targets, self.timezone),
+            targets.tz_convert(self.timezone).dayofweek.to_numpy(dtype=float),
+            holiday,
+            week_holiday,
+            (targets - issue).total_seconds().to_numpy() / 3600.0,
+            days_back,
+        ]
+        if self.weather is not None:
+            per_target.append(issued_before(self.weather, "temp_air_c", targets, issue))
+        per_cell = [
+            latest / scale,
+            wall.lag(targets, 7, issue) / scale,
+            wall.lag(targets, 14, issue) / scale,
+            wall.window_mean(issue, pd.Timedelta(days=1)) / scale,
+            wall.last_value(issue) / scale,
+        ]
+        series_code = np.tile(np.arange(n_s, dtype=float), n_t)
+        columns = [series_code]
+        columns += [np.repeat(f, n_s) for f in per_target]
+        columns += [f.ravel() for f in per_cell]
+        return np.column_stack(columns), scale
+
+    def _holidays(self, index: pd.DatetimeIndex) -> np.ndarray:
+        if self.country is None:
+            return np.zeros(len(index))
+        return holiday_flags(index, self.timezone, self.country, self.subdivision)

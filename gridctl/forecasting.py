@@ -1,0 +1,58 @@
+"""The district's forecasters, built from configuration and fitted on its data once per district."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from forecasts.carbon import CarbonForecaster
+from forecasts.load import GbmSettings, LoadForecaster
+from forecasts.pv import ClearSkyModel, PvForecaster, PvPlant, PvSettings
+from gridctl.district import District
+
+
+@dataclass
+class DistrictForecasters:
+    """Fitted load (per load group), PV (per PV group) and carbon-intensity forecasters."""
+
+    load: LoadForecaster
+    pv: PvForecaster
+    carbon: CarbonForecaster
+
+
+_FITTED: WeakKeyDictionary[District, DistrictForecasters] = WeakKeyDictionary()
+
+
+def pv_plants(district: District) -> dict[str, PvPlant]:
+    """Plant model per PV series: kWp from its generators' rating unless ``[forecast] pv_kwp`` overrides."""
+    cfg = district.config.forecast
+    groups = district.groups[district.groups.table == "sgen"]
+    rated_kw = groups.groupby("series_id").p_mw.sum() * 1000.0
+    return {
+        series: PvPlant(cfg.pv_kwp.get(series, float(rated_kw[series])), cfg.pv_tilt_deg, cfg.pv_azimuth_deg,
+                        cfg.pv_losses_pct)
+        for series in district.pv_series
+    }
+
+
+def build_forecasters(district: District) -> DistrictForecasters:
+    """Unfitted forecasters configured from ``[site]`` and ``[forecast]``."""
+    site, cfg = district.config.site, district.config.forecast
+    res, gate = district.resolution_min, site.gate_time
+    gbm = GbmSettings(max_iter=cfg.max_iter, learning_rate=cfg.learning_rate,
+                      min_history_days=cfg.min_history_days, retrain_days=cfg.retrain_days)
+    load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None, gbm)
+    clear_sky = ClearSkyModel(site.latitude, site.longitude, pv_plants(district), res)
+    pv = PvForecaster(clear_sky, district.tz, res, gate, PvSettings(retrain_days=cfg.retrain_days))
+    return DistrictForecasters(load, pv, CarbonForecaster(district.tz, res, gate, gbm))
+
+
+def district_forecasters(district: District) -> DistrictForecasters:
+    """Forecasters fitted on the district's history and carbon data (built once per district)."""
+    if district not in _FITTED:
+        f = build_forecasters(district)
+        f.load.fit(district.history[district.load_series])
+        f.pv.fit(district.history[district.pv_series])
+        f.carbon.fit(district.carbon)
+        _FITTED[district] = f
+    return _FITTED[district]

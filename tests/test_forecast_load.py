@@ -1,0 +1,79 @@
+"""Load forecaster: no look-ahead, holidays learned, ordered quantiles, logged fallback."""
+
+import logging
+from datetime import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts.load import GbmSettings, LoadForecaster
+from forecasts.seasonal_naive import SeasonalNaive
+
+TZ = "Europe/Berlin"
+FAST = GbmSettings(max_iter=40, min_history_days=21, retrain_days=7, max_train_rows=30_000, max_quantile_rows=10_000)
+
+
+def _load(start="2016-03-01", end="2016-05-20", seed=0) -> pd.DataFrame:
+    """Two office-like series: daytime peak on working days, low on Sundays and public holidays."""
+    idx = pd.date_range(pd.Timestamp(start, tz=TZ), pd.Timestamp(end, tz=TZ), freq="15min", inclusive="left").tz_convert("UTC")
+    local = idx.tz_convert(TZ)
+    hour = local.hour + local.minute / 60
+    holidays = pd.to_datetime(["2016-03-25", "2016-03-28", "2016-05-05", "2016-05-16"])
+    off = (local.dayofweek == 6) | local.tz_localize(None).normalize().isin(holidays)
+    shape = 1.0 + np.where(off, 0.0, 2.0 * np.exp(-((hour - 13) / 4) ** 2))
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"load/a": 100 * shape * rng.normal(1, 0.03, len(idx)),
+                         "load/b": 40 * shape * rng.normal(1, 0.03, len(idx))}, index=idx)
+
+
+def _day(date: str) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
+    start = pd.Timestamp(date, tz=TZ)
+    horizon = pd.date_range(start, start + pd.Timedelta(days=1), freq="15min", inclusive="left").tz_convert("UTC")
+    issue = pd.Timestamp.combine((start - pd.Timedelta(days=1)).date(), time(12)).tz_localize(TZ).tz_convert("UTC")
+    return issue, horizon
+
+
+def _forecaster() -> LoadForecaster:
+    return LoadForecaster(TZ, 15, time(12), "DE", None, FAST)
+
+
+def test_forecast_unchanged_when_data_at_or_after_issue_is_mutated():
+    history = _load()
+    issue, horizon = _day("2016-05-12")
+    before = _forecaster().fit(history).predict_quantiles(issue, horizon)
+    mutated = history.copy()
+    mutated.loc[mutated.index >= issue] *= 5.0
+    after = _forecaster().fit(mutated).predict_quantiles(issue, horizon)
+    for q in before:
+        pd.testing.assert_frame_equal(before[q], after[q])
+
+
+def test_holiday_is_forecast_where_last_week_misleads():
+    history = _load()
+    issue, horizon = _day("2016-05-16")  # Whit Monday; the Monday before was a working day
+    actual = history.loc[horizon]
+    model = _forecaster().fit(history).predict(issue, horizon)
+    naive = SeasonalNaive(7, TZ).fit(history).predict(issue, horizon)
+    model_mae = (model - actual).abs().to_numpy().mean()
+    naive_mae = (naive - actual).abs().to_numpy().mean()
+    assert model_mae < 0.5 * naive_mae
+
+
+def test_quantiles_are_ordered_and_bracket_the_median():
+    history = _load()
+    issue, horizon = _day("2016-05-11")
+    q = _forecaster().fit(history).predict_quantiles(issue, horizon)
+    assert (q[0.1] <= q[0.5]).all().all() and (q[0.5] <= q[0.9]).all().all()
+    assert (q[0.9] - q[0.1]).to_numpy().mean() > 0
+
+
+def test_short_history_falls_back_to_seasonal_naive_and_says_why(caplog):
+    history = _load(end="2016-03-15")
+    issue, horizon = _day("2016-03-14")
+    forecaster = _forecaster().fit(history)
+    with caplog.at_level(logging.WARNING):
+        fc = forecaster.predict(issue, horizon)
+    pd.testing.assert_frame_equal(fc, SeasonalNaive(7, TZ).fit(history).predict(issue, horizon))
+    assert "need 21 days" in forecaster.fallback_reason
+    assert "seasonal naive" in caplog.text
