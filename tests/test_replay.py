@@ -111,3 +111,14 @@ def test_files_are_written_and_the_report_is_self_contained(one_day, tmp_path):
 def test_cli_rejects_an_end_before_the_start(tmp_path, capsys):
     assert main(["replay", "--start", "2016-07-12", "--end", "2016-07-11", "--out", str(tmp_path)]) == 2
     assert "--end" in capsys.readouterr().err
+
+
+def test_replay_runs_on_idle_when_the_solver_fails(demo_district):
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.dispatch.time_limit_s = 1e-9  # HiGHS stops before finding any solution
+    cfg.replay.reoptimise_every_min, cfg.replay.ac_check_every_min, cfg.replay.baselines = 240, 0, ["none"]
+    result = run_replay(district_with_config(demo_district, cfg), DAY, DAY)
+    assert result.controller.decisions == [] and result.controller.day_ahead == {}
+    gridctl, none = result.runs["gridctl"], result.runs["none"]
+    np.testing.assert_allclose(gridctl.grid_import_kw, none.grid_import_kw)  # idle batteries, uncontrolled loads
+    assert result.intervals.grid_import_planned_kw.isna().all()

@@ -10,7 +10,9 @@ only see intervals that ended by then):
    and PV from history (:mod:`gridctl.replay.tick`); flexible loads run at their setpoints.
    SoC carries over between days.
 
-A failed re-optimisation keeps the previous plan in force.
+A failed re-optimisation keeps the previous plan in force; where no plan covers an interval
+(the day-ahead plan failed too), batteries idle, PV runs uncurtailed and flexible loads run as
+recorded, uncontrolled.
 """
 
 from __future__ import annotations
@@ -118,7 +120,11 @@ def replay_controller(
     def plan_day_ahead(day: date) -> None:
         t0 = timer.perf_counter()
         soc = {b.id: b.soc_kwh for b in batteries}
-        day_ahead[day] = day_ahead_plan(district, day, soc)
+        try:
+            day_ahead[day] = day_ahead_plan(district, day, soc)
+        except SolverError as exc:
+            log.warning("day-ahead plan for %s failed (%s)", day, exc)
+            return
         timings.add_plan(day_ahead[day], timer.perf_counter() - t0)
 
     plan_day_ahead(days[0])
@@ -127,7 +133,7 @@ def replay_controller(
         if s in gates:
             plan_day_ahead(gates[s])
         if minutes[k] == 0:
-            plan = day_ahead[local_dates[k]]
+            plan = day_ahead.get(local_dates[k], plan)
             if k:
                 bar.update(1)
         if every and minutes[k] % every == 0:
@@ -142,6 +148,13 @@ def replay_controller(
                 decisions.append(decision)
                 timings.add_plan(plan, timer.perf_counter() - t0)
         t0 = timer.perf_counter()
+        if plan is None or s not in plan.table.index:
+            planned_rows.append(pd.Series(dtype=float, name=s))
+            p = control_tick(batteries, {}, 0.0, dt_h, cover_error=False)
+            p.update({a: float(v[k]) for a, v in actuals.flex_kw.items()})
+            rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, {a: 0.0 for a in rec.curtailed_kw})
+            timings.bookkeeping_s += timer.perf_counter() - t0
+            continue
         row = plan.table.loc[s]
         planned_rows.append(row)
         curtailed = {a: min(float(row[f"{a}.curtailed_kw"]), float(actuals.pv_asset_kw[a][k])) for a in rec.curtailed_kw}

@@ -109,8 +109,12 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
 
 def intervals_table(controller: ControllerRun, runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """intervals.csv: per interval, forecast vs actual, planned vs actual per asset, and every run's import."""
-    op, plan = controller.operation, controller.planned
-    day_ahead = pd.concat([p.table for p in controller.day_ahead.values()]).reindex(op.index)
+    op = controller.operation
+    assets = [c for c in op.columns if c.endswith((".p_kw", ".curtailed_kw"))]
+    columns = ["ci_kg_per_kwh", "load_kw", "pv_kw", "grid_import_kw", *assets]
+    plan = controller.planned.reindex(columns=columns)  # NaN where no plan was in force
+    plans = [p.table for p in controller.day_ahead.values()]
+    day_ahead = (pd.concat(plans) if plans else pd.DataFrame(columns=columns)).reindex(index=op.index, columns=columns)
     out = pd.DataFrame(
         {
             "ci_forecast_kg_per_kwh": plan.ci_kg_per_kwh, "ci_actual_kg_per_kwh": op.ci_kg_per_kwh,
@@ -121,7 +125,7 @@ def intervals_table(controller: ControllerRun, runs: dict[str, pd.DataFrame]) ->
         },
         index=op.index,
     )
-    for col in [c for c in op.columns if c.endswith((".p_kw", ".curtailed_kw"))]:
+    for col in assets:
         asset, quantity = col.split(".", 1)
         out[f"{asset}.{quantity.removesuffix('_kw')}_day_ahead_kw"] = day_ahead[col]
         out[f"{asset}.{quantity.removesuffix('_kw')}_planned_kw"] = plan[col]
