@@ -58,7 +58,7 @@ class Rating:
     p_max_kw: float
     soc_min_kwh: float | None = None
     soc_max_kwh: float | None = None
-    safe_kw: float = 0.0  # what the device does when no plan applies (and after its revert timer)
+    safe_kw: float | None = 0.0  # setpoint when no plan applies; None: leave the device to its own control
 
     def check(self, asset_id: str, p_kw: float) -> str | None:
         """Why ``p_kw`` is outside the rating, or None."""
@@ -220,9 +220,10 @@ class Controller:
                 out[k] = tel
         return out
 
-    async def apply(self, interval_start: pd.Timestamp, targets: Mapping[str, tuple[float, str]]) -> list[WriteResult]:
-        """Clamp and write ``targets[asset_id] = (p_kw, source)``; read back; store each result."""
-        ids = self._order(k for k in targets if k in self.devices)
+    async def apply(self, interval_start: pd.Timestamp,
+                    targets: Mapping[str, tuple[float | None, str]]) -> list[WriteResult]:
+        """Clamp and write ``targets[asset_id] = (p_kw, source)`` (None: no write); read back; store each."""
+        ids = self._order(k for k, (p, _) in targets.items() if k in self.devices and p is not None)
         results = [await self._write_one(k, *targets[k]) for k in ids]
         for r, k in zip(results, ids):
             self.store.add_setpoint(self.now().to_pydatetime(), interval_start.to_pydatetime(), k, targets[k][1],

@@ -244,7 +244,7 @@ class Daemon:
         await self.controller.apply(start, targets)
         self._guard("ledger", self.book_interval, start - self.res)
 
-    def targets(self, start: pd.Timestamp) -> dict[str, tuple[float, str]]:
+    def targets(self, start: pd.Timestamp) -> dict[str, tuple[float | None, str]]:
         """(setpoint, source) per device for the interval at ``start``: override, plan or fallback.
 
         Storage follows the plan's ``<id>.p_kw``; a PV plant's output cap is its rating unless the
@@ -252,7 +252,7 @@ class Daemon:
         value a device gets its safe setpoint (0 kW for storage, no cap for PV)."""
         row = self._guard("read plan", self.store.plan_row, start.to_pydatetime())
         plan = row[1] if row else {}
-        out: dict[str, tuple[float, str]] = {}
+        out: dict[str, tuple[float | None, str]] = {}
         for asset_id, rating in self.controller.ratings.items():
             p, curtailed = plan.get(f"{asset_id}.p_kw"), plan.get(f"{asset_id}.curtailed_kw")
             if p is not None:
@@ -261,7 +261,8 @@ class Daemon:
                 out[asset_id] = (self._pv_cap(asset_id, rating.p_max_kw, curtailed), "plan")
             else:
                 out[asset_id] = (rating.safe_kw, "fallback")
-        fallback = sorted(k for k, (_, src) in out.items() if src == "fallback" and k not in self.controller.offline)
+        fallback = sorted(k for k, (v, src) in out.items()
+                          if src == "fallback" and v is not None and k not in self.controller.offline)
         if fallback:
             self.event("warning", "fallback", f"no valid plan value for {fallback} at {start.isoformat()}: "
                        "safe setpoints (0 kW storage, uncapped PV) until the next plan")

@@ -18,14 +18,16 @@ import sys
 
 import uvicorn
 
-from adapters.drivers import BatteryDriver, HostPool, PvDriver
-from adapters.simulator import BatteryParams, PvParams, SimBattery, SimClock, SimPv, Simulator
+from adapters.drivers import HostPool
+from adapters.simulator import Simulator
+from gridctl import devices
 from gridctl.api import create_app
 from gridctl.clock import DaemonClock
-from gridctl.config import Config, load_config
+from gridctl.config import Config, ConfigError, load_config
 from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
 from gridctl.daemon import Daemon
 from gridctl.district import District
+from gridctl.flexible_loads import place as place_flexible_loads
 from gridctl.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,38 +55,33 @@ def configure_logging(as_json: bool) -> None:
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # one line per job run is noise
 
 
-def ratings(config: Config, district: District) -> dict[str, Rating]:
-    """Rating of every configured battery and curtailable PV plant."""
+def ratings(district: District) -> dict[str, Rating]:
+    """Rating of every controllable asset: batteries, curtailable PV (setpoint = output cap), EV
+    chargers and heat pumps (no fallback write: their own control takes over)."""
+    config = district.config
     out = {b.id: Rating(-b.p_max_kw, b.p_max_kw, b.soc_min_kwh, b.soc_max_kwh) for b in config.assets.battery}
     for p in district.pv_assets:
         rated = float(district.net.sgen.p_mw[p.sgen] * 1000.0)
-        out[p.cfg.id] = Rating(0.0, rated, safe_kw=rated)  # PV: the setpoint is an output cap
+        out[p.cfg.id] = Rating(0.0, rated, safe_kw=rated)
+    placed, problems = place_flexible_loads(district.net, district.groups, config.assets)
+    if problems:
+        raise ConfigError(problems)
+    for f in placed:
+        out[f.cfg.id] = Rating(0.0, f.p_max_kw, safe_kw=None)
     return out
 
 
-def simulator(config: Config, district: District, clock: DaemonClock) -> Simulator:
-    """The built-in simulator: every configured asset on the daemon clock; PV follows the history."""
-    sim_clock = SimClock(clock.now(), speed=clock.scale)
-    devices = [SimBattery(BatteryParams(b.id, b.unit_id, b.p_max_kw, b.e_max_kwh, b.soc_min_pct, b.soc_max_pct,
-                                        b.soc_initial_pct, b.eta_charge, b.eta_discharge), sim_clock)
-               for b in config.assets.battery]
-    for p in district.pv_assets:
-        profile = district.history[p.series_id] * p.share
-        profile.index = clock.wall_time(profile.index)
-        rated = float(district.net.sgen.p_mw[p.sgen] * 1000.0)
-        devices.append(SimPv(PvParams(p.cfg.id, p.cfg.unit_id, rated, profile), sim_clock))
-    return Simulator(devices, sim_clock, config.simulator.host, config.simulator.port)
+def simulator(district: District, clock: DaemonClock, port: int | None = None) -> Simulator:
+    """The built-in simulator on the data clock, running at the daemon clock's speed."""
+    return devices.simulator(district, devices.simulator_clock(district.config, clock.now(), clock.scale), port=port)
 
 
-def devices(config: Config, district: District, pool: HostPool) -> dict[str, DriverDevice]:
-    """A driver per configured asset, at ``[simulator] host:port`` under the asset's unit id."""
-    host = pool.get(config.simulator.host, config.simulator.port)
-    revert = int(config.daemon.watchdog_s)
-    out = {b.id: DriverDevice(BatteryDriver(host, b.unit_id, b.id, b.p_max_kw, revert), b.e_max_kwh)
-           for b in config.assets.battery}
-    for p in district.pv_assets:
-        out[p.cfg.id] = DriverDevice(PvDriver(host, p.cfg.unit_id, p.cfg.id, None, revert))
-    return out
+def device_io(district: District, pool: HostPool, port: int | None = None) -> dict[str, DriverDevice]:
+    """The control interface of every configured asset, through its Modbus/SunSpec driver."""
+    config = district.config
+    e_max = {b.id: b.e_max_kwh for b in config.assets.battery}
+    drivers = devices.drivers(config, pool, port=port, revert_s=int(config.daemon.watchdog_s))
+    return {k: DriverDevice(d, e_max.get(k)) for k, d in drivers.items()}
 
 
 def control_settings(config: Config) -> ControlSettings:
@@ -104,11 +101,11 @@ class _Server(uvicorn.Server):
 async def serve(config: Config, district: District, store: Store) -> int:
     """Run until SIGTERM/SIGINT; return the exit code."""
     clock = DaemonClock(config.daemon.time_scale, data_year=config.daemon.data_year)
-    sim = simulator(config, district, clock) if config.simulator.enabled else None
+    sim = simulator(district, clock) if config.simulator.enabled else None
     if sim is not None:
         await sim.start()
     pool = HostPool()
-    controller = Controller(devices(config, district, pool), ratings(config, district), store, clock.now,
+    controller = Controller(device_io(district, pool), ratings(district), store, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
     server = _Server(uvicorn.Config(create_app(daemon), host=config.api.host, port=config.api.port,
