@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from adapters.errors import DataError
-from gridctl.district import District
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.inputs import EvSession
+from gridctl.district import District
 from gridctl.flexible_loads import ev_params, place
 
 

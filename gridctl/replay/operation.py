@@ -49,11 +49,8 @@ def operation_table(
     )
     df["grid_import_kw"] = df.load_kw + flex - (df.pv_kw - df.pv_curtailed_kw)
     df["emissions_kg"] = np.maximum(df.grid_import_kw, 0.0) * df.ci_kg_per_kwh * dt_h
-    for a in p_kw:
-        df[f"{a}.p_kw"] = p_kw[a]
-    for b in soc_kwh:
-        df[f"{b}.soc_kwh"] = soc_kwh[b]
-    for a in curtailed_kw:
-        df[f"{a}.curtailed_kw"] = curtailed_kw[a]
+    for suffix, values in (("p_kw", p_kw), ("soc_kwh", soc_kwh), ("curtailed_kw", curtailed_kw)):
+        for asset, series in values.items():
+            df[f"{asset}.{suffix}"] = series
     df.index.name = "interval_start"
     return df

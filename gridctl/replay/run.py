@@ -13,7 +13,14 @@ from gridctl.district import District
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.engine import ControllerRun, minutes_into_day, replay_controller
-from gridctl.replay.kpis import COST_BASIS, UNSERVED_BASIS, capture_pct, kpis, sampled_index, timed_ac_violations
+from gridctl.replay.kpis import (
+    COST_BASIS,
+    UNSERVED_BASIS,
+    capture_pct,
+    kpis,
+    sampled_index,
+    timed_ac_violations,
+)
 from gridctl.timegrid import local_day
 
 CONTROLLER = "gridctl"
