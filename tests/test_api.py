@@ -80,7 +80,9 @@ async def test_read_endpoints_health_metrics_openapi(api):
     assert health.status_code == 200
     h = health.json()
     assert h["scheduler"]["running"] and h["database"]["ok"]
-    assert set(h["devices"]) == {"bess_park", "bess_depot", "bess_works", "pv_park", "pv_works"}
+    config = run.daemon.config.assets
+    assets = {a.id for a in (*config.battery, *config.pv, *config.ev_charger, *config.heat_pump)}
+    assert set(h["devices"]) == assets
     plan = (await client.get("/api/plan")).json()
     assert plan["items"] and plan["latest"]["status"] == "active"
     row = plan["items"][0]
