@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/gridctl plan --config config.toml --date $$(date -d tomorrow +2016-%m-%d) --out var/plans
+	$(BIN)/gridctl run --config config.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
