@@ -41,6 +41,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from gridctl import forecasting
 from gridctl.api.metrics import Metrics
 from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.config import Config
@@ -72,6 +73,7 @@ def without_assets(district: District, ids: set[str]) -> District:
     for name, attr in vars(type(district)).items():
         if isinstance(attr, cached_property) and name not in DATA_CACHES:
             out.__dict__.pop(name, None)
+    forecasting._FITTED[out] = forecasting.district_forecasters(district)  # forecasts do not depend on assets
     return out
 
 
@@ -91,6 +93,7 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task] = set()
         self._overlap_reported: dict[str, pd.Timestamp] = {}
+        self._districts: dict[frozenset[str], District] = {}  # by excluded assets: built once, models reused
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
 
@@ -193,9 +196,11 @@ class Daemon:
     async def intraday(self) -> None:
         """Re-optimise the rest of the horizon from measured SoC, without offline devices."""
         now = self.clock.now()
-        excluded = self.controller.offline
+        excluded = frozenset(self.controller.offline)
         log.info("intraday cycle at %s (data %s)", now.isoformat(), self.clock.data_time(now).isoformat())
-        district = without_assets(self.district, excluded)
+        if excluded not in self._districts:
+            self._districts[excluded] = without_assets(self.district, set(excluded))
+        district = self._districts[excluded]
         soc = {k: v for k, v in self.controller.soc_kwh().items() if k not in excluded}
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
