@@ -30,8 +30,10 @@ Two models give the sensitivities (:class:`LinearGrid`):
   shunts and charging.
 
 Both are linearisations: the error grows with the square of the distance from the operating
-point. Loading is ``|S| / (S_rated * vm)`` (current-based, as pandapower reports it); the
-optimiser bounds ``p_from`` with ``q_from`` held at its operating value.
+point. Loading is ``|S| / (S_rated * vm)`` (current-based, as pandapower reports it): the change
+of the from end's ``|S|`` is added to the AC loading of the operating point, so where the other
+end carries more current (charging of a lightly loaded cable) that difference stays at its
+operating value. The optimiser bounds ``p_from`` with ``q_from`` held at its operating value.
 """
 
 from __future__ import annotations

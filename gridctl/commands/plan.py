@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     write_plan_files(plan, args.out)
     s = plan.summary
     print(f"plan {s['date']} ({s['intervals']} intervals): {s['status']}, emissions {s['emissions_kg']:.1f} kg "
-          f"(baseline {s['baseline_emissions_kg']:.1f} kg), AC violations {s['ac_check']['violations']}")
+          f"(baseline {s['baseline_emissions_kg']:.1f} kg), AC violations {s['ac_check']['violations']} "
+          f"(baseline {s['baseline_ac_check']['violations']}, {s['ac_check'].get('rounds', 0)} AC rounds)")
     print(f"wrote {args.out / 'plan.csv'} and {args.out / 'plan.json'}")
     return 0
