@@ -123,8 +123,10 @@ def test_run_plan_registers_sigkill_restart_sigterm(tmp_path, daemons):
     first = Daemon(config)
     daemons.append(first)
     first.wait_line(rf"dashboard at http://127\.0\.0\.1:{api_port}/")
+    assert httpx.get(f"{api}/").status_code == 200  # the dashboard answers while the first plan is made
 
-    # today's plan is on the dashboard's API
+    # today's plan is on the dashboard's API once the daemon is ready
+    wait_for(lambda: httpx.get(f"{api}/health").status_code == 200, timeout_s=60)
     plan = httpx.get(f"{api}/api/plan").json()
     health = httpx.get(f"{api}/health").json()
     today = pd.Timestamp(health["now"]).tz_convert("Europe/Berlin").date()
@@ -157,6 +159,7 @@ def test_run_plan_registers_sigkill_restart_sigterm(tmp_path, daemons):
     second = Daemon(config)
     daemons.append(second)
     second.wait_line(rf"dashboard at http://127\.0\.0\.1:{api_port}/")
+    wait_for(lambda: httpx.get(f"{api}/health").status_code == 200, timeout_s=60)
     after = committed_rows(db)
     for table, ids in before.items():
         assert ids <= after[table], f"{table}: rows {sorted(ids - after[table])[:5]} lost"

@@ -115,7 +115,6 @@ async def serve(config: Config, district: District, store: Store) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await daemon.start()
         api = asyncio.create_task(server.serve())
         while not server.started and not api.done():
             await asyncio.sleep(0.05)
@@ -124,6 +123,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
             raise OSError(f"the API could not start on {config.api.host}:{config.api.port}; is the port in use? "
                           "Change [api] port")
         print(f"gridctl running: dashboard at http://{config.api.host}:{config.api.port}/", flush=True)
+        await daemon.start()  # the first plan shows on the dashboard when it is made
         await stop.wait()
         log.info("stopping")
     finally:
