@@ -11,6 +11,7 @@ from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening
 from gridctl.district import District
 from network_models.ac_check import AcCheckResult
 from network_models.linear import OperatingPoint, linear_grid
+from network_models.loading import NetworkError
 
 
 def zero_flex_table(inp: DispatchInputs) -> pd.DataFrame:
@@ -26,9 +27,16 @@ def network_limits(district: District) -> NetworkLimits:
 
 
 def network_data(district: District, model: pyo.ConcreteModel, base: AcCheckResult) -> NetworkData:
-    """Linear model (``[network] method``) of the district for the model's flexible buses around ``base``."""
+    """Linear model (``[network] method``) of the district for the model's flexible buses around ``base``.
+
+    Raises :class:`NetworkError` (naming the key) when the method cannot model the net.
+    """
     buses = list(model.FLEX_BUS)
-    grid = linear_grid(district.config.network.method, district.net, base, buses)
+    method = district.config.network.method
+    try:
+        grid = linear_grid(method, district.net, base, buses)
+    except ValueError as exc:  # e.g. LinDistFlow on a meshed net
+        raise NetworkError([f"network.method: {method!r} cannot model this net ({exc})"]) from None
     point = OperatingPoint.from_ac(base, grid, district.net)
     return NetworkData(grid, point, network_limits(district), Tightening.none(len(model.T), grid))
 

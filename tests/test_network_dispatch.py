@@ -1,5 +1,6 @@
 """Network limits in the dispatch: a known constrained optimum, and the congested demo days."""
 
+import copy
 from datetime import date
 
 import numpy as np
@@ -15,9 +16,12 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening, add_network_block
 from gridctl.dispatch.result import plan_table
 from gridctl.dispatch.soft import registry
+from gridctl.district import District
+from gridctl.network_plan import network_data
 from gridctl.planning import make_plan
 from network_models.ac_check import Limits, ac_check
 from network_models.linear import OperatingPoint, jacobian_sensitivities, lindistflow
+from network_models.loading import NetworkError
 
 IDX = pd.date_range("2016-07-14", periods=2, freq="1h", tz="UTC")
 LOAD_KW = 2000.0
@@ -113,3 +117,15 @@ def test_demo_winter_day_unmanaged_breaks_limits_and_plan_does_not(demo_district
     assert 1 <= s["ac_check"]["rounds"] <= demo_district.config.network.ac_rounds
     assert s["ac_check"]["min_vm_pu"] >= 0.95 and s["ac_check"]["max_loading_pct"] <= 100.0
     assert s["emissions_kg"] < s["baseline_emissions_kg"]
+
+
+def test_lindistflow_on_a_meshed_net_is_a_config_error(demo_district):
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.network.method = "lindistflow"
+    district = District(cfg, copy.deepcopy(demo_district.net))
+    district.net.switch["closed"] = True  # close every ring
+    inp = _inputs()
+    m = build_model(inp)
+    base = _check(_three_bus(), [0.0, 0.0])
+    with pytest.raises(NetworkError, match="network.method: 'lindistflow' cannot model this net.*not radial"):
+        network_data(district, m, base)
