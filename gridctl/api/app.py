@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Query, status
@@ -16,7 +16,9 @@ from pydantic import AwareDatetime, BaseModel
 
 from gridctl.api.auth import require_token
 from gridctl.api.dashboard import dashboard_data
-from gridctl.daemon import Daemon
+
+if TYPE_CHECKING:  # the daemon imports the API's metrics
+    from gridctl.daemon import Daemon
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_LIMIT = 5000

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
-from gridctl.daemon import Daemon
 from gridctl.timegrid import local_day
+
+if TYPE_CHECKING:  # the daemon imports the API's metrics
+    from gridctl.daemon import Daemon
 
 
 def _series(values) -> list[float | None]:
