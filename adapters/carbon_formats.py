@@ -138,8 +138,8 @@ def read_electricitymaps_csv(path: str | Path, signal_type: str = "average_lifec
     """Read an Electricity Maps data-portal CSV export (g/kWh) as ``signal_type``."""
     source = str(path)
     if signal_type not in EM_COLUMNS:
-        raise DataError([f"{source}: signal_type {signal_type!r} is not in an Electricity Maps export; "
-                         f"use one of {sorted(EM_COLUMNS)}"])
+        raise DataError([(f"{source}: signal_type {signal_type!r} is not in an Electricity Maps export; "
+                          f"use one of {sorted(EM_COLUMNS)}")])
     raw = _read_csv(path, "Electricity Maps")
     by_lower = {c.strip().lower(): c for c in raw.columns}
     value_col = next((by_lower[c] for c in EM_COLUMNS[signal_type] if c in by_lower), None)

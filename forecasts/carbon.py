@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecasts.calendar import issued_before
-from forecasts.load import GbmSettings, LoadForecaster
+from forecasts.load import LOAD_SETTINGS, GbmSettings, LoadForecaster
 
 COLUMN = "ci_kg_per_kwh"
 
@@ -26,14 +26,14 @@ class CarbonForecaster:
     """Provider forecasts first, profile model second; ``predict`` gives ``ci_kg_per_kwh`` and ``source``."""
 
     def __init__(self, timezone: str, resolution_min: int = 15, gate: time = time(12),
-                 settings: GbmSettings = GbmSettings()):
+                 settings: GbmSettings = LOAD_SETTINGS):
         self.resolution_min = resolution_min
         self.profile = LoadForecaster(timezone, resolution_min, gate, settings=settings)
         self.signal_type: str | None = None
         self._provider: pd.DataFrame | None = None
         self.measured: pd.DataFrame | None = None
 
-    def fit(self, carbon: pd.DataFrame) -> "CarbonForecaster":
+    def fit(self, carbon: pd.DataFrame) -> CarbonForecaster:
         """Split provider forecasts from measurements; one signal type per frame."""
         signals = sorted(carbon["signal_type"].unique())
         if len(signals) != 1:

@@ -30,7 +30,11 @@ from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
 from forecasts.calendar import (
-    WallClockHistory, day_ahead_issue_times, holiday_flags, issued_before, time_of_day_h,
+    WallClockHistory,
+    day_ahead_issue_times,
+    holiday_flags,
+    issued_before,
+    time_of_day_h,
 )
 from forecasts.schedule import TrainedModels
 from forecasts.seasonal_naive import SeasonalNaive
@@ -49,10 +53,11 @@ class GbmSettings:
     max_iter: int = 150
     learning_rate: float = 0.1
     max_leaf_nodes: int = 31
+    min_samples_leaf: int = 20
     min_history_days: int = 28
     retrain_days: int = 14
     max_train_rows: int = 200_000
-    max_quantile_rows: int = 50_000
+    max_quantile_rows: int = 30_000
     n_threads: int = 1  # OpenMP threads; 1 stays fast when other work shares the cores
     seed: int = 0
 
@@ -60,8 +65,12 @@ class GbmSettings:
         """An unfitted regressor with these settings; column 0 is the series code."""
         return HistGradientBoostingRegressor(
             **loss, max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-            categorical_features=[0], random_state=self.seed, early_stopping=False,
+            min_samples_leaf=self.min_samples_leaf, categorical_features=[0], random_state=self.seed,
+            early_stopping=False,
         )
+
+
+LOAD_SETTINGS = GbmSettings()
 
 
 class QuantileModel:
@@ -98,7 +107,7 @@ class LoadForecaster:
         gate: time = time(12),
         country: str | None = None,
         subdivision: str | None = None,
-        settings: GbmSettings = GbmSettings(),
+        settings: GbmSettings = LOAD_SETTINGS,
         weather: pd.DataFrame | None = None,
     ):
         self.timezone = timezone
@@ -111,7 +120,7 @@ class LoadForecaster:
         self._history: pd.DataFrame | None = None
         self.models = TrainedModels(self._train, settings.retrain_days, settings.min_history_days, resolution_min, "load")
 
-    def fit(self, history: pd.DataFrame) -> "LoadForecaster":
+    def fit(self, history: pd.DataFrame) -> LoadForecaster:
         """Keep ``history``; models are trained on the part known at each issue time."""
         self._history = history
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
 from forecasts.calendar import WallClockHistory, day_ahead_issue_times, issued_before
+from forecasts.load import GbmSettings
 from forecasts.schedule import TrainedModels
 from forecasts.seasonal_naive import SeasonalNaive
 
@@ -51,19 +52,8 @@ class PvPlant:
     losses_pct: float = 14.0
 
 
-@dataclass(frozen=True)
-class PvSettings:
-    """Hyper-parameters and schedule of the clear-sky-index model."""
-
-    max_iter: int = 150
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 15
-    min_samples_leaf: int = 200
-    min_history_days: int = 14
-    retrain_days: int = 14
-    max_train_rows: int = 100_000
-    n_threads: int = 1  # OpenMP threads; 1 stays fast when other work shares the cores
-    seed: int = 0
+# smaller, more regularised trees than for load: the clear-sky index is noisy
+PV_SETTINGS = GbmSettings(max_leaf_nodes=15, min_samples_leaf=200, min_history_days=14, max_train_rows=100_000)
 
 
 class ClearSkyModel:
@@ -113,7 +103,7 @@ class PvForecaster:
         timezone: str,
         resolution_min: int = 15,
         gate: time = time(12),
-        settings: PvSettings = PvSettings(),
+        settings: GbmSettings = PV_SETTINGS,
         weather: pd.DataFrame | None = None,
     ):
         self.clear_sky = clear_sky
@@ -126,7 +116,7 @@ class PvForecaster:
         self._clear: pd.DataFrame | None = None
         self.models = TrainedModels(self._train, settings.retrain_days, settings.min_history_days, resolution_min, "PV")
 
-    def fit(self, history: pd.DataFrame) -> "PvForecaster":
+    def fit(self, history: pd.DataFrame) -> PvForecaster:
         """Keep ``history`` (columns must be plants of the clear-sky model)."""
         unknown = sorted(set(history.columns) - set(self.clear_sky.plants))
         if unknown:
@@ -172,11 +162,7 @@ class PvForecaster:
         rows = np.flatnonzero((b > 0) & np.isfinite(y))
         if len(rows) > s.max_train_rows:
             rows = np.sort(np.random.default_rng(s.seed).choice(rows, s.max_train_rows, replace=False))
-        model = HistGradientBoostingRegressor(
-            loss="absolute_error", max_iter=s.max_iter, learning_rate=s.learning_rate,
-            max_leaf_nodes=s.max_leaf_nodes, min_samples_leaf=s.min_samples_leaf, categorical_features=[0],
-            random_state=s.seed, early_stopping=False,
-        )
+        model = s.regressor(loss="absolute_error")
         with threadpool_limits(s.n_threads, user_api="openmp"):
             model.fit(x[rows], np.clip(y[rows], 0.0, 1.5), sample_weight=b[rows] / b[rows].mean())
         log.info("PV model trained on %d rows, %d series, until %s", len(rows), known.shape[1], known.index.max())

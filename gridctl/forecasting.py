@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from weakref import WeakKeyDictionary
 
 from forecasts.carbon import CarbonForecaster
 from forecasts.load import GbmSettings, LoadForecaster
-from forecasts.pv import ClearSkyModel, PvForecaster, PvPlant, PvSettings
+from forecasts.pv import PV_SETTINGS, ClearSkyModel, PvForecaster, PvPlant
 from gridctl.district import District
 
 
@@ -43,7 +43,7 @@ def build_forecasters(district: District) -> DistrictForecasters:
                       min_history_days=cfg.min_history_days, retrain_days=cfg.retrain_days)
     load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None, gbm)
     clear_sky = ClearSkyModel(site.latitude, site.longitude, pv_plants(district), res)
-    pv = PvForecaster(clear_sky, district.tz, res, gate, PvSettings(retrain_days=cfg.retrain_days))
+    pv = PvForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days))
     return DistrictForecasters(load, pv, CarbonForecaster(district.tz, res, gate, gbm))
 
 

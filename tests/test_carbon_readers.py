@@ -7,7 +7,10 @@ import pytest
 
 from adapters.carbon import read_carbon_csv, write_carbon_csv
 from adapters.carbon_formats import (
-    ENTSOE_FACTORS_KG_PER_KWH, read_electricitymaps_csv, read_entsoe_generation_csv, read_watttime_json,
+    ENTSOE_FACTORS_KG_PER_KWH,
+    read_electricitymaps_csv,
+    read_entsoe_generation_csv,
+    read_watttime_json,
 )
 from adapters.errors import DataError
 

@@ -1,14 +1,14 @@
 """Load forecaster: no look-ahead, holidays learned, ordered quantiles, logged fallback."""
 
 import logging
-from datetime import time
+from datetime import date, time
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from forecasts.load import GbmSettings, LoadForecaster
 from forecasts.seasonal_naive import SeasonalNaive
+from gridctl.timegrid import gate_time, local_day
 
 TZ = "Europe/Berlin"
 FAST = GbmSettings(max_iter=40, min_history_days=21, retrain_days=7, max_train_rows=30_000, max_quantile_rows=10_000)
@@ -27,11 +27,10 @@ def _load(start="2016-03-01", end="2016-05-20", seed=0) -> pd.DataFrame:
                          "load/b": 40 * shape * rng.normal(1, 0.03, len(idx))}, index=idx)
 
 
-def _day(date: str) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
-    start = pd.Timestamp(date, tz=TZ)
-    horizon = pd.date_range(start, start + pd.Timedelta(days=1), freq="15min", inclusive="left").tz_convert("UTC")
-    issue = pd.Timestamp.combine((start - pd.Timedelta(days=1)).date(), time(12)).tz_localize(TZ).tz_convert("UTC")
-    return issue, horizon
+def _day(day: str) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
+    """Day-ahead issue time (12:00 the day before) and the local day's intervals."""
+    d = date.fromisoformat(day)
+    return gate_time(d, TZ, time(12)), local_day(d, TZ, 15)
 
 
 def _forecaster() -> LoadForecaster:

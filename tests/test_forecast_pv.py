@@ -1,15 +1,18 @@
 """PV forecaster: zero at night, never above clear sky, learns the plant's bias, no look-ahead."""
 
-from datetime import time
+from datetime import date, time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.pv import ClearSkyModel, PvForecaster, PvPlant, PvSettings
+from forecasts.load import GbmSettings
+from forecasts.pv import ClearSkyModel, PvForecaster, PvPlant
+from gridctl.timegrid import gate_time, local_day
 
 TZ = "Europe/Berlin"
-FAST = PvSettings(max_iter=40, min_history_days=14, retrain_days=7, max_train_rows=20_000)
+FAST = GbmSettings(max_iter=40, max_leaf_nodes=15, min_samples_leaf=200, min_history_days=14, retrain_days=7,
+                   max_train_rows=20_000)
 PLANTS = {"pv/roof": PvPlant(500.0, 30, 180, 14), "pv/east": PvPlant(200.0, 20, 100, 10)}
 CLEAR = ClearSkyModel(53.59, 11.45, PLANTS)
 
@@ -24,11 +27,10 @@ def _measured(start="2016-05-01", end="2016-06-15", factor=0.6, seed=0) -> pd.Da
     return CLEAR.power(idx).mul(cloud * factor, axis=0) * noise
 
 
-def _day(date: str) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
-    start = pd.Timestamp(date, tz=TZ)
-    horizon = pd.date_range(start, start + pd.Timedelta(days=1), freq="15min", inclusive="left").tz_convert("UTC")
-    issue = pd.Timestamp.combine((start - pd.Timedelta(days=1)).date(), time(12)).tz_localize(TZ).tz_convert("UTC")
-    return issue, horizon
+def _day(day: str) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
+    """Day-ahead issue time (12:00 the day before) and the local day's intervals."""
+    d = date.fromisoformat(day)
+    return gate_time(d, TZ, time(12)), local_day(d, TZ, 15)
 
 
 def _forecaster() -> PvForecaster:
