@@ -33,8 +33,8 @@ def free_port() -> int:
 
 
 def write_config(tmp_path: Path) -> tuple[Path, int, int]:
-    """The default config with the store in ``tmp_path``, free ports, a 180x clock and small
-    forecast models."""
+    """The default config with the store in ``tmp_path``, free ports, a 180x clock and the
+    seasonal-naive forecasters (fitting the models at every start would only cost time here)."""
     sim_port, api_port = free_port(), free_port()
     text = DEFAULT_CONFIG_PATH.read_text()
     for pattern, value in [
@@ -44,7 +44,7 @@ def write_config(tmp_path: Path) -> tuple[Path, int, int]:
         (r"^time_scale = 1.0", "time_scale = 180.0"),
         (r"^telemetry_s = 10.0", "telemetry_s = 60.0"),
         (r"^intraday_lead_s = 120.0", "intraday_lead_s = 300.0"),
-        (r"^max_iter = 150", "max_iter = 10"),  # quick forecast model training at start
+        (r"^min_history_days = 28", "min_history_days = 400"),  # seasonal-naive forecasts: no model fit
     ]:
         text, n = re.subn(pattern, value, text, flags=re.MULTILINE)
         assert n == 1, f"config.toml has no line matching {pattern!r}"

@@ -52,7 +52,8 @@ def configure_logging(as_json: bool) -> None:
     if as_json:
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # one line per job run is noise
+    for name in ("apscheduler.executors", "apscheduler.scheduler"):  # a line per job run is noise
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def ratings(district: District) -> dict[str, Rating]:
