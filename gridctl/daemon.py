@@ -299,6 +299,8 @@ class Daemon:
         ledger: dict[str, tuple[float, float]] = {}
         deviation = 0.0
         for asset_id in self.controller.devices:
+            if f"{asset_id}.p_kw" not in plan:  # PV output is in the measured PV below
+                continue
             p = self.store.mean_measurement(asset_id, "p_kw", start.to_pydatetime(), end.to_pydatetime())
             if p is None:
                 continue

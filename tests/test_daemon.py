@@ -122,6 +122,12 @@ async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
             assert run.sim[b].get(704, "WSet") == pytest.approx(-written * 1000, abs=1000)
             assert run.sim[b].get(704, "WSetEna") == 1
             assert run.sim[b].get(704, "WSetRvrtTms") == run.daemon.config.daemon.watchdog_s
+        # the tick also booked the interval that ended: grid import and each load-referenced asset
+        ledger = pd.DataFrame(run.store.page("emissions").items)
+        booked = ledger[pd.to_datetime(ledger.interval_start) == first].set_index("asset_id")
+        assert {"grid", *BATTERIES} <= set(booked.index) and not PVS & set(booked.index)
+        assert (booked.emissions_kg == booked.energy_kwh * booked.ci_kg_per_kwh).all()
+        assert booked.emissions_kg["grid"] > 0
 
 
 async def test_device_offline_and_back(demo_district, tmp_path):
