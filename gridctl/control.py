@@ -206,7 +206,15 @@ class Controller:
 
     def _event(self, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
         log.log(logging.WARNING if severity != "info" else logging.INFO, "%s: %s", kind, message)
-        self.store.add_event(self.now().to_pydatetime(), severity, kind, message, asset_id)
+        self._store(self.store.add_event, self.now().to_pydatetime(), severity, kind, message, asset_id)
+
+    @staticmethod
+    def _store(func, *args) -> None:
+        """Record in the store; a database failure is logged and never stops control."""
+        try:
+            func(*args)
+        except Exception:
+            log.exception("could not record %s", func.__name__)
 
     async def poll(self) -> dict[str, Telemetry]:
         """Read every device that is due; return the telemetry that arrived."""
@@ -226,8 +234,8 @@ class Controller:
         ids = self._order(k for k, (p, _) in targets.items() if k in self.devices and p is not None)
         results = [await self._write_one(k, *targets[k]) for k in ids]
         for r, k in zip(results, ids):
-            self.store.add_setpoint(self.now().to_pydatetime(), interval_start.to_pydatetime(), k, targets[k][1],
-                                    r.requested_kw, r.written_kw, r.readback_kw, r.ok, r.error)
+            self._store(self.store.add_setpoint, self.now().to_pydatetime(), interval_start.to_pydatetime(), k,
+                        targets[k][1], r.requested_kw, r.written_kw, r.readback_kw, r.ok, r.error)
         return results
 
     def max_step_kw(self, asset_id: str) -> float | None:
