@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from dataclasses import dataclass
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from adapters.drivers import HostPool, Timing
+from gridctl import forecasting
 from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.commands.run import control_settings, device_io, ratings, simulator
 from gridctl.control import Controller, Rating, clamp
@@ -163,3 +165,23 @@ async def test_device_offline_and_back(demo_district, tmp_path):
         assert run.daemon.scheduler.running
         failed = setpoints(store).query("asset_id == 'bess_depot' and not ok")
         assert len(failed) >= 1 and failed.error.notna().all()
+
+
+async def test_solver_failure_keeps_the_last_valid_plan(demo_district, tmp_path):
+    async with running_daemon(demo_district, tmp_path, scale=10.0) as run:
+        daemon, store = run.daemon, run.store
+        valid = store.latest_plan()
+        cfg = demo_district.config
+        starved = copy.copy(demo_district)  # same net and data, a solver time limit nothing can meet
+        starved.config = cfg.model_copy(update={"dispatch": cfg.dispatch.model_copy(update={"time_limit_s": 1e-9})})
+        forecasting._FITTED[starved] = forecasting.district_forecasters(demo_district)
+        daemon._districts[frozenset()] = starved
+        await daemon.intraday()
+        latest = store.latest_plan()
+        assert latest["status"] == "failed" and latest["version"] == valid["version"] + 1
+        assert [e for e in store.page("events").items if e["kind"] == "solver_failed"]
+        await daemon.tick()
+        last = pd.DataFrame(store.page("setpoints").items).groupby("asset_id").last()
+        assert set(last.loc[list(BATTERIES), "source"]) == {"plan"}  # the last valid plan stays in force
+        version, _ = store.plan_row(daemon.current_interval().to_pydatetime())
+        assert version == valid["version"]
