@@ -16,13 +16,17 @@ from gridctl.replay.run import run_replay
 from gridctl.replay.sweep import district_with_config
 
 DAY = date(2016, 7, 12)
+NO_TRAINING_DAYS = 10_000  # more history than exists: forecasters fall back to seasonal naive
 
 
-def replay_district(demo_district, **replay):
-    """The demo district with [replay] settings changed (network and data shared)."""
+def replay_district(demo_district, naive_forecasts: bool = False, **replay):
+    """The demo district with [replay] settings changed (network, data and trained forecasters shared);
+    ``naive_forecasts`` skips model training (seasonal-naive fallback) where forecast skill is beside the point."""
     cfg = demo_district.config.model_copy(deep=True)
     for key, value in replay.items():
         setattr(cfg.replay, key, value)
+    if naive_forecasts:
+        cfg.forecast.min_history_days = NO_TRAINING_DAYS
     return district_with_config(demo_district, cfg)
 
 
@@ -83,14 +87,16 @@ def test_summary_and_intervals_follow_the_contract(one_day):
 
 def test_soc_carries_over_between_replays(demo_district, one_day):
     end = {b.id: float(one_day.runs["gridctl"][f"{b.id}.soc_kwh"].iloc[-1]) for b in demo_district.config.assets.battery}
-    district = replay_district(demo_district, reoptimise_every_min=0, ac_check_every_min=0, baselines=["none"])
+    district = replay_district(demo_district, naive_forecasts=True, reoptimise_every_min=0, ac_check_every_min=0,
+                               baselines=["none"])
     nxt = run_replay(district, date(2016, 7, 13), date(2016, 7, 13), soc_kwh=end)
     assert nxt.runs["none"]["bess_park.soc_kwh"].iloc[0] == pytest.approx(end["bess_park"])
 
 
 @pytest.mark.parametrize(("day", "intervals", "decisions"), [(date(2016, 3, 27), 92, 7), (date(2016, 10, 30), 100, 8)])
 def test_dst_days_replay_with_their_number_of_intervals(demo_district, day, intervals, decisions):
-    district = replay_district(demo_district, reoptimise_every_min=240, ac_check_every_min=0, baselines=["none"])
+    district = replay_district(demo_district, naive_forecasts=True, reoptimise_every_min=240, ac_check_every_min=0,
+                               baselines=["none"])
     result = run_replay(district, day, day)
     assert result.summary["intervals_per_day"] == {day.isoformat(): intervals}
     assert len(result.intervals) == intervals
@@ -117,6 +123,7 @@ def test_replay_runs_on_idle_when_the_solver_fails(demo_district):
     cfg = demo_district.config.model_copy(deep=True)
     cfg.dispatch.time_limit_s = 1e-9  # HiGHS stops before finding any solution
     cfg.replay.reoptimise_every_min, cfg.replay.ac_check_every_min, cfg.replay.baselines = 240, 0, ["none"]
+    cfg.forecast.min_history_days = NO_TRAINING_DAYS
     result = run_replay(district_with_config(demo_district, cfg), DAY, DAY)
     assert result.controller.decisions == [] and result.controller.day_ahead == {}
     gridctl, none = result.runs["gridctl"], result.runs["none"]

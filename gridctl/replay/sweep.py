@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from gridctl.config import ConfigError, parse_config
 from gridctl.district import District
+from gridctl.forecasting import _FITTED, district_forecasters
 from gridctl.replay.run import CONTROLLER, run_replay
 
 ROW_KEYS = ["emissions_kg", "emissions_adjusted_kg", "baseline_emissions_kg", "baseline_emissions_adjusted_kg",
@@ -93,12 +94,15 @@ def scenario_config(base: dict, scenario: Scenario, base_dir: Path):
 
 
 def district_with_config(base: District, config) -> District:
-    """A district for ``config`` sharing ``base``'s loaded network and data (same sources and site)."""
+    """A district for ``config`` sharing ``base``'s loaded network and data (same sources and site),
+    and its trained forecasters when ``[site]`` and ``[forecast]`` are the same too."""
     district = District(config, base.net)
     district.__dict__.update(history=base.history, carbon=base.carbon)  # the cached data, shared
     problems = district.placement_problems()
     if problems:
         raise ConfigError(problems)
+    if config.site == base.config.site and config.forecast == base.config.forecast:
+        _FITTED[district] = district_forecasters(base)  # same data and settings: the same models
     return district
 
 
