@@ -58,14 +58,15 @@ class GbmSettings:
     retrain_days: int = 14
     max_train_rows: int = 200_000
     max_quantile_rows: int = 30_000
+    tail_max_iter: int = 50  # boosting iterations of the P10/P90 models (quantile loss is slow)
     n_threads: int = 1  # OpenMP threads; 1 stays fast when other work shares the cores
     seed: int = 0
 
-    def regressor(self, **loss) -> HistGradientBoostingRegressor:
+    def regressor(self, max_iter: int | None = None, **loss) -> HistGradientBoostingRegressor:
         """An unfitted regressor with these settings; column 0 is the series code."""
         return HistGradientBoostingRegressor(
-            **loss, max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf, categorical_features=[0], random_state=self.seed,
+            **loss, max_iter=max_iter or self.max_iter, learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf, categorical_features=[0], random_state=self.seed,
             early_stopping=False,
         )
 
@@ -87,7 +88,8 @@ class QuantileModel:
         """Predicted (scaled) quantile for each row of ``x``."""
         with threadpool_limits(self.settings.n_threads, user_api="openmp"):
             if quantile not in self.models:
-                self.models[quantile] = self.settings.regressor(loss="quantile", quantile=quantile).fit(*self._tail_sample)
+                self.models[quantile] = self.settings.regressor(
+                    self.settings.tail_max_iter, loss="quantile", quantile=quantile).fit(*self._tail_sample)
             return self.models[quantile].predict(x)
 
 
