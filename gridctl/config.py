@@ -165,7 +165,7 @@ class DaemonConfig(_Section):
 class ReplayConfig(_Section):
     """Backtests (``gridctl replay``): decision cadence, AC-check sampling, baselines."""
 
-    reoptimise_every_min: int = Field(60, ge=0)
+    reoptimise_every_min: int = Field(120, ge=0)
     ac_check_every_min: int = Field(60, ge=0)
     cover_forecast_error: bool = False
     baselines: list[Literal["none", "self-consumption", "perfect-foresight"]] = Field(
