@@ -8,6 +8,7 @@ from weakref import WeakKeyDictionary
 from forecasts.carbon import CarbonForecaster
 from forecasts.load import GbmSettings, LoadForecaster
 from forecasts.pv import PV_SETTINGS, ClearSkyModel, PvForecaster, PvPlant
+from gridctl.config import ConfigError
 from gridctl.district import District
 
 
@@ -26,6 +27,10 @@ _FITTED: WeakKeyDictionary[District, DistrictForecasters] = WeakKeyDictionary()
 def pv_plants(district: District) -> dict[str, PvPlant]:
     """Plant model per PV series: kWp from its generators' rating unless ``[forecast] pv_kwp`` overrides."""
     cfg = district.config.forecast
+    unknown = sorted(set(cfg.pv_kwp) - set(district.pv_series))
+    if unknown:
+        raise ConfigError([f"forecast.pv_kwp.{key}: no PV series of that name; use one of {district.pv_series}"
+                           for key in unknown])
     groups = district.groups[district.groups.table == "sgen"]
     rated_kw = groups.groupby("series_id").p_mw.sum() * 1000.0
     return {

@@ -36,3 +36,4 @@ def test_walk_forward_scores_models_against_baselines():
     assert table.loc["forecast", "mae"] == 0 and table.loc["naive", "mae"] == pytest.approx(2.0)
     assert table.loc["forecast", "skill_vs_naive"] == pytest.approx(1.0)
     assert len(results) == 2 * 2 * 96
+
