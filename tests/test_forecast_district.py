@@ -15,3 +15,10 @@ def test_pv_kwp_for_an_unknown_series_names_the_key(demo_config, demo_district):
         pv_plants(district)
     cfg.forecast.pv_kwp = {demo_district.pv_series[0]: 123.0}
     assert pv_plants(district)[demo_district.pv_series[0]].kwp == 123.0
+
+
+def test_evaluate_rejects_an_end_before_the_start(capsys):
+    from gridctl.cli import main
+
+    assert main(["forecast", "evaluate", "--start", "2016-10-05", "--end", "2016-10-01"]) == 2
+    assert "--end 2016-10-01 is before --start 2016-10-05" in capsys.readouterr().err

@@ -9,6 +9,7 @@ intensity, each against seasonal naive (same weekday last week) and persistence 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from forecasts.evaluate import Target, score, summed, walk_forward
 from forecasts.seasonal_naive import SeasonalNaive
+from gridctl.cli import EXIT_BAD_INPUT
 from gridctl.config import load_config
 from gridctl.district import District
 from gridctl.forecasting import district_forecasters
@@ -71,7 +73,9 @@ def plot(results: pd.DataFrame, path: Path, timezone: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.end < args.start:
-        raise SystemExit(f"--end {args.end} is before --start {args.start}")
+        print(f"error: --end {args.end} is before --start {args.start}; give the last day on or after the first",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     district = District.load(load_config(args.config))
     gate = district.config.site.gate_time
     days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
