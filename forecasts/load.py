@@ -36,7 +36,7 @@ from forecasts.calendar import (
     issued_before,
     time_of_day_h,
 )
-from forecasts.schedule import TrainedModels
+from forecasts.schedule import TrainedModels, frame_key
 from forecasts.seasonal_naive import SeasonalNaive
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,15 @@ class LoadForecaster:
         self.settings = settings
         self.weather = weather  # UTC interval starts, ``temp_air_c`` and ``issued_at_utc``
         self._history: pd.DataFrame | None = None
-        self.models = TrainedModels(self._train, settings.retrain_days, settings.min_history_days, resolution_min, "load")
+        self.models: TrainedModels | None = None
 
     def fit(self, history: pd.DataFrame) -> LoadForecaster:
         """Keep ``history``; models are trained on the part known at each issue time."""
         self._history = history
+        identity = (repr(self.settings), self.timezone, str(self.gate), self.country, self.subdivision,
+                    frame_key(history), frame_key(self.weather))
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
-                                    self.resolution_min, "load")
+                                    self.resolution_min, "load", identity)
         return self
 
     def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:
@@ -157,7 +159,7 @@ class LoadForecaster:
     @property
     def fallback_reason(self) -> str | None:
         """Why the last forecast was seasonal naive (``None`` when the model was used)."""
-        return self.models.reason
+        return self.models.reason if self.models else None
 
     def _train(self, known: pd.DataFrame) -> QuantileModel:
         targets = known.index[known.index >= known.index.min() + LOOKBACK]

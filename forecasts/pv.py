@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from forecasts.base import history_before
 from forecasts.calendar import WallClockHistory, day_ahead_issue_times, issued_before
 from forecasts.load import GbmSettings
-from forecasts.schedule import TrainedModels
+from forecasts.schedule import TrainedModels, frame_key
 from forecasts.seasonal_naive import SeasonalNaive
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class PvForecaster:
         self.weather = weather  # UTC interval starts, ``issued_at_utc``, ``ghi_w_m2`` and/or ``cloud_cover_pct``
         self._history: pd.DataFrame | None = None
         self._clear: pd.DataFrame | None = None
-        self.models = TrainedModels(self._train, settings.retrain_days, settings.min_history_days, resolution_min, "PV")
+        self.models: TrainedModels | None = None
 
     def fit(self, history: pd.DataFrame) -> PvForecaster:
         """Keep ``history`` (columns must be plants of the clear-sky model)."""
@@ -123,8 +123,11 @@ class PvForecaster:
             raise ValueError(f"no PV plant parameters for series {unknown}; add them to the plant model")
         self._history = history
         self._clear = self.clear_sky.power(history.index)[list(history.columns)]
+        location = (self.clear_sky.location.latitude, self.clear_sky.location.longitude)
+        identity = (repr(self.settings), self.timezone, str(self.gate), location, repr(self.clear_sky.plants),
+                    frame_key(history), frame_key(self.weather))
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
-                                    self.resolution_min, "PV")
+                                    self.resolution_min, "PV", identity)
         return self
 
     def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:
@@ -148,7 +151,7 @@ class PvForecaster:
     @property
     def fallback_reason(self) -> str | None:
         """Why the last forecast was yesterday's output (``None`` when the model was used)."""
-        return self.models.reason
+        return self.models.reason if self.models else None
 
     def _train(self, known: pd.DataFrame) -> HistGradientBoostingRegressor:
         s = self.settings

@@ -3,7 +3,8 @@
 The cutoff of an issue time is the latest instant ``EPOCH + k * retrain_days`` at or before it;
 the model used at that issue time is trained on ``history_before(history, cutoff)`` only. Issue
 times within one period share a model, and going back in time (a replay of an earlier day)
-never uses a model that saw later data.
+never uses a model that saw later data. Trained models are kept per process (least recently
+used first out), keyed by the cutoff and the identity of data and settings.
 """
 
 from __future__ import annotations
@@ -22,19 +23,35 @@ log = logging.getLogger(__name__)
 EPOCH = pd.Timestamp("2000-01-03T00:00Z")  # a Monday
 
 
+# models of every forecaster in the process, by (identity of data and settings, cutoff): equal
+# forecasters (a district loaded twice, a sweep of scenarios) share their models
+_MODELS: OrderedDict[tuple, tuple[Any, str | None]] = OrderedDict()
+KEEP = 24
+
+
+def frame_key(frame: pd.DataFrame | None) -> tuple:
+    """Content identity of a table (columns, index and values), for the model cache."""
+    if frame is None:
+        return ()
+    return (tuple(frame.columns), int(pd.util.hash_pandas_object(frame, index=True).sum()))
+
+
 class TrainedModels:
-    """Least-recently-used cache of models trained at periodic cutoffs (``None``: too little history)."""
+    """Models trained at periodic cutoffs, cached by cutoff (``None``: too little history).
+
+    ``identity`` must capture everything the trained model depends on besides the cutoff
+    (settings, time zone, the data's :func:`frame_key`).
+    """
 
     def __init__(self, train: Callable[[pd.DataFrame], Any], retrain_days: int, min_history_days: int,
-                 resolution_min: int, what: str, keep: int = 6):
+                 resolution_min: int, what: str, identity: tuple):
         self.train = train
         self.period = pd.Timedelta(days=retrain_days)
         self.min_history = pd.Timedelta(days=min_history_days)
         self.resolution_min = resolution_min
         self.what = what
-        self.keep = keep
+        self.identity = (what, retrain_days, min_history_days, resolution_min, *identity)
         self.reason: str | None = None
-        self._cache: OrderedDict[pd.Timestamp, tuple[Any, str | None]] = OrderedDict()
 
     def cutoff(self, issue_time: pd.Timestamp) -> pd.Timestamp:
         """Training cutoff used for forecasts issued at ``issue_time``."""
@@ -43,17 +60,18 @@ class TrainedModels:
     def get(self, history: pd.DataFrame, issue_time: pd.Timestamp) -> Any:
         """Model for ``issue_time`` (trained if needed); ``None`` with ``reason`` set when history is short."""
         cut = self.cutoff(issue_time)
-        if cut not in self._cache:
+        key = (self.identity, cut)
+        if key not in _MODELS:
             known = history_before(history, cut, self.resolution_min)
             span = known.index.max() - known.index.min() if len(known) else pd.Timedelta(0)
             if span < self.min_history:
-                self._cache[cut] = (None, f"only {span} of history before {cut}, need {self.min_history.days} days")
+                _MODELS[key] = (None, f"only {span} of history before {cut}, need {self.min_history.days} days")
             else:
-                self._cache[cut] = (self.train(known), None)
-            while len(self._cache) > self.keep:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(cut)
-        model, self.reason = self._cache[cut]
+                _MODELS[key] = (self.train(known), None)
+            while len(_MODELS) > KEEP:
+                _MODELS.popitem(last=False)
+        _MODELS.move_to_end(key)
+        model, self.reason = _MODELS[key]
         if model is None:
             log.warning("%s forecast falls back to seasonal naive: %s", self.what, self.reason)
         return model

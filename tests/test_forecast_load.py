@@ -76,3 +76,12 @@ def test_short_history_falls_back_to_seasonal_naive_and_says_why(caplog):
     pd.testing.assert_frame_equal(fc, SeasonalNaive(7, TZ).fit(history).predict(issue, horizon))
     assert "need 21 days" in forecaster.fallback_reason
     assert "seasonal naive" in caplog.text
+
+
+def test_equal_forecasters_share_trained_models_and_changed_data_does_not():
+    history = _load()
+    issue, _ = _day("2016-05-12")
+    first = _forecaster().fit(history).models.get(history, issue)
+    assert _forecaster().fit(history.copy()).models.get(history, issue) is first
+    changed = history * 1.01
+    assert _forecaster().fit(changed).models.get(changed, issue) is not first
