@@ -191,7 +191,7 @@ def plan_horizon(
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0
-    network = with_ac_check and cfg.network.constrain_dispatch
+    network = with_ac_check and cfg.network.constrain_dispatch and len(model.FLEX_BUS) > 0
     if network:
         base = check_schedule(district, fc.groups, zero_flex_table(inp))
         loop = solve_network_aware(
