@@ -355,6 +355,7 @@ class Daemon:
                 jobs[job.id] = None if nxt is None else self.clock.to_clock(nxt).isoformat()
         return {
             "now": now.isoformat(),
+            "started_at": None if self.started_at is None else self.started_at.isoformat(),
             "data_time": self.clock.data_time(now).isoformat(),
             "time_scale": self.clock.scale,
             "scheduler": {"running": bool(self.scheduler and self.scheduler.running), "next_run": jobs},
