@@ -21,7 +21,7 @@ from gridctl.dispatch.inputs import BatteryParams, DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening, add_network_block
 from gridctl.district import District
-from gridctl.network_plan import bus_flex_from_table, network_data, zero_flex_table
+from gridctl.network_plan import bus_flex_from_table, device_q_per_p, network_data, zero_flex_table
 from gridctl.planning import check_schedule, dispatch_inputs, make_forecast, make_plan
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import Limits, ac_check
@@ -70,7 +70,7 @@ def demo() -> list[str]:
         buses = sorted({a.bus for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps, *inp.pv_assets)})
         x = bus_flex_from_table(plan.table, inp, buses)
         for method in ("sensitivity", "lindistflow"):
-            grid = linear_grid(method, district.net, base, buses)
+            grid = linear_grid(method, district.net, base, buses, device_q_per_p(district, buses))
             vm, loading = grid.predict(OperatingPoint.from_ac(base, grid, district.net), x)
             dv = np.nanmax(np.abs(vm - plan.ac.vm_pu[grid.buses].to_numpy()))
             dl = np.nanmax(np.abs(loading - plan.ac.loading_pct[grid.branches].to_numpy()))

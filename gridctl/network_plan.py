@@ -9,6 +9,7 @@ import pyomo.environ as pyo
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening
 from gridctl.district import District
+from gridctl.flexible_loads import place
 from network_models.ac_check import AcCheckResult
 from network_models.linear import OperatingPoint, linear_grid
 from network_models.loading import NetworkError
@@ -26,6 +27,24 @@ def network_limits(district: District) -> NetworkLimits:
     return NetworkLimits(cfg.v_min_pu, cfg.v_max_pu, cfg.max_loading_pct, cfg.thermal_margin_pct)
 
 
+def device_q_per_p(district: District, buses: list[int]) -> np.ndarray:
+    """Reactive per active power of the flexible devices at each bus, as the AC check draws it:
+    batteries and PV inverters at unity power factor, EV chargers and heat pumps at the power
+    factor of the load they replace; several devices at one bus weighted by their rated power."""
+    q, w = pd.Series(0.0, index=buses), pd.Series(0.0, index=buses)
+    weights = [(b.bus, b.cfg.p_max_kw, 0.0) for b in district.batteries]
+    weights += [(pv.bus, district.net.sgen.p_mw[pv.sgen] * 1000.0, 0.0) for pv in district.pv_assets]
+    for p in place(district.net, district.groups, district.config.assets)[0]:
+        load = district.net.load.loc[p.load]
+        weights.append((p.bus, p.p_max_kw, load.q_mvar / load.p_mw if load.p_mw else 0.0))
+    for bus, rating, ratio in weights:
+        if bus in w.index:
+            w[bus] += rating
+            q[bus] += rating * ratio
+    q, w = q.to_numpy(), w.to_numpy()
+    return np.divide(q, w, out=np.zeros_like(q), where=w > 0)
+
+
 def network_data(district: District, model: pyo.ConcreteModel, base: AcCheckResult) -> NetworkData:
     """Linear model (``[network] method``) of the district for the model's flexible buses around ``base``.
 
@@ -34,7 +53,7 @@ def network_data(district: District, model: pyo.ConcreteModel, base: AcCheckResu
     buses = list(model.FLEX_BUS)
     method = district.config.network.method
     try:
-        grid = linear_grid(method, district.net, base, buses)
+        grid = linear_grid(method, district.net, base, buses, device_q_per_p(district, buses))
     except ValueError as exc:  # e.g. LinDistFlow on a meshed net
         raise NetworkError([f"network.method: {method!r} cannot model this net ({exc})"]) from None
     point = OperatingPoint.from_ac(base, grid, district.net)

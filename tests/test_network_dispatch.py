@@ -17,7 +17,8 @@ from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening, add
 from gridctl.dispatch.result import plan_table
 from gridctl.dispatch.soft import registry
 from gridctl.district import District
-from gridctl.network_plan import network_data
+from gridctl.flexible_loads import place
+from gridctl.network_plan import device_q_per_p, network_data
 from gridctl.planning import make_plan
 from network_models.ac_check import Limits, ac_check
 from network_models.linear import OperatingPoint, jacobian_sensitivities, lindistflow
@@ -129,3 +130,16 @@ def test_lindistflow_on_a_meshed_net_is_a_config_error(demo_district):
     base = _check(_three_bus(), [0.0, 0.0])
     with pytest.raises(NetworkError, match="network.method: 'lindistflow' cannot model this net.*not radial"):
         network_data(district, m, base)
+
+
+def test_flexible_loads_draw_reactive_power_like_the_loads_they_replace(demo_district):
+    buses = [b.bus for b in demo_district.batteries]
+    flex = {p.bus: p for p in place(demo_district.net, demo_district.groups, demo_district.config.assets)[0]}
+    buses = sorted(set(buses) | set(flex))
+    q = dict(zip(buses, device_q_per_p(demo_district, buses)))
+    only_flex = [b for b in flex if b not in {x.bus for x in demo_district.batteries}]
+    assert only_flex  # the demo has heat pumps on buses of their own
+    for b in only_flex:
+        load = demo_district.net.load.loc[flex[b].load]
+        assert q[b] == pytest.approx(load.q_mvar / load.p_mw) and q[b] > 0
+    assert all(q[b.bus] < 0.2 for b in demo_district.batteries)  # unity-power-factor batteries dominate
