@@ -29,18 +29,17 @@ def network_limits(district: District) -> NetworkLimits:
 
 def device_q_per_p(district: District, buses: list[int]) -> np.ndarray:
     """Reactive per active power of the flexible devices at each bus, as the AC check draws it:
-    batteries and PV inverters at unity power factor, EV chargers and heat pumps at the power
-    factor of the load they replace; several devices at one bus weighted by their rated power."""
+    EV chargers and heat pumps at the power factor of the load they replace (rating-weighted when
+    several share a bus); buses with a battery or a PV inverter at unity, as their power dominates
+    there (the AC loop corrects what remains)."""
     q, w = pd.Series(0.0, index=buses), pd.Series(0.0, index=buses)
-    weights = [(b.bus, b.cfg.p_max_kw, 0.0) for b in district.batteries]
-    weights += [(pv.bus, district.net.sgen.p_mw[pv.sgen] * 1000.0, 0.0) for pv in district.pv_assets]
     for p in place(district.net, district.groups, district.config.assets)[0]:
-        load = district.net.load.loc[p.load]
-        weights.append((p.bus, p.p_max_kw, load.q_mvar / load.p_mw if load.p_mw else 0.0))
-    for bus, rating, ratio in weights:
-        if bus in w.index:
-            w[bus] += rating
-            q[bus] += rating * ratio
+        if p.bus in w.index:
+            load = district.net.load.loc[p.load]
+            w[p.bus] += p.p_max_kw
+            q[p.bus] += p.p_max_kw * (load.q_mvar / load.p_mw if load.p_mw else 0.0)
+    unity = [a.bus for a in (*district.batteries, *district.pv_assets) if a.bus in w.index]
+    q[unity] = 0.0
     q, w = q.to_numpy(), w.to_numpy()
     return np.divide(q, w, out=np.zeros_like(q), where=w > 0)
 
