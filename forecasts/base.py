@@ -10,7 +10,7 @@ import pandas as pd
 class Forecaster(Protocol):
     """Anything with ``fit`` and ``predict`` over wide series tables."""
 
-    def fit(self, history: pd.DataFrame) -> "Forecaster":
+    def fit(self, history: pd.DataFrame) -> Forecaster:
         """Learn from history (rows known before the first issue time it will be asked for)."""
 
     def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:

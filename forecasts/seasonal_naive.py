@@ -26,7 +26,7 @@ class SeasonalNaive:
         self.resolution_min = resolution_min
         self._history: pd.DataFrame | None = None
 
-    def fit(self, history: pd.DataFrame) -> "SeasonalNaive":
+    def fit(self, history: pd.DataFrame) -> SeasonalNaive:
         self._history = history
         return self
 
