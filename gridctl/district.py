@@ -112,8 +112,8 @@ class District:
         if source == "demo":
             if not isinstance(self.net.get("profiles"), dict) or "load" not in self.net.profiles:
                 raise DataError([
-                    "data.history: 'demo' history needs a SimBench net with profiles; "
-                    "set [data] history to a history CSV for this network"
+                    ("data.history: 'demo' history needs a SimBench net with profiles; "
+                    "set [data] history to a history CSV for this network")
                 ])
             return group_series(self.net)
         return read_history_csv(self.config.resolve(source))
@@ -125,8 +125,8 @@ class District:
         if source == "demo":
             if not isinstance(self.net.get("profiles"), dict) or "renewables" not in self.net.profiles:
                 raise DataError([
-                    "data.carbon: 'demo' carbon intensity needs a SimBench net with profiles; "
-                    "set [data] carbon to a carbon-intensity CSV"
+                    ("data.carbon: 'demo' carbon intensity needs a SimBench net with profiles; "
+                    "set [data] carbon to a carbon-intensity CSV")
                 ])
             profiles = raw_profiles(self.net)
             return derive_carbon_intensity(profiles["load"], profiles["renewables"])

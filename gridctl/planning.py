@@ -18,8 +18,8 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
-from gridctl.forecasting import district_forecasters
 from gridctl.flexible_loads import ev_params, heat_pump_params, outdoor_temperature, place
+from gridctl.forecasting import district_forecasters
 from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage

@@ -20,10 +20,10 @@ def load_simbench(code: str) -> pp.pandapowerNet:
     """Load a SimBench grid (with its 2016 profiles in ``net.profiles``) by its code."""
     try:
         return sb.get_simbench_net(code)
-    except Exception as exc:  # simbench raises bare Exceptions for unknown codes
+    except Exception as exc:  # noqa: BLE001 - simbench raises bare Exceptions for unknown codes
         raise NetworkError(
-            [f"network.source: SimBench code {code!r} cannot be loaded ({exc}); "
-             "use a code such as '1-MV-comm--2-sw'"]
+            [(f"network.source: SimBench code {code!r} cannot be loaded ({exc}); "
+             "use a code such as '1-MV-comm--2-sw'")]
         ) from None
 
 
@@ -34,7 +34,7 @@ def load_json(path: str | Path) -> pp.pandapowerNet:
         raise NetworkError([f"network.source: file {str(path)!r} not found; give a pandapower .json path"])
     try:
         return pp.from_json(str(path))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pandapower raises many types for a bad file
         raise NetworkError([f"network.source: {str(path)!r} is not a pandapower JSON net ({exc})"]) from None
 
 

@@ -18,8 +18,8 @@ Nets without a ``profile`` column (plain pandapower JSON) get one series per ele
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
+import pandas as pd
 
 SIMBENCH_TZ = "Europe/Berlin"
 

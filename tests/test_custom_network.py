@@ -3,9 +3,9 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
 import pandapower.networks as pn
+import pandas as pd
 
 from adapters.carbon import write_carbon_csv
 from adapters.history import write_history_csv
