@@ -105,16 +105,18 @@ class District:
     def pv_series(self) -> list[str]:
         return sorted(self.groups.series_id[self.groups.table == "sgen"].unique())
 
+    def _require_profiles(self, key: str, alternative: str) -> None:
+        """Raise DataError when the 'demo' data source is used on a net without SimBench profiles."""
+        profiles = self.net.get("profiles")
+        if not isinstance(profiles, dict) or not {"load", "renewables"} <= set(profiles):
+            raise DataError([f"{key}: 'demo' data needs a SimBench net with profiles; set it to {alternative}"])
+
     @cached_property
     def history(self) -> pd.DataFrame:
         """Measured power per group series (wide, kW, UTC interval starts)."""
         source = self.config.data.history
         if source == "demo":
-            if not isinstance(self.net.get("profiles"), dict) or "load" not in self.net.profiles:
-                raise DataError([
-                    ("data.history: 'demo' history needs a SimBench net with profiles; "
-                    "set [data] history to a history CSV for this network")
-                ])
+            self._require_profiles("data.history", "a history CSV")
             return group_series(self.net)
         return read_history_csv(self.config.resolve(source))
 
@@ -123,11 +125,7 @@ class District:
         """Measured grid carbon intensity (canonical in-memory form, see adapters.carbon)."""
         source = self.config.data.carbon
         if source == "demo":
-            if not isinstance(self.net.get("profiles"), dict) or "renewables" not in self.net.profiles:
-                raise DataError([
-                    ("data.carbon: 'demo' carbon intensity needs a SimBench net with profiles; "
-                    "set [data] carbon to a carbon-intensity CSV")
-                ])
+            self._require_profiles("data.carbon", "a carbon-intensity CSV")
             profiles = raw_profiles(self.net)
             return derive_carbon_intensity(profiles["load"], profiles["renewables"])
         return read_carbon_csv(self.config.resolve(source))

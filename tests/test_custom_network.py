@@ -58,3 +58,10 @@ def test_history_with_bad_rows_is_reported(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "history.csv: row 4, column 'value': 'n/e' is not a number" in err
     assert f"history.csv: row {len(lines)}: duplicate (interval_start_utc, series_id)" in err
+
+
+def test_demo_data_on_a_net_without_profiles_is_a_clear_error(tmp_path, capsys):
+    cfg = _write_inputs(tmp_path)
+    cfg.write_text(cfg.read_text().replace('history = "history.csv"', 'history = "demo"'))
+    assert main(["check", "--config", str(cfg)]) == 2
+    assert "data.history: 'demo' data needs a SimBench net with profiles; set it to a history CSV" in capsys.readouterr().err
