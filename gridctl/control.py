@@ -29,10 +29,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Telemetry:
-    """Measured state of one device (load-referenced ``p_kw``; ``soc_kwh`` for storage)."""
+    """Measured state of one device (load-referenced ``p_kw``; ``soc_kwh`` for storage;
+    ``ev_delivered_kwh`` for a charger with a vehicle connected, the energy delivered to it so far;
+    ``temp_c`` for a heat pump, its store temperature)."""
 
     p_kw: float
     soc_kwh: float | None = None
+    ev_delivered_kwh: float | None = None
+    temp_c: float | None = None
 
 
 class Device(Protocol):
@@ -151,10 +155,10 @@ class Controller:
     def offline(self) -> set[str]:
         return {k for k, s in self.state.items() if not s.online}
 
-    def soc_kwh(self) -> dict[str, float]:
-        """Latest measured SoC of every storage device that has reported one."""
-        return {k: s.telemetry.soc_kwh for k, s in self.state.items()
-                if s.telemetry is not None and s.telemetry.soc_kwh is not None}
+    def latest(self, name: str) -> dict[str, float]:
+        """Latest value of the :class:`Telemetry` field ``name`` of every device that has reported one."""
+        return {k: getattr(s.telemetry, name) for k, s in self.state.items()
+                if s.telemetry is not None and getattr(s.telemetry, name) is not None}
 
     def _order(self, ids) -> list[str]:
         """Online devices first: a silent device (which costs a time-out) never delays the others.
@@ -275,6 +279,8 @@ class DriverDevice:
 
     Batteries: ``p_kw`` load-referenced, SoC converted from % to kWh with ``e_max_kwh``.
     PV: ``p_kw`` is the output (generator-referenced) and the setpoint is the output cap.
+    EV chargers and heat pumps: session energy (while a vehicle is connected) and store
+    temperature from the driver's extra telemetry, when it reports them.
     """
 
     def __init__(self, driver, e_max_kwh: float | None = None):
@@ -290,7 +296,8 @@ class DriverDevice:
         await self._ready()
         t = await self.driver.read_telemetry()
         soc = None if t.soc_pct is None or self.e_max_kwh is None else t.soc_pct / 100 * self.e_max_kwh
-        return Telemetry(t.p_kw, soc)
+        delivered = t.extra.get("session_kwh") if t.extra.get("connected") == 1 else None
+        return Telemetry(t.p_kw, soc, delivered, t.extra.get("temp_c"))
 
     async def write(self, p_kw: float, revert_s: float) -> float:
         await self._ready()

@@ -1,7 +1,8 @@
 """One decision cycle, shared by the live daemon and replay.
 
 Only the clock and the device I/O differ between the two: the caller passes ``now`` (wall
-clock or simulated) and the measured state of charge; the cycle forecasts with data known at
+clock or simulated) and the measured states (battery SoC; EV energy delivered per session in
+progress and heat-store temperatures where measured); the cycle forecasts with data known at
 ``now``, re-optimises the rest of the horizon and returns the setpoints of the current interval.
 """
 
@@ -69,10 +70,17 @@ def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals:
     return out
 
 
-def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False) -> Decision:
-    """Re-optimise from ``now`` with measured SoC and return the current interval's setpoints."""
+def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False,
+           ev_delivered_kwh: dict[str, float] | None = None,
+           heat_pump_temp_c: dict[str, float] | None = None) -> Decision:
+    """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
+
+    ``ev_delivered_kwh``: per charger, energy delivered so far to the session in progress;
+    ``heat_pump_temp_c``: per heat pump, its store temperature (omitted assets: planned defaults).
+    """
     horizon = remaining_horizon(district, now)
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
-                        soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)))
+                        soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)),
+                        ev_delivered_kwh=ev_delivered_kwh, heat_pump_temp_c=heat_pump_temp_c)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

@@ -27,7 +27,7 @@ import copy
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import pandas as pd
@@ -194,18 +194,21 @@ class Daemon:
             self._guard("store telemetry", self.store.add_measurements, self.clock.now().to_pydatetime(), values)
 
     async def intraday(self) -> None:
-        """Re-optimise the rest of the horizon from measured SoC, without offline devices."""
+        """Re-optimise the rest of the horizon from measured states (SoC, EV session energy, heat-store
+        temperature, where reported), without offline devices."""
         now = self.clock.now()
         excluded = frozenset(self.controller.offline)
         log.info("intraday cycle at %s (data %s)", now.isoformat(), self.clock.data_time(now).isoformat())
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(self.district, set(excluded))
         district = self._districts[excluded]
-        soc = {k: v for k, v in self.controller.soc_kwh().items() if k not in excluded}
+        soc, delivered, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
+                                 for name in ("soc_kwh", "ev_delivered_kwh", "temp_c"))
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
+        cycle = partial(decide, ev_delivered_kwh=delivered, heat_pump_temp_c=temps)
         try:
-            decision = await loop.run_in_executor(self._planner, decide, district, self.clock.data_time(now), soc)
+            decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
             self.event("alarm", "solver_failed", f"intraday planning failed ({type(exc).__name__}: {exc}); "
                        "the last valid plan (or the 0 kW fallback) stays in force")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.config import AssetsConfig, EvChargerConfig, HeatPumpConfig
-from gridctl.dispatch.ev import sessions_from_profile
+from gridctl.dispatch.ev import remaining_energy_kwh, sessions_from_profile
 from gridctl.dispatch.heat_pump import cop_from_temperature
 from gridctl.dispatch.inputs import EvChargerParams, EvSession, HeatPumpParams
 from network_models.loading import find_element
@@ -70,19 +70,27 @@ def place(net: pp.pandapowerNet, groups: pd.DataFrame, assets: AssetsConfig) -> 
     return placed, problems
 
 
-def ev_params(p: PlacedFlexLoad, groups: pd.DataFrame, tz: str, dt_h: float) -> EvChargerParams:
-    """Charger parameters with the sessions of the horizon ``groups.index`` (listed or from the profile)."""
+def ev_params(p: PlacedFlexLoad, groups: pd.DataFrame, tz: str, dt_h: float,
+              delivered_kwh: float | None = None) -> EvChargerParams:
+    """Charger parameters with the sessions of the horizon ``groups.index`` (listed or from the profile).
+
+    ``delivered_kwh``: energy measured as delivered to the listed session in progress at the horizon's
+    start, which then asks for the rest of its energy (profile-derived sessions have no request to
+    measure against and keep their forecast energy).
+    """
     cfg: EvChargerConfig = p.cfg
     if cfg.sessions:
-        sessions = _listed_sessions(cfg, groups.index, tz)
+        sessions = _listed_sessions(cfg, groups.index, tz, delivered_kwh)
     else:
         sessions = sessions_from_profile(p.forecast_kw(groups), dt_h, dwell_steps=round(cfg.dwell_h / dt_h),
                                          merge_gap_steps=round(cfg.merge_gap_min / 60 / dt_h))
     return EvChargerParams(cfg.id, p.bus, p.p_max_kw, tuple(sessions), cfg.p_min_kw)
 
 
-def _listed_sessions(cfg: EvChargerConfig, index: pd.DatetimeIndex, tz: str) -> list[EvSession]:
-    """Daily sessions on the horizon; a session in progress at its start keeps its share of the energy."""
+def _listed_sessions(cfg: EvChargerConfig, index: pd.DatetimeIndex, tz: str,
+                     delivered_kwh: float | None = None) -> list[EvSession]:
+    """Daily sessions on the horizon; a session in progress at its start asks for its energy minus
+    ``delivered_kwh`` when measured, else for its share of the energy in proportion to time."""
     local = index.tz_convert(tz)
     step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(minutes=15)
     end = index[-1] + step
@@ -97,14 +105,19 @@ def _listed_sessions(cfg: EvChargerConfig, index: pd.DatetimeIndex, tz: str) -> 
                 continue
             stay = (depart - arrive) / pd.Timedelta(hours=1)
             here = (min(depart, end) - max(arrive, index[0])) / pd.Timedelta(hours=1)
-            # a session cut by the horizon asks for its share of the energy, in proportion to time
-            out.append(EvSession(int(a), int(d), s.energy_kwh * min(here / stay, 1.0), label=f"{arrive.isoformat()}"))
+            # a session cut by the horizon asks for its share of the energy (or of the rest), in proportion to time
+            energy = s.energy_kwh * min(here / stay, 1.0)
+            if delivered_kwh is not None and arrive < index[0]:
+                left = (depart - index[0]) / pd.Timedelta(hours=1)
+                energy = remaining_energy_kwh(s.energy_kwh, delivered_kwh) * min(here / left, 1.0)
+            out.append(EvSession(int(a), int(d), energy, label=f"{arrive.isoformat()}"))
     return out
 
 
 def heat_pump_params(p: PlacedFlexLoad, groups: pd.DataFrame, outdoor_c: np.ndarray | None,
                      temp_initial_c: float | None = None) -> HeatPumpParams:
-    """Heat-pump parameters: heat demand = forecast profile x COP (COP from outdoor temperature when given)."""
+    """Heat-pump parameters: heat demand = forecast profile x COP (COP from outdoor temperature when given);
+    the store starts at ``temp_initial_c`` (measured) or the configured temperature, which is also its target."""
     cfg: HeatPumpConfig = p.cfg
     n = len(groups)
     cop = np.full(n, cfg.cop) if outdoor_c is None else cop_from_temperature(outdoor_c, cfg.sink_temp_c,
@@ -113,7 +126,7 @@ def heat_pump_params(p: PlacedFlexLoad, groups: pd.DataFrame, outdoor_c: np.ndar
         cfg.id, p.bus, p.p_max_kw, cop=cop, heat_demand_kw=p.forecast_kw(groups) * cop,
         capacity_kwh_per_k=cfg.capacity_kwh_per_k, temp_min_c=cfg.temp_min_c, temp_max_c=cfg.temp_max_c,
         temp_initial_c=cfg.temp_initial_c if temp_initial_c is None else temp_initial_c,
-        loss_kw_per_k=cfg.loss_kw_per_k, ambient_c=cfg.ambient_c,
+        loss_kw_per_k=cfg.loss_kw_per_k, ambient_c=cfg.ambient_c, temp_terminal_c=cfg.temp_initial_c,
     )
 
 

@@ -18,7 +18,13 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
-from gridctl.flexible_loads import ev_params, heat_pump_params, outdoor_temperature, place
+from gridctl.flexible_loads import (
+    PlacedFlexLoad,
+    ev_params,
+    heat_pump_params,
+    outdoor_temperature,
+    place,
+)
 from gridctl.forecasting import district_forecasters
 from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
@@ -61,10 +67,17 @@ def dispatch_inputs(
     fc: Forecast,
     soc_initial_kwh: dict[str, float] | None = None,
     soc_terminal_kwh: dict[str, float] | None = None,
+    ev_delivered_kwh: dict[str, float] | None = None,
+    heat_pump_temp_c: dict[str, float] | None = None,
 ) -> DispatchInputs:
-    """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC)."""
+    """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
+
+    Measured states by asset id: ``ev_delivered_kwh``, the energy delivered so far to the session in
+    progress (which asks only for the rest); ``heat_pump_temp_c``, the store temperature at the start.
+    """
     cfg = district.config
     soc0 = soc_initial_kwh or {}
+    delivered, temps = ev_delivered_kwh or {}, heat_pump_temp_c or {}
     soc_end = soc_terminal_kwh or {}
     batteries = [
         BatteryParams(
@@ -79,14 +92,16 @@ def dispatch_inputs(
         for b in district.batteries
     ]
     flex, problems = place(district.net, district.groups, cfg.assets)
+    problems += unknown_states(flex, delivered, temps)
     if problems:
         raise ValueError("; ".join(problems))
     dt_h = district.resolution_min / 60.0
-    ev_chargers = [ev_params(p, fc.groups, district.tz, dt_h) for p in flex if p.kind == "ev_charger"]
+    ev_chargers = [ev_params(p, fc.groups, district.tz, dt_h, delivered.get(p.cfg.id))
+                   for p in flex if p.kind == "ev_charger"]
     heat_pumps = [
         heat_pump_params(p, fc.groups, None if p.cfg.temperature_series is None else outdoor_temperature(
             district.history, p.cfg.temperature_series, fc.issue_time, fc.groups.index, district.tz,
-            district.resolution_min))
+            district.resolution_min), temps.get(p.cfg.id))
         for p in flex if p.kind == "heat_pump"
     ]
     flexible_kw = sum((p.forecast_kw(fc.groups) for p in flex), np.zeros(len(fc.groups)))
@@ -116,6 +131,18 @@ def dispatch_inputs(
         carbon_price_per_kg=cfg.dispatch.carbon_price_per_kg,
         peak_charge_per_kw=cfg.dispatch.peak_charge_per_kw,
     )
+
+
+def unknown_states(flex: list[PlacedFlexLoad], ev_delivered_kwh: dict[str, float],
+                   heat_pump_temp_c: dict[str, float]) -> list[str]:
+    """Problems with measured states given for assets that are not an EV charger / heat pump of the district."""
+    problems = []
+    for kind, key, states in (("ev_charger", "ev_delivered_kwh", ev_delivered_kwh),
+                              ("heat_pump", "heat_pump_temp_c", heat_pump_temp_c)):
+        known = {p.cfg.id for p in flex if p.kind == kind}
+        problems += [f"{key}: {a!r} is not a configured {kind} (known: {sorted(known)})"
+                     for a in states if a not in known]
+    return problems
 
 
 def baseline_import_kw(inp: DispatchInputs) -> np.ndarray:
@@ -179,15 +206,18 @@ def plan_horizon(
     soc_initial_kwh: dict[str, float] | None = None,
     with_ac_check: bool = True,
     soc_terminal_kwh: dict[str, float] | None = None,
+    ev_delivered_kwh: dict[str, float] | None = None,
+    heat_pump_temp_c: dict[str, float] | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
-    and ending at ``soc_terminal_kwh`` or above (default: the initial SoC).
+    and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
+    heat-pump states as in :func:`dispatch_inputs`.
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon)
-    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh)
+    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_delivered_kwh, heat_pump_temp_c)
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0

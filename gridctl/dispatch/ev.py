@@ -80,6 +80,11 @@ def immediate_charging(ev: EvChargerParams, n: int, dt_h: float) -> np.ndarray:
     return p
 
 
+def remaining_energy_kwh(requested_kwh: float, delivered_kwh: float) -> float:
+    """Energy (kWh) a session in progress still asks for: requested minus delivered, never negative."""
+    return max(requested_kwh - delivered_kwh, 0.0)
+
+
 def check_sessions(ev: EvChargerParams, n: int) -> list[str]:
     """Problems with a charger's sessions (out of the horizon, empty, overlapping)."""
     problems = []

@@ -5,8 +5,8 @@ Per interval ``t``: electric power ``0 <= p[t] <= p_max`` (kW, load-referenced) 
 capacity ``C`` kWh/K whose temperature ``temp[t]`` (degC, at the interval's end) follows
 ``C * (temp[t] - temp[t-1]) = (cop[t] * p[t] - heat_demand[t] - ua * (temp[t-1] - ambient)) * dt``
 from the mutable initial temperature (telemetry). The comfort band ``[temp_min, temp_max]`` and
-the terminal target (end at least at the initial temperature, so the store is not drained at
-the horizon's end) are soft (``comfort`` and ``terminal`` penalties of
+the terminal target (end at least at ``temp_terminal_c``, default the initial temperature, so the
+store is not drained at the horizon's end) are soft (``comfort`` and ``terminal`` penalties of
 :mod:`gridctl.dispatch.soft`). ``cop`` and ``heat_demand`` are mutable parameters.
 
 Data: the heat demand of a heat pump whose uncontrolled electric profile is known is that
@@ -35,7 +35,7 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
 
     def dynamics(_, t):
         prev = blk.temp_initial if t == first else blk.temp_c[T.prev(t)]
-        heat = blk.cop[t] * blk.p_kw[t] - blk.heat_demand_kw[t] - hp.loss_kw_per_k * (prev - hp.ambient_c)
+        heat = net_heat_kw(blk.cop[t] * blk.p_kw[t], blk.heat_demand_kw[t], prev, hp)
         return C * (blk.temp_c[t] - prev) == heat * dt_h
 
     blk.dynamics = pyo.Constraint(T, rule=dynamics)
@@ -46,7 +46,19 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
     blk.band_max = pyo.Constraint(T, rule=lambda _, t: blk.temp_c[t] - above[t] <= hp.temp_max_c)
     short = add_slack(blk, "terminal_short_k", None, limit="terminal_temp", asset=hp.id, unit="K",
                       penalty=PENALTY["terminal"] * C)
-    blk.terminal = pyo.Constraint(expr=blk.temp_c[T.last()] + short >= min(hp.temp_initial_c, hp.temp_max_c))
+    target = hp.temp_initial_c if hp.temp_terminal_c is None else hp.temp_terminal_c
+    blk.terminal = pyo.Constraint(expr=blk.temp_c[T.last()] + short >= min(target, hp.temp_max_c))
+
+
+def net_heat_kw(heat_in_kw, heat_demand_kw, temp_c, hp: HeatPumpParams):
+    """Heat (kW) into the store at temperature ``temp_c``: heat delivered minus demand minus standing loss."""
+    return heat_in_kw - heat_demand_kw - hp.loss_kw_per_k * (temp_c - hp.ambient_c)
+
+
+def store_temperature(temp_c: float, p_kw: float, t: int, hp: HeatPumpParams, dt_h: float) -> float:
+    """Store temperature (degC) at the end of interval ``t`` run at electric power ``p_kw`` from ``temp_c``."""
+    heat = net_heat_kw(float(hp.cop[t]) * p_kw, float(hp.heat_demand_kw[t]), temp_c, hp)
+    return temp_c + heat * dt_h / hp.capacity_kwh_per_k
 
 
 def cop_from_temperature(outdoor_c: np.ndarray, sink_c: float, carnot_efficiency: float = 0.45,

@@ -75,6 +75,7 @@ class HeatPumpParams:
     temp_initial_c: float
     loss_kw_per_k: float = 0.0
     ambient_c: float = 20.0
+    temp_terminal_c: float | None = None  # end-of-horizon target; None: the initial temperature
 
 
 @dataclass

@@ -33,6 +33,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
 
+from gridctl.dispatch.ev import remaining_energy_kwh
 from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
@@ -177,7 +178,8 @@ class IntradayDispatch:
             if s.arrival < k < s.departure:
                 cols = [self.col_of[id(blk.p_kw[t])] for t in range(s.arrival, k)]
                 planned = float(self._x[cols].sum() * self.inp.dt_h)
-                self._row_shift[self.row_of[id(blk.energy[i])]] = planned - delivered_kwh
+                delivered = s.energy_kwh - remaining_energy_kwh(s.energy_kwh, delivered_kwh)
+                self._row_shift[self.row_of[id(blk.energy[i])]] = planned - delivered
 
     def _refresh(self, changed: set[int]) -> None:
         """Push the values of the ``changed`` parameter components into HiGHS (row bounds and

@@ -5,10 +5,11 @@ only see intervals that ended by then):
 
 1. at the gate time of a replayed day, the day-ahead plan for that day is made;
 2. every ``[replay] reoptimise_every_min`` minutes after local midnight, :func:`gridctl.cycle.decide`
-   re-optimises the remaining horizon from the measured SoC (0: the day-ahead plan stays in force);
+   re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
+   each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force);
 3. the control tick applies the plan in force's setpoints to the device physics with actual load
    and PV from history (:mod:`gridctl.replay.tick`); flexible loads run at their setpoints.
-   SoC carries over between days.
+   SoC carries over between days, and so do heat-store temperatures (:mod:`gridctl.replay.devices`).
 
 A failed re-optimisation keeps the previous plan in force; where no plan covers an interval
 (the day-ahead plan failed too), batteries idle, PV runs uncurtailed and flexible loads run as
@@ -31,7 +32,7 @@ from gridctl.dispatch.highs import SolverError
 from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
 from gridctl.replay.actuals import Actuals
-from gridctl.replay.devices import fleet
+from gridctl.replay.devices import ev_delivered_kwh, fleet, heat_stores
 from gridctl.replay.operation import Recorder
 from gridctl.replay.tick import control_tick, flexible_powers
 from gridctl.timegrid import gate_time, local_day
@@ -107,6 +108,7 @@ def replay_controller(
     dt_h = district.resolution_min / 60.0
     every = cfg.replay.reoptimise_every_min
     batteries = fleet(cfg.assets.battery, soc_kwh)
+    stores = heat_stores(actuals.heat_pumps)
     rec = Recorder(actuals, [b.id for b in batteries], [p.cfg.id for p in district.pv_assets])
     timings = Timings()
     gates = {gate_time(d, district.tz, cfg.site.gate_time): d for d in days[1:]}
@@ -127,6 +129,11 @@ def replay_controller(
             return
         timings.add_plan(day_ahead[day], timer.perf_counter() - t0)
 
+    def record(k: int, p: dict[str, float], curtailed: dict[str, float]) -> None:
+        for h in stores:
+            h.apply(k, p[h.params.id], dt_h)
+        rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, curtailed)
+
     plan_day_ahead(days[0])
     bar = tqdm(total=len(days), unit="day", desc="replay", disable=not progress)
     for k, s in enumerate(actuals.index):
@@ -139,8 +146,10 @@ def replay_controller(
         if every and minutes[k] % every == 0:
             t0 = timer.perf_counter()
             soc = {b.id: b.soc_kwh for b in batteries}
+            delivered = ev_delivered_kwh(actuals.ev_sessions, rec.p_kw, k, dt_h)
             try:
-                decision = decide(district, s, soc)
+                decision = decide(district, s, soc, ev_delivered_kwh=delivered,
+                                  heat_pump_temp_c={h.params.id: h.temp_c for h in stores})
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:
@@ -152,7 +161,7 @@ def replay_controller(
             planned_rows.append(pd.Series(dtype=float, name=s))
             p = control_tick(batteries, {}, 0.0, dt_h, cover_error=False)
             p.update({a: float(v[k]) for a, v in actuals.flex_kw.items()})
-            rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, {a: 0.0 for a in rec.curtailed_kw})
+            record(k, p, {a: 0.0 for a in rec.curtailed_kw})
             timings.bookkeeping_s += timer.perf_counter() - t0
             continue
         row = plan.table.loc[s]
@@ -163,7 +172,7 @@ def replay_controller(
         setpoints = setpoints_at(plan, s)
         p = control_tick(batteries, setpoints, actual_net - forecast_net, dt_h, cfg.replay.cover_forecast_error)
         p.update(flexible_powers(actuals, setpoints))
-        rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, curtailed)
+        record(k, p, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
     bar.update(1)
     bar.close()
