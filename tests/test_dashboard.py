@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -23,12 +24,16 @@ def chromium() -> str:
         return found
     if shutil.which("apt-get") is None:
         pytest.skip("chromium is not installed and apt-get is not available to install it")
-    proc = subprocess.run(["apt-get", "install", "-y", "chromium"], check=False, capture_output=True, text=True,
-                          timeout=600)
-    found = shutil.which("chromium")
-    if proc.returncode != 0 or not found:
-        pytest.skip(f"chromium could not be installed (apt-get exit {proc.returncode}): {proc.stderr[-300:]}")
-    return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        try:
+            proc = subprocess.run(step, check=False, capture_output=True, text=True, timeout=300, env=env)
+        except subprocess.TimeoutExpired:
+            pytest.skip(f"chromium could not be installed: {' '.join(step)} took over 300 s")
+        found = shutil.which("chromium")
+        if found:
+            return found
+    pytest.skip(f"chromium could not be installed (apt-get exit {proc.returncode}): {proc.stderr[-300:]}")
 
 
 def free_port() -> int:
