@@ -4,34 +4,69 @@ Input is the canonical carbon frame (``adapters.carbon``): UTC interval starts, 
 ``signal_type``, ``resolution_min`` and ``issued_at_utc``. Rows issued *before* their interval
 starts are provider forecasts; the others are measurements. For each target interval the
 forecast is the latest provider row issued before the issue time; intervals without one get the
-calendar-and-lag model of :mod:`forecasts.load` trained on the measurements (held constant over
-sub-intervals when the data is coarser than ``resolution_min``, never summed). The signal type
-(average or marginal) travels with the forecast.
+profile model, trained on the measurements (held constant over sub-intervals when the data is
+coarser than ``resolution_min``, never summed). The signal type (average or marginal) travels
+with the forecast.
+
+The profile model forecasts the change from the last measured intensity. Grid intensity moves
+with wind, sun and demand, so the last value is the best guess a few hours ahead and the daily
+profile is the best guess a day ahead; one gradient-boosted model learns the blend from rows
+issued every ``ISSUE_EVERY`` over leads up to ``MAX_LEAD``, so it serves the day-ahead plan and
+every intraday re-optimisation alike. Features, all known at the issue time: the target's local
+time of day, weekday and holiday flag, the lead time and the issue's time of day, the last
+value, the means of the last 3 hours, day and week, and the most recent same-time value.
+Models are trained on ``history_before`` periodic cutoffs (:mod:`forecasts.schedule`); with
+less than ``min_history_days`` of measurements the forecast is yesterday's profile.
 """
 
 from __future__ import annotations
 
-from datetime import time
+import logging
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
-from forecasts.calendar import issued_before
-from forecasts.load import LOAD_SETTINGS, GbmSettings, LoadForecaster
+from forecasts.base import history_before
+from forecasts.calendar import WallClockHistory, holiday_flags, issued_before, time_of_day_h
+from forecasts.load import LOAD_SETTINGS, GbmSettings
+from forecasts.schedule import TrainedModels, frame_key
+from forecasts.seasonal_naive import SeasonalNaive
+
+log = logging.getLogger(__name__)
 
 COLUMN = "ci_kg_per_kwh"
+ISSUE_EVERY = pd.Timedelta(hours=3)  # spacing of the training issue times
+MAX_LEAD = pd.Timedelta(hours=48)  # longest lead learned: an intraday horizon to the end of the next day
+WINDOWS = (pd.Timedelta(hours=3), pd.Timedelta(days=1), pd.Timedelta(days=7))
+LOOKBACK = pd.Timedelta(days=8)  # longest window (7 days) + 1
+
+
+def split_provider_rows(carbon: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(measured, provider)`` rows of a canonical carbon frame: rows issued before their interval
+    starts are provider forecasts; measured rows keep the last issued per interval, sorted."""
+    is_forecast = (pd.to_datetime(carbon["issued_at_utc"], utc=True) < carbon.index).to_numpy()
+    measured = carbon.loc[~is_forecast]
+    return measured[~measured.index.duplicated(keep="last")].sort_index(), carbon.loc[is_forecast]
 
 
 class CarbonForecaster:
-    """Provider forecasts first, profile model second; ``predict`` gives ``ci_kg_per_kwh`` and ``source``."""
+    """Provider forecasts first (unless ``use_provider`` is false), profile model second; ``predict``
+    gives ``ci_kg_per_kwh`` and ``source``."""
 
-    def __init__(self, timezone: str, resolution_min: int = 15, gate: time = time(12),
-                 settings: GbmSettings = LOAD_SETTINGS):
+    def __init__(self, timezone: str, resolution_min: int = 15, settings: GbmSettings = LOAD_SETTINGS,
+                 country: str | None = None, subdivision: str | None = None, use_provider: bool = True):
+        self.timezone = timezone
         self.resolution_min = resolution_min
-        self.profile = LoadForecaster(timezone, resolution_min, gate, settings=settings)
+        self.settings = settings
+        self.country = country
+        self.subdivision = subdivision
+        self.use_provider = use_provider
         self.signal_type: str | None = None
         self._provider: pd.DataFrame | None = None
         self.measured: pd.DataFrame | None = None
+        self.models: TrainedModels | None = None
 
     def fit(self, carbon: pd.DataFrame) -> CarbonForecaster:
         """Split provider forecasts from measurements; one signal type per frame."""
@@ -39,26 +74,85 @@ class CarbonForecaster:
         if len(signals) != 1:
             raise ValueError(f"carbon data holds signal types {signals}; forecast one signal type at a time")
         self.signal_type = signals[0]
-        issued = pd.to_datetime(carbon["issued_at_utc"], utc=True)
-        is_forecast = (issued < carbon.index).to_numpy()
-        self._provider = carbon.loc[is_forecast, [COLUMN, "issued_at_utc"]]
-        measured = carbon.loc[~is_forecast, [COLUMN]]
-        measured = measured[~measured.index.duplicated(keep="last")].sort_index()
-        self.measured = measured.resample(f"{self.resolution_min}min").ffill()
-        self.profile.fit(self.measured)
+        measured, provider = split_provider_rows(carbon)
+        self._provider = provider[[COLUMN, "issued_at_utc"]].iloc[: None if self.use_provider else 0].sort_index(kind="stable")
+        self.measured = measured[[COLUMN]].resample(f"{self.resolution_min}min").ffill()
+        identity = (repr(self.settings), self.timezone, self.country, self.subdivision, frame_key(self.measured))
+        self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
+                                    self.resolution_min, "carbon", identity)
         return self
 
     def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:
         """Intensity (kg/kWh) per interval and where it came from (``provider`` or ``profile``)."""
         if self.signal_type is None:
             raise RuntimeError("CarbonForecaster.predict called before fit")
-        issue = pd.DatetimeIndex(np.full(len(horizon), pd.Timestamp(issue_time).value)).tz_localize("UTC")
-        provider = issued_before(self._provider, COLUMN, horizon, issue)
+        issue_time = pd.Timestamp(issue_time)
+        issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
+        rows = self._provider.index
+        window = self._provider.iloc[rows.searchsorted(horizon.min(), "left"):rows.searchsorted(horizon.max(), "right")]
+        provider = issued_before(window, COLUMN, horizon, issue)
         out = pd.DataFrame({COLUMN: provider, "source": "provider"}, index=horizon)
         missing = np.isnan(provider)
         if missing.any():
-            profile = self.profile.predict(issue_time, horizon)[COLUMN].to_numpy()
+            profile = self._profile(issue_time, horizon, issue)
             out.loc[missing, COLUMN] = profile[missing]
             out.loc[missing, "source"] = "profile"
         out.attrs["signal_type"] = self.signal_type
         return out
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why the last profile forecast was yesterday's profile (``None`` when the model was used)."""
+        return self.models.reason if self.models else None
+
+    def _profile(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, issue: pd.DatetimeIndex) -> np.ndarray:
+        known = history_before(self.measured, issue_time, self.resolution_min)
+        model = self.models.get(self.measured, issue_time)
+        if model is None:
+            naive = SeasonalNaive(1, self.timezone, self.resolution_min).fit(known)
+            return naive.predict(issue_time, horizon)[COLUMN].to_numpy()
+        recent = known.loc[known.index > issue_time - LOOKBACK]
+        x, last = self._features(recent, horizon, issue)
+        with threadpool_limits(self.settings.n_threads, user_api="openmp"):
+            return np.maximum(last + model.predict(x), 0.0)
+
+    def _train(self, known: pd.DataFrame) -> HistGradientBoostingRegressor:
+        s = self.settings
+        step = pd.Timedelta(minutes=self.resolution_min)
+        first = (known.index.min() + LOOKBACK).ceil(ISSUE_EVERY)
+        issues = pd.date_range(first, known.index.max(), freq=ISSUE_EVERY)
+        leads = np.arange(int(MAX_LEAD / step))
+        pairs = np.stack(np.meshgrid(np.arange(len(issues)), leads, indexing="ij"), axis=-1).reshape(-1, 2)
+        if len(pairs) > s.max_train_rows:
+            pairs = pairs[np.sort(np.random.default_rng(s.seed).choice(len(pairs), s.max_train_rows, replace=False))]
+        issue = issues[pairs[:, 0]]
+        targets = issue + pairs[:, 1] * step
+        actual = known[COLUMN].reindex(targets).to_numpy()
+        x, last = self._features(known, targets, issue)
+        ok = np.isfinite(actual) & np.isfinite(last)
+        model = s.regressor(loss="squared_error")
+        with threadpool_limits(s.n_threads, user_api="openmp"):
+            model.fit(x[ok], (actual - last)[ok])
+        log.info("carbon model trained on %d rows until %s", int(ok.sum()), known.index.max())
+        return model
+
+    def _features(self, known: pd.DataFrame, targets: pd.DatetimeIndex,
+                  issue: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Feature matrix (one row per target; column 0 the weekday) and the last value known at each issue."""
+        wall = WallClockHistory(known, self.timezone, self.resolution_min)
+        last = wall.last_value(issue)[:, 0]
+        same_time, days_back = wall.latest_lag(targets, issue)
+        holiday = (holiday_flags(targets, self.timezone, self.country, self.subdivision) if self.country
+                   else np.zeros(len(targets)))
+        columns = [
+            targets.tz_convert(self.timezone).dayofweek.to_numpy(dtype=float),
+            time_of_day_h(targets, self.timezone),
+            holiday,
+            (targets - issue).total_seconds().to_numpy() / 3600.0,
+            time_of_day_h(issue, self.timezone),
+            last,
+            same_time[:, 0] - last,
+            days_back,
+        ]
+        columns += [wall.window_mean(issue, w)[:, 0] - last for w in WINDOWS]
+        return np.column_stack(columns), last

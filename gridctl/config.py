@@ -100,6 +100,7 @@ class DispatchConfig(_Section):
     export_credit_factor: float = Field(0.0, ge=0, le=1)
     carbon_price_per_kg: float = Field(0.1, ge=0)
     peak_charge_per_kw: float = Field(0.0, ge=0)
+    lookahead_h: float = Field(24.0, ge=0, le=48)
 
     @field_validator("import_price_per_kwh")
     @classmethod
@@ -140,6 +141,7 @@ class ForecastConfig(_Section):
     retrain_days: int = Field(14, ge=1)
     max_iter: int = Field(150, ge=10, le=2000)
     learning_rate: float = Field(0.1, gt=0, le=1)
+    carbon_provider: bool = True
     pv_tilt_deg: float = Field(30.0, ge=0, le=90)
     pv_azimuth_deg: float = Field(180.0, ge=0, lt=360)
     pv_losses_pct: float = Field(14.0, ge=0, lt=100)

@@ -17,8 +17,6 @@ from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
 from gridctl.timegrid import local_day
 
-MIN_HORIZON_INTERVALS = 8  # below this many intervals left today, the horizon runs to the end of tomorrow
-
 
 @dataclass
 class Decision:
@@ -36,15 +34,20 @@ def interval_start(now: pd.Timestamp, resolution_min: int) -> pd.Timestamp:
 
 
 def remaining_horizon(district: District, now: pd.Timestamp) -> pd.DatetimeIndex:
-    """Intervals from the one containing ``now`` to the end of the local day (or of tomorrow, late in the day)."""
+    """Intervals from the one containing ``now`` to the end of the local day ``[dispatch] lookahead_h``
+    wall-clock hours later.
+
+    With the default 24 h the horizon always runs through tomorrow, so a battery charged in
+    tonight's clean hours can be planned to discharge in tomorrow morning's dirty ones.
+    """
     start = interval_start(now, district.resolution_min)
-    today = start.tz_convert(district.tz).date()
-    days = [today]
+    wall = start.tz_convert(district.tz).tz_localize(None)
+    today = wall.date()
+    last = (wall + pd.Timedelta(hours=district.config.dispatch.lookahead_h)).date()  # wall clock: DST-proof
     idx = local_day(today, district.tz, district.resolution_min)
-    if (idx >= start).sum() < MIN_HORIZON_INTERVALS:
-        days.append(today + timedelta(days=1))
-    full = idx.append(local_day(days[-1], district.tz, district.resolution_min)) if len(days) > 1 else idx
-    return full[full >= start]
+    for k in range(1, (last - today).days + 1):
+        idx = idx.append(local_day(today + timedelta(days=k), district.tz, district.resolution_min))
+    return idx[idx >= start]
 
 
 def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:

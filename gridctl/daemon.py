@@ -292,7 +292,7 @@ class Daemon:
         end = start + self.res
         row = self.store.plan_row(start.to_pydatetime())
         data_start = self.clock.data_time(start)
-        carbon = self.district.carbon
+        carbon = self.district.measured_carbon
         measured = carbon[carbon.index <= data_start]
         if row is None or measured.empty:
             return

@@ -11,6 +11,7 @@ import pandas as pd
 from adapters.carbon import read_carbon_csv
 from adapters.errors import DataError
 from adapters.history import check_regular, read_history_csv
+from forecasts.carbon import split_provider_rows
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
 from gridctl.flexible_loads import place as place_flexible_loads
@@ -122,13 +123,18 @@ class District:
 
     @cached_property
     def carbon(self) -> pd.DataFrame:
-        """Measured grid carbon intensity (canonical in-memory form, see adapters.carbon)."""
+        """Grid carbon intensity, measured and any provider forecasts (canonical in-memory form, see adapters.carbon)."""
         source = self.config.data.carbon
         if source == "demo":
             self._require_profiles("data.carbon", "a carbon-intensity CSV")
             profiles = raw_profiles(self.net)
             return derive_carbon_intensity(profiles["load"], profiles["renewables"])
         return read_carbon_csv(self.config.resolve(source))
+
+    @property
+    def measured_carbon(self) -> pd.DataFrame:
+        """The measured rows of :attr:`carbon`, one per interval (last issued), sorted."""
+        return split_provider_rows(self.carbon)[0]
 
     def data_problems(self) -> list[str]:
         """Gaps, NaNs and missing series in history and carbon data."""
@@ -139,7 +145,7 @@ class District:
         signals = self.carbon.signal_type.unique()
         if len(signals) > 1:
             problems.append(f"data.carbon: holds several signal types {sorted(signals)}; give one per file")
-        measured = self.carbon[~self.carbon.index.duplicated(keep="last")][["ci_kg_per_kwh"]]
+        measured = self.measured_carbon[["ci_kg_per_kwh"]]
         problems += check_regular(measured, int(self.carbon.resolution_min.iloc[0]), "data.carbon")
         return problems
 

@@ -49,7 +49,9 @@ def build_forecasters(district: District) -> DistrictForecasters:
     load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None, gbm)
     clear_sky = ClearSkyModel(site.latitude, site.longitude, pv_plants(district), res)
     pv = PvForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days))
-    return DistrictForecasters(load, pv, CarbonForecaster(district.tz, res, gate, gbm))
+    carbon = CarbonForecaster(district.tz, res, gbm, site.country, cfg.holiday_subdivision or None,
+                              cfg.carbon_provider)
+    return DistrictForecasters(load, pv, carbon)
 
 
 def district_forecasters(district: District) -> DistrictForecasters:

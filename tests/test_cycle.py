@@ -4,17 +4,36 @@ import pandas as pd
 import pytest
 
 from gridctl.cycle import decide, remaining_horizon
+from gridctl.replay.sweep import district_with_config
 
 
-def test_remaining_horizon_runs_to_local_midnight(demo_district):
+def test_horizon_runs_through_tomorrow_by_default(demo_district):
     h = remaining_horizon(demo_district, pd.Timestamp("2016-07-14T10:07Z"))
     assert h[0] == pd.Timestamp("2016-07-14T10:00Z")
-    assert h[-1] == pd.Timestamp("2016-07-14T21:45Z")  # 23:45 CEST
+    assert h[-1] == pd.Timestamp("2016-07-15T21:45Z")  # 23:45 CEST tomorrow
+    assert len(h) == 96 + 48  # 10:00 UTC is 12:00 CEST: half of today, all of tomorrow
 
 
-def test_late_in_the_day_the_horizon_includes_tomorrow(demo_district):
-    h = remaining_horizon(demo_district, pd.Timestamp("2016-07-14T21:00Z"))
-    assert h[-1] == pd.Timestamp("2016-07-15T21:45Z")
+def with_lookahead(district, hours: float):
+    cfg = district.config.model_copy(deep=True)
+    cfg.dispatch.lookahead_h = hours
+    return district_with_config(district, cfg)
+
+
+def test_without_lookahead_the_horizon_ends_at_local_midnight(demo_district):
+    h = remaining_horizon(with_lookahead(demo_district, 0.0), pd.Timestamp("2016-07-14T10:07Z"))
+    assert h[-1] == pd.Timestamp("2016-07-14T21:45Z")
+
+
+def test_short_lookahead_reaches_into_tomorrow_only_late_in_the_day(demo_district):
+    two_hours = with_lookahead(demo_district, 2.0)
+    assert remaining_horizon(two_hours, pd.Timestamp("2016-07-14T19:00Z"))[-1] == pd.Timestamp("2016-07-14T21:45Z")
+    assert remaining_horizon(two_hours, pd.Timestamp("2016-07-14T20:30Z"))[-1] == pd.Timestamp("2016-07-15T21:45Z")
+
+
+def test_horizon_through_a_dst_change_day_has_its_100_intervals(demo_district):
+    h = remaining_horizon(demo_district, pd.Timestamp("2016-10-29T22:00Z"))  # midnight CEST, 30 Oct
+    assert len(h) == 100 + 96
 
 
 def test_decide_starts_from_measured_soc(demo_district):

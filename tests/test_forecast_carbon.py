@@ -54,3 +54,9 @@ def test_mixed_signal_types_are_refused():
     data = pd.concat([_measured("marginal"), _measured("average_direct")])
     with pytest.raises(ValueError, match="signal types"):
         CarbonForecaster(TZ).fit(data)
+
+
+def test_provider_rows_can_be_ignored():
+    data = pd.concat([_measured(), _provider("2016-05-11T06:00Z", 0.3)])
+    fc = CarbonForecaster(TZ, 60, settings=FAST, use_provider=False).fit(data).predict(ISSUE, HORIZON[::4])
+    assert set(fc["source"]) == {"profile"} and not np.allclose(fc["ci_kg_per_kwh"], 0.3)

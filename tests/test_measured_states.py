@@ -28,6 +28,7 @@ def naive(demo_district):
     cfg = demo_district.config.model_copy(deep=True)
     cfg.forecast.min_history_days = NO_TRAINING_DAYS
     cfg.replay.reoptimise_every_min = 120
+    cfg.dispatch.lookahead_h = 0.0  # today only: one EV session per charger in the horizon
     return district_with_config(demo_district, cfg)
 
 

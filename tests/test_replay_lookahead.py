@@ -29,7 +29,7 @@ def test_decisions_before_an_instant_ignore_all_data_after_it(demo_district):
     history = demo_district.history.copy()
     history.loc[history.index >= CUT] *= 1.7
     carbon = demo_district.carbon.copy()
-    after = carbon.index >= CUT
+    after = pd.to_datetime(carbon.issued_at_utc, utc=True) >= CUT  # measured after the cut, or forecast after it
     carbon.loc[after, "ci_kg_per_kwh"] = carbon.loc[after, "ci_kg_per_kwh"][::-1].to_numpy()
 
     a = run_replay(district_with_config(demo_district, cfg), START, END).controller

@@ -40,8 +40,7 @@ class Actuals:
 
 def measured_carbon(district: District) -> pd.Series:
     """The measured carbon intensity at the site's resolution (last issued value per interval, held)."""
-    carbon = district.carbon
-    measured = carbon[~carbon.index.duplicated(keep="last")]["ci_kg_per_kwh"]
+    measured = district.measured_carbon["ci_kg_per_kwh"]
     return measured.resample(f"{district.resolution_min}min").ffill()
 
 
