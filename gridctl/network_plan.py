@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
@@ -11,7 +15,7 @@ from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening
 from gridctl.district import District
 from gridctl.flexible_loads import place
 from network_models.ac_check import AcCheckResult
-from network_models.linear import OperatingPoint, linear_grid
+from network_models.linear import LinearGrid, OperatingPoint, linear_grid
 from network_models.loading import NetworkError
 
 
@@ -68,3 +72,65 @@ def bus_flex_from_table(table: pd.DataFrame, inp: DispatchInputs, buses: list[in
     for p in inp.pv_assets:
         x[:, col[p.bus]] += table[f"{p.id}.curtailed_kw"].to_numpy()
     return x
+
+
+@dataclass
+class _IntervalModel:
+    """One interval's linear model and no-flexibility operating point."""
+
+    dvm: np.ndarray  # (n_bus, n_inj)
+    dpf: np.ndarray  # (n_branch, n_inj)
+    dqf: np.ndarray  # (n_branch, n_inj)
+    point: tuple[np.ndarray, ...]  # vm_pu, loading_pct, p_kw, q_kvar, vm_from of the interval
+
+
+class IntervalNetworkModels:
+    """Linear network models of a district's intervals, each linearised once, at its first plan.
+
+    Re-optimisations during the day reuse the model made for an interval by the first plan that
+    covered it (the AC state without flexibility under that plan's forecast) instead of running
+    an AC power flow and a linearisation per interval at every re-optimisation. Intervals
+    before the earliest one asked for are dropped, so a running daemon keeps about two days.
+    """
+
+    def __init__(self) -> None:
+        self._buses: list | None = None
+        self._layout: tuple[str, np.ndarray, list[str], np.ndarray] | None = None  # method, buses, branches, ratings
+        self._by_interval: dict[pd.Timestamp, _IntervalModel] = {}
+
+    def network_data(self, district: District, model: pyo.ConcreteModel, index: pd.DatetimeIndex,
+                     base_ac: Callable[[pd.DatetimeIndex], AcCheckResult]) -> NetworkData:
+        """Network data for ``model`` over ``index``; ``base_ac(intervals)`` runs the AC check
+        without flexibility for intervals not seen before."""
+        buses = list(model.FLEX_BUS)
+        if buses != self._buses:
+            self._buses, self._by_interval = buses, {}
+        self._by_interval = {t: v for t, v in self._by_interval.items() if t >= index[0]}
+        new = index[~index.isin(list(self._by_interval))]
+        if len(new):
+            self._add(district, model, new, base_ac(new))
+        rows = [self._by_interval[t] for t in index]
+        method, bus_idx, branches, rated = self._layout
+        grid = LinearGrid(method, bus_idx, branches, np.asarray(buses), rated,
+                          np.stack([r.dvm for r in rows]), np.stack([r.dpf for r in rows]),
+                          np.stack([r.dqf for r in rows]))
+        point = OperatingPoint(*(np.stack([r.point[k] for r in rows]) for k in range(5)))
+        return NetworkData(grid, point, network_limits(district), Tightening.none(len(index), grid))
+
+    def _add(self, district: District, model: pyo.ConcreteModel, new: pd.DatetimeIndex, base: AcCheckResult) -> None:
+        data = network_data(district, model, base)
+        g, p = data.grid, data.point
+        self._layout = (g.method, g.buses, g.branches, g.s_rated_kva)
+        last = g.dvm.shape[0] - 1  # LinDistFlow: one time-invariant model
+        for i, t in enumerate(new):
+            k = min(i, last)
+            self._by_interval[t] = _IntervalModel(g.dvm[k], g.dpf[k], g.dqf[k],
+                                                  (p.vm_pu[i], p.loading_pct[i], p.p_kw[i], p.q_kvar[i], p.vm_from[i]))
+
+
+_INTERVAL_MODELS: WeakKeyDictionary[District, IntervalNetworkModels] = WeakKeyDictionary()
+
+
+def interval_network_models(district: District) -> IntervalNetworkModels:
+    """The district's :class:`IntervalNetworkModels` (one per district object)."""
+    return _INTERVAL_MODELS.setdefault(district, IntervalNetworkModels())

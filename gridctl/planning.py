@@ -15,6 +15,7 @@ from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
+from gridctl.dispatch.network import add_network_block
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
@@ -26,7 +27,7 @@ from gridctl.flexible_loads import (
     place,
 )
 from gridctl.forecasting import district_forecasters
-from gridctl.network_plan import network_data, zero_flex_table
+from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
 from network_models.profiles import element_injections
@@ -211,7 +212,10 @@ def plan_horizon(
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
-    heat-pump states as in :func:`dispatch_inputs`.
+    heat-pump states as in :func:`dispatch_inputs`. With ``with_ac_check`` the plan is verified
+    (and, under ``[network] constrain_dispatch``, tightened) with AC power flows; without it,
+    re-optimisations keep the network rows of each interval's first linearisation
+    (:class:`gridctl.network_plan.IntervalNetworkModels`).
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
@@ -221,7 +225,9 @@ def plan_horizon(
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0
-    network = with_ac_check and cfg.network.constrain_dispatch and len(model.FLEX_BUS) > 0
+    constrained = cfg.network.constrain_dispatch and len(model.FLEX_BUS) > 0
+    network = with_ac_check and constrained
+    network_rows = {}
     if network:
         base = check_schedule(district, fc.groups, zero_flex_table(inp))
         loop = solve_network_aware(
@@ -229,9 +235,16 @@ def plan_horizon(
             lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
             cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
         )
-        result, ac = loop.result, loop.ac
+        result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
+        if constrained:  # re-optimisations: rows from each interval's first linearisation, no AC loop
+            t0 = timer.perf_counter()
+            data = interval_network_models(district).network_data(
+                district, model, inp.index,
+                lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
+            network_rows = add_network_block(model, data, inp.dt_h)
+            build_s += timer.perf_counter() - t0
         result = solve(model, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
     table = plan_table(model, inp)
     baseline_emissions = float(interval_emissions(baseline_import_kw(inp), inp).sum())
@@ -251,6 +264,7 @@ def plan_horizon(
         "emissions_kg": float(table.emissions_kg.sum()),
         "baseline_emissions_kg": baseline_emissions,
         "build_s": round(build_s, 4),
+        "network_rows": network_rows,
         "solve_s": round(result.handover_s + result.solve_s, 4),
         "ac_check": {**ac.summary(), "rounds": loop.rounds if network else 0,
                      "network_rows": loop.rows if network else {}} if ac else None,

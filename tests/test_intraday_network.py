@@ -1,0 +1,52 @@
+"""Re-optimisations keep the network limits: each interval is linearised once, at its first plan."""
+
+import pandas as pd
+import pytest
+
+from gridctl.cycle import decide
+from gridctl.dispatch.model import build_model
+from gridctl.network_plan import IntervalNetworkModels, zero_flex_table
+from gridctl.planning import check_schedule, dispatch_inputs, make_forecast
+from gridctl.replay.sweep import district_with_config
+
+NOW = pd.Timestamp("2016-07-14T12:00Z")  # 14:00 CEST: the truck depot congests the feeder from 16:00
+
+
+@pytest.fixture(scope="module")
+def today_only(demo_district):
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.dispatch.lookahead_h = 0.0
+    return district_with_config(demo_district, cfg)
+
+
+def test_reoptimised_plan_passes_the_ac_check_where_doing_nothing_fails(today_only):
+    plan = decide(today_only, NOW, {}).plan
+    fc = make_forecast(today_only, NOW, plan.table.index)
+    assert plan.summary["network_rows"]["thermal_rows"] > 0
+    assert check_schedule(today_only, fc.groups, None).violations > 0
+    assert check_schedule(today_only, fc.groups, plan.table).violations == 0
+    cfg = today_only.config.model_copy(deep=True)
+    cfg.network.constrain_dispatch = False
+    blind = decide(district_with_config(today_only, cfg), NOW, {}).plan
+    assert blind.summary["network_rows"] == {}
+    assert check_schedule(today_only, fc.groups, blind.table).violations > 0
+
+
+def test_each_interval_is_linearised_once(today_only):
+    horizon = pd.date_range(NOW, periods=12, freq="15min")
+    fc = make_forecast(today_only, NOW, horizon)
+    inp = dispatch_inputs(today_only, fc)
+    model = build_model(inp)
+    asked = []
+
+    def base_ac(new):
+        asked.append(new)
+        return check_schedule(today_only, fc.groups.loc[new], zero_flex_table(inp).loc[new])
+
+    models = IntervalNetworkModels()
+    first = models.network_data(today_only, model, horizon, base_ac)
+    later = horizon[4:]
+    inp_later = dispatch_inputs(today_only, make_forecast(today_only, NOW, later))
+    second = models.network_data(today_only, build_model(inp_later), later, base_ac)
+    assert len(asked) == 1 and asked[0].equals(horizon)  # the later horizon reused all its intervals
+    assert (second.grid.dpf == first.grid.dpf[4:]).all() and (second.point.vm_pu == first.point.vm_pu[4:]).all()
