@@ -1,4 +1,4 @@
-"""PV forecaster: zero at night, never above clear sky, learns the plant's bias, no look-ahead."""
+"""PV forecaster: zero at night, never above clear sky, learns the plant's bias, no look-ahead; plant fit."""
 
 from datetime import date, time
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from forecasts.load import GbmSettings
-from forecasts.pv import ClearSkyModel, PvForecaster, PvPlant
+from forecasts.pv import ClearSkyModel, PvForecaster, PvPlant, fit_plants
 from gridctl.timegrid import gate_time, local_day
 
 TZ = "Europe/Berlin"
@@ -40,11 +40,16 @@ def _forecaster() -> PvForecaster:
 def test_zero_at_night_and_never_above_clear_sky():
     history = _measured(factor=1.4)  # measured above the modelled clear sky tempts the model upwards
     issue, horizon = _day("2016-06-10")
-    fc = _forecaster().fit(history).predict(issue, horizon)
-    bound = CLEAR.power(horizon)
+    forecaster = _forecaster().fit(history)
+    fc = forecaster.predict(issue, horizon)
+    plants = forecaster.plants(issue)
+    assert plants != PLANTS  # the bound is that of the plants fitted on history, not the configured ones
+    bound = CLEAR.power(horizon, plants)
     assert (fc.to_numpy() <= bound.to_numpy() + 1e-9).all()
-    elevation = CLEAR.solar_position(horizon)["elevation"].to_numpy()
-    assert (fc.to_numpy()[elevation < 0] == 0).all()
+    for series, plant in plants.items():
+        sun_time = horizon + pd.Timedelta(minutes=plant.clock_offset_min)
+        night = CLEAR.solar_position(sun_time)["elevation"].to_numpy() < 0
+        assert night.any() and (fc[series].to_numpy()[night] == 0).all()
     assert (fc.to_numpy() >= 0).all() and fc.to_numpy().max() > 0
 
 
@@ -73,3 +78,25 @@ def test_short_history_uses_yesterday_capped_at_clear_sky():
     fc = forecaster.predict(issue, horizon)
     assert "need 14 days" in forecaster.fallback_reason
     assert (fc.to_numpy() <= CLEAR.power(horizon).to_numpy() + 1e-9).all()
+
+
+def test_plant_fit_recovers_orientation_clock_offset_and_kwp():
+    """An east-facing plant whose clock runs 45 minutes behind, seen through clouds, is found from its output."""
+    true = PvPlant(300.0, 20, 105, 14, clock_offset_min=45)
+    actual = ClearSkyModel(53.59, 11.45, {"pv/roof": true})
+    idx = pd.date_range("2016-03-01", "2016-07-01", freq="15min", inclusive="left", tz="UTC")
+    rng = np.random.default_rng(1)
+    days = idx.normalize().unique()
+    clear_day = rng.random(len(days)) < 0.3
+    cloud = pd.Series(np.where(clear_day, 1.0, rng.uniform(0.1, 0.8, len(days))), index=days).reindex(idx.normalize())
+    history = actual.power(idx).mul(cloud.to_numpy(), axis=0) * rng.normal(1.0, 0.02, (len(idx), 1))
+    prior = ClearSkyModel(53.59, 11.45, {"pv/roof": PvPlant(500.0, 30, 180, 14)})
+    fitted = fit_plants(history, prior)["pv/roof"]
+    assert (fitted.azimuth_deg, fitted.tilt_deg, fitted.clock_offset_min) == (105, 20, 45)
+    assert fitted.kwp == pytest.approx(300.0, rel=0.08)
+    assert fitted.losses_pct == 14
+
+
+def test_plant_fit_keeps_the_configured_plant_on_short_history():
+    history = _measured(end="2016-05-20")  # 19 days: fewer than two blocks of 14
+    assert fit_plants(history, CLEAR) == PLANTS
