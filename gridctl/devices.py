@@ -15,9 +15,11 @@ from adapters.drivers import (
     EvChargerDriver,
     HeatPumpDriver,
     HostPool,
+    ModbusHost,
     PvDriver,
     SunSpecDriver,
 )
+from adapters.drivers.loopback import LoopbackHost
 from adapters.errors import DataError
 from adapters.simulator import (
     BatteryParams,
@@ -37,6 +39,7 @@ from adapters.simulator import (
     Simulator,
 )
 from gridctl.config import Config, ConfigError
+from gridctl.control import Rating
 from gridctl.dispatch.heat_pump import cop_from_temperature
 from gridctl.district import District
 from gridctl.flexible_loads import PlacedFlexLoad, ev_params
@@ -137,6 +140,11 @@ def drivers(config: Config, pool: HostPool, host: str | None = None, port: int |
             revert_s: int = 900) -> dict[str, SunSpecDriver]:
     """A driver per configured asset (by asset id), all behind ``[simulator] host:port``."""
     modbus = pool.get(host or config.simulator.host, config.simulator.port if port is None else port)
+    return drivers_on(config, modbus, revert_s)
+
+
+def drivers_on(config: Config, modbus: ModbusHost | LoopbackHost, revert_s: int = 900) -> dict[str, SunSpecDriver]:
+    """A driver per configured asset (by asset id) behind one Modbus host (or an in-process simulator's)."""
     out: dict[str, SunSpecDriver] = {}
     for b in config.assets.battery:
         out[b.id] = BatteryDriver(modbus, b.unit_id, b.id, p_max_kw=b.p_max_kw, revert_s=revert_s)
@@ -146,4 +154,17 @@ def drivers(config: Config, pool: HostPool, host: str | None = None, port: int |
         out[e.id] = EvChargerDriver(modbus, e.unit_id, e.id, p_max_kw=e.p_max_kw, revert_s=revert_s)
     for h in config.assets.heat_pump:
         out[h.id] = HeatPumpDriver(modbus, h.unit_id, h.id, p_max_kw=h.p_max_kw, revert_s=revert_s)
+    return out
+
+
+def ratings(district: District) -> dict[str, Rating]:
+    """Rating of every controllable asset: batteries, curtailable PV (setpoint = output cap), EV
+    chargers and heat pumps (no fallback write: their own control takes over)."""
+    config = district.config
+    out = {b.id: Rating(-b.p_max_kw, b.p_max_kw, b.soc_min_kwh, b.soc_max_kwh) for b in config.assets.battery}
+    for p in district.pv_assets:
+        rated = float(district.net.sgen.p_mw[p.sgen] * 1000.0)
+        out[p.cfg.id] = Rating(0.0, rated, safe_kw=rated)
+    for f in _flexible(district):
+        out[f.cfg.id] = Rating(0.0, f.p_max_kw, safe_kw=None)
     return out

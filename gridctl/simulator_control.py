@@ -3,6 +3,9 @@
 ``GET /devices`` lists every simulated device with its unit id, present power and faults;
 ``PUT /devices/{id}/faults`` with a JSON object such as ``{"offline": true}`` or
 ``{"delay_s": 2.5}`` changes its faults; ``DELETE /devices/{id}/faults`` makes it healthy.
+``GET /clock`` tells the simulated time (UTC) and speed; ``POST /clock/advance`` with
+``{"seconds": 900}`` moves it forward (how ``gridctl replay --modbus`` steps a simulator whose
+clock stands still, ``gridctl simulate --clock-start``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import asdict
 
 import uvicorn
 from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
 
 from adapters.errors import DataError
 from adapters.simulator import SimulatedDevice, Simulator
@@ -51,7 +55,22 @@ def control_app(sim: Simulator) -> FastAPI:
         sim.clear_faults(device(device_id).id)
         return _state(sim[device_id])
 
+    @app.get("/clock")
+    def clock() -> dict:
+        return {"now": sim.clock.now().isoformat(), "speed": sim.clock.speed}
+
+    @app.post("/clock/advance")
+    def advance(step: ClockStep) -> dict:
+        sim.clock.advance(step.seconds)
+        return {"now": sim.clock.now().isoformat(), "speed": sim.clock.speed}
+
     return app
+
+
+class ClockStep(BaseModel):
+    """Simulated seconds to move the clock forward."""
+
+    seconds: float = Field(ge=0)
 
 
 class ControlServer(uvicorn.Server):

@@ -1,4 +1,4 @@
-"""Replay: device physics, balances of every run, baselines, DST days and the output files."""
+"""Replay: balances and battery limits of every run, baselines, DST days and the output files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from gridctl.cli import main
-from gridctl.replay.devices import BatteryPhysics
 from gridctl.replay.files import write_outputs
 from gridctl.replay.run import run_replay
 from gridctl.replay.sweep import district_with_config
@@ -33,16 +32,6 @@ def replay_district(demo_district, naive_forecasts: bool = False, **replay):
 @pytest.fixture(scope="module")
 def one_day(demo_district):
     return run_replay(replay_district(demo_district, reoptimise_every_min=120, ac_check_every_min=240), DAY, DAY)
-
-
-def test_battery_physics_stop_at_soc_limits():
-    b = BatteryPhysics("b", p_max_kw=100, soc_min_kwh=10, soc_max_kwh=95, eta_charge=0.9, eta_discharge=0.9,
-                       soc_kwh=90)
-    assert b.apply(500, 0.25) == pytest.approx(5 / (0.9 * 0.25))  # only 5 kWh of room: power reduced
-    assert b.soc_kwh == pytest.approx(95)
-    b.soc_kwh = 12
-    assert b.apply(-100, 0.25) == pytest.approx(-2 * 0.9 / 0.25)  # 2 kWh above the floor
-    assert b.soc_kwh == pytest.approx(10)
 
 
 def test_every_run_keeps_the_balance_and_the_battery_limits(one_day, demo_district):

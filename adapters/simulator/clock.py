@@ -24,6 +24,11 @@ class SimClock:
         elapsed = self._offset_s + (time.monotonic() - self._t0) * self._speed if self._speed else self._offset_s
         return self._start + pd.Timedelta(seconds=elapsed)
 
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per wall-clock second (0: stands still until advanced)."""
+        return self._speed
+
     def advance(self, seconds: float) -> None:
         """Move simulated time forward by ``seconds``."""
         if seconds < 0:

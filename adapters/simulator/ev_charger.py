@@ -1,6 +1,7 @@
 """Simulated EV charging point: model 1 and the gridctl map 64901 (``adapters/maps``).
 
-Vehicles arrive and depart per the session list and take energy until their request is met.
+Vehicles arrive and depart per the session list and take energy until their request is met;
+``TotWh`` counts the energy delivered over all sessions.
 Without remote control a connected vehicle charges at the rated power; with ``WSetEna`` it
 charges at ``WSet`` (load-referenced W), which must be 0 or between ``WMinRtg`` and ``WMaxRtg``.
 """
@@ -46,6 +47,7 @@ class SimEvCharger(SimulatedDevice):
         self.params = params
         self.sessions = sorted(params.sessions, key=lambda s: s.arrive)
         self.delivered_kwh = [0.0] * len(self.sessions)
+        self.wh_delivered = 0.0  # energy counter over all sessions, Wh
         super().__init__(params.id, params.unit_id, clock, faults)
 
     def configure(self) -> None:
@@ -94,7 +96,9 @@ class SimEvCharger(SimulatedDevice):
             if i is not None:
                 h = (edge - t).total_seconds() / 3600
                 need = self.sessions[i].energy_kwh - self.delivered_kwh[i]
-                self.delivered_kwh[i] += min(self._power_kw(t) * h, max(need, 0.0))
+                energy = min(self._power_kw(t) * h, max(need, 0.0))
+                self.delivered_kwh[i] += energy
+                self.wh_delivered += 1000 * energy
             t = edge
 
     def publish_telemetry(self) -> None:
@@ -102,6 +106,7 @@ class SimEvCharger(SimulatedDevice):
         p = self.p_kw
         self.set_raw(MODEL, "Conn", int(i is not None))
         self.set(MODEL, "W", p * 1000)
+        self.set_raw(MODEL, "TotWh", int(self.wh_delivered) & 0xFFFF_FFFF)
         if i is None:
             self.set_raw(MODEL, "St", 0)
             for name in ("SessWh", "SessReqWh", "DepRem"):

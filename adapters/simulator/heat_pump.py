@@ -1,8 +1,8 @@
 """Simulated heat pump with a heat store: model 1 and the gridctl map 64902 (``adapters/maps``).
 
 The store temperature integrates heat in (COP x electrical power) minus heat demand minus
-standing losses. Outside the comfort band the pump overrides any command (full power below
-``temp_min_c``, off above ``temp_max_c``). Otherwise it runs at ``WSet`` while ``WSetEna`` is
+standing losses; ``TotWh`` counts the electrical energy consumed. Outside the comfort band the
+pump overrides any command (full power below ``temp_min_c``, off above ``temp_max_c``). Otherwise it runs at ``WSet`` while ``WSetEna`` is
 enabled, else per its SG-Ready state: 1 blocked, 2 thermostat, 3 thermostat 2 K higher,
 4 forced on.
 """
@@ -49,6 +49,7 @@ class SimHeatPump(SimulatedDevice):
         self.params = params
         self.temp_c = params.temp_initial_c
         self._on = False
+        self.wh_consumed = 0.0  # electrical energy counter, Wh
         super().__init__(params.id, params.unit_id, clock, faults)
 
     def configure(self) -> None:
@@ -100,7 +101,9 @@ class SimHeatPump(SimulatedDevice):
             t = t0 + pd.Timedelta(seconds=done)
             demand = 0.0 if p.heat_demand_kw is None else profile_value(p.heat_demand_kw, t)
             cop = profile_value(p.cop, t, default=1.0) if isinstance(p.cop, pd.Series) else p.cop
-            heat = cop * self.p_kw - demand - p.loss_kw_per_k * (self.temp_c - p.ambient_c)
+            p_kw = self.p_kw
+            self.wh_consumed += p_kw * h / 3.6
+            heat = cop * p_kw - demand - p.loss_kw_per_k * (self.temp_c - p.ambient_c)
             self.temp_c += heat * h / 3600 / p.capacity_kwh_per_k
             done += h
 
@@ -110,3 +113,4 @@ class SimHeatPump(SimulatedDevice):
         self.set_raw(MODEL, "St", 1 if p_kw > 0 else 2 if blocked else 0)
         self.set(MODEL, "W", p_kw * 1000)
         self.set(MODEL, "TmpSto", self.temp_c)
+        self.set_raw(MODEL, "TotWh", int(self.wh_consumed) & 0xFFFF_FFFF)

@@ -55,6 +55,21 @@ class Simulator:
         """Make a device healthy again."""
         self[device_id].faults.update(offline=False, delay_s=0.0, exception_code=None, stuck=False, sf_offset=0)
 
+    async def request(self, unit_id: int, func_code: int, address: int, count: int,
+                      values: list[int] | None = None) -> list[int]:
+        """Serve one request in-process exactly as the TCP server would (faults, physics, write checks):
+        the ``count`` registers from ``address`` after it. Raise :class:`Refused` with the Modbus exception
+        code, or :class:`NoSuchIdException` when the unit does not answer (no device, or offline)."""
+        device = next((d for d in self.devices.values() if d.unit_id == unit_id), None)
+        if device is None:
+            raise NoSuchIdException(f"no device with unit id {unit_id}")
+        registers = [0] * len(device.image.regs)
+        code = await _action(device, func_code, device.map.base, address, count, registers, values)
+        if code is not None:
+            raise Refused(int(code), f"{device.id}: function {func_code} at {address} answered with exception {code}")
+        offset = address - device.map.base
+        return registers[offset:offset + count]
+
     async def start(self) -> int:
         """Start serving in the background; return the bound TCP port."""
         sim_devices = [

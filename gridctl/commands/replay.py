@@ -1,5 +1,5 @@
-"""``gridctl replay --start D --end D [--out DIR] [--baseline NAME] [--perfect-foresight]``
-and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
+"""``gridctl replay --start D --end D [--out DIR] [--baseline NAME] [--perfect-foresight]
+[--modbus local|HOST:PORT [--modbus-control URL]]`` and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from gridctl.district import District
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.files import write_outputs
+from gridctl.replay.plant import ModbusTarget
 from gridctl.replay.run import run_replay
 from gridctl.replay.sweep import read_sweep, run_sweep
 
@@ -25,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"baseline to compare ({', '.join(BASELINES)}); repeatable, the first is the reference "
                         "of reduction_pct (default: [replay] baselines)")
     p.add_argument("--perfect-foresight", action="store_true", help="also compare with the perfect-foresight optimum")
+    p.add_argument("--modbus", metavar="local|HOST:PORT",
+                   help="run gridctl's devices over Modbus TCP: a simulator started here on 127.0.0.1 (local) or a "
+                        "running `gridctl simulate --clock-start START --control-port N` (default: in-process)")
+    p.add_argument("--modbus-control", metavar="URL",
+                   help="with --modbus HOST:PORT: that simulator's control endpoint, e.g. http://127.0.0.1:5021")
     p.add_argument("--sweep", type=Path, help="sweep.toml: run a grid of scenarios on Dask, one summary row each")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
     p.add_argument("--workers", type=int, default=None, help="local cluster workers (default: one per core)")
@@ -44,8 +50,9 @@ def _replay(args: argparse.Namespace) -> int:
     if args.perfect_foresight and "perfect-foresight" not in baselines:
         baselines.append("perfect-foresight")
     config.replay.baselines = baselines
+    modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
     district = District.load(config)
-    result = run_replay(district, args.start, args.end, progress=True)
+    result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
     paths = write_outputs(result, args.out)
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")

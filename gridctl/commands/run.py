@@ -23,11 +23,11 @@ from adapters.simulator import Simulator
 from gridctl import devices
 from gridctl.api import create_app
 from gridctl.clock import DaemonClock
-from gridctl.config import Config, ConfigError, load_config
-from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
+from gridctl.config import Config, load_config
+from gridctl.control import Controller, ControlSettings, DriverDevice
 from gridctl.daemon import Daemon
+from gridctl.devices import ratings
 from gridctl.district import District
-from gridctl.flexible_loads import place as place_flexible_loads
 from gridctl.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,22 +54,6 @@ def configure_logging(as_json: bool) -> None:
             handler.setFormatter(JsonFormatter())
     for name in ("apscheduler.executors", "apscheduler.scheduler"):  # a line per job run is noise
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def ratings(district: District) -> dict[str, Rating]:
-    """Rating of every controllable asset: batteries, curtailable PV (setpoint = output cap), EV
-    chargers and heat pumps (no fallback write: their own control takes over)."""
-    config = district.config
-    out = {b.id: Rating(-b.p_max_kw, b.p_max_kw, b.soc_min_kwh, b.soc_max_kwh) for b in config.assets.battery}
-    for p in district.pv_assets:
-        rated = float(district.net.sgen.p_mw[p.sgen] * 1000.0)
-        out[p.cfg.id] = Rating(0.0, rated, safe_kw=rated)
-    placed, problems = place_flexible_loads(district.net, district.groups, config.assets)
-    if problems:
-        raise ConfigError(problems)
-    for f in placed:
-        out[f.cfg.id] = Rating(0.0, f.p_max_kw, safe_kw=None)
-    return out
 
 
 def simulator(district: District, clock: DaemonClock, port: int | None = None) -> Simulator:

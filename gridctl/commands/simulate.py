@@ -1,6 +1,8 @@
-"""``gridctl simulate [--host 127.0.0.1] [--port 5020] [--control-port N]``: serve every
-configured device over Modbus TCP (SunSpec maps, one unit id per device) until interrupted;
-with ``--control-port`` also the HTTP fault-injection endpoint (:mod:`gridctl.simulator_control`)."""
+"""``gridctl simulate [--host 127.0.0.1] [--port 5020] [--control-port N] [--clock-start TIME]``: serve
+every configured device over Modbus TCP (SunSpec maps, one unit id per device) until interrupted;
+with ``--control-port`` also the HTTP control endpoint (faults, clock: :mod:`gridctl.simulator_control`);
+with ``--clock-start`` simulated time starts there and stands still until advanced over that endpoint
+(``gridctl replay --modbus``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import asyncio
 import signal
 import sys
 
+import pandas as pd
+
+from adapters.simulator import SimClock
 from gridctl.config import load_config
 from gridctl.devices import simulator, simulator_clock
 from gridctl.district import District
@@ -19,7 +24,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="address to listen on (default: [simulator] host)")
     p.add_argument("--port", default=None, type=int, help="TCP port (default: [simulator] port)")
     p.add_argument("--control-port", default=None, type=int,
-                   help="serve the HTTP control endpoint (faults) on this port of the same host")
+                   help="serve the HTTP control endpoint (faults, clock) on this port of the same host")
+    p.add_argument("--clock-start", default=None, type=_timestamp, metavar="TIME",
+                   help="simulated time to start at (ISO 8601 with offset, e.g. 2016-07-11T00:00+02:00); the "
+                        "clock then stands still until POST /clock/advance (default: now in [daemon] data_year, "
+                        "running at [daemon] time_scale)")
+
+
+def _timestamp(text: str) -> pd.Timestamp:
+    t = pd.Timestamp(text)
+    if t.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; write e.g. 2016-07-11T00:00+02:00")
+    return t
 
 
 async def _serve(sim, control_port: int | None) -> None:
@@ -52,7 +68,8 @@ async def _serve(sim, control_port: int | None) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     district = District.load(config)
-    sim = simulator(district, simulator_clock(config), args.host, args.port)
+    clock = simulator_clock(config) if args.clock_start is None else SimClock(args.clock_start)
+    sim = simulator(district, clock, args.host, args.port)
     try:
         asyncio.run(_serve(sim, args.control_port))
     except (OSError, RuntimeError) as exc:

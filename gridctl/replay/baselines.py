@@ -1,4 +1,5 @@
-"""Baselines replayed on the same actuals and device physics as gridctl.
+"""Baselines replayed on the same actuals and device physics as gridctl: the simulator's devices,
+in-process (also when gridctl's own run goes over Modbus TCP).
 
 - ``none``: no flexibility used (batteries idle, no curtailment, flexible loads run as recorded:
   as soon as they arrive).
@@ -20,31 +21,32 @@ from gridctl.dispatch.result import plan_table
 from gridctl.district import District
 from gridctl.planning import Forecast, dispatch_inputs
 from gridctl.replay.actuals import Actuals
-from gridctl.replay.devices import fleet
 from gridctl.replay.operation import Recorder
-from gridctl.replay.tick import control_tick, flexible_powers
+from gridctl.replay.plant import open_plant
+from gridctl.replay.tick import battery_setpoints, control_tick
 
 
 def _follow(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
             setpoints: pd.DataFrame | None, cover_net_load: bool) -> pd.DataFrame:
-    """Run the device physics with fixed setpoints (or none: flexible loads as recorded), optionally
-    covering the whole net load with the batteries."""
-    dt_h = district.resolution_min / 60.0
-    batteries = fleet(district.config.assets.battery, soc_kwh)
+    """Run the simulator's devices (in-process) with fixed setpoints (or none: batteries idle, flexible
+    loads set to their recorded profiles), optionally covering the whole net load with the batteries."""
+    batteries = district.config.assets.battery
     pv_ids = [p.cfg.id for p in district.pv_assets]
-    rec = Recorder(actuals, [b.id for b in batteries], pv_ids)
     net = actuals.load_kw + sum(actuals.flex_kw.values(), 0.0) - actuals.pv_kw
-    for k in range(len(actuals.index)):
-        row = setpoints.iloc[k] if setpoints is not None else None
-        sp = {b.id: float(row[f"{b.id}.p_kw"]) for b in batteries} if row is not None else {}
-        curtailed = {a: float(row[f"{a}.curtailed_kw"]) for a in pv_ids} if row is not None else {a: 0.0 for a in pv_ids}
-        p = control_tick(batteries, sp, net[k] if cover_net_load else 0.0, dt_h, cover_net_load)
-        if row is None:
-            p.update({a: float(v[k]) for a, v in actuals.flex_kw.items()})
-        else:
-            p.update(flexible_powers(actuals, {a: float(row[f"{a}.p_kw"]) for a in actuals.flex_kw}))
-        rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, curtailed)
-    return rec.table(dt_h)
+    with open_plant(district, actuals.index[0], soc_kwh) as plant:
+        rec = Recorder(actuals, plant.battery_ids, pv_ids)
+        for k in range(len(actuals.index)):
+            row = setpoints.iloc[k] if setpoints is not None else None
+            if row is None:
+                sp = {a: float(v[k]) for a, v in actuals.flex_kw.items()}
+                curtailed = {a: 0.0 for a in pv_ids}
+            else:
+                sp = {a: float(row[f"{a}.p_kw"]) for a in [*plant.battery_ids, *actuals.flex_kw]}
+                curtailed = {a: float(row[f"{a}.curtailed_kw"]) for a in pv_ids}
+            sp.update(battery_setpoints(batteries, sp, net[k] if cover_net_load else 0.0, cover_net_load))
+            p, curtailment = control_tick(plant, actuals, k, sp, curtailed)
+            rec.record(k, p, plant.soc_kwh, curtailment)
+    return rec.table(district.resolution_min / 60.0)
 
 
 def no_flexibility(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The simulated clock: gridctl's own decision cycle driving in-process devices over history.
+"""The simulated clock: gridctl's own decision cycle driving the simulator's devices over history.
 
 Per replayed interval starting at ``s`` (all decisions are made at ``now = s``, so forecasts
 only see intervals that ended by then):
@@ -7,13 +7,14 @@ only see intervals that ended by then):
 2. every ``[replay] reoptimise_every_min`` minutes after local midnight, :func:`gridctl.cycle.decide`
    re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
    each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force);
-3. the control tick applies the plan in force's setpoints to the device physics with actual load
-   and PV from history (:mod:`gridctl.replay.tick`); flexible loads run at their setpoints.
-   SoC carries over between days, and so do heat-store temperatures (:mod:`gridctl.replay.devices`).
+3. the control tick writes the plan in force's setpoints to the simulator's devices and advances
+   their clock one interval (:mod:`gridctl.replay.tick`, :mod:`gridctl.replay.plant`); actual load
+   and PV come from history. SoC, EV sessions and heat-store temperatures carry over between days
+   in the devices.
 
 A failed re-optimisation keeps the previous plan in force; where no plan covers an interval
-(the day-ahead plan failed too), batteries idle, PV runs uncurtailed and flexible loads run as
-recorded, uncontrolled.
+(the day-ahead plan failed too), batteries idle, PV runs uncurtailed and flexible loads are set
+to their recorded, uncontrolled profiles.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from gridctl.dispatch.highs import SolverError
 from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
 from gridctl.replay.actuals import Actuals
-from gridctl.replay.devices import ev_delivered_kwh, fleet, heat_stores
 from gridctl.replay.operation import Recorder
-from gridctl.replay.tick import control_tick, flexible_powers
+from gridctl.replay.plant import ModbusTarget, Plant, open_plant
+from gridctl.replay.tick import battery_setpoints, control_tick
 from gridctl.timegrid import gate_time, local_day
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class ControllerRun:
     day_ahead: dict[date, Plan]
     decisions: list[Decision]
     timings: Timings = field(default_factory=Timings)
+    write_errors: int = 0  # setpoints the devices refused
+    devices: str = "in-process"  # how the simulator's devices were reached: in-process or Modbus TCP
 
 
 def check_replay_settings(district: District) -> None:
@@ -101,15 +104,22 @@ def replay_controller(
     days: list[date],
     soc_kwh: dict[str, float] | None = None,
     progress: bool = False,
+    modbus: ModbusTarget | None = None,
 ) -> ControllerRun:
-    """Replay gridctl over ``days`` (consecutive local dates covering ``actuals.index``)."""
+    """Replay gridctl over ``days`` (consecutive local dates covering ``actuals.index``) on the
+    simulator's devices: in-process, or over Modbus TCP at ``modbus``."""
     check_replay_settings(district)
+    with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant:
+        run = _run(district, actuals, days, plant, progress)
+    if modbus is not None:
+        run.devices = "modbus-tcp"
+    return run
+
+
+def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool) -> ControllerRun:
     cfg = district.config
-    dt_h = district.resolution_min / 60.0
     every = cfg.replay.reoptimise_every_min
-    batteries = fleet(cfg.assets.battery, soc_kwh)
-    stores = heat_stores(actuals.heat_pumps)
-    rec = Recorder(actuals, [b.id for b in batteries], [p.cfg.id for p in district.pv_assets])
+    rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
     timings = Timings()
     gates = {gate_time(d, district.tz, cfg.site.gate_time): d for d in days[1:]}
     minutes = minutes_into_day(actuals.index, district.tz)
@@ -121,18 +131,16 @@ def replay_controller(
 
     def plan_day_ahead(day: date) -> None:
         t0 = timer.perf_counter()
-        soc = {b.id: b.soc_kwh for b in batteries}
         try:
-            day_ahead[day] = day_ahead_plan(district, day, soc)
+            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh)
         except SolverError as exc:
             log.warning("day-ahead plan for %s failed (%s)", day, exc)
             return
         timings.add_plan(day_ahead[day], timer.perf_counter() - t0)
 
-    def record(k: int, p: dict[str, float], curtailed: dict[str, float]) -> None:
-        for h in stores:
-            h.apply(k, p[h.params.id], dt_h)
-        rec.record(k, p, {b.id: b.soc_kwh for b in batteries}, curtailed)
+    def run_interval(k: int, setpoints: dict[str, float], curtailed: dict[str, float]) -> None:
+        p, curtailment = control_tick(plant, actuals, k, setpoints, curtailed)
+        rec.record(k, p, plant.soc_kwh, curtailment)
 
     plan_day_ahead(days[0])
     bar = tqdm(total=len(days), unit="day", desc="replay", disable=not progress)
@@ -145,11 +153,9 @@ def replay_controller(
                 bar.update(1)
         if every and minutes[k] % every == 0:
             t0 = timer.perf_counter()
-            soc = {b.id: b.soc_kwh for b in batteries}
-            delivered = ev_delivered_kwh(actuals.ev_sessions, rec.p_kw, k, dt_h)
             try:
-                decision = decide(district, s, soc, ev_delivered_kwh=delivered,
-                                  heat_pump_temp_c={h.params.id: h.temp_c for h in stores})
+                decision = decide(district, s, plant.soc_kwh, ev_delivered_kwh=plant.ev_delivered_kwh,
+                                  heat_pump_temp_c=plant.temp_c)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:
@@ -159,9 +165,8 @@ def replay_controller(
         t0 = timer.perf_counter()
         if plan is None or s not in plan.table.index:
             planned_rows.append(pd.Series(dtype=float, name=s))
-            p = control_tick(batteries, {}, 0.0, dt_h, cover_error=False)
-            p.update({a: float(v[k]) for a, v in actuals.flex_kw.items()})
-            record(k, p, {a: 0.0 for a in rec.curtailed_kw})
+            uncontrolled = {a: float(v[k]) for a, v in actuals.flex_kw.items()}
+            run_interval(k, uncontrolled, {a: 0.0 for a in rec.curtailed_kw})
             timings.bookkeeping_s += timer.perf_counter() - t0
             continue
         row = plan.table.loc[s]
@@ -170,14 +175,14 @@ def replay_controller(
         forecast_net = row.load_kw - (row.pv_kw - row.pv_curtailed_kw)
         actual_net = actuals.load_kw[k] - (actuals.pv_kw[k] - sum(curtailed.values()))
         setpoints = setpoints_at(plan, s)
-        p = control_tick(batteries, setpoints, actual_net - forecast_net, dt_h, cfg.replay.cover_forecast_error)
-        p.update(flexible_powers(actuals, setpoints))
-        record(k, p, curtailed)
+        setpoints.update(battery_setpoints(cfg.assets.battery, setpoints, actual_net - forecast_net,
+                                           cfg.replay.cover_forecast_error))
+        run_interval(k, setpoints, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
     bar.update(1)
     bar.close()
     t0 = timer.perf_counter()
     planned = pd.DataFrame(planned_rows, index=actuals.index)
-    operation = rec.table(dt_h)
+    operation = rec.table(district.resolution_min / 60.0)
     timings.bookkeeping_s += timer.perf_counter() - t0
-    return ControllerRun(operation, planned, day_ahead, decisions, timings)
+    return ControllerRun(operation, planned, day_ahead, decisions, timings, plant.write_errors)

@@ -21,6 +21,7 @@ from gridctl.replay.kpis import (
     sampled_index,
     timed_ac_violations,
 )
+from gridctl.replay.plant import ModbusTarget
 from gridctl.timegrid import local_day
 
 CONTROLLER = "gridctl"
@@ -49,8 +50,10 @@ def run_replay(
     end: date,
     soc_kwh: dict[str, float] | None = None,
     progress: bool = False,
+    modbus: ModbusTarget | None = None,
 ) -> ReplayResult:
-    """Replay gridctl and the configured baselines from local ``start`` to ``end`` (inclusive)."""
+    """Replay gridctl and the configured baselines from local ``start`` to ``end`` (inclusive);
+    gridctl's devices in-process, or over Modbus TCP at ``modbus`` (baselines always in-process)."""
     t_start = timer.perf_counter()
     cfg = district.config
     days = replay_days(start, end)
@@ -59,7 +62,7 @@ def run_replay(
         index = index.append(local_day(d, district.tz, district.resolution_min))
     actuals = load_actuals(district, index)
     soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
-    controller = replay_controller(district, actuals, days, soc_kwh, progress)
+    controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus)
     runs = {CONTROLLER: controller.operation}
     for name in cfg.replay.baselines:
         t0 = timer.perf_counter()
@@ -105,6 +108,8 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "ac_violations": ours["ac_violations"],
         "unserved_energy_kwh": ours["unserved_energy_kwh"],
         "unserved_energy_basis": UNSERVED_BASIS,
+        "devices": controller.devices,
+        "write_errors": controller.write_errors,
         "runs": results,
         "settings": cfg.replay.model_dump(),
         "decisions": t.decisions,
