@@ -8,6 +8,7 @@ charges at ``WSet`` (load-referenced W), which must be 0 or between ``WMinRtg`` 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import pandas as pd
@@ -46,6 +47,7 @@ class SimEvCharger(SimulatedDevice):
     def __init__(self, params: EvChargerParams, clock: SimClock, faults: Faults | None = None):
         self.params = params
         self.sessions = sorted(params.sessions, key=lambda s: s.arrive)
+        self._arrive_ns = [s.arrive.value for s in self.sessions]
         self.delivered_kwh = [0.0] * len(self.sessions)
         self.wh_delivered = 0.0  # energy counter over all sessions, Wh
         super().__init__(params.id, params.unit_id, clock, faults)
@@ -70,11 +72,9 @@ class SimEvCharger(SimulatedDevice):
                 raise Refused(ILLEGAL_VALUE, f"{self.id}: {name}={w} W is below the minimum {w_min} W")
 
     def session_at(self, t: pd.Timestamp) -> int | None:
-        """Index of the session whose vehicle is plugged in at ``t``."""
-        for i, s in enumerate(self.sessions):
-            if s.arrive <= t < s.depart:
-                return i
-        return None
+        """Index of the session whose vehicle is plugged in at ``t`` (one vehicle at a time)."""
+        i = bisect.bisect_right(self._arrive_ns, t.value) - 1
+        return i if i >= 0 and t < self.sessions[i].depart else None
 
     def _power_kw(self, t: pd.Timestamp) -> float:
         i = self.session_at(t)
@@ -89,7 +89,9 @@ class SimEvCharger(SimulatedDevice):
 
     def step(self, t0: pd.Timestamp, dt_s: float) -> None:
         end = t0 + pd.Timedelta(seconds=dt_s)
-        edges = sorted({t for s in self.sessions for t in (s.arrive, s.depart) if t0 < t < end} | {end})
+        first = max(bisect.bisect_right(self._arrive_ns, t0.value) - 1, 0)
+        near = self.sessions[first:bisect.bisect_left(self._arrive_ns, end.value)]
+        edges = sorted({t for s in near for t in (s.arrive, s.depart) if t0 < t < end} | {end})
         t = t0
         for edge in edges:  # power is constant between session edges
             i = self.session_at(t)

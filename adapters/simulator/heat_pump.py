@@ -16,7 +16,7 @@ import pandas as pd
 from adapters.simulator.clock import SimClock
 from adapters.simulator.device import SimulatedDevice
 from adapters.simulator.faults import Faults
-from adapters.simulator.pv import profile_value
+from adapters.simulator.pv import StepProfile
 
 MODEL = 64902
 MAX_STEP_S = 60.0  # integration step of the thermal model
@@ -50,6 +50,8 @@ class SimHeatPump(SimulatedDevice):
         self.temp_c = params.temp_initial_c
         self._on = False
         self.wh_consumed = 0.0  # electrical energy counter, Wh
+        self.demand = None if params.heat_demand_kw is None else StepProfile(params.heat_demand_kw)
+        self.cop = StepProfile(params.cop, default=1.0) if isinstance(params.cop, pd.Series) else None
         super().__init__(params.id, params.unit_id, clock, faults)
 
     def configure(self) -> None:
@@ -99,8 +101,8 @@ class SimHeatPump(SimulatedDevice):
         while done < dt_s:
             h = min(MAX_STEP_S, dt_s - done)
             t = t0 + pd.Timedelta(seconds=done)
-            demand = 0.0 if p.heat_demand_kw is None else profile_value(p.heat_demand_kw, t)
-            cop = profile_value(p.cop, t, default=1.0) if isinstance(p.cop, pd.Series) else p.cop
+            demand = 0.0 if self.demand is None else self.demand.at(t)
+            cop = p.cop if self.cop is None else self.cop.at(t)
             p_kw = self.p_kw
             self.wh_consumed += p_kw * h / 3.6
             heat = cop * p_kw - demand - p.loss_kw_per_k * (self.temp_c - p.ambient_c)

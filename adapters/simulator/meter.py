@@ -14,7 +14,7 @@ import pandas as pd
 from adapters.simulator.clock import SimClock
 from adapters.simulator.device import SimulatedDevice
 from adapters.simulator.faults import Faults
-from adapters.simulator.pv import profile_value
+from adapters.simulator.pv import StepProfile
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class SimMeter(SimulatedDevice):
         self.params = params
         self.metered = list(devices)
         self.wh_imported = self.wh_exported = 0.0
+        self.base_load = None if params.base_load_kw is None else StepProfile(params.base_load_kw)
         super().__init__(params.id, params.unit_id, clock, faults)
 
     def configure(self) -> None:
@@ -44,8 +45,8 @@ class SimMeter(SimulatedDevice):
 
     @property
     def p_kw(self) -> float:
-        base = self.params.base_load_kw
-        return (0.0 if base is None else profile_value(base, self._t)) + sum(d.p_kw for d in self.metered)
+        base = 0.0 if self.base_load is None else self.base_load.at(self._t)
+        return base + sum(d.p_kw for d in self.metered)
 
     def step(self, t0: pd.Timestamp, dt_s: float) -> None:
         for device in self.metered:

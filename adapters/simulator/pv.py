@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from adapters.simulator.clock import SimClock
@@ -25,11 +26,20 @@ class PvParams:
     profile: pd.Series
 
 
-def profile_value(profile: pd.Series, t: pd.Timestamp, default: float = 0.0) -> float:
-    """The profile's value for the interval containing ``t`` (held until the next label)."""
-    if profile.empty or t < profile.index[0]:
-        return default
-    return float(profile.iloc[profile.index.searchsorted(t, side="right") - 1])
+class StepProfile:
+    """A profile's values held from each label (UTC interval start) until the next, looked up fast."""
+
+    def __init__(self, profile: pd.Series, default: float = 0.0):
+        if not profile.index.is_monotonic_increasing:
+            raise ValueError("profile index must be sorted")
+        self._ns = profile.index.asi8
+        self._values = profile.to_numpy(dtype=float)
+        self.default = default
+
+    def at(self, t: pd.Timestamp) -> float:
+        """The value for the interval containing ``t`` (``default`` before the first label)."""
+        i = int(np.searchsorted(self._ns, t.value, side="right")) - 1
+        return self.default if i < 0 else float(self._values[i])
 
 
 class SimPv(SimDer):
@@ -41,6 +51,7 @@ class SimPv(SimDer):
         if not params.profile.index.is_monotonic_increasing:
             raise ValueError(f"PV {params.id!r}: profile index must be sorted")
         self.params = params
+        self.profile = StepProfile(params.profile)
         self.wh_injected = 0.0
         super().__init__(params.id, params.unit_id, clock, faults)
 
@@ -55,7 +66,7 @@ class SimPv(SimDer):
             self.limit(704, name, 0, 100)
 
     def available_kw(self, t: pd.Timestamp) -> float:
-        return min(max(profile_value(self.params.profile, t), 0.0), self.params.p_rated_kw)
+        return min(max(self.profile.at(t), 0.0), self.params.p_rated_kw)
 
     def cap_kw(self) -> float:
         pct = self.control_value(704, "WMaxLimPct")
