@@ -22,6 +22,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from gridctl.dispatch.inputs import ChargerReport
 from gridctl.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Telemetry:
-    """Measured state of one device (load-referenced ``p_kw``; ``soc_kwh`` for storage;
-    ``ev_delivered_kwh`` for a charger with a vehicle connected, the energy delivered to it so far;
-    ``temp_c`` for a heat pump, its store temperature)."""
+    """Measured state of one device (load-referenced ``p_kw``; ``soc_kwh`` for storage; ``ev`` for
+    a charger, what it reports of the vehicle connected; ``temp_c`` for a heat pump, its store
+    temperature)."""
 
     p_kw: float
     soc_kwh: float | None = None
-    ev_delivered_kwh: float | None = None
+    ev: ChargerReport | None = None
     temp_c: float | None = None
+
+
+def charger_report(extra: dict) -> ChargerReport | None:
+    """A charger's report from its driver's extra telemetry (``connected``, ``session_kwh``,
+    ``request_kwh``, ``departure_s``; 0 request or departure: not announced); None for other devices."""
+    if "connected" not in extra:
+        return None
+    if extra["connected"] != 1:
+        return ChargerReport(False)
+    departure_s = extra.get("departure_s") or 0.0
+    return ChargerReport(True, extra.get("session_kwh") or 0.0, extra.get("request_kwh") or None,
+                         departure_s / 3600.0 if departure_s > 0 else None)
 
 
 class Device(Protocol):
@@ -155,7 +168,7 @@ class Controller:
     def offline(self) -> set[str]:
         return {k for k, s in self.state.items() if not s.online}
 
-    def latest(self, name: str) -> dict[str, float]:
+    def latest(self, name: str) -> dict[str, object]:
         """Latest value of the :class:`Telemetry` field ``name`` of every device that has reported one."""
         return {k: getattr(s.telemetry, name) for k, s in self.state.items()
                 if s.telemetry is not None and getattr(s.telemetry, name) is not None}
@@ -296,8 +309,7 @@ class DriverDevice:
         await self._ready()
         t = await self.driver.read_telemetry()
         soc = None if t.soc_pct is None or self.e_max_kwh is None else t.soc_pct / 100 * self.e_max_kwh
-        delivered = t.extra.get("session_kwh") if t.extra.get("connected") == 1 else None
-        return Telemetry(t.p_kw, soc, delivered, t.extra.get("temp_c"))
+        return Telemetry(t.p_kw, soc, charger_report(t.extra), t.extra.get("temp_c"))
 
     async def write(self, p_kw: float, revert_s: float) -> float:
         await self._ready()

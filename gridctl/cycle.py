@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pandas as pd
 
+from gridctl.dispatch.inputs import ChargerReport
 from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
 from gridctl.timegrid import local_day
@@ -74,16 +75,16 @@ def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals:
 
 
 def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False,
-           ev_delivered_kwh: dict[str, float] | None = None,
+           ev_reports: dict[str, ChargerReport] | None = None,
            heat_pump_temp_c: dict[str, float] | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
-    ``ev_delivered_kwh``: per charger, energy delivered so far to the session in progress;
+    ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
     ``heat_pump_temp_c``: per heat pump, its store temperature (omitted assets: planned defaults).
     """
     horizon = remaining_horizon(district, now)
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)),
-                        ev_delivered_kwh=ev_delivered_kwh, heat_pump_temp_c=heat_pump_temp_c)
+                        ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

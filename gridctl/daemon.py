@@ -202,11 +202,11 @@ class Daemon:
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(self.district, set(excluded))
         district = self._districts[excluded]
-        soc, delivered, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
-                                 for name in ("soc_kwh", "ev_delivered_kwh", "temp_c"))
+        soc, reports, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
+                               for name in ("soc_kwh", "ev", "temp_c"))
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        cycle = partial(decide, ev_delivered_kwh=delivered, heat_pump_temp_c=temps)
+        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps)
         try:
             decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan

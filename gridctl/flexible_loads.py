@@ -18,9 +18,9 @@ import pandas as pd
 
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.config import AssetsConfig, EvChargerConfig, HeatPumpConfig
-from gridctl.dispatch.ev import remaining_energy_kwh, sessions_from_profile
+from gridctl.dispatch.ev import remaining_energy_kwh, reported_sessions, sessions_from_profile
 from gridctl.dispatch.heat_pump import cop_from_temperature
-from gridctl.dispatch.inputs import EvChargerParams, EvSession, HeatPumpParams
+from gridctl.dispatch.inputs import ChargerReport, EvChargerParams, EvSession, HeatPumpParams
 from network_models.loading import find_element
 
 
@@ -71,19 +71,30 @@ def place(net: pp.pandapowerNet, groups: pd.DataFrame, assets: AssetsConfig) -> 
 
 
 def ev_params(p: PlacedFlexLoad, groups: pd.DataFrame, tz: str, dt_h: float,
-              delivered_kwh: float | None = None) -> EvChargerParams:
+              report: ChargerReport | None = None, issue_time: pd.Timestamp | None = None) -> EvChargerParams:
     """Charger parameters with the sessions of the horizon ``groups.index`` (listed or from the profile).
 
-    ``delivered_kwh``: energy measured as delivered to the listed session in progress at the horizon's
-    start, which then asks for the rest of its energy (profile-derived sessions have no request to
-    measure against and keep their forecast energy).
+    ``report``: what the charger reported at ``issue_time`` (:func:`gridctl.dispatch.ev.reported_sessions`
+    puts it in place of the session expected at the horizon's start). A listed session in progress
+    without a reported request asks for its listed energy minus the energy delivered; a
+    profile-derived one keeps its forecast energy.
     """
     cfg: EvChargerConfig = p.cfg
+    index = groups.index
+    dwell = round(cfg.dwell_h / dt_h)
+    connected = report is not None and report.connected
     if cfg.sessions:
-        sessions = _listed_sessions(cfg, groups.index, tz, delivered_kwh)
+        sessions = _listed_sessions(cfg, index, tz, report.delivered_kwh if connected else None)
     else:
-        sessions = sessions_from_profile(p.forecast_kw(groups), dt_h, dwell_steps=round(cfg.dwell_h / dt_h),
+        sessions = sessions_from_profile(p.forecast_kw(groups), dt_h, dwell_steps=dwell,
                                          merge_gap_steps=round(cfg.merge_gap_min / 60 / dt_h))
+    if report is not None:
+        departure = None
+        if report.hours_to_departure is not None:
+            at = (issue_time if issue_time is not None else index[0]) + pd.Timedelta(hours=report.hours_to_departure)
+            departure = int(index.searchsorted(at))
+        sessions = reported_sessions(sessions, len(index), report.connected, report.delivered_kwh,
+                                     report.requested_kwh, departure, dwell)
     return EvChargerParams(cfg.id, p.bus, p.p_max_kw, tuple(sessions), cfg.p_min_kw)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from gridctl.dispatch.ac_loop import solve_network_aware
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
-from gridctl.dispatch.inputs import BatteryParams, CurtailablePv, DispatchInputs
+from gridctl.dispatch.inputs import BatteryParams, ChargerReport, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import add_network_block
 from gridctl.dispatch.result import interval_emissions, plan_table
@@ -68,17 +68,18 @@ def dispatch_inputs(
     fc: Forecast,
     soc_initial_kwh: dict[str, float] | None = None,
     soc_terminal_kwh: dict[str, float] | None = None,
-    ev_delivered_kwh: dict[str, float] | None = None,
+    ev_reports: dict[str, ChargerReport] | None = None,
     heat_pump_temp_c: dict[str, float] | None = None,
 ) -> DispatchInputs:
     """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
 
-    Measured states by asset id: ``ev_delivered_kwh``, the energy delivered so far to the session in
-    progress (which asks only for the rest); ``heat_pump_temp_c``, the store temperature at the start.
+    Measured states by asset id: ``ev_reports``, what each charger reports (vehicle connected, energy
+    delivered to it, its request and departure when announced; see :func:`gridctl.flexible_loads.ev_params`);
+    ``heat_pump_temp_c``, the store temperature at the start.
     """
     cfg = district.config
     soc0 = soc_initial_kwh or {}
-    delivered, temps = ev_delivered_kwh or {}, heat_pump_temp_c or {}
+    reports, temps = ev_reports or {}, heat_pump_temp_c or {}
     soc_end = soc_terminal_kwh or {}
     batteries = [
         BatteryParams(
@@ -93,11 +94,11 @@ def dispatch_inputs(
         for b in district.batteries
     ]
     flex, problems = place(district.net, district.groups, cfg.assets)
-    problems += unknown_states(flex, delivered, temps)
+    problems += unknown_states(flex, reports, temps)
     if problems:
         raise ValueError("; ".join(problems))
     dt_h = district.resolution_min / 60.0
-    ev_chargers = [ev_params(p, fc.groups, district.tz, dt_h, delivered.get(p.cfg.id))
+    ev_chargers = [ev_params(p, fc.groups, district.tz, dt_h, reports.get(p.cfg.id), fc.issue_time)
                    for p in flex if p.kind == "ev_charger"]
     heat_pumps = [
         heat_pump_params(p, fc.groups, None if p.cfg.temperature_series is None else outdoor_temperature(
@@ -134,11 +135,11 @@ def dispatch_inputs(
     )
 
 
-def unknown_states(flex: list[PlacedFlexLoad], ev_delivered_kwh: dict[str, float],
+def unknown_states(flex: list[PlacedFlexLoad], ev_reports: dict[str, ChargerReport],
                    heat_pump_temp_c: dict[str, float]) -> list[str]:
     """Problems with measured states given for assets that are not an EV charger / heat pump of the district."""
     problems = []
-    for kind, key, states in (("ev_charger", "ev_delivered_kwh", ev_delivered_kwh),
+    for kind, key, states in (("ev_charger", "ev_reports", ev_reports),
                               ("heat_pump", "heat_pump_temp_c", heat_pump_temp_c)):
         known = {p.cfg.id for p in flex if p.kind == kind}
         problems += [f"{key}: {a!r} is not a configured {kind} (known: {sorted(known)})"
@@ -207,7 +208,7 @@ def plan_horizon(
     soc_initial_kwh: dict[str, float] | None = None,
     with_ac_check: bool = True,
     soc_terminal_kwh: dict[str, float] | None = None,
-    ev_delivered_kwh: dict[str, float] | None = None,
+    ev_reports: dict[str, ChargerReport] | None = None,
     heat_pump_temp_c: dict[str, float] | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
@@ -221,7 +222,7 @@ def plan_horizon(
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon)
-    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_delivered_kwh, heat_pump_temp_c)
+    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c)
     t0 = timer.perf_counter()
     model = build_model(inp)
     build_s = timer.perf_counter() - t0

@@ -5,7 +5,7 @@ import pytest
 from dispatch_case import solve_case
 from test_dispatch import _inputs
 
-from gridctl.dispatch.ev import immediate_charging, sessions_from_profile
+from gridctl.dispatch.ev import immediate_charging, reported_sessions, sessions_from_profile
 from gridctl.dispatch.inputs import EvChargerParams, EvSession
 
 
@@ -45,3 +45,24 @@ def test_overlapping_sessions_are_rejected():
     ev = EvChargerParams("ev", 0, 10.0, (EvSession(0, 3, 5.0), EvSession(2, 4, 5.0)))
     with pytest.raises(ValueError, match="arrives before the previous session departs"):
         _solve(ev, [0.1] * 4)
+
+
+EXPECTED = [EvSession(0, 8, 40.0, "morning"), EvSession(6, 12, 30.0, "noon"), EvSession(20, 24, 10.0)]
+
+
+def test_no_vehicle_reported_drops_the_expected_session_under_way():
+    assert reported_sessions(EXPECTED, 24, connected=False) == EXPECTED[1:]
+
+
+def test_reported_vehicle_replaces_the_expected_session():
+    got = reported_sessions(EXPECTED, 24, True, delivered_kwh=15.0, requested_kwh=50.0, departure=10)
+    # asks for its request minus what it received, stays to its announced departure; the next
+    # vehicle cannot arrive before it leaves
+    assert got == [EvSession(0, 10, 35.0, "morning"), EvSession(10, 12, 30.0, "noon"), EvSession(20, 24, 10.0)]
+
+
+def test_unannounced_vehicle_keeps_the_expected_stay_and_energy():
+    assert reported_sessions(EXPECTED, 24, True, delivered_kwh=5.0)[0] == EvSession(0, 8, 40.0, "morning")
+    surprise = reported_sessions(EXPECTED[1:], 24, True, requested_kwh=20.0, stay=4)
+    assert surprise[0] == EvSession(0, 4, 20.0, "connected vehicle")
+    assert reported_sessions([], 3, True, requested_kwh=5.0, departure=99) == [EvSession(0, 3, 5.0, "connected vehicle")]

@@ -12,6 +12,7 @@ from adapters.drivers import HostPool
 from gridctl.clock import DaemonClock
 from gridctl.commands.run import device_io, simulator
 from gridctl.cycle import decide, remaining_horizon
+from gridctl.dispatch.inputs import ChargerReport
 from gridctl.planning import dispatch_inputs, make_forecast
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.engine import replay_controller
@@ -46,17 +47,26 @@ def fleet_session(inp):
 def test_session_in_progress_asks_for_the_rest_of_its_energy(naive, noon_forecast):
     # unmeasured: 5 of the 9 hours remain, so 5/9 of 300 kWh
     assert fleet_session(dispatch_inputs(naive, noon_forecast)).energy_kwh == pytest.approx(300 * 5 / 9)
-    half = dispatch_inputs(naive, noon_forecast, ev_delivered_kwh={"ev_fleet": 150.0})
+    half = dispatch_inputs(naive, noon_forecast, ev_reports={"ev_fleet": ChargerReport(True, 150.0)})
     assert fleet_session(half).energy_kwh == pytest.approx(150.0)
-    over = dispatch_inputs(naive, noon_forecast, ev_delivered_kwh={"ev_fleet": 320.0})
+    over = dispatch_inputs(naive, noon_forecast, ev_reports={"ev_fleet": ChargerReport(True, 320.0)})
     assert fleet_session(over).energy_kwh == 0.0  # never negative
 
 
 def test_reoptimisation_mid_session_plans_only_the_remainder(naive):
-    plan = decide(naive, NOON, {}, ev_delivered_kwh={"ev_fleet": 150.0}).plan
+    plan = decide(naive, NOON, {}, ev_reports={"ev_fleet": ChargerReport(True, 150.0)}).plan
     session = next(s for s in plan.summary["ev_sessions"] if s["asset"] == "ev_fleet")
     assert session["requested_kwh"] == pytest.approx(150.0)
     assert plan.table["ev_fleet.p_kw"].sum() * 0.25 == pytest.approx(150.0, abs=1e-4)
+
+
+def test_charger_report_replaces_the_expected_session(naive, noon_forecast):
+    # a vehicle that asks for 80 kWh and leaves at 15:00, three hours after the report at noon
+    report = ChargerReport(True, delivered_kwh=20.0, requested_kwh=80.0, hours_to_departure=3.0)
+    session = fleet_session(dispatch_inputs(naive, noon_forecast, ev_reports={"ev_fleet": report}))
+    assert session.energy_kwh == pytest.approx(60.0) and session.departure == 12
+    gone = dispatch_inputs(naive, noon_forecast, ev_reports={"ev_fleet": ChargerReport(False)})
+    assert next(e for e in gone.ev_chargers if e.id == "ev_fleet").sessions == ()  # today's vehicle left
 
 
 def test_unknown_asset_in_measured_states_is_named(naive, noon_forecast):
@@ -102,6 +112,8 @@ async def test_charger_and_heat_pump_telemetry_carry_their_states(demo_district)
         pool.close()
         await sim.stop()
     # the simulator's clock runs on between the read and now: states within their physical ranges
-    assert 0.0 <= ev.ev_delivered_kwh <= 300.0  # the session of 08:00-17:00 asks for 300 kWh
+    # the 08:00-17:00 session asks for 300 kWh; read at about 12:35 local time
+    assert ev.ev.connected and 0.0 <= ev.ev.delivered_kwh <= 300.0 and ev.ev.requested_kwh == pytest.approx(300.0)
+    assert 4.0 < ev.ev.hours_to_departure < 4.5
     assert 30.0 <= hp.temp_c <= 65.0
-    assert battery.ev_delivered_kwh is None and battery.temp_c is None
+    assert battery.ev is None and battery.temp_c is None

@@ -85,6 +85,36 @@ def remaining_energy_kwh(requested_kwh: float, delivered_kwh: float) -> float:
     return max(requested_kwh - delivered_kwh, 0.0)
 
 
+def reported_sessions(sessions: list[EvSession], n: int, connected: bool, delivered_kwh: float = 0.0,
+                      requested_kwh: float | None = None, departure: int | None = None,
+                      stay: int | None = None) -> list[EvSession]:
+    """A charger's sessions over ``n`` intervals after its report at the horizon's start.
+
+    The expected session under way at the start (arrival 0) gives way to what the charger
+    reports: nothing when no vehicle is connected; else one session from the start to the
+    announced ``departure`` (else the expected session's, else ``stay`` intervals) asking for the
+    announced request minus ``delivered_kwh`` (else the expected session's remaining energy).
+    Later sessions arrive no earlier than that departure (one vehicle at a time).
+    """
+    expected = next((s for s in sessions if s.arrival == 0), None)
+    later = [s for s in sessions if s.arrival > 0]
+    if not connected:
+        return later
+    if departure is None:
+        departure = expected.departure if expected else (stay or n)
+    departure = min(max(departure, 1), n)
+    if requested_kwh is not None:
+        energy = remaining_energy_kwh(requested_kwh, delivered_kwh)
+    else:
+        energy = expected.energy_kwh if expected else 0.0
+    label = expected.label if expected else "connected vehicle"
+    out = [EvSession(0, departure, energy, label)]
+    for s in later:
+        if max(s.arrival, departure) < s.departure:
+            out.append(EvSession(max(s.arrival, departure), s.departure, s.energy_kwh, s.label))
+    return out
+
+
 def check_sessions(ev: EvChargerParams, n: int) -> list[str]:
     """Problems with a charger's sessions (out of the horizon, empty, overlapping)."""
     problems = []

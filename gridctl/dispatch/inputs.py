@@ -46,6 +46,18 @@ class EvSession:
 
 
 @dataclass(frozen=True)
+class ChargerReport:
+    """What a charging point reports at re-optimisation: whether a vehicle is connected, the energy
+    delivered to it so far, and, when the vehicle or driver announced them, its energy request and
+    departure time (SunSpec-style EV model: ``Conn``, ``SessWh``, ``SessReqWh``, ``DepRem``)."""
+
+    connected: bool
+    delivered_kwh: float = 0.0
+    requested_kwh: float | None = None
+    hours_to_departure: float | None = None
+
+
+@dataclass(frozen=True)
 class EvChargerParams:
     """A charging point (load-referenced) with the sessions expected over the horizon."""
 

@@ -154,7 +154,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         if every and minutes[k] % every == 0:
             t0 = timer.perf_counter()
             try:
-                decision = decide(district, s, plant.soc_kwh, ev_delivered_kwh=plant.ev_delivered_kwh,
+                decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
                                   heat_pump_temp_c=plant.temp_c)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)

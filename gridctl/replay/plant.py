@@ -49,8 +49,9 @@ from adapters.simulator import (
     Simulator,
 )
 from gridctl.config import ConfigError
-from gridctl.control import clamp
+from gridctl.control import charger_report, clamp
 from gridctl.devices import drivers_on, ratings, simulated_devices
+from gridctl.dispatch.inputs import ChargerReport
 from gridctl.district import District
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,12 @@ LOCAL = "local"
 @dataclass(frozen=True)
 class Reading:
     """One device's state: its energy counter ``energy_kwh`` (batteries: absorbed minus injected;
-    loads: consumed; PV: produced), SoC (kWh), energy delivered to the vehicle connected now (kWh)
+    loads: consumed; PV: produced), SoC (kWh), the charger's report of the vehicle connected now
     or store temperature (degC)."""
 
     energy_kwh: float
     soc_kwh: float | None = None
-    session_kwh: float | None = None
+    ev: ChargerReport | None = None
     temp_c: float | None = None
 
 
@@ -77,8 +78,13 @@ def device_reading(device: SimulatedDevice) -> Reading:
     if isinstance(device, SimPv):
         return Reading(device.wh_injected / 1000)
     if isinstance(device, SimEvCharger):
-        i = device.session_at(device.clock.now())
-        return Reading(device.wh_delivered / 1000, session_kwh=None if i is None else device.delivered_kwh[i])
+        now = device.clock.now()
+        i = device.session_at(now)
+        if i is None:
+            return Reading(device.wh_delivered / 1000, ev=ChargerReport(False))
+        s = device.sessions[i]
+        report = ChargerReport(True, device.delivered_kwh[i], s.energy_kwh, (s.depart - now) / pd.Timedelta(hours=1))
+        return Reading(device.wh_delivered / 1000, ev=report)
     if isinstance(device, SimHeatPump):
         return Reading(device.wh_consumed / 1000, temp_c=device.temp_c)
     raise TypeError(f"{device.id}: replay reads batteries, PV, EV chargers and heat pumps, not {device.model_name}")
@@ -92,8 +98,10 @@ async def driver_reading(driver: SunSpecDriver, e_max_kwh: float | None) -> Read
     if isinstance(driver, PvDriver):
         return Reading(((await driver.read_values([(701, "TotWhInj")]))["TotWhInj"] or 0.0) / 1000)
     if isinstance(driver, EvChargerDriver):
-        v = await driver.read_values([(driver.model, "TotWh"), (driver.model, "Conn"), (driver.model, "SessWh")])
-        return Reading((v["TotWh"] or 0.0) / 1000, session_kwh=(v["SessWh"] or 0.0) / 1000 if v["Conn"] == 1 else None)
+        v = await driver.read_values([(driver.model, p) for p in ("TotWh", "Conn", "SessWh", "SessReqWh", "DepRem")])
+        extra = {"connected": v["Conn"], "session_kwh": (v["SessWh"] or 0.0) / 1000,
+                 "request_kwh": (v["SessReqWh"] or 0.0) / 1000, "departure_s": v["DepRem"]}
+        return Reading((v["TotWh"] or 0.0) / 1000, ev=charger_report(extra))
     if isinstance(driver, HeatPumpDriver):
         v = await driver.read_values([(driver.model, "TotWh"), (driver.model, "TmpSto")])
         return Reading((v["TotWh"] or 0.0) / 1000, temp_c=v["TmpSto"])
@@ -156,9 +164,9 @@ class Plant:
         return {a: self.states[a].soc_kwh for a in self.battery_ids}
 
     @property
-    def ev_delivered_kwh(self) -> dict[str, float]:
-        """Per charger with a vehicle connected now: the energy delivered to it so far (kWh)."""
-        return {a: r.session_kwh for a, r in self.states.items() if r.session_kwh is not None}
+    def ev_reports(self) -> dict[str, ChargerReport]:
+        """Each charger's report now: vehicle connected, energy delivered to it, its request and departure."""
+        return {a: r.ev for a, r in self.states.items() if r.ev is not None}
 
     @property
     def temp_c(self) -> dict[str, float]:
