@@ -1,31 +1,48 @@
-"""Replay of 7 days of the demo district (default config): seconds per simulated day by phase."""
+"""Replay of 7 days of the demo district (default config): seconds per simulated day by phase.
 
+``python -m benchmarks.bench_replay --modbus`` then replays the same days with gridctl's devices
+over Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares.
+"""
+
+import argparse
 import time
 from datetime import date
 
 from gridctl.config import load_config
 from gridctl.district import District
-from gridctl.replay.run import run_replay
+from gridctl.replay.plant import ModbusTarget
+from gridctl.replay.run import ReplayResult, run_replay
 
 START, END = date(2016, 7, 11), date(2016, 7, 17)
 
 
-def main() -> None:
-    district = District.load(load_config())
-    _ = district.history, district.carbon
+def timed(district: District, modbus: ModbusTarget | None) -> ReplayResult:
     t0 = time.perf_counter()
-    result = run_replay(district, START, END)
+    result = run_replay(district, START, END, modbus=modbus)
     wall = time.perf_counter() - t0
     s = result.summary
     days = s["days"]
     phases = ", ".join(f"{k} {v / days:.2f}" for k, v in s["timings_s"].items())
-    print(f"{START}..{END}: {wall:.1f} s for {days} days ({wall / days:.2f} s/day; {s['decisions']} decisions, "
-          f"re-optimising every {s['settings']['reoptimise_every_min']} min)")
+    print(f"{START}..{END} ({s['devices']} devices): {wall:.1f} s for {days} days ({wall / days:.2f} s/day; "
+          f"{s['decisions']} decisions, re-optimising every {s['settings']['reoptimise_every_min']} min)")
     print(f"  s/day by phase: {phases}")
     runs = ", ".join(f"{k} {v['emissions_adjusted_kg']:.0f}" for k, v in s["runs"].items())
     print(f"  emissions incl. stored-energy change, kg: {runs}; perfect-foresight reduction captured "
           f"{s['perfect_foresight_capture_pct']:.1f}%")
+    return result
+
+
+def main(modbus: bool = False) -> None:
+    district = District.load(load_config())
+    _ = district.history, district.carbon
+    local = timed(district, None)
+    if modbus:
+        tcp = timed(district, ModbusTarget())
+        io = (tcp.summary["timings_s"]["bookkeeping"] - local.summary["timings_s"]["bookkeeping"]) / tcp.summary["days"]
+        print(f"  Modbus TCP device I/O adds {io:.2f} s per simulated day")
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modbus", action="store_true", help="also replay over Modbus TCP and compare")
+    main(parser.parse_args().modbus)
