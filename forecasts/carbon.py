@@ -29,7 +29,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
-from forecasts.calendar import WallClockHistory, holiday_flags, issued_before, time_of_day_h
+from forecasts.calendar import WallClockHistory, holiday_flags, time_of_day_h
 from forecasts.load import LOAD_SETTINGS, GbmSettings
 from forecasts.schedule import TrainedModels, frame_key
 from forecasts.seasonal_naive import SeasonalNaive
@@ -75,7 +75,9 @@ class CarbonForecaster:
             raise ValueError(f"carbon data holds signal types {signals}; forecast one signal type at a time")
         self.signal_type = signals[0]
         measured, provider = split_provider_rows(carbon)
-        self._provider = provider[[COLUMN, "issued_at_utc"]].iloc[: None if self.use_provider else 0].sort_index(kind="stable")
+        provider = provider[[COLUMN, "issued_at_utc"]].iloc[: None if self.use_provider else 0]
+        provider = provider.assign(issued_at_utc=pd.to_datetime(provider.issued_at_utc, utc=True))
+        self._provider = provider.sort_values("issued_at_utc", kind="stable").sort_index(kind="stable")
         self.measured = measured[[COLUMN]].resample(f"{self.resolution_min}min").ffill()
         identity = (repr(self.settings), self.timezone, self.country, self.subdivision, frame_key(self.measured))
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
@@ -88,9 +90,7 @@ class CarbonForecaster:
             raise RuntimeError("CarbonForecaster.predict called before fit")
         issue_time = pd.Timestamp(issue_time)
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
-        rows = self._provider.index
-        window = self._provider.iloc[rows.searchsorted(horizon.min(), "left"):rows.searchsorted(horizon.max(), "right")]
-        provider = issued_before(window, COLUMN, horizon, issue)
+        provider = self._latest_provider_rows(issue_time, horizon)
         out = pd.DataFrame({COLUMN: provider, "source": "provider"}, index=horizon)
         missing = np.isnan(provider)
         if missing.any():
@@ -104,6 +104,14 @@ class CarbonForecaster:
     def fallback_reason(self) -> str | None:
         """Why the last profile forecast was yesterday's profile (``None`` when the model was used)."""
         return self.models.reason if self.models else None
+
+    def _latest_provider_rows(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> np.ndarray:
+        """Per interval, the provider's latest value issued before ``issue_time`` (NaN: none)."""
+        rows = self._provider.index  # sorted by interval, then issue time
+        window = self._provider.iloc[rows.searchsorted(horizon.min(), "left"):rows.searchsorted(horizon.max(), "right")]
+        known = window[window.issued_at_utc < issue_time]
+        latest = known[~known.index.duplicated(keep="last")]
+        return latest[COLUMN].reindex(horizon).to_numpy(dtype=float)
 
     def _profile(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, issue: pd.DatetimeIndex) -> np.ndarray:
         known = history_before(self.measured, issue_time, self.resolution_min)
