@@ -3,8 +3,8 @@
 Flexible loads are recorded in history with their uncontrolled behaviour. ``load_kw`` is the
 inflexible rest of the load. What they ask for: each EV charger's sessions (listed in the config
 or derived from its measured profile, as the dispatch derives them), charged at full power on
-arrival when uncontrolled; each heat pump's measured profile, and its heat demand (that profile
-times the COP of the measured outdoor temperature, or the constant COP) as the dispatch block models it.
+arrival when uncontrolled; each heat pump's measured profile (its heat demand, that profile times
+the COP of the measured outdoor temperature or the constant COP, is the simulator's heat pump's).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pandas as pd
 
 from adapters.errors import DataError
 from gridctl.dispatch.ev import immediate_charging
-from gridctl.dispatch.inputs import EvSession, HeatPumpParams
+from gridctl.dispatch.inputs import EvSession
 from gridctl.district import District
-from gridctl.flexible_loads import ev_params, heat_pump_params, place
+from gridctl.flexible_loads import ev_params, place
 
 
 @dataclass
@@ -33,9 +33,7 @@ class Actuals:
     pv_kw: np.ndarray
     pv_asset_kw: dict[str, np.ndarray]  # available power of each curtailable PV plant
     flex_kw: dict[str, np.ndarray]  # uncontrolled demand of each flexible load
-    flex_p_max_kw: dict[str, float]
     ev_sessions: dict[str, tuple[EvSession, ...]]  # per charger, interval positions on ``index``
-    heat_pumps: dict[str, HeatPumpParams]  # actual COP and heat demand on ``index``
 
 
 def measured_carbon(district: District) -> pd.Series:
@@ -62,9 +60,9 @@ def load_actuals(district: District, index: pd.DatetimeIndex) -> Actuals:
     evs = [ev_params(p, hist, district.tz, dt_h) for p in flex if p.kind == "ev_charger"]
     flex_kw = {p.cfg.id: p.forecast_kw(hist) for p in flex if p.kind == "heat_pump"}
     flex_kw.update({e.id: immediate_charging(e, len(index), dt_h) for e in evs})
-    heat_pumps = {p.cfg.id: heat_pump_params(p, hist, None if p.cfg.temperature_series is None
-                                             else _outdoor_c(district, p.cfg.temperature_series, index))
-                  for p in flex if p.kind == "heat_pump"}
+    for p in flex:
+        if p.kind == "heat_pump" and p.cfg.temperature_series is not None:
+            _check_outdoor(district, p.cfg.temperature_series, index)
     return Actuals(
         index=index,
         groups=hist[series],
@@ -74,17 +72,14 @@ def load_actuals(district: District, index: pd.DatetimeIndex) -> Actuals:
         pv_kw=hist[district.pv_series].sum(axis=1).to_numpy(),
         pv_asset_kw={p.cfg.id: hist[p.series_id].to_numpy() * p.share for p in district.pv_assets},
         flex_kw=flex_kw,
-        flex_p_max_kw={p.cfg.id: p.p_max_kw for p in flex},
         ev_sessions={e.id: tuple(e.sessions) for e in evs},
-        heat_pumps=heat_pumps,
     )
 
 
-def _outdoor_c(district: District, series: str, index: pd.DatetimeIndex) -> np.ndarray:
-    """Measured outdoor temperature (degC) on ``index``; raise :class:`DataError` where it is missing."""
+def _check_outdoor(district: District, series: str, index: pd.DatetimeIndex) -> None:
+    """Raise :class:`DataError` where the measured outdoor temperature (a heat pump's COP) is missing on ``index``."""
     if series not in district.history.columns:
         raise DataError([f"temperature_series {series!r} is not a history series; add it or remove the key"])
     values = district.history[series].reindex(index)
     if values.isna().any():
         raise DataError([f"data.history: no {series!r} values for {int(values.isna().sum())} replayed intervals"])
-    return values.to_numpy(dtype=float)
