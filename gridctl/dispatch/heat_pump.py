@@ -55,12 +55,6 @@ def net_heat_kw(heat_in_kw, heat_demand_kw, temp_c, hp: HeatPumpParams):
     return heat_in_kw - heat_demand_kw - hp.loss_kw_per_k * (temp_c - hp.ambient_c)
 
 
-def store_temperature(temp_c: float, p_kw: float, t: int, hp: HeatPumpParams, dt_h: float) -> float:
-    """Store temperature (degC) at the end of interval ``t`` run at electric power ``p_kw`` from ``temp_c``."""
-    heat = net_heat_kw(float(hp.cop[t]) * p_kw, float(hp.heat_demand_kw[t]), temp_c, hp)
-    return temp_c + heat * dt_h / hp.capacity_kwh_per_k
-
-
 def cop_from_temperature(outdoor_c: np.ndarray, sink_c: float, carnot_efficiency: float = 0.45,
                          cop_max: float = 7.0) -> np.ndarray:
     """COP as a share of the Carnot COP ``(sink + 273.15) / (sink - outdoor)``, clipped to [1, cop_max].
