@@ -74,6 +74,21 @@ class GbmSettings:
 LOAD_SETTINGS = GbmSettings()
 
 
+def without_empty_features(x: np.ndarray, what: str) -> np.ndarray:
+    """``x`` with every all-missing column set to 0 (a constant the trees never split on).
+
+    A weather table that covers none of the training period leaves its feature empty; gradient
+    boosting cannot bin an empty column, and the model should simply not use it until it can.
+    """
+    empty = np.flatnonzero(np.isnan(x).all(axis=0)) if len(x) else np.array([], dtype=int)
+    if len(empty):
+        log.warning("%s model: features %s hold no value in the training period and are not used",
+                    what, empty.tolist())
+        x = x.copy()
+        x[:, empty] = 0.0
+    return x
+
+
 class QuantileModel:
     """Least-squares median model, plus tail models fitted on first use from a kept sample."""
 
@@ -168,7 +183,7 @@ class LoadForecaster:
         y = (known.loc[targets].to_numpy(dtype=float) / scale).ravel()
         weight = scale.ravel()
         ok = np.isfinite(y) & np.isfinite(weight)
-        model = QuantileModel(self.settings, x[ok], y[ok], weight[ok])
+        model = QuantileModel(self.settings, without_empty_features(x[ok], "load"), y[ok], weight[ok])
         log.info("load model trained on %d series until %s", known.shape[1], known.index.max())
         return model
 

@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
 from forecasts.calendar import WallClockHistory, day_ahead_issue_times, issued_before
-from forecasts.load import GbmSettings
+from forecasts.load import GbmSettings, without_empty_features
 from forecasts.schedule import TrainedModels, frame_key
 from forecasts.seasonal_naive import SeasonalNaive
 
@@ -313,7 +313,8 @@ class PvForecaster:
             rows = np.sort(np.random.default_rng(s.seed).choice(rows, s.max_train_rows, replace=False))
         model = s.regressor(loss="squared_error")
         with threadpool_limits(s.n_threads, user_api="openmp"):
-            model.fit(x[rows], np.clip(y[rows], 0.0, 1.5), sample_weight=b[rows] / b[rows].mean())
+            model.fit(without_empty_features(x[rows], "PV"), np.clip(y[rows], 0.0, 1.5),
+                      sample_weight=b[rows] / b[rows].mean())
         log.info("PV model trained on %d rows, %d series, until %s", len(rows), known.shape[1], known.index.max())
         return TrainedPv(plants, clear.loc[clear.index > known.index.max() - LOOKBACK], model)
 

@@ -77,6 +77,7 @@ class NetworkConfig(_Section):
 class DataConfig(_Section):
     history: str = "demo"
     carbon: str = "demo"
+    weather: str = ""
 
 
 class GridConfig(_Section):

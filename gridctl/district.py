@@ -11,6 +11,7 @@ import pandas as pd
 from adapters.carbon import read_carbon_csv
 from adapters.errors import DataError
 from adapters.history import check_regular, read_history_csv
+from adapters.weather import read_weather_csv
 from forecasts.carbon import split_provider_rows
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
@@ -136,8 +137,14 @@ class District:
         """The measured rows of :attr:`carbon`, one per interval (last issued), sorted."""
         return split_provider_rows(self.carbon)[0]
 
+    @cached_property
+    def weather(self) -> pd.DataFrame | None:
+        """Weather forecasts (``adapters.weather``) from ``[data] weather``; None when not configured."""
+        source = self.config.data.weather
+        return read_weather_csv(self.config.resolve(source)) if source else None
+
     def data_problems(self) -> list[str]:
-        """Gaps, NaNs and missing series in history and carbon data."""
+        """Gaps, NaNs and missing series in history and carbon data (and a weather file's bad rows)."""
         problems = check_regular(self.history, self.resolution_min, "data.history")
         missing = sorted(set(self.groups.series_id) - set(self.history.columns))
         if missing:
@@ -147,6 +154,8 @@ class District:
             problems.append(f"data.carbon: holds several signal types {sorted(signals)}; give one per file")
         measured = self.measured_carbon[["ci_kg_per_kwh"]]
         problems += check_regular(measured, int(self.carbon.resolution_min.iloc[0]), "data.carbon")
+        if self.weather is not None and self.weather.index.max() < self.history.index.min():
+            problems.append("data.weather: ends before the history starts; give forecasts for the history's period")
         return problems
 
 
