@@ -22,7 +22,7 @@ def main() -> None:
     for name, forecaster, history in (
         ("load", fc.load, district.history[district.load_series]),
         ("pv", fc.pv, district.history[district.pv_series]),
-        ("carbon", fc.carbon.profile, fc.carbon.measured),
+        ("carbon", fc.carbon, fc.carbon.measured),
     ):
         t0, c0 = time.perf_counter(), time.process_time()
         forecaster.models.get(history, issue)
