@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from adapters.errors import DataError
+from adapters.errors import DataError, read_text_csv
 from adapters.timestamps import duplicate_problems, parse_utc_column
 
 CARBON_COLUMNS = [
@@ -34,10 +34,7 @@ SIGNAL_TYPES = ("average_lifecycle", "average_direct", "marginal")
 def read_carbon_csv(path: str | Path) -> pd.DataFrame:
     """Read a canonical carbon CSV; raise :class:`DataError` naming each bad row and column."""
     source = str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DataError([f"{source}: carbon-intensity file not found"]) from None
+    raw = read_text_csv(path, "carbon-intensity")
     missing = [c for c in CARBON_COLUMNS if c not in raw.columns]
     if missing:
         raise DataError([f"{source}: missing columns {missing}; expected {CARBON_COLUMNS}"])

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.carbon import SIGNAL_TYPES, UNIT_TO_KG_PER_KWH
-from adapters.errors import DataError
+from adapters.errors import DataError, read_text_csv
 
 # Life-cycle emission factors, kg CO2eq per kWh generated: medians of IPCC AR5 WG3 Annex III
 # (2014, table A.III.2) where it gives one; "assumed" marks values chosen for types it lacks.
@@ -115,13 +115,6 @@ def _frame(starts: pd.DatetimeIndex, ci_kg_per_kwh, signal_type: str, resolution
     return out.sort_index(kind="stable")
 
 
-def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DataError([f"{path}: {what} file not found"]) from None
-
-
 def _utc_stamps(values: pd.Series, column: str, source: str, fmt: str | None, line) -> tuple[pd.Series, list[str]]:
     text = values.str.strip()
     if fmt == "ISO8601":  # the offset is required: a zone-less stamp is ambiguous
@@ -140,7 +133,7 @@ def read_electricitymaps_csv(path: str | Path, signal_type: str = "average_lifec
     if signal_type not in EM_COLUMNS:
         raise DataError([(f"{source}: signal_type {signal_type!r} is not in an Electricity Maps export; "
                           f"use one of {sorted(EM_COLUMNS)}")])
-    raw = _read_csv(path, "Electricity Maps")
+    raw = read_text_csv(path, "Electricity Maps")
     by_lower = {c.strip().lower(): c for c in raw.columns}
     value_col = next((by_lower[c] for c in EM_COLUMNS[signal_type] if c in by_lower), None)
     missing = [c for c, found in (("Datetime (UTC)", "datetime (utc)" in by_lower), (EM_COLUMNS[signal_type][0], value_col))
@@ -197,7 +190,7 @@ def read_watttime_json(path: str | Path) -> pd.DataFrame:
 def read_entsoe_generation_csv(path: str | Path, zone: str = "") -> pd.DataFrame:
     """Read an ENTSO-E generation-per-type CSV and turn it into life-cycle carbon intensity."""
     source = str(path)
-    raw = _read_csv(path, "ENTSO-E generation")
+    raw = read_text_csv(path, "ENTSO-E generation")
     mtu_col = next((c for c in raw.columns if c.startswith("MTU")), None)
     if mtu_col is None:
         raise DataError([f"{source}: no 'MTU' column; is this an ENTSO-E 'Actual Generation per Production Type' export?"])

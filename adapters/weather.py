@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from adapters.errors import DataError
+from adapters.errors import DataError, read_text_csv
 from adapters.timestamps import duplicate_problems, parse_utc_column
 
 KEY_COLUMNS = ["interval_start_utc", "issued_at_utc"]
@@ -25,10 +25,7 @@ VALUE_RANGES = {"temp_air_c": (-60.0, 60.0), "ghi_w_m2": (0.0, 1500.0), "cloud_c
 def read_weather_csv(path: str | Path) -> pd.DataFrame:
     """Read a weather forecast table; raise :class:`DataError` naming each bad row and column."""
     source = str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DataError([f"{source}: weather file not found"]) from None
+    raw = read_text_csv(path, "weather")
     values = [c for c in VALUE_RANGES if c in raw.columns]
     missing = [c for c in KEY_COLUMNS if c not in raw.columns]
     if missing or not values:
