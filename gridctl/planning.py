@@ -228,7 +228,7 @@ def plan_horizon(
     build_s = timer.perf_counter() - t0
     constrained = cfg.network.constrain_dispatch and len(model.FLEX_BUS) > 0
     network = with_ac_check and constrained
-    network_rows = {}
+    network_rows, ac = {}, None
     if network:
         base = check_schedule(district, fc.groups, zero_flex_table(inp))
         loop = solve_network_aware(
@@ -251,8 +251,6 @@ def plan_horizon(
     baseline_emissions = float(interval_emissions(baseline_import_kw(inp), inp).sum())
     if with_ac_check and not network:
         ac = check_schedule(district, fc.groups, table)
-    elif not network:
-        ac = None
     baseline_ac = check_schedule(district, fc.groups, None) if with_ac_check else None
     summary = {
         "status": result.status,
