@@ -55,7 +55,6 @@ WIND_PROFILES = ("WP5", "WP8")
 SOLAR_PROFILES = ("PV2", "PV5", "PV6", "PV8")
 SOURCE = "gridctl-demo: SimBench 2016 profiles, scaled to AGEB 2016 and UBA 2016 (0.516 kg/kWh)"
 
-
 FORECAST_LEAD_H = 48
 ERROR_CORRELATION = 0.97  # per 15-minute step
 WIND_RMSE_GW = (1.0, 2.5)  # first hour, day-ahead
