@@ -40,6 +40,15 @@ class Telemetry:
     temp_c: float | None = None
 
 
+NO_CURTAILMENT = 1e-3  # planned curtailment below this share of the rating leaves a PV plant uncapped
+
+
+def pv_cap_kw(rated_kw: float, available_kw: float, curtailed_kw: float) -> float:
+    """Output cap (kW) that curtails a PV plant producing ``available_kw`` by ``curtailed_kw``;
+    its rating (no cap) when the plan curtails less than ``NO_CURTAILMENT`` of it."""
+    return rated_kw if curtailed_kw <= NO_CURTAILMENT * rated_kw else max(available_kw - curtailed_kw, 0.0)
+
+
 def charger_report(extra: dict) -> ChargerReport | None:
     """A charger's report from its driver's extra telemetry (``connected``, ``session_kwh``,
     ``request_kwh``, ``departure_s``; 0 request or departure: not announced); None for other devices."""

@@ -45,7 +45,7 @@ from gridctl import forecasting
 from gridctl.api.metrics import Metrics
 from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.config import Config
-from gridctl.control import Controller
+from gridctl.control import Controller, pv_cap_kw
 from gridctl.cycle import decide, interval_start
 from gridctl.district import District
 from gridctl.planning import make_plan
@@ -281,10 +281,8 @@ class Daemon:
         return out
 
     def _pv_cap(self, asset_id: str, rated_kw: float, curtailed_kw: float) -> float:
-        if curtailed_kw <= 1e-3 * rated_kw:
-            return rated_kw
         tel = self.controller.state[asset_id].telemetry
-        return max((tel.p_kw if tel else rated_kw) - curtailed_kw, 0.0)
+        return pv_cap_kw(rated_kw, tel.p_kw if tel else rated_kw, curtailed_kw)
 
     def book_interval(self, start: pd.Timestamp) -> None:
         """Emissions ledger of the interval at ``start`` from measured device power and measured

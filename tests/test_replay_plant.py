@@ -17,6 +17,7 @@ from test_replay import replay_district
 
 from adapters.simulator import SimClock
 from gridctl.config import ConfigError
+from gridctl.control import pv_cap_kw
 from gridctl.devices import simulator
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.engine import replay_controller
@@ -114,3 +115,9 @@ def test_modbus_replay_needs_the_simulators_clock_at_its_start(naive, actuals):
     with pytest.raises(ConfigError, match="--modbus-control"):
         ModbusTarget.parse("127.0.0.1:5020")
     assert ModbusTarget.parse("local") == ModbusTarget()
+
+
+def test_pv_cap_curtails_the_available_output_and_leaves_tiny_curtailment_uncapped():
+    assert pv_cap_kw(1000.0, 600.0, 250.0) == 350.0
+    assert pv_cap_kw(1000.0, 100.0, 250.0) == 0.0  # never a negative cap
+    assert pv_cap_kw(1000.0, 600.0, 0.5) == 1000.0  # below 0.1 % of the rating: no cap

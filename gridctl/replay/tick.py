@@ -12,10 +12,9 @@ available power minus the planned curtailment (uncapped when the plan curtails n
 from __future__ import annotations
 
 from gridctl.config import BatteryConfig
+from gridctl.control import pv_cap_kw
 from gridctl.replay.actuals import Actuals
 from gridctl.replay.plant import Plant
-
-NO_CURTAILMENT = 1e-3  # planned curtailment below this share of the rating leaves the plant uncapped
 
 
 def battery_setpoints(batteries: list[BatteryConfig], setpoints_kw: dict[str, float], error_kw: float,
@@ -31,10 +30,8 @@ def control_tick(plant: Plant, actuals: Actuals, k: int, setpoints_kw: dict[str,
     """Run interval ``k`` with battery and flexible-load setpoints and planned PV curtailment; return
     every battery's and flexible load's average power (kW, load-referenced) and each PV plant's
     actual curtailment (kW)."""
-    caps = {}
-    for a, curtailed in curtailed_kw.items():
-        rated = plant.ratings[a].p_max_kw
-        caps[a] = rated if curtailed <= NO_CURTAILMENT * rated else max(actuals.pv_asset_kw[a][k] - curtailed, 0.0)
+    caps = {a: pv_cap_kw(plant.ratings[a].p_max_kw, float(actuals.pv_asset_kw[a][k]), curtailed)
+            for a, curtailed in curtailed_kw.items()}
     p = plant.step({**setpoints_kw, **caps})
     curtailment = {a: max(float(actuals.pv_asset_kw[a][k]) - p.pop(a), 0.0) for a in curtailed_kw}
     return p, curtailment
