@@ -17,6 +17,7 @@ COMMANDS = {
     "forecast": "Evaluate the forecasters walk-forward against naive baselines.",
     "simulate": "Serve every configured device over Modbus TCP (SunSpec) until interrupted.",
     "replay": "Backtest historical days with gridctl's decision cycle against baselines.",
+    "ledger": "Carbon ledger: verify its hash chain, write period statements.",
     "run": "Run the daemon: scheduler, device control, store, API and dashboard.",
 }
 

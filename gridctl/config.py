@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gridctl.ledger.config import LedgerConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
@@ -306,6 +307,7 @@ class Config(_Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolve(self, path: str | Path) -> Path:

@@ -13,6 +13,7 @@ from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 from gridctl.district import District
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.files import write_outputs
+from gridctl.replay.ledger import book_replay
 from gridctl.replay.plant import ModbusTarget
 from gridctl.replay.run import run_replay
 from gridctl.replay.sweep import read_sweep, run_sweep
@@ -53,7 +54,7 @@ def _replay(args: argparse.Namespace) -> int:
     modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
     district = District.load(config)
     result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
-    paths = write_outputs(result, args.out)
+    paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")
     for name, k in s["runs"].items():

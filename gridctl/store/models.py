@@ -153,3 +153,35 @@ class OverrideRecord(Base):
 
 Index("ix_measurements_asset_ts", Measurement.asset_id, Measurement.ts)
 Index("ix_setpoints_asset_ts", SetpointRecord.asset_id, SetpointRecord.ts)
+
+
+class LedgerEntry(Base):
+    """One booked ledger row (append-only, hash-chained; see :mod:`gridctl.ledger`).
+
+    ``grouping`` ``district`` holds the Scope 2 figures of the grid connection; other groupings
+    (``member``, ``tenant``, ...) attribute them; ``avoided`` holds avoided emissions against a
+    baseline. A re-booked interval gets a new row with a higher ``version``; earlier ones stay."""
+
+    __tablename__ = "ledger"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    interval_start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    grouping: Mapped[str] = mapped_column(String(32))
+    group_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    energy_kwh: Mapped[float] = mapped_column(Float)
+    import_kwh: Mapped[float] = mapped_column(Float)
+    location_kg: Mapped[float] = mapped_column(Float)
+    market_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_kg_per_kwh: Mapped[float] = mapped_column(Float)
+    signal_type: Mapped[str] = mapped_column(String(32))
+    ci_source: Mapped[str] = mapped_column(Text)
+    ci_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    estimated: Mapped[bool] = mapped_column(Boolean)
+    method: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[dict] = mapped_column(JSON)
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_ledger_key", LedgerEntry.grouping, LedgerEntry.group_id, LedgerEntry.interval_start)
