@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from gridctl.api.auth import require_token
 from gridctl.api.dashboard import dashboard_data
+from gridctl.api.ledger import ledger_router
 
 if TYPE_CHECKING:  # the daemon imports the API's metrics
     from gridctl.daemon import Daemon
@@ -45,6 +46,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app = FastAPI(title="gridctl", version="0.1.0",
                   description="Microgrid control daemon: plans, telemetry, setpoints, events, emissions.")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ledger_router(daemon))
     store = daemon.store
 
     def paged(table: str, r: Range, **equal) -> dict:

@@ -8,6 +8,7 @@ import sys
 from adapters.errors import DataError
 from gridctl.config import ConfigError, load_config
 from gridctl.district import District
+from gridctl.ledger.config import member_problems
 from network_models.loading import NetworkError
 
 
@@ -21,10 +22,12 @@ def collect_problems(config_path: str | None) -> list[str]:
         district = District.load(config)
     except NetworkError as exc:
         return exc.problems
+    assets = {a.id for _, group in config.assets for a in (group if isinstance(group, list) else [])}
+    problems = member_problems(config.ledger, set(district.groups.series_id) | assets)
     try:
-        return district.data_problems()
+        return problems + district.data_problems()
     except DataError as exc:
-        return exc.problems
+        return problems + exc.problems
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -98,7 +98,7 @@ def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame
                 "interval_start": idx, "grouping": grouping, "group_id": g, "energy_kwh": net[g].to_numpy(),
                 "import_kwh": (import_kwh * s).to_numpy(), "location_kg": (location * s).to_numpy(),
                 "market_kg": (market * s).to_numpy(), **common,
-                "inputs": [{"members": parts[g]}] * len(idx)}))
+                "inputs": [{} if grouping == "member" else {"members": parts[g]}] * len(idx)}))
     return pd.concat(frames, ignore_index=True)[ROW_COLUMNS]
 
 

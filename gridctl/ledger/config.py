@@ -71,3 +71,11 @@ class LedgerConfig(_Section):
                         raise ValueError(f"{grouping}: member {m!r} is in both {seen[m]!r} and {group!r}")
                     seen[m] = group
         return self
+
+
+def member_problems(config: LedgerConfig, known: set[str]) -> list[str]:
+    """One line per group member that is neither a load/PV series nor an asset id."""
+    return [f"ledger.groups.{grouping}.{group}: unknown member {m!r}; use a series id (e.g. 'load/G0-A') "
+            "or an asset id"
+            for grouping, groups in config.groups.items() for group, ms in groups.items()
+            for m in ms if m not in known]

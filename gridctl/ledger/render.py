@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,7 @@ def statement_csv(st: dict) -> pd.DataFrame:
 
 
 def _num(x, digits: int = 0) -> str:
-    return "n/a" if x is None or x != x else f"{x:,.{digits}f}"
+    return "n/a" if x is None or math.isnan(x) else f"{x:,.{digits}f}"
 
 
 def _bars(daily: pd.DataFrame) -> str:
@@ -42,7 +43,7 @@ def _bars(daily: pd.DataFrame) -> str:
         x = 50 + 24 * i
         for j, (col, colour) in enumerate((("location_kg", "#1f4e79"), ("market_kg", "#8fb8de"))):
             v = r[col]
-            if v == v and v is not None:
+            if v is not None and not math.isnan(v):
                 bh = 150 * v / top
                 bars.append(f'<rect x="{x + j * bw}" y="{160 - bh:.1f}" width="{bw - 1}" height="{bh:.1f}" '
                             f'fill="{colour}"><title>{day} {col}: {v:,.0f} kg</title></rect>')
@@ -69,7 +70,8 @@ def statement_html(st: dict, site: str, audit: dict) -> str:
     market = _num(st["market_kg"]) + " kg" if st["market_kg"] is not None else \
         "not computed: set [ledger] residual_mix_kg_per_kwh"
     target = "no target configured" if st["target_budget_kg"] is None else \
-        f"{_num(st['target_used_pct'], 1)} % of the trajectory budget ({_num(st['target_budget_kg'])} kg)"
+        (f"{_num(st['target_used_pct'], 1)} % of the trajectory budget of the booked days "
+         f"({_num(st['target_to_date_kg'])} kg; whole period {_num(st['target_budget_kg'])} kg)")
     avoided = "no baseline booked" if st["avoided_kg"] is None else \
         f"{_num(st['avoided_kg'])} kg ({', '.join(st['avoided_signal'])} intensity)"
     inst = ", ".join(f"{html.escape(k)} {_num(v)} kWh" for k, v in st["instruments_kwh"].items()) or "none"
@@ -105,3 +107,17 @@ def write_statement(st: dict, out: Path, site: str, audit: dict) -> list[Path]:
     statement_csv(st).to_csv(csv_path, index=False, float_format="%.6f")
     html_path.write_text(statement_html(st, site, audit), encoding="utf-8")
     return [csv_path, html_path]
+
+
+def statement_json(st: dict) -> dict:
+    """The statement as JSON-ready data (group tables as lists of records)."""
+    out = {k: v for k, v in st.items() if k not in ("groupings", "daily")}
+    out["groupings"] = {g: [{"group_id": i, **{k: _clean(v) for k, v in r.items()}}
+                            for i, r in t.to_dict("index").items()] for g, t in st["groupings"].items()}
+    out["daily"] = [{"date": d.isoformat(), **{k: _clean(v) for k, v in r.items()}}
+                    for d, r in st["daily"].to_dict("index").items()]
+    return out
+
+
+def _clean(v):
+    return None if isinstance(v, float) and math.isnan(v) else v

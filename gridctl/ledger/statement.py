@@ -77,13 +77,15 @@ def statement(rows: pd.DataFrame, config: LedgerConfig, period: Period, tz: str,
     location = float(head.location_kg.sum())
     avoided = rows[rows.grouping == "avoided"] if tenant is None else rows.iloc[:0]
     budget = target_budget_kg(config, period) if tenant is None else None
+    booked = head.interval_start.dt.tz_convert(tz).dt.date
+    to_date = target_budget_kg(config, Period(booked.min(), booked.max())) if budget and not head.empty else None
     groupings = {g: totals(rows, g) for g in sorted(set(rows.grouping) - {"district", "avoided"})}
     if tenant is not None:
         members = config.groups.get("tenant", {}).get(tenant, [])
         groupings = {"tenant": groupings.get("tenant", pd.DataFrame()).reindex([tenant]).dropna(how="all"),
                      "member": groupings.get("member", pd.DataFrame()).reindex(members).dropna(how="all")}
     return {
-        "period": period.label, "tenant": tenant, "intervals": int(len(head)),
+        "period": period.label, "tenant": tenant, "intervals": len(head),
         "import_kwh": import_kwh, "export_kwh": float((-head.energy_kwh).clip(lower=0).sum()),
         "location_kg": location,
         "market_kg": None if head.empty or head.market_kg.isna().any() else float(head.market_kg.sum()),
@@ -94,7 +96,8 @@ def statement(rows: pd.DataFrame, config: LedgerConfig, period: Period, tz: str,
         "avoided_kg": float(avoided.location_kg.sum()) if not avoided.empty else None,
         "avoided_signal": sorted(avoided.signal_type.unique().tolist()) if not avoided.empty else [],
         "target_budget_kg": budget,
-        "target_used_pct": 100.0 * location / budget if budget else None,
+        "target_to_date_kg": to_date,
+        "target_used_pct": 100.0 * location / to_date if to_date else None,
         "groupings": groupings,
         "daily": _daily(head, tz),
     }

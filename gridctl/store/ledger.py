@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from gridctl.ledger.book import ROW_COLUMNS
 from gridctl.ledger.chain import GENESIS, link
@@ -23,7 +24,7 @@ def _record(row: dict) -> dict:
     for k, v in row.items():
         if isinstance(v, pd.Timestamp):
             v = v.to_pydatetime()
-        elif v is pd.NaT or (isinstance(v, float) and v != v):
+        elif v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
             v = None
         elif hasattr(v, "item"):
             v = v.item()
@@ -62,7 +63,8 @@ def append(store: Store, rows: pd.DataFrame, booked_at: datetime) -> int:
             fresh.append({**r, "version": 1 if old is None else old.version + 1, "booked_at": booked_at})
         last = s.execute(select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)).first()
         link(fresh, last.seq if last else 0, last.hash if last else GENESIS)
-        s.add_all(LedgerEntry(**r) for r in fresh)
+        if fresh:
+            s.execute(insert(LedgerEntry), fresh)
     return len(fresh)
 
 
