@@ -186,10 +186,18 @@ class SimulatedDevice:
             if not lo <= value <= hi:
                 raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={value} is outside [{lo}, {hi}]")
 
-    def served_registers(self) -> list[int]:
-        """The registers as served, with the scale-factor fault applied."""
+    def read(self, address: int, count: int) -> list[int]:
+        """``count`` registers from ``address`` as served; exception 2 outside the map."""
+        offset = address - self.map.base
+        if offset < 0 or offset + count > len(self.image.regs):
+            raise Refused(ILLEGAL_ADDRESS, f"{self.id}: registers {address}..{address + count - 1} are "
+                                           f"outside {self.map.base}..{self.map.base + len(self.image.regs) - 1}")
         if not self.faults.sf_offset:
-            return self.image.regs
+            return self.image.regs[offset:offset + count]
+        return self._sf_faulty()[offset:offset + count]
+
+    def _sf_faulty(self) -> list[int]:
+        """The registers with the scale-factor fault applied."""
         regs = list(self.image.regs)
         for p in self._sf_points:
             sf = self.image.get_raw(p)
