@@ -98,7 +98,6 @@ class SimulatedDevice:
         self.set_raw(1, "Md", self.model_name)
         self.set_raw(1, "Vr", SOFTWARE_VERSION[:16])
         self.set_raw(1, "SN", self.id[:32])
-        self.set_raw(1, "DA", self.unit_id)
 
     # --- subclass hooks ---------------------------------------------------------------------
     def configure(self) -> None:
@@ -112,6 +111,9 @@ class SimulatedDevice:
 
     def check_write(self, staged: RegisterImage) -> None:
         """Raise :class:`Refused` when the staged registers break a device-specific rule."""
+
+    def applied(self, names: set[str]) -> None:
+        """React to an accepted remote write of the points ``names`` (already in the image)."""
 
     @property
     def p_kw(self) -> float:
@@ -162,6 +164,7 @@ class SimulatedDevice:
         for model, prefix in self.controls:
             if names & {prefix + "Ena", prefix, prefix + "RvrtTms"}:
                 self._remaining[prefix] = float(self.image.get_raw(self.pt(model, prefix + "RvrtTms")) or 0)
+        self.applied(names)
         self.publish()
 
     def _touched(self, address: int, count: int) -> list[PointDef]:
