@@ -61,11 +61,12 @@ class ModbusHost:
         return f"ModbusHost({self.host}:{self.port})"
 
     def _connection_changed(self, connected: bool) -> None:
-        """A connection closed by the device fails the request waiting for an answer at once
-        (pymodbus would wait for the timeout), so it is retried on a new connection."""
+        """A connection closed while a request waits for its answer (by the device, or by pymodbus
+        on an answer it cannot frame) fails that request at once instead of after the timeout;
+        it is retried on a new connection."""
         pending = getattr(self._client.ctx, "response_future", None)
         if not connected and pending is not None and not pending.done():
-            pending.set_exception(ConnectionException("connection closed by the device"))
+            pending.set_exception(ConnectionException("connection closed before the answer"))
 
     async def read(self, device_id: str, unit_id: int, address: int, count: int) -> list[int]:
         """Holding registers ``address`` .. ``address + count - 1`` of one unit."""
