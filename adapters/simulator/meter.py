@@ -24,7 +24,7 @@ from adapters.simulator.pv import StepProfile
 from adapters.sunspec import fit_sf
 from adapters.sunspec.image import raw_range
 
-HEADROOM = 1.5  # register ranges fit this multiple of the rating (and of the nominal voltage: 1.2)
+V_RANGE_PU = (0.8, 1.2)  # voltages and currents fit registers over this band of the nominal voltage
 COUNTER_YEARS = 10
 PHASES = ("A", "B", "C")
 
@@ -35,7 +35,7 @@ class MeterParams:
 
     id: str
     unit_id: int
-    p_max_kw: float  # largest |power| the meter must show
+    p_max_kw: float  # largest |power| the meter must show (beyond it, readings saturate)
     base_load_kw: pd.Series | None = None  # inflexible demand behind the meter, UTC interval starts
     v_nom_kv: float = 0.4  # nominal line-to-line voltage of the bus it measures
     v_pu: float = 1.0  # initial bus voltage, per unit of v_nom_kv
@@ -66,10 +66,10 @@ class SimMeter(SimulatedDevice):
 
     def configure(self) -> None:
         p = self.params
-        va_max = HEADROOM * p.p_max_kw * 1000 / p.pf
-        v_ll_max = 1.2 * p.v_nom_kv * 1000
-        for sf, max_abs, digits in (("W_SF", va_max, 0), ("VA_SF", va_max, 0), ("VAR_SF", va_max, 0),
-                                    ("V_SF", v_ll_max, 1), ("A_SF", va_max / (0.8 * p.v_nom_kv * 1000 / math.sqrt(3)), 1)):
+        va_max = p.p_max_kw * 1000 / p.pf
+        v_lo, v_hi = (pu * p.v_nom_kv * 1000 for pu in V_RANGE_PU)
+        for sf, max_abs, digits in (("W_SF", p.p_max_kw * 1000, 0), ("VA_SF", va_max, 0), ("VAR_SF", va_max, 0),
+                                    ("V_SF", v_hi, 1), ("A_SF", va_max / (v_lo / math.sqrt(3)), 1)):
             self.set_sf(203, sf, max_abs, digits)
         self.set_raw(203, "PF_SF", -1)
         self.set_raw(203, "Hz_SF", -2)
