@@ -123,10 +123,22 @@ def simulated_devices(district: District, clock: SimClock) -> list[SimulatedDevi
         else:
             devices.append(SimHeatPump(_heat_pump_params(district, placed), clock, faults.get(placed.cfg.id)))
     net_load = history[district.load_series].sum(axis=1) - history[district.pv_series].sum(axis=1)
-    meter = MeterParams("meter", config.simulator.meter_unit_id,
-                        max(config.grid.import_limit_kw, config.grid.export_limit_kw), net_load - represented)
+    base_kw = net_load - represented
+    limit_kw = max(config.grid.import_limit_kw, config.grid.export_limit_kw)
+    slack = net.ext_grid[net.ext_grid.in_service].iloc[0]  # the meter measures the grid connection bus
+    meter = MeterParams("meter", config.simulator.meter_unit_id, min(limit_kw, _meter_range_kw(base_kw, devices)),
+                        base_kw, v_nom_kv=float(net.bus.vn_kv[slack.bus]), v_pu=float(slack.vm_pu))
     devices.append(SimMeter(meter, clock, list(devices), faults.get("meter")))
     return devices
+
+
+def _meter_range_kw(base_kw: pd.Series, devices: list[SimulatedDevice]) -> float:
+    """Largest |power| the meter can see: the base load with every device at its rating in the
+    same direction (drawing, or feeding in)."""
+    draw_kw = sum(d.params.p_max_kw for d in devices if not isinstance(d, SimPv))
+    feed_kw = sum(d.params.p_max_kw if isinstance(d, SimBattery) else d.params.p_rated_kw
+                  for d in devices if isinstance(d, SimBattery | SimPv))
+    return max(float(base_kw.max()) + draw_kw, feed_kw - float(base_kw.min()), 1.0)
 
 
 def simulator(district: District, clock: SimClock, host: str | None = None, port: int | None = None) -> Simulator:

@@ -115,17 +115,24 @@ async def test_missing_model_is_a_protocol_error():
             await BatteryDriver(r.host, PV.unit_id, PV.id).discover()  # a PV inverter is no battery
 
 
-async def _fake_device(reply):
-    """A TCP server answering every Modbus request with ``reply(tid, unit, pdu)`` bytes."""
+async def _fake_device(reply, requests: list[bytes] | None = None):
+    """A TCP server answering every Modbus request with ``reply(tid, unit, pdu)`` bytes (closing the
+    connection instead when they are empty); ``requests`` collects the request PDUs."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while header := await reader.readexactly(7):
                 pdu = await reader.readexactly(int.from_bytes(header[4:6], "big") - 1)
-                writer.write(reply(header[:2], header[6:7], pdu))
+                if requests is not None:
+                    requests.append(pdu)
+                answer = reply(header[:2], header[6:7], pdu)
+                if not answer:
+                    break
+                writer.write(answer)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+            pass
+        writer.close()
 
     return await asyncio.start_server(handle, "127.0.0.1", 0)
 
@@ -136,7 +143,7 @@ def _frame(tid: bytes, unit: bytes, pdu: bytes) -> bytes:
 
 @pytest.mark.parametrize("reply, error", [
     (lambda tid, unit, pdu: _frame(tid, unit, b"\x03\x02\x53\x75"), DeviceProtocolError),  # 1 register, not 2
-    (lambda tid, unit, pdu: _frame(tid, unit, b"\x03\x04SunS"[:3]), DeviceTimeout),  # truncated frame
+    (lambda tid, unit, pdu: _frame(tid, unit, b"\x03\x04SunS"[:3]), DeviceUnreachable),  # truncated: dropped
     (lambda tid, unit, pdu: b"\xff" * 12, DeviceTimeout),  # not Modbus at all
     (lambda tid, unit, pdu: _frame(tid, unit, b"\x83\x02"), DeviceRejected),  # exception: illegal address
 ])
@@ -146,6 +153,24 @@ async def test_malformed_answers_raise_typed_errors(reply, error):
     try:
         with pytest.raises(error):
             await asyncio.wait_for(host.read("fake", 1, 40000, 2), timeout=FAST.bound_s + 1.0)
+    finally:
+        host.close()
+        server.close()
+
+
+@pytest.mark.parametrize("reply, error", [
+    (lambda tid, unit, pdu: _frame(tid, unit, b"\x83\x0b"), DeviceTimeout),  # gateway: target failed to respond
+    (lambda tid, unit, pdu: _frame(tid, unit, b"\x83\x0a"), DeviceUnreachable),  # gateway: path unavailable
+    (lambda tid, unit, pdu: b"", DeviceUnreachable),  # the device closes the connection
+])
+async def test_gateway_exceptions_and_closed_connections_are_retried_then_typed(reply, error):
+    requests: list[bytes] = []
+    server = await _fake_device(reply, requests)
+    host = ModbusHost("127.0.0.1", server.sockets[0].getsockname()[1], FAST)
+    try:
+        with pytest.raises(error):
+            await host.read("fake", 1, 40000, 2)
+        assert len(requests) == FAST.retries + 1  # every attempt reached the device
     finally:
         host.close()
         server.close()

@@ -117,7 +117,7 @@ def test_fault_settings_are_checked():
         Faults.from_dict({"offline": "yes", "exception_code": 9, "delay_s": -1, "sf_ofset": 1}, "faults.x")
     assert sorted(err.value.problems) == sorted([
         ("faults.x.sf_ofset: unknown fault; use one of "
-         "['delay_s', 'exception_code', 'offline', 'sf_offset', 'stuck']"),
+         "['alarm', 'delay_s', 'exception_code', 'offline', 'sf_offset', 'stuck']"),
         "faults.x.offline: 'yes' is not true or false",
         "faults.x.delay_s: -1 is not a delay; use seconds >= 0",
         "faults.x.exception_code: 9 is not a Modbus exception code; use one of [1, 2, 3, 4, 5, 6, 10, 11]",

@@ -27,7 +27,8 @@ from adapters.drivers.errors import (
 log = logging.getLogger(__name__)
 MAX_READ = 125  # registers per read request (Modbus limit)
 MAX_WRITE = 123  # registers per write request
-RETRY_CODES = {5, 6, 10, 11}  # acknowledge, busy, gateway path / target: worth retrying
+GATEWAY_PATH, GATEWAY_TARGET = 10, 11  # gateway exceptions: path unavailable, target failed to respond
+RETRY_CODES = {5, 6, GATEWAY_PATH, GATEWAY_TARGET}  # acknowledge, busy, gateway: worth retrying
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,20 @@ class ModbusHost:
     def __init__(self, host: str, port: int = 502, timing: Timing = Timing()):
         self.host, self.port, self.timing = host, port, timing
         self._client = AsyncModbusTcpClient(host, port=port, timeout=timing.timeout_s, retries=0,
-                                            reconnect_delay=0)
+                                            reconnect_delay=0, trace_connect=self._connection_changed)
         self._client.set_max_no_responses(100)  # one silent unit must not drop the others
         self._connect_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"ModbusHost({self.host}:{self.port})"
+
+    def _connection_changed(self, connected: bool) -> None:
+        """A connection closed while a request waits for its answer (by the device, or by pymodbus
+        on an answer it cannot frame) fails that request at once instead of after the timeout;
+        it is retried on a new connection."""
+        pending = getattr(self._client.ctx, "response_future", None)
+        if not connected and pending is not None and not pending.done():
+            pending.set_exception(ConnectionException("connection closed before the answer"))
 
     async def read(self, device_id: str, unit_id: int, address: int, count: int) -> list[int]:
         """Holding registers ``address`` .. ``address + count - 1`` of one unit."""
@@ -108,7 +117,7 @@ class ModbusHost:
                 continue
             if rsp.isError():
                 code = getattr(rsp, "exception_code", 0)
-                error = DeviceRejected(device_id, what, code)
+                error = _exception_error(device_id, what, code)
                 if code not in RETRY_CODES:
                     raise error
                 continue
@@ -125,6 +134,15 @@ class ModbusHost:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _exception_error(device_id: str, what: str, code: int) -> DeviceError:
+    """The error for a Modbus exception answer: a gateway's 10/11 mean the device is not reached."""
+    if code == GATEWAY_TARGET:
+        return DeviceTimeout(device_id, f"{what}: gateway target device failed to respond (Modbus exception 11)")
+    if code == GATEWAY_PATH:
+        return DeviceUnreachable(device_id, f"{what}: gateway path unavailable (Modbus exception 10)")
+    return DeviceRejected(device_id, what, code)
 
 
 class HostPool:

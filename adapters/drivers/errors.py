@@ -12,11 +12,13 @@ class DeviceError(Exception):
 
 
 class DeviceTimeout(DeviceError):
-    """No (valid) answer within the configured time bound: retry later, treat as unavailable."""
+    """No (valid) answer within the configured time bound, or a gateway reports that the device
+    failed to respond (exception 11): retry later, treat as unavailable."""
 
 
 class DeviceUnreachable(DeviceError):
-    """The TCP connection cannot be opened: host down or wrong address/port."""
+    """The TCP connection cannot be opened (host down, wrong address/port) or closes before the
+    answer; or a gateway reports the path to the device unavailable (exception 10)."""
 
 
 class DeviceRejected(DeviceError):

@@ -7,10 +7,8 @@ write checks), so drivers see the same registers, scale factors and exceptions a
 
 from __future__ import annotations
 
-from pymodbus.exceptions import NoSuchIdException
-
 from adapters.drivers.errors import DeviceRejected, DeviceTimeout
-from adapters.simulator import Refused, Simulator
+from adapters.simulator import Refused, Silent, Simulator
 
 READ_HOLDING, WRITE_MULTIPLE = 3, 16
 
@@ -39,7 +37,7 @@ class LoopbackHost:
             return await self.sim.request(unit_id, func_code, address, count, values)
         except Refused as exc:
             raise DeviceRejected(device_id, what, exc.code) from None
-        except NoSuchIdException:
+        except Silent:
             raise DeviceTimeout(device_id, f"{what}: no answer") from None
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from adapters.simulator.clock import SimClock
 from adapters.simulator.device import Refused, SimulatedDevice
 from adapters.simulator.ev_charger import EvChargerParams, EvSessionSpec, SimEvCharger
 from adapters.simulator.faults import Faults
+from adapters.simulator.gateway import Silent
 from adapters.simulator.heat_pump import HeatPumpParams, SimHeatPump
 from adapters.simulator.meter import MeterParams, SimMeter
 from adapters.simulator.pv import PvParams, SimPv
@@ -12,6 +13,6 @@ from adapters.simulator.server import Simulator
 
 __all__ = [
     "BatteryParams", "EvChargerParams", "EvSessionSpec", "Faults", "HeatPumpParams", "MeterParams",
-    "PvParams", "Refused", "SimBattery", "SimClock", "SimEvCharger", "SimHeatPump", "SimMeter", "SimPv",
+    "PvParams", "Refused", "Silent", "SimBattery", "SimClock", "SimEvCharger", "SimHeatPump", "SimMeter", "SimPv",
     "SimulatedDevice", "Simulator",
 ]

@@ -98,7 +98,6 @@ class SimulatedDevice:
         self.set_raw(1, "Md", self.model_name)
         self.set_raw(1, "Vr", SOFTWARE_VERSION[:16])
         self.set_raw(1, "SN", self.id[:32])
-        self.set_raw(1, "DA", self.unit_id)
 
     # --- subclass hooks ---------------------------------------------------------------------
     def configure(self) -> None:
@@ -112,6 +111,9 @@ class SimulatedDevice:
 
     def check_write(self, staged: RegisterImage) -> None:
         """Raise :class:`Refused` when the staged registers break a device-specific rule."""
+
+    def applied(self, names: set[str]) -> None:
+        """React to an accepted remote write of the points ``names`` (already in the image)."""
 
     @property
     def p_kw(self) -> float:
@@ -162,6 +164,7 @@ class SimulatedDevice:
         for model, prefix in self.controls:
             if names & {prefix + "Ena", prefix, prefix + "RvrtTms"}:
                 self._remaining[prefix] = float(self.image.get_raw(self.pt(model, prefix + "RvrtTms")) or 0)
+        self.applied(names)
         self.publish()
 
     def _touched(self, address: int, count: int) -> list[PointDef]:
@@ -186,10 +189,18 @@ class SimulatedDevice:
             if not lo <= value <= hi:
                 raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={value} is outside [{lo}, {hi}]")
 
-    def served_registers(self) -> list[int]:
-        """The registers as served, with the scale-factor fault applied."""
+    def read(self, address: int, count: int) -> list[int]:
+        """``count`` registers from ``address`` as served; exception 2 outside the map."""
+        offset = address - self.map.base
+        if offset < 0 or offset + count > len(self.image.regs):
+            raise Refused(ILLEGAL_ADDRESS, f"{self.id}: registers {address}..{address + count - 1} are "
+                                           f"outside {self.map.base}..{self.map.base + len(self.image.regs) - 1}")
         if not self.faults.sf_offset:
-            return self.image.regs
+            return self.image.regs[offset:offset + count]
+        return self._sf_faulty()[offset:offset + count]
+
+    def _sf_faulty(self) -> list[int]:
+        """The registers with the scale-factor fault applied."""
         regs = list(self.image.regs)
         for p in self._sf_points:
             sf = self.image.get_raw(p)

@@ -18,6 +18,7 @@ class Faults:
     exception_code: int | None = None  # every request is answered with this Modbus exception
     stuck: bool = False  # telemetry registers frozen at their last values (physics go on)
     sf_offset: int = 0  # scale factors are served this many decades off
+    alarm: bool = False  # a latched alarm trips a battery or PV inverter until reset (802 AlmRst)
 
     def update(self, **changes: object) -> None:
         """Set faults by name; unknown names or bad values raise DataError naming them."""
@@ -31,7 +32,7 @@ class Faults:
         problems = [f"{where}.{k}: unknown fault; use one of {sorted(known)}" for k in values if k not in known]
         faults = cls(**{k: v for k, v in values.items() if k in known})
         problems += [f"{where}.{k}: {getattr(faults, k)!r} is not true or false"
-                     for k in ("offline", "stuck") if not isinstance(getattr(faults, k), bool)]
+                     for k in ("offline", "stuck", "alarm") if not isinstance(getattr(faults, k), bool)]
         if not isinstance(faults.delay_s, int | float) or faults.delay_s < 0:
             problems.append(f"{where}.delay_s: {faults.delay_s!r} is not a delay; use seconds >= 0")
         if faults.exception_code is not None and faults.exception_code not in EXCEPTION_CODES:

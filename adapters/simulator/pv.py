@@ -1,7 +1,7 @@
 """Simulated PV inverter: SunSpec models 1, 701, 702, 704.
 
-Output follows the available-power profile and is capped by model 704 ``WMaxLimPct`` (% of
-``WMax``) while ``WMaxLimPctEna`` is enabled: curtailment.
+Output follows the available-power profile, capped by 702 ``WMax`` and by model 704
+``WMaxLimPct`` (% of ``WMax``) while ``WMaxLimPctEna`` is enabled: curtailment.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class SimPv(SimDer):
     models = (1, 701, 702, 704)
     model_name = "pv inverter"
     controls = ((704, "WMaxLimPct"),)
+    extra_writable = ((702, "WMax"),)
 
     def __init__(self, params: PvParams, clock: SimClock, faults: Faults | None = None):
         if not params.profile.index.is_monotonic_increasing:
@@ -69,11 +70,12 @@ class SimPv(SimDer):
         return min(max(self.profile.at(t), 0.0), self.params.p_rated_kw)
 
     def cap_kw(self) -> float:
+        w_max_kw = self.w_max_w / 1000
         pct = self.control_value(704, "WMaxLimPct")
-        return self.params.p_rated_kw if pct is None else pct / 100 * self.params.p_rated_kw
+        return w_max_kw if pct is None else pct / 100 * w_max_kw
 
     def output_kw(self, t: pd.Timestamp) -> float:
-        return min(self.available_kw(t), self.cap_kw())
+        return 0.0 if self.tripped else min(self.available_kw(t), self.cap_kw())
 
     @property
     def p_kw(self) -> float:
