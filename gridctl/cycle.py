@@ -14,6 +14,7 @@ from datetime import timedelta
 import pandas as pd
 
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
 from gridctl.timegrid import local_day
@@ -74,17 +75,24 @@ def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals:
     return out
 
 
+def rolling_dispatch(district: District) -> RollingDispatch:
+    """A persistent model for :func:`decide` with the district's solver settings."""
+    return RollingDispatch(district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
+
+
 def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False,
            ev_reports: dict[str, ChargerReport] | None = None,
-           heat_pump_temp_c: dict[str, float] | None = None) -> Decision:
+           heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
     ``heat_pump_temp_c``: per heat pump, its store temperature (omitted assets: planned defaults).
+    ``rolling``: the caller's persistent model (:class:`gridctl.dispatch.rolling.RollingDispatch`),
+    updated in place while the horizon's end stays (same decisions as a rebuild, faster).
     """
     horizon = remaining_horizon(district, now)
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)),
-                        ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c)
+                        ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

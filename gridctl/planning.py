@@ -17,6 +17,7 @@ from gridctl.dispatch.inputs import BatteryParams, ChargerReport, CurtailablePv,
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import add_network_block
 from gridctl.dispatch.result import interval_emissions, plan_table
+from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
 from gridctl.flexible_loads import (
@@ -85,7 +86,7 @@ def dispatch_inputs(
         BatteryParams(
             id=b.cfg.id, bus=b.bus, p_max_kw=b.cfg.p_max_kw,
             soc_min_kwh=b.cfg.soc_min_kwh, soc_max_kwh=b.cfg.soc_max_kwh,
-            soc_initial_kwh=soc0.get(b.cfg.id, b.cfg.soc_initial_kwh),
+            soc_initial_kwh=min(max(soc0.get(b.cfg.id, b.cfg.soc_initial_kwh), b.cfg.soc_min_kwh), b.cfg.soc_max_kwh),
             eta_charge=b.cfg.eta_charge, eta_discharge=b.cfg.eta_discharge,
             soc_terminal_min_kwh=soc_end.get(b.cfg.id),
             terminal_value_per_kwh=b.cfg.terminal_value_per_kwh,
@@ -210,26 +211,28 @@ def plan_horizon(
     soc_terminal_kwh: dict[str, float] | None = None,
     ev_reports: dict[str, ChargerReport] | None = None,
     heat_pump_temp_c: dict[str, float] | None = None,
+    rolling: RollingDispatch | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
     heat-pump states as in :func:`dispatch_inputs`. With ``with_ac_check`` the plan is verified
     (and, under ``[network] constrain_dispatch``, tightened) with AC power flows; without it,
     re-optimisations keep the network rows of each interval's first linearisation
-    (:class:`gridctl.network_plan.IntervalNetworkModels`).
+    (:class:`gridctl.network_plan.IntervalNetworkModels`) and, given ``rolling``, are solved in
+    its persistent model (:mod:`gridctl.dispatch.rolling`).
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon)
     inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c)
-    t0 = timer.perf_counter()
-    model = build_model(inp)
-    build_s = timer.perf_counter() - t0
-    constrained = cfg.network.constrain_dispatch and len(model.FLEX_BUS) > 0
+    constrained = cfg.network.constrain_dispatch and has_assets(inp)
     network = with_ac_check and constrained
-    network_rows, ac = {}, None
+    network_rows, ac, table = {}, None, None
     if network:
+        t0 = timer.perf_counter()
+        model = build_model(inp)
+        build_s = timer.perf_counter() - t0
         base = check_schedule(district, fc.groups, zero_flex_table(inp))
         loop = solve_network_aware(
             model, network_data(district, model, base), inp.dt_h,
@@ -239,15 +242,29 @@ def plan_horizon(
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
+        extend = None
         if constrained:  # re-optimisations: rows from each interval's first linearisation, no AC loop
+            def extend(m):
+                data = interval_network_models(district).network_data(
+                    district, m, inp.index,
+                    lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
+                return add_network_block(m, data, inp.dt_h)
+        if rolling is not None:
+            rs = rolling.solve(inp, extend, context=district)
+            model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
+            result.objective = rs.objective
+            table = rs.table(plan_table)
+            found = [v for v in violations(model, rs.window.index)
+                     if v.get("interval_start", horizon[0].isoformat()) >= horizon[0].isoformat()]
+        else:
             t0 = timer.perf_counter()
-            data = interval_network_models(district).network_data(
-                district, model, inp.index,
-                lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
-            network_rows = add_network_block(model, data, inp.dt_h)
-            build_s += timer.perf_counter() - t0
-        result = solve(model, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
-    table = plan_table(model, inp)
+            model = build_model(inp)
+            network_rows = extend(model) if extend else {}
+            build_s = timer.perf_counter() - t0
+            result = solve(model, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
+    if table is None:
+        table = plan_table(model, inp)
+        found = violations(model, inp.index)
     baseline_emissions = float(interval_emissions(baseline_import_kw(inp), inp).sum())
     if with_ac_check and not network:
         ac = check_schedule(district, fc.groups, table)
@@ -269,10 +286,15 @@ def plan_horizon(
                      "network_rows": loop.rows if network else {}} if ac else None,
         "baseline_ac_check": baseline_ac.summary() if baseline_ac else None,
         "assets": asset_summary(district),
-        "violations": violations(model, inp.index),
+        "violations": found,
         "ev_sessions": ev_session_report(table, inp),
     }
     return Plan(table, summary, ac, baseline_ac)
+
+
+def has_assets(inp: DispatchInputs) -> bool:
+    """Whether any asset can move power at a bus (the model has network-relevant injections)."""
+    return bool(inp.batteries or inp.ev_chargers or inp.heat_pumps or inp.pv_assets)
 
 
 def asset_summary(district: District) -> list[dict]:

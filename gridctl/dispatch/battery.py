@@ -46,7 +46,8 @@ def populate_battery(blk: pyo.Block, T: pyo.Set, dt_h: float, b: BatteryParams) 
         target = b.soc_initial_kwh if b.soc_terminal_min_kwh is None else b.soc_terminal_min_kwh
         short = add_slack(blk, "terminal_short", None, limit="terminal_soc", asset=b.id, unit="kWh",
                           penalty=PENALTY["terminal"])
-        blk.terminal = pyo.Constraint(expr=blk.soc[T.last()] + short >= min(target, b.soc_max_kwh))
+        blk.soc_terminal = pyo.Param(initialize=min(target, b.soc_max_kwh), mutable=True)  # re-optimisations move it
+        blk.terminal = pyo.Constraint(expr=blk.soc[T.last()] + short >= blk.soc_terminal)
         blk.terminal_value = pyo.Expression(expr=0.0)
     else:
         blk.terminal_value = pyo.Expression(expr=b.terminal_value_per_kwh * blk.soc[T.last()])

@@ -47,7 +47,8 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
     short = add_slack(blk, "terminal_short_k", None, limit="terminal_temp", asset=hp.id, unit="K",
                       penalty=PENALTY["terminal"] * C)
     target = hp.temp_initial_c if hp.temp_terminal_c is None else hp.temp_terminal_c
-    blk.terminal = pyo.Constraint(expr=blk.temp_c[T.last()] + short >= min(target, hp.temp_max_c))
+    blk.temp_terminal = pyo.Param(initialize=min(target, hp.temp_max_c), mutable=True)  # re-optimisations move it
+    blk.terminal = pyo.Constraint(expr=blk.temp_c[T.last()] + short >= blk.temp_terminal)
 
 
 def net_heat_kw(heat_in_kw, heat_demand_kw, temp_c, hp: HeatPumpParams):

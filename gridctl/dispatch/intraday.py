@@ -29,6 +29,7 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from scipy import sparse
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
@@ -70,6 +71,8 @@ class IntradayDispatch:
         self._x: np.ndarray | None = None
         self._state_cols: dict[int, float] = {}
         self._row_shift: dict[int, float] = {}
+        self._col_bounds: dict[int, tuple[float, float]] = {}  # column -> (lb, ub) replacing the model's
+        self._row_rhs: dict[int, float] = {}  # equality row -> right-hand side replacing the model's
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -82,7 +85,6 @@ class IntradayDispatch:
         for j, v in enumerate(cols):
             for p in _params_of(v.lower) | _params_of(v.upper):
                 self.param_cols.setdefault(p, []).append(j)
-        self.objective_params = _params_of(self.model.objective.expr)
 
     def _index_rows(self) -> None:
         A = self.repn.A.tocsr()
@@ -100,18 +102,16 @@ class IntradayDispatch:
         self.sense = sense
         self.row_of = {id(r.constraint): i for i, r in enumerate(self.repn.rows)}
         # rows that hold mutable parameters (looked for in constraint components whose first row
-        # holds one), with the parameter components they hold: refreshed when those change
+        # holds one): their coefficients, constant and bound as expressions, evaluated when those change
         with_params = set()
         for con in self.model.component_objects(pyo.Constraint, active=True, descend_into=True):
             first = next(iter(con.values()), None)
             if first is not None and _params_of(first.expr):
                 with_params.add(id(con))
-        self.param_rows = []
-        for i, r in enumerate(self.repn.rows):
-            if id(r.constraint.parent_component()) in with_params:
-                params = _params_of(r.constraint.expr)
-                if params:
-                    self.param_rows.append((i, r.constraint, params))
+        rows = [(i, r.constraint) for i, r in enumerate(self.repn.rows)
+                if id(r.constraint.parent_component()) in with_params and _params_of(r.constraint.expr)]
+        self.cost = np.asarray(self.repn.c.toarray()[0], dtype=float) if len(self.repn.columns) else np.zeros(0)
+        self.params = _ParamTerms(rows, self.sense, self.model.objective.expr, self.col_of)
 
     # ---- updates ---------------------------------------------------------------------------
     def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
@@ -171,6 +171,21 @@ class IntradayDispatch:
             self._shift_session(ev_id, k, float(delivered))
         self._refresh(changed)
 
+    def set_values(self, values: list[tuple[pyo.Param, float]], col_bounds: dict[int, tuple[float, float]] | None = None,
+                   row_rhs: dict[int, float] | None = None) -> None:
+        """Set scalar mutable parameters (``(param, value)`` pairs, e.g. terminal targets) and replace the
+        bounds of free columns and the right-hand side of equality rows (by HiGHS index; replaces
+        earlier replacements)."""
+        for param, value in values:
+            param.set_value(float(value))
+        self._col_bounds = dict(col_bounds or {})
+        self._row_rhs = dict(row_rhs or {})
+        self._refresh({id(p) for p, _ in values})
+
+    def past_sum(self, cols: list[int]) -> float:
+        """Sum of the last solution over ``cols`` (what fixed columns hold)."""
+        return float(self._x[cols].sum()) if cols else 0.0
+
     def _shift_session(self, ev_id: str, k: int, delivered_kwh: float) -> None:
         """Move the energy row of the session in progress at ``k`` by planned-minus-delivered energy."""
         blk, params = self.model.ev[ev_id], next(e for e in self.inp.ev_chargers if e.id == ev_id)
@@ -184,33 +199,24 @@ class IntradayDispatch:
     def _refresh(self, changed: set[int]) -> None:
         """Push the values of the ``changed`` parameter components into HiGHS (row bounds and
         coefficients, costs, column bounds) and apply the bounds of the current start."""
-        h, inf = self.h, highspy.kHighsInf
-        for row, con, params in self.param_rows:
-            if params.isdisjoint(changed):
-                continue
-            repn = generate_standard_repn(con.body, compute_values=True, quadratic=False)
-            for v, coef in zip(repn.linear_vars, repn.linear_coefs):
-                h.changeCoeff(row, self.col_of[id(v)], float(coef))
-            sense = self.sense[row]  # 0: equality, -1: body >= lower, +1: body <= upper
-            rhs = pyo.value(con.upper if sense > 0 else con.lower) - repn.constant
-            self.row_lo[row] = -inf if sense > 0 else rhs
-            self.row_hi[row] = inf if sense < 0 else rhs
-        if not self.objective_params.isdisjoint(changed):
-            self._refresh_costs()
+        h, inf, t = self.h, highspy.kHighsInf, self.params
+        q = t.values()
+        coefs = q[t.coef_q]
+        moved = np.flatnonzero(coefs != t.last_coefs)
+        for n in moved:
+            h.changeCoeff(int(t.coef_row[n]), int(t.coef_col[n]), float(coefs[n]))
+        t.last_coefs = coefs
+        rhs = q[t.bound_q] - q[t.const_q]
+        sense = self.sense[t.rows]  # 0: equality, -1: body >= lower, +1: body <= upper
+        self.row_lo[t.rows] = np.where(sense > 0, -inf, rhs)
+        self.row_hi[t.rows] = np.where(sense < 0, inf, rhs)
+        self.cost[t.cost_col] = q[t.cost_q]
+        self._offset = float(q[t.offset_q])
+        h.changeColsCost(len(self.cost), np.arange(len(self.cost), dtype=np.int32), self.cost)
         for p in changed:
             cols = self.param_cols.get(p, [])
             self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
         self._apply_bounds()
-
-    def _refresh_costs(self) -> None:
-        obj = generate_standard_repn(self.model.objective.expr, compute_values=True, quadratic=False)
-        cost = np.zeros(len(self.repn.columns))
-        for v, coef in zip(obj.linear_vars, obj.linear_coefs):
-            j = self.col_of.get(id(v))
-            if j is not None:
-                cost[j] += coef
-        self._offset = float(obj.constant)
-        self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
 
     def _apply_bounds(self) -> None:
         k = self.start
@@ -223,9 +229,14 @@ class IntradayDispatch:
             row_lo[free], row_hi[free] = -highspy.kHighsInf, highspy.kHighsInf
         for j, value in self._state_cols.items():
             lb[j] = ub[j] = value
+        for j, (lo, hi) in self._col_bounds.items():
+            if self.col_time[j] >= k:
+                lb[j], ub[j] = lo, hi
         for row, shift in self._row_shift.items():
             row_lo[row] += shift
             row_hi[row] += shift
+        for row, rhs in self._row_rhs.items():
+            row_lo[row] = row_hi[row] = rhs
         n, r = len(lb), len(row_lo)
         self.h.changeColsBounds(n, np.arange(n, dtype=np.int32), lb, ub)
         self.h.changeRowsBounds(r, np.arange(r, dtype=np.int32), row_lo, row_hi)
@@ -238,9 +249,84 @@ class IntradayDispatch:
         result.objective = float(self.h.getInfo().objective_function_value + self._offset)
         return result
 
+    def free_objective(self) -> float:
+        """Objective of the last solution without the cost of the fixed (past) columns: the
+        objective a model of the remaining horizon alone has at the same solution."""
+        past = self.col_time < self.start
+        return float(self.h.getInfo().objective_function_value + self._offset - self.cost[past] @ self._x[past])
+
     def plan(self) -> pd.DataFrame:
         """The plan table (DESIGN.md columns) of the intervals from the current start on."""
         return plan_table(self.model, self.inp).iloc[self.start:]
+
+
+class _ParamTerms:
+    """Every number of the HiGHS model that holds mutable parameters (coefficients and bounds of
+    rows, costs and the objective's constant) as an affine map of the parameters' values.
+
+    Each number is an expression in the parameters; its gradient is measured once (values at the
+    parameters +1 and -1; a number that is not affine in them is refused), so an update is one
+    sparse product instead of evaluating thousands of Pyomo expressions.
+    """
+
+    def __init__(self, rows: list[tuple[int, object]], sense: np.ndarray, objective, col_of: dict[int, int]):
+        exprs: list = []
+
+        def add(expr) -> int:
+            exprs.append(expr)
+            return len(exprs) - 1
+
+        coef_row, coef_col, coef_q, row_ids, bound_q, const_q = [], [], [], [], [], []
+        for i, con in rows:
+            repn = generate_standard_repn(con.body, compute_values=False, quadratic=False)
+            for v, c in zip(repn.linear_vars, repn.linear_coefs):
+                if not isinstance(c, (int, float)):
+                    coef_row.append(i), coef_col.append(col_of[id(v)]), coef_q.append(add(c))
+            row_ids.append(i)
+            const_q.append(add(repn.constant))
+            bound_q.append(add(con.upper if sense[i] > 0 else con.lower))
+        obj = generate_standard_repn(objective, compute_values=False, quadratic=False)
+        cost = [(col_of[id(v)], add(c)) for v, c in zip(obj.linear_vars, obj.linear_coefs)
+                if id(v) in col_of and not isinstance(c, (int, float))]
+        self.offset_q = add(obj.constant)
+        self.coef_row, self.coef_col, self.coef_q = (np.asarray(a, dtype=np.int64) for a in (coef_row, coef_col, coef_q))
+        self.rows, self.bound_q, self.const_q = (np.asarray(a, dtype=np.int64) for a in (row_ids, bound_q, const_q))
+        self.cost_col = np.asarray([c for c, _ in cost], dtype=np.int64)
+        self.cost_q = np.asarray([q for _, q in cost], dtype=np.int64)
+        self._linearise(exprs)
+        self.last_coefs = self.values()[self.coef_q]
+
+    def _linearise(self, exprs: list) -> None:
+        index: dict[int, int] = {}
+        self.data: list = []
+        grads: list[tuple[int, int, float]] = []
+        self.q0 = np.array([float(pyo.value(e)) for e in exprs])
+        for n, e in enumerate(exprs):
+            if isinstance(e, (int, float)) or e is None:
+                continue
+            for p in identify_mutable_parameters(e):
+                j = index.setdefault(id(p), len(self.data))
+                if j == len(self.data):
+                    self.data.append(p)
+                v0 = p.value
+                p.set_value(v0 + 1.0)
+                up = float(pyo.value(e))
+                p.set_value(v0 - 1.0)
+                down = float(pyo.value(e))
+                p.set_value(v0)
+                if abs((up - self.q0[n]) - (self.q0[n] - down)) > 1e-9 * max(1.0, abs(up), abs(down)):
+                    raise ValueError(f"{e} is not affine in its parameters; the model cannot be updated in place")
+                grads.append((n, j, up - self.q0[n]))
+        rows, cols, vals = zip(*grads) if grads else ((), (), ())
+        self.grad = sparse.csr_matrix((vals, (rows, cols)), shape=(len(exprs), len(self.data)))
+        self.p0 = self._param_values()
+
+    def _param_values(self) -> np.ndarray:
+        return np.fromiter((p.value for p in self.data), dtype=float, count=len(self.data))
+
+    def values(self) -> np.ndarray:
+        """Every number at the parameters' current values."""
+        return self.q0 + self.grad @ (self._param_values() - self.p0)
 
 
 def _time_of(v, T) -> int:

@@ -28,7 +28,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from gridctl.config import ConfigError
-from gridctl.cycle import Decision, decide, setpoints_at
+from gridctl.cycle import Decision, decide, rolling_dispatch, setpoints_at
 from gridctl.dispatch.highs import SolverError
 from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
@@ -128,6 +128,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     decisions: list[Decision] = []
     planned_rows = []
     plan: Plan | None = None
+    rolling = rolling_dispatch(district)
 
     def plan_day_ahead(day: date) -> None:
         t0 = timer.perf_counter()
@@ -155,7 +156,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             t0 = timer.perf_counter()
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
-                                  heat_pump_temp_c=plant.temp_c)
+                                  heat_pump_temp_c=plant.temp_c, rolling=rolling)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:

@@ -1,0 +1,180 @@
+"""Rolling re-optimisation through one persistent dispatch model, updated in place.
+
+A re-optimisation plans the remaining horizon ``[now, end)``. While ``end`` stays the same
+(the horizon only loses its first intervals, e.g. hourly re-optimisations until local midnight),
+:class:`RollingDispatch` keeps one :class:`~gridctl.dispatch.intraday.IntradayDispatch` built
+for the first such horizon and, for each later one, writes the new inputs into it: forecasts,
+measured states at ``now`` (they fix the state columns of the interval before), terminal targets,
+and EV sessions (column bounds and the right-hand side of each session's energy row, counting
+the energy the fixed past intervals planned). Intervals before ``now`` are held at what was
+decided (see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a
+rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo day).
+
+A new model is built when the horizon's end moves, when a static parameter differs (asset
+ratings, limits, objective settings) or when an EV session appears that the held model has no
+row for (its arrival or departure moved). Network rows are added by ``extend`` at each build;
+re-optimisations keep them (each interval keeps its first linearisation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from gridctl.dispatch.highs import SolveResult, SolverError
+from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
+from gridctl.dispatch.intraday import IntradayDispatch
+
+STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
+                  "terminal_value_per_kwh", "degradation_cost_per_kwh", "binary")
+STATIC_HEAT_PUMP = ("bus", "p_max_kw", "capacity_kwh_per_k", "temp_min_c", "temp_max_c", "loss_kw_per_k", "ambient_c")
+STATIC_INPUTS = ("dt_h", "import_limit_kw", "export_limit_kw", "curtailment_penalty_per_kwh",
+                 "throughput_penalty_per_kwh", "objective", "export_price_per_kwh", "export_credit_factor",
+                 "carbon_price_per_kg", "peak_charge_per_kw")
+
+
+@dataclasses.dataclass
+class RollingSolve:
+    """One re-optimisation: solver result, model and inputs holding the solution, the first free interval."""
+
+    result: SolveResult
+    model: pyo.ConcreteModel
+    window: DispatchInputs  # inputs of the held model's whole horizon (forecasts as of this solve)
+    start: int  # index in ``window`` of the horizon's first interval
+    rebuilt: bool
+    build_s: float  # build (and hand-over) of a new model, or writing the new inputs into the held one
+    objective: float  # objective of the horizon ``[now, end)`` alone (fixed past intervals left out)
+    extension: object  # what ``extend`` returned when the held model was built (e.g. network row counts)
+
+    def table(self, plan_table: Callable) -> pd.DataFrame:
+        """The plan table of the horizon (``plan_table(model, inputs)`` cut at the start)."""
+        return plan_table(self.model, self.window).iloc[self.start:]
+
+
+class RollingDispatch:
+    """Holds the persistent model between re-optimisations (see module doc)."""
+
+    def __init__(self, time_limit_s: float = 30.0, mip_gap: float = 1e-4):
+        self.time_limit_s, self.mip_gap = time_limit_s, mip_gap
+        self.held: IntradayDispatch | None = None
+        self.context: object = None
+        self.extension: object = None
+        self.builds = 0
+        self.updates = 0
+
+    def solve(self, inp: DispatchInputs, extend: Callable[[pyo.ConcreteModel], object] | None = None,
+              context: object = None) -> RollingSolve:
+        """Optimise ``inp``'s horizon in the held model when it covers it, else in a new one
+        (``extend`` adds rows, e.g. the network's, to a new model before its hand-over; a
+        ``context`` other than the last one, e.g. another district, always builds a new model)."""
+        t0 = time.perf_counter()
+        k = self._offset(inp) if context is self.context else None
+        rebuilt = k is None or not self._write(inp, k)
+        if rebuilt:
+            def extend_and_keep(m: pyo.ConcreteModel) -> None:
+                self.extension = extend(m) if extend is not None else None
+
+            self.held, k = IntradayDispatch(inp, self.time_limit_s, self.mip_gap, extend_and_keep), 0
+            self.context = context
+            self.builds += 1
+        else:
+            self.updates += 1
+        build_s = time.perf_counter() - t0
+        d = self.held
+        try:
+            result = d.solve()
+        except SolverError:
+            self.held = None  # the next re-optimisation starts from a new model
+            raise
+        return RollingSolve(result, d.model, d.inp, k, rebuilt, build_s, d.free_objective(), self.extension)
+
+    def _offset(self, inp: DispatchInputs) -> int | None:
+        """Position of ``inp``'s horizon in the held model's, when it is a tail of it with the same statics."""
+        d = self.held
+        if d is None or len(inp.index) == 0 or _static(inp) != _static(d.inp):
+            return None
+        window = d.inp.index
+        k = len(window) - len(inp.index)
+        if k < 0 or not window[k:].equals(inp.index):
+            return None
+        return k
+
+    def _write(self, inp: DispatchInputs, k: int) -> bool:
+        """Write ``inp`` (the horizon from interval ``k`` of the held model) into the held model;
+        False (nothing written) when an EV session has no row there."""
+        d, m = self.held, self.held.model
+        ev = {}
+        for held, new in zip(d.inp.ev_chargers, inp.ev_chargers):
+            mapped = self._ev_sessions(held, new, k)
+            if mapped is None:
+                return False
+            ev[held.id] = mapped
+        def pad(past, new):  # the held model's values before k, the new ones from k
+            return np.concatenate([np.asarray(past, float)[:k], np.asarray(new, float)])
+
+        d.update_forecasts(
+            load_kw=pad(d.inp.load_kw, inp.load_kw), pv_kw=pad(d.inp.pv_kw, inp.pv_kw),
+            ci_kg_per_kwh=pad(d.inp.ci_kg_per_kwh, inp.ci_kg_per_kwh),
+            price_per_kwh=pad(d.inp.price_per_kwh, inp.price_per_kwh),
+            pv_available_kw={p.id: pad(np.zeros(k), p.available_kw) for p in inp.pv_assets},
+            heat_demand_kw={h.id: pad(np.zeros(k), h.heat_demand_kw) for h in inp.heat_pumps},
+            cop={h.id: pad(np.ones(k), h.cop) for h in inp.heat_pumps})
+        d.set_state(k, battery_soc_kwh={b.id: b.soc_initial_kwh for b in inp.batteries},
+                    heat_pump_temp_c={h.id: h.temp_initial_c for h in inp.heat_pumps})
+        targets = []
+        for b in inp.batteries:
+            if b.terminal_value_per_kwh is None:
+                target = b.soc_initial_kwh if b.soc_terminal_min_kwh is None else b.soc_terminal_min_kwh
+                targets.append((m.battery[b.id].soc_terminal, min(target, b.soc_max_kwh)))
+        for h in inp.heat_pumps:
+            target = h.temp_initial_c if h.temp_terminal_c is None else h.temp_terminal_c
+            targets.append((m.heat_pump[h.id].temp_terminal, min(target, h.temp_max_c)))
+        col_bounds, row_rhs = {}, {}
+        for cols, rows in ev.values():
+            col_bounds.update(cols)
+            row_rhs.update(rows)
+        d.set_values(targets, col_bounds, row_rhs)
+        return True
+
+    def _ev_sessions(self, held: EvChargerParams, new: EvChargerParams, k: int):
+        """Column bounds and energy-row right-hand sides that make the held charger's model the one
+        of ``new``'s sessions from interval ``k`` (None when a new session has no held row)."""
+        d = self.held
+        blk = d.model.ev[held.id]
+        col = [d.col_of[id(blk.p_kw[t])] for t in range(len(d.inp.index))]
+        n, dt = len(d.inp.index) - k, d.inp.dt_h
+        p_min, p_max = np.zeros(n), np.zeros(n)
+        row_rhs = {}
+        matched = set()
+        for s in new.sessions:
+            a, e = k + s.arrival, k + s.departure
+            i = next((i for i, h in enumerate(held.sessions)
+                      if h.departure == e and (h.arrival == a or (s.arrival == 0 and h.arrival < k))), None)
+            if i is None:
+                return None
+            matched.add(i)
+            p_max[s.arrival:s.departure] = new.p_max_kw
+            p_min[s.arrival:s.departure] = min(new.p_min_kw, s.energy_kwh / ((s.departure - s.arrival) * dt))
+            past = d.past_sum(col[held.sessions[i].arrival:k]) * dt
+            row_rhs[d.row_of[id(blk.energy[i])]] = s.energy_kwh + past
+        for i, h in enumerate(held.sessions):  # sessions gone or over: what was planned, nothing unserved
+            if i not in matched:
+                row_rhs[d.row_of[id(blk.energy[i])]] = d.past_sum(col[h.arrival:min(k, h.departure)]) * dt
+        cols = {col[k + t]: (float(p_min[t]), float(p_max[t])) for t in range(n)}
+        return cols, row_rhs
+
+
+def _static(inp: DispatchInputs) -> tuple:
+    """Everything of ``inp`` a re-optimisation cannot change in place."""
+    return (
+        tuple(getattr(inp, f) for f in STATIC_INPUTS),
+        tuple((b.id, *(getattr(b, f) for f in STATIC_BATTERY)) for b in inp.batteries),
+        tuple((h.id, *(getattr(h, f) for f in STATIC_HEAT_PUMP)) for h in inp.heat_pumps),
+        tuple((p.id, p.bus) for p in inp.pv_assets),
+        tuple((e.id, e.bus, e.p_max_kw, e.p_min_kw) for e in inp.ev_chargers),
+    )
