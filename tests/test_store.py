@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,19 +13,19 @@ from sqlalchemy import text
 from gridctl.store import Store
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("GRIDCTL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _pg_schema_url() -> tuple[str, str] | None:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=3) as conn:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
             schema = f"gridctl_test_{uuid.uuid4().hex[:8]}"
             conn.execute(f"CREATE SCHEMA {schema}")
         return schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
     except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not reachable
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database test) not reachable: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL} not reachable (set GRIDCTL_TEST_PG_URL): {exc}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
