@@ -51,7 +51,7 @@ async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = 
     clock = DaemonClock(scale, pd.Timestamp(start), data_year=2016)
     sim = simulator(district, clock, port=0)
     port = await sim.start()
-    store = Store(store_url or f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    store = await asyncio.to_thread(Store, store_url or f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
     records = Recorder(store, Journal(tmp_path / "journal.sqlite"), lambda: clock.now().to_pydatetime())
     pool = HostPool(FAST_IO)
     controller = Controller(device_io(district, pool, port), ratings(district), records, clock.now,
@@ -64,7 +64,7 @@ async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = 
         await daemon.stop(safe=False)
         pool.close()
         await sim.stop()
-        records.close()
+        await asyncio.to_thread(records.close)
         store.close()
 
 
