@@ -121,6 +121,11 @@ class DispatchConfig(_Section):
 class StoreConfig(_Section):
     url: str = "sqlite:///var/gridctl.sqlite"
     retention_days: float = Field(90.0, gt=0)
+    journal: str = "var/journal.sqlite"
+    journal_max_records: int = Field(200_000, ge=100)
+    connect_timeout_s: float = Field(3.0, gt=0)
+    statement_timeout_s: float = Field(5.0, gt=0)
+    sqlite_busy_timeout_s: float = Field(1.0, gt=0)
 
 
 class SimulatorConfig(_Section):
@@ -134,6 +139,8 @@ class SimulatorConfig(_Section):
 class ApiConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(65_536, ge=1024)
+    docs: bool = False
 
 
 class ForecastConfig(_Section):

@@ -10,6 +10,11 @@ A failed access counts against the device; after ``offline_after`` consecutive f
 marked offline (alarm event) and the ``on_change`` callback runs (the daemon re-plans without
 it). An offline device is retried with exponential backoff; the first successful access marks
 it online again (event, re-plan with it). One device's failure never stops the others.
+
+Setpoint records are write-ahead: the intent (device, source, requested and clamped value) is
+journaled before the write, the result (read-back, error) right after it, device by device, so a
+slow device never holds back another device's record and a crash leaves a record of every value
+that may have reached a device. :meth:`Controller.safe_stop` hands every device its safe state.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import Protocol
 import pandas as pd
 
 from gridctl.dispatch.inputs import ChargerReport
-from gridctl.store import Store
+from gridctl.store.recorder import Recorder
+from gridctl.store.repository import IN_FLIGHT
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +78,9 @@ class Device(Protocol):
     async def write(self, p_kw: float, revert_s: float) -> float:
         """Write a load-referenced power setpoint with a revert timer; return the read-back setpoint."""
 
+    async def release(self) -> None:
+        """Give the device back to its own control (no setpoint, no cap)."""
+
     async def close(self) -> None:
         """Release the connection."""
 
@@ -98,14 +107,29 @@ def clamp(p_kw: float, rating: Rating, soc_kwh: float | None = None, last_kw: fl
           max_step_kw: float | None = None) -> float:
     """Safe setpoint: within the rating, no discharge below / charge above the SoC window, and at
     most ``max_step_kw`` away from the last written setpoint."""
+    return clamps(p_kw, rating, soc_kwh, last_kw, max_step_kw)[0]
+
+
+def clamps(p_kw: float, rating: Rating, soc_kwh: float | None = None, last_kw: float | None = None,
+           max_step_kw: float | None = None) -> tuple[float, list[str]]:
+    """:func:`clamp` and the limits that changed the value (``rating``, ``soc``, ``ramp``)."""
+    applied = []
     p = min(max(float(p_kw), rating.p_min_kw), rating.p_max_kw)
+    if p != p_kw:
+        applied.append("rating")
+    q = p
     if soc_kwh is not None and rating.soc_min_kwh is not None and soc_kwh <= rating.soc_min_kwh:
-        p = max(p, 0.0)
+        q = max(q, 0.0)
     if soc_kwh is not None and rating.soc_max_kwh is not None and soc_kwh >= rating.soc_max_kwh:
-        p = min(p, 0.0)
+        q = min(q, 0.0)
+    if q != p:
+        applied.append("soc")
+    r = q
     if last_kw is not None and max_step_kw is not None:
-        p = min(max(p, last_kw - max_step_kw), last_kw + max_step_kw)
-    return p
+        r = min(max(q, last_kw - max_step_kw), last_kw + max_step_kw)
+    if r != q:
+        applied.append("ramp")
+    return r, applied
 
 
 @dataclass
@@ -153,12 +177,13 @@ class WriteResult:
     readback_kw: float | None
     ok: bool
     error: str | None = None
+    clamps: tuple[str, ...] = ()
 
 
 class Controller:
     """Reads and writes every device; keeps health state; records setpoints and events."""
 
-    def __init__(self, devices: Mapping[str, Device], ratings: Mapping[str, Rating], store: Store,
+    def __init__(self, devices: Mapping[str, Device], ratings: Mapping[str, Rating], records: Recorder,
                  now: Callable[[], pd.Timestamp], settings: ControlSettings | None = None,
                  on_change: Callable[[set[str]], None] | None = None):
         missing = sorted(set(devices) - set(ratings))
@@ -166,7 +191,7 @@ class Controller:
             raise ValueError(f"devices {missing} have no rating; every device needs a configured asset")
         self.devices = dict(devices)
         self.ratings = dict(ratings)
-        self.store = store
+        self.records = records
         self.now = now
         self.settings = settings or ControlSettings()
         self.on_change = on_change
@@ -232,15 +257,7 @@ class Controller:
 
     def _event(self, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
         log.log(logging.WARNING if severity != "info" else logging.INFO, "%s: %s", kind, message)
-        self._store(self.store.add_event, self.now().to_pydatetime(), severity, kind, message, asset_id)
-
-    @staticmethod
-    def _store(func, *args) -> None:
-        """Record in the store; a database failure is logged and never stops control."""
-        try:
-            func(*args)
-        except Exception:
-            log.exception("could not record %s", func.__name__)
+        self.records.add_event(self.now().to_pydatetime(), severity, kind, message, asset_id)
 
     async def poll(self) -> dict[str, Telemetry]:
         """Read every device that is due; return the telemetry that arrived."""
@@ -256,13 +273,10 @@ class Controller:
 
     async def apply(self, interval_start: pd.Timestamp,
                     targets: Mapping[str, tuple[float | None, str]]) -> list[WriteResult]:
-        """Clamp and write ``targets[asset_id] = (p_kw, source)`` (None: no write); read back; store each."""
+        """Clamp and write ``targets[asset_id] = (p_kw, source)`` (None: no write) and read back, each
+        device's intent recorded before its write and its result right after."""
         ids = self._order(k for k, (p, _) in targets.items() if k in self.devices and p is not None)
-        results = [await self._write_one(k, *targets[k]) for k in ids]
-        for r, k in zip(results, ids):
-            self._store(self.store.add_setpoint, self.now().to_pydatetime(), interval_start.to_pydatetime(), k,
-                        targets[k][1], r.requested_kw, r.written_kw, r.readback_kw, r.ok, r.error)
-        return results
+        return [await self._write_one(k, *targets[k], interval_start) for k in ids]
 
     def max_step_kw(self, asset_id: str) -> float | None:
         st = self.state[asset_id]
@@ -272,15 +286,29 @@ class Controller:
         r = self.ratings[asset_id]
         return self.settings.ramp_pct_per_s / 100 * max(abs(r.p_min_kw), abs(r.p_max_kw)) * elapsed
 
-    async def _write_one(self, asset_id: str, p_kw: float, source: str) -> WriteResult:
+    async def _write_one(self, asset_id: str, p_kw: float, source: str, interval_start: pd.Timestamp,
+                         ramp: bool = True) -> WriteResult:
         st = self.state[asset_id]
+        at = self.now().to_pydatetime()
         if not self._due(asset_id):
-            return WriteResult(asset_id, p_kw, None, None, False, f"offline, next try {st.retry_at.isoformat()}")
+            error = f"offline, next try {st.retry_at.isoformat()}"
+            self.records.add_setpoint(at, interval_start.to_pydatetime(), asset_id, source, p_kw, None, None, False,
+                                      error)
+            return WriteResult(asset_id, p_kw, None, None, False, error)
         soc = st.telemetry.soc_kwh if st.telemetry else None
-        safe = clamp(p_kw, self.ratings[asset_id], soc, st.last_kw, self.max_step_kw(asset_id))
+        safe, applied = clamps(p_kw, self.ratings[asset_id], soc, st.last_kw,
+                               self.max_step_kw(asset_id) if ramp else None)
+        self.records.add_setpoint(at, interval_start.to_pydatetime(), asset_id, source, p_kw, safe, None, False,
+                                  IN_FLIGHT)  # intent, before the write
+        result = await self._written(asset_id, p_kw, safe, tuple(applied))
+        self.records.finish_setpoint(at, asset_id, result.readback_kw, result.ok, result.error)
+        return result
+
+    async def _written(self, asset_id: str, p_kw: float, safe: float, applied: tuple[str, ...]) -> WriteResult:
+        st = self.state[asset_id]
         readback = await self._call(asset_id, self.devices[asset_id].write(safe, self.settings.revert_s))
         if readback is None:
-            return WriteResult(asset_id, p_kw, safe, None, False, st.last_error)
+            return WriteResult(asset_id, p_kw, safe, None, False, st.last_error, applied)
         st.last_kw, st.last_write_at = safe, self.now()
         r = self.ratings[asset_id]
         ok = abs(float(readback) - safe) <= max(0.01 * max(abs(r.p_min_kw), abs(r.p_max_kw)), 0.5)
@@ -288,7 +316,26 @@ class Controller:
             st.errors_total += 1
             self._event("warning", "readback_mismatch", f"{asset_id}: wrote {safe:.1f} kW, read back {readback:.1f} kW",
                         asset_id)
-        return WriteResult(asset_id, p_kw, safe, float(readback), ok, None if ok else "read-back differs")
+        return WriteResult(asset_id, p_kw, safe, float(readback), ok, None if ok else "read-back differs", applied)
+
+    async def safe_stop(self, interval_start: pd.Timestamp) -> dict[str, bool]:
+        """Every answering device to its safe state: storage to its safe setpoint at once (no ramp),
+        PV, EV chargers and heat pumps to their own control (no cap). Returns success per device."""
+        out = {}
+        for k in self._order(self.devices):
+            if not self.state[k].online:
+                out[k] = False
+                continue
+            r = self.ratings[k]
+            if r.p_min_kw < 0 and r.safe_kw is not None:
+                out[k] = (await self._write_one(k, r.safe_kw, "stop", interval_start, ramp=False)).ok
+            else:
+                out[k] = await self._call(k, self._release(k)) is not None
+        return out
+
+    async def _release(self, asset_id: str) -> bool:
+        await self.devices[asset_id].release()
+        return True
 
     async def close(self) -> None:
         """Wait for the device access in flight, then close every connection."""
@@ -324,6 +371,10 @@ class DriverDevice:
         await self._ready()
         self.driver.revert_s = int(revert_s)
         return await self.driver.write_setpoint(p_kw)
+
+    async def release(self) -> None:
+        await self._ready()
+        await self.driver.release()
 
     async def close(self) -> None:
         """Connections belong to the driver's host pool, closed by its owner."""

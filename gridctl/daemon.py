@@ -18,6 +18,11 @@ grace time; misses, overlaps and errors are logged and stored as events, so cloc
 as missed-and-coalesced runs. Planning runs in one worker thread, so plans never run
 concurrently. A failed solve keeps the last valid plan in force; when no valid plan covers an
 interval, the fallback rule holds every device at 0 kW (idle batteries, uncapped PV).
+
+Control never waits on the store: records go through the controller's
+:class:`~gridctl.store.recorder.Recorder` (journal, writer thread) and what ticks read (plans,
+overrides, measured power) is held in a :class:`~gridctl.hot_state.HotState`. On stop, every
+device gets its safe state before the process exits.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ import copy
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from functools import cached_property, partial
-from typing import Any
 
 import pandas as pd
 from apscheduler.events import (
@@ -45,9 +50,11 @@ from gridctl import forecasting
 from gridctl.api.metrics import Metrics
 from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.config import Config
-from gridctl.control import Controller, pv_cap_kw
+from gridctl.control import Controller, WriteResult, pv_cap_kw
 from gridctl.cycle import decide, interval_start
 from gridctl.district import District
+from gridctl.hot_state import HotState
+from gridctl.ledger.interval import interval_ledger
 from gridctl.planning import make_plan
 from gridctl.store import Store
 from gridctl.timegrid import local_day
@@ -55,7 +62,10 @@ from gridctl.timegrid import local_day
 log = logging.getLogger(__name__)
 FORECAST_COLUMNS = ["load_kw", "pv_kw", "ci_kg_per_kwh"]
 OVERLAP_REPORT_EVERY = pd.Timedelta(hours=1)  # daemon clock
-STOP_WAIT_S = 30.0  # longest wait for jobs in flight at shutdown, real seconds
+STOP_WAIT_S = 10.0  # longest wait for jobs in flight at shutdown, real seconds
+SAFE_STOP_S = 15.0  # longest time for writing every device's safe state at shutdown, real seconds
+LOAD_S = 30.0  # longest wait for the store's recent records at start, real seconds
+KEEP_S = pd.Timedelta(days=2)  # plans, ledger and measured power held in memory (daemon clock)
 DATA_CACHES = {"history", "carbon"}  # cached district properties that do not depend on the assets
 
 
@@ -85,6 +95,7 @@ class Daemon:
         self.config = config
         self.district = district
         self.store = store
+        self.records = controller.records
         self.controller = controller
         self.clock = clock
         self.res = pd.Timedelta(minutes=config.site.resolution_min)
@@ -96,6 +107,7 @@ class Daemon:
         self._districts: dict[frozenset[str], District] = {}  # by excluded assets: built once, models reused
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
+        self.hot = HotState(self.res)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -103,21 +115,36 @@ class Daemon:
         self.started_at = self.clock.now()
         self.event("info", "daemon_started", f"daemon started (time scale {self.clock.scale:g}, "
                    f"data year {self.clock.data_year or 'wall clock'})")
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.hot.load, self.store, self.started_at), LOAD_S)
+        except Exception as exc:  # noqa: BLE001 - start without them: plan now, fallback meanwhile
+            log.warning("recent plans and overrides not loaded from the store (%s); planning afresh", exc)
         await self.poll()
-        if self.store.plan_row(self.current_interval()) is None:
+        if self.hot.plan_row(self.current_interval()) is None:
             log.info("no valid plan covers now: planning immediately")
             await self.intraday()
         await self.tick()
         self.scheduler = self._make_scheduler()
         self.scheduler.start()
 
-    async def stop(self) -> None:
-        """Stop the jobs, wait for the write in flight, close the device connections."""
+    async def stop(self, safe: bool = True) -> None:
+        """Stop the jobs, wait for the write in flight (at most ``STOP_WAIT_S``), send every device
+        its safe state (at most ``SAFE_STOP_S``), close the device connections."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()
             if self._running:  # let jobs in flight (a write, a plan) finish
                 await asyncio.wait(self._running, timeout=STOP_WAIT_S)
             self.scheduler.shutdown(wait=False)
+        if safe:
+            try:
+                results = await asyncio.wait_for(self.controller.safe_stop(self.current_interval()), SAFE_STOP_S)
+                failed = sorted(k for k, ok in results.items() if not ok)
+                self.event("info" if not failed else "alarm", "safe_stop",
+                           f"safe state sent to {sorted(k for k, ok in results.items() if ok)}"
+                           + (f"; not reached: {failed} (their revert timers apply)" if failed else ""))
+            except TimeoutError:
+                self.event("alarm", "safe_stop", f"safe state not sent to every device within {SAFE_STOP_S:g} s; "
+                           "their revert timers apply")
         await self.controller.close()
         self._planner.shutdown(wait=True, cancel_futures=True)
         self.event("info", "daemon_stopped", "daemon stopped")
@@ -174,12 +201,9 @@ class Daemon:
             self.event("alarm", "job_error", f"{ev.job_id} failed: {ev.exception!r}")
 
     def event(self, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
-        """Log and store an event; a store failure is logged, never raised."""
+        """Log and record an event (journal first, the store when it answers)."""
         log.log(logging.INFO if severity == "info" else logging.WARNING, "%s: %s", kind, message)
-        try:
-            self.store.add_event(self.clock.now().to_pydatetime(), severity, kind, message, asset_id)
-        except Exception:  # the database being down must not stop control
-            log.exception("could not store event %s", kind)
+        self.records.add_event(self.clock.now().to_pydatetime(), severity, kind, message, asset_id)
 
     # -- jobs ---------------------------------------------------------------------------------
     def current_interval(self) -> pd.Timestamp:
@@ -189,9 +213,11 @@ class Daemon:
         """Read telemetry of every due device and store it."""
         tel = await self.controller.poll()
         if tel:
+            now = self.clock.now()
             values = {k: {"p_kw": t.p_kw, **({"soc_kwh": t.soc_kwh} if t.soc_kwh is not None else {})}
                       for k, t in tel.items()}
-            self._guard("store telemetry", self.store.add_measurements, self.clock.now().to_pydatetime(), values)
+            self.hot.add_power(now, {k: t.p_kw for k, t in tel.items()})
+            self.records.add_measurements(now.to_pydatetime(), values)
 
     async def intraday(self) -> None:
         """Re-optimise the rest of the horizon from measured states (SoC, EV session energy, heat-store
@@ -212,8 +238,7 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
             self.event("alarm", "solver_failed", f"intraday planning failed ({type(exc).__name__}: {exc}); "
                        "the last valid plan (or the 0 kW fallback) stays in force")
-            self._guard("store failed plan", self.store.add_failed_plan, "intraday", now.to_pydatetime(),
-                        now.to_pydatetime(), str(exc))
+            self._failed_plan("intraday", now, exc)
             return
         self.metrics.solve_seconds.labels("intraday").observe(time.perf_counter() - t0)
         self._store_plan("intraday", now, decision.plan, excluded)
@@ -227,20 +252,22 @@ class Daemon:
             plan = await asyncio.get_running_loop().run_in_executor(self._planner, make_plan, self.district, day)
         except Exception as exc:  # noqa: BLE001
             self.event("alarm", "solver_failed", f"day-ahead plan for {day} failed ({type(exc).__name__}: {exc})")
-            self._guard("store failed plan", self.store.add_failed_plan, "day_ahead", now.to_pydatetime(),
-                        now.to_pydatetime(), str(exc))
+            self._failed_plan("day_ahead", now, exc)
             return
         self.metrics.solve_seconds.labels("day_ahead").observe(time.perf_counter() - t0)
         self._store_plan("day_ahead", now, plan, set())
+
+    def _failed_plan(self, kind: str, now: pd.Timestamp, exc: Exception) -> None:
+        self.hot.add_failed_plan(kind, now, str(exc))
+        self.records.add_failed_plan(kind, now.to_pydatetime(), now.to_pydatetime(), str(exc))
 
     def _store_plan(self, kind: str, now: pd.Timestamp, plan, excluded: set[str]) -> None:
         table = plan.table.copy()
         table.index = pd.DatetimeIndex(self.clock.wall_time(table.index), name="interval_start")
         summary = {**plan.summary, "data_issue_time": plan.summary.get("issue_time")}
-        version = self._guard("store plan", self.store.add_plan, kind, now.to_pydatetime(), table, summary,
-                              excluded, now.to_pydatetime())
-        self._guard("store forecast", self.store.add_forecast, now.to_pydatetime(),
-                    table[[c for c in FORECAST_COLUMNS if c in table]])
+        version = self.hot.add_plan(kind, now, table, summary, excluded)
+        self.records.add_plan(kind, now.to_pydatetime(), table, summary, excluded, now.to_pydatetime())
+        self.records.add_forecast(now.to_pydatetime(), table[[c for c in FORECAST_COLUMNS if c in table]])
         log.info("%s plan v%s: %d intervals from %s, emissions %.1f kg%s", kind, version, len(table),
                  table.index[0].isoformat(), plan.summary.get("emissions_kg", float("nan")),
                  f", without {sorted(excluded)}" if excluded else "")
@@ -250,7 +277,8 @@ class Daemon:
         start = self.current_interval()
         targets = self.targets(start)
         await self.controller.apply(start, targets)
-        self._guard("ledger", self.book_interval, start - self.res)
+        self.book_interval(start - self.res)
+        self.hot.forget_before(start - KEEP_S)
 
     def targets(self, start: pd.Timestamp) -> dict[str, tuple[float | None, str]]:
         """(setpoint, source) per device for the interval at ``start``: override, plan or fallback.
@@ -258,7 +286,7 @@ class Daemon:
         Storage follows the plan's ``<id>.p_kw``; a PV plant's output cap is its rating unless the
         plan curtails it, then its measured output minus the planned curtailment. Without a plan
         value a device gets its safe setpoint (0 kW for storage, no cap for PV)."""
-        row = self._guard("read plan", self.store.plan_row, start.to_pydatetime())
+        row = self.hot.plan_row(start)
         plan = row[1] if row else {}
         out: dict[str, tuple[float | None, str]] = {}
         for asset_id, rating in self.controller.ratings.items():
@@ -274,8 +302,7 @@ class Daemon:
         if fallback:
             self.event("warning", "fallback", f"no valid plan value for {fallback} at {start.isoformat()}: "
                        "safe setpoints (0 kW storage, uncapped PV) until the next plan")
-        overrides = self._guard("read overrides", self.store.active_overrides, self.clock.now().to_pydatetime()) or {}
-        for asset_id, ov in overrides.items():
+        for asset_id, ov in self.hot.active_overrides(self.clock.now()).items():
             if asset_id in out:
                 out[asset_id] = (ov["p_kw"], "override")
         return out
@@ -285,41 +312,44 @@ class Daemon:
         return pv_cap_kw(rated_kw, tel.p_kw if tel else rated_kw, curtailed_kw)
 
     def book_interval(self, start: pd.Timestamp) -> None:
-        """Emissions ledger of the interval at ``start`` from measured device power and measured
-        carbon intensity; the ``grid`` row corrects the planned import by measured deviations."""
-        end = start + self.res
-        row = self.store.plan_row(start.to_pydatetime())
-        data_start = self.clock.data_time(start)
-        carbon = self.district.measured_carbon
-        measured = carbon[carbon.index <= data_start]
-        if row is None or measured.empty:
-            return
-        plan = row[1]
-        ci = float(measured.ci_kg_per_kwh.iloc[-1])
-        dt_h = self.res.total_seconds() / 3600
-        ledger: dict[str, tuple[float, float]] = {}
-        deviation = 0.0
-        for asset_id in self.controller.devices:
-            if f"{asset_id}.p_kw" not in plan:  # PV output is in the measured PV below
-                continue
-            p = self.store.mean_measurement(asset_id, "p_kw", start.to_pydatetime(), end.to_pydatetime())
-            if p is None:
-                continue
-            ledger[asset_id] = (p * dt_h, ci)
-            deviation += p - (plan.get(f"{asset_id}.p_kw") or 0.0)
-        hist = self.district.history
-        if data_start in hist.index and plan.get("load_kw") is not None:
-            actual = hist.loc[data_start]
-            deviation += float(actual[self.district.load_series].sum()) - plan["load_kw"]
-            deviation -= float(actual[self.district.pv_series].sum()) - plan["pv_kw"]
-        grid_kw = max((plan.get("grid_import_kw") or 0.0) + deviation, 0.0)
-        ledger["grid"] = (grid_kw * dt_h, ci)
-        self.store.put_emissions(start.to_pydatetime(), ledger)
+        """Emissions ledger of the interval at ``start`` (:func:`gridctl.ledger.interval.interval_ledger`)."""
+        row = self.hot.plan_row(start)
+        ledger = None if row is None else interval_ledger(
+            self.district, row[1], self.clock.data_time(start), self.res.total_seconds() / 3600,
+            self.controller.devices, lambda asset_id: self.hot.mean_power(asset_id, start))
+        if ledger:
+            self.hot.emissions[start] = ledger["grid"][0] * ledger["grid"][1]
+            self.records.put_emissions(start.to_pydatetime(), ledger)
+
+    async def set_override(self, asset_id: str, p_kw: float, until: datetime) -> WriteResult:
+        """Hold ``p_kw`` on one device until ``until``: recorded, then written at once (that write
+        is returned; the other devices are not touched)."""
+        now = self.clock.now()
+        self.hot.overrides[asset_id] = {"asset_id": asset_id, "p_kw": p_kw, "created_at": now.isoformat(),
+                                        "until": until.isoformat(), "released_at": None}
+        self.records.add_override(asset_id, p_kw, until, now.to_pydatetime())
+        self.event("info", "override", f"{asset_id}: hold {p_kw} kW until {until.isoformat()}", asset_id)
+        return (await self.controller.apply(self.current_interval(), {asset_id: (p_kw, "override")}))[0]
+
+    async def release_override(self, asset_id: str) -> bool:
+        """Release a device's override and write its plan value; False when none is in force."""
+        now = self.clock.now()
+        if self.hot.overrides.pop(asset_id, None) is None:
+            return False
+        self.records.release_override(asset_id, now.to_pydatetime())
+        self.event("info", "override_released", f"{asset_id}: override released", asset_id)
+        start = self.current_interval()
+        await self.controller.apply(start, {asset_id: self.targets(start)[asset_id]})
+        return True
 
     async def housekeeping(self) -> None:
         """Retention: delete rows older than ``[store] retention_days``."""
         cutoff = self.clock.now() - pd.Timedelta(days=self.config.store.retention_days)
-        n = self._guard("retention", self.store.purge, cutoff.to_pydatetime())
+        try:
+            n = await asyncio.to_thread(self.store.purge, cutoff.to_pydatetime())
+        except Exception as exc:  # noqa: BLE001 - retention runs again next hour
+            log.warning("retention failed (%s); tried again next hour", exc)
+            return
         if n:
             log.info("retention: deleted %d rows older than %s", n, cutoff.isoformat())
 
@@ -333,22 +363,13 @@ class Daemon:
     def _devices_changed(self, offline: set[str]) -> None:
         self.request_replan(f"devices offline now: {sorted(offline) or 'none'}")
 
-    def _guard(self, what: str, func, *args) -> Any:
-        """Run a store call; on failure log and raise an event instead of stopping the job."""
-        try:
-            return func(*args)
-        except Exception as exc:  # the database being down must not stop control
-            log.exception("%s failed", what)
-            self.event("alarm", "store_error", f"{what} failed: {type(exc).__name__}: {exc}")
-            return None
-
     # -- state ---------------------------------------------------------------------------------
     def status(self) -> dict:
         """Liveness and readiness of scheduler, database and devices (for /health and /metrics)."""
         now = self.clock.now()
         day = now.tz_convert(self.district.tz).date()
         idx = local_day(day, self.district.tz, self.config.site.resolution_min)
-        db_ok = self.store.ping()
+        db = self.records.status()
         jobs = {}
         if self.scheduler is not None:
             for job in self.scheduler.get_jobs():
@@ -360,8 +381,7 @@ class Daemon:
             "data_time": self.clock.data_time(now).isoformat(),
             "time_scale": self.clock.scale,
             "scheduler": {"running": bool(self.scheduler and self.scheduler.running), "next_run": jobs},
-            "database": {"ok": db_ok},
+            "database": db,
             "devices": {k: st.as_dict() for k, st in self.controller.state.items()},
-            "emissions_today_kg": self.store.emissions_total(idx[0].to_pydatetime(), (idx[-1] + self.res).to_pydatetime())
-            if db_ok else 0.0,
+            "emissions_today_kg": self.hot.emissions_total(idx[0], idx[-1] + self.res),
         }

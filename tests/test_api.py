@@ -36,7 +36,7 @@ async def test_write_endpoints_need_the_token(api, monkeypatch):
     assert (await client.post("/api/override/bess_park", json=body, headers=wrong)).status_code == 403
     assert (await client.delete("/api/override/bess_park", headers=wrong)).status_code == 403
     assert (await client.post("/api/replan", headers=wrong)).status_code == 403
-    assert run.store.active_overrides(run.daemon.clock.now().to_pydatetime()) == {}
+    assert run.flushed().active_overrides(run.daemon.clock.now().to_pydatetime()) == {}
 
 
 async def test_override_is_checked_held_and_released(api, monkeypatch):
@@ -53,6 +53,8 @@ async def test_override_is_checked_held_and_released(api, monkeypatch):
     assert r.status_code == 404
     r = await client.post("/api/override/bess_park", json={"p_kw": -1234.0, "until": until}, headers=auth)
     assert r.status_code == 200, r.text
+    assert (r.json()["p_kw"], r.json()["readback_kw"], r.json()["ok"]) == (-1234.0, -1234.0, True)
+    run.flushed()
     # written to the simulated device at once (SunSpec sign: + = discharging)
     assert run.sim["bess_park"].get(704, "WSet") == pytest.approx(1234_000, abs=1000)
     sp = (await client.get("/api/setpoints", params={"asset_id": "bess_park"})).json()["items"][-1]
@@ -60,9 +62,11 @@ async def test_override_is_checked_held_and_released(api, monkeypatch):
     devices = (await client.get("/api/devices")).json()
     assert devices["bess_park"]["override"]["p_kw"] == -1234.0
     assert (await client.delete("/api/override/bess_park", headers=auth)).status_code == 200
+    run.flushed()
     sp = (await client.get("/api/setpoints", params={"asset_id": "bess_park"})).json()["items"][-1]
     assert sp["source"] == "plan"
     assert (await client.delete("/api/override/bess_park", headers=auth)).status_code == 404
+    run.flushed()
     kinds = [e["kind"] for e in (await client.get("/api/events")).json()["items"]]
     assert "override" in kinds and "override_released" in kinds
     versions = len((await client.get("/api/plans")).json()["items"])
@@ -76,6 +80,7 @@ async def test_override_is_checked_held_and_released(api, monkeypatch):
 
 async def test_read_endpoints_health_metrics_openapi(api):
     client, run = api
+    run.flushed()
     health = await client.get("/health")
     assert health.status_code == 200
     h = health.json()

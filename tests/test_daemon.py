@@ -18,6 +18,8 @@ from gridctl.commands.run import control_settings, device_io, ratings, simulator
 from gridctl.control import Controller, Rating, clamp
 from gridctl.daemon import Daemon, without_assets
 from gridctl.store import Store
+from gridctl.store.journal import Journal
+from gridctl.store.recorder import Recorder
 
 START = "2026-11-25T11:35:00Z"  # data clock: 2016-11-25 11:35, before the demo plan discharges
 BATTERIES = {"bess_park", "bess_depot", "bess_works"}
@@ -30,10 +32,17 @@ class Running:
     daemon: Daemon
     sim: object
     store: Store
+    records: Recorder
+
+    def flushed(self) -> Store:
+        """The store once every record journaled so far is in it."""
+        assert self.records.flush(), "the store did not take the journaled records"
+        return self.store
 
 
 @contextlib.asynccontextmanager
-async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = START, **daemon_settings):
+async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = START, store_url: str | None = None,
+                         **daemon_settings):
     """A daemon with the simulator on a free port, a SQLite store in ``tmp_path`` and a fast clock."""
     cfg = district.config
     settings = {"telemetry_s": 60.0, "intraday_lead_s": 300.0, "retry_base_s": 30.0, "retry_max_s": 120.0,
@@ -42,18 +51,20 @@ async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = 
     clock = DaemonClock(scale, pd.Timestamp(start), data_year=2016)
     sim = simulator(district, clock, port=0)
     port = await sim.start()
-    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    store = await asyncio.to_thread(Store, store_url or f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    records = Recorder(store, Journal(tmp_path / "journal.sqlite"), lambda: clock.now().to_pydatetime())
     pool = HostPool(FAST_IO)
-    controller = Controller(device_io(district, pool, port), ratings(district), store, clock.now,
+    controller = Controller(device_io(district, pool, port), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
     await daemon.start()
     try:
-        yield Running(daemon, sim, store)
+        yield Running(daemon, sim, store, records)
     finally:
-        await daemon.stop()
+        await daemon.stop(safe=False)
         pool.close()
         await sim.stop()
+        await asyncio.to_thread(records.close)
         store.close()
 
 
@@ -105,7 +116,7 @@ def test_without_assets_keeps_data_and_drops_the_asset(demo_district):
 async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
     async with running_daemon(demo_district, tmp_path) as run:
         first = run.daemon.current_interval()
-        plan = run.store.plan_row(first.to_pydatetime())
+        plan = run.flushed().plan_row(first.to_pydatetime())
         assert plan is not None, "the daemon plans at start when no plan covers now"
         # the next interval's tick writes that interval's plan values into the simulated devices
         nxt = first + run.daemon.res
@@ -116,7 +127,7 @@ async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
             return df if set(df.asset_id) >= BATTERIES | PVS else None
 
         rows = await wait_for(lambda: written_in(nxt), what="setpoints of the next interval")
-        _, values = run.store.plan_row(nxt.to_pydatetime())
+        _, values = run.flushed().plan_row(nxt.to_pydatetime())
         for b in BATTERIES:
             written = rows.set_index("asset_id").written_kw[b]
             assert written == pytest.approx(values[f"{b}.p_kw"], abs=1.0)
@@ -125,7 +136,7 @@ async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
             assert run.sim[b].get(704, "WSetEna") == 1
             assert run.sim[b].get(704, "WSetRvrtTms") == run.daemon.config.daemon.watchdog_s
         # the tick also booked the interval that ended: grid import and each load-referenced asset
-        ledger = pd.DataFrame(run.store.page("emissions").items)
+        ledger = pd.DataFrame(run.flushed().page("emissions").items)
         booked = ledger[pd.to_datetime(ledger.interval_start) == first].set_index("asset_id")
         assert {"grid", *BATTERIES} <= set(booked.index) and not PVS & set(booked.index)
         assert (booked.emissions_kg == booked.energy_kwh * booked.ci_kg_per_kwh).all()
@@ -170,17 +181,18 @@ async def test_device_offline_and_back(demo_district, tmp_path):
 async def test_solver_failure_keeps_the_last_valid_plan(demo_district, tmp_path):
     async with running_daemon(demo_district, tmp_path, scale=10.0) as run:
         daemon, store = run.daemon, run.store
-        valid = store.latest_plan()
+        valid = run.flushed().latest_plan()
         cfg = demo_district.config
         starved = copy.copy(demo_district)  # same net and data, a solver time limit nothing can meet
         starved.config = cfg.model_copy(update={"dispatch": cfg.dispatch.model_copy(update={"time_limit_s": 1e-9})})
         forecasting._FITTED[starved] = forecasting.district_forecasters(demo_district)
         daemon._districts[frozenset()] = starved
         await daemon.intraday()
-        latest = store.latest_plan()
+        latest = run.flushed().latest_plan()
         assert latest["status"] == "failed" and latest["version"] == valid["version"] + 1
         assert [e for e in store.page("events").items if e["kind"] == "solver_failed"]
         await daemon.tick()
+        run.flushed()
         last = pd.DataFrame(store.page("setpoints").items).groupby("asset_id").last()
         assert set(last.loc[list(BATTERIES), "source"]) == {"plan"}  # the last valid plan stays in force
         version, _ = store.plan_row(daemon.current_interval().to_pydatetime())

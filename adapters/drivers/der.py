@@ -24,6 +24,10 @@ class DerDriver(SunSpecDriver):
     required_models: ClassVar[tuple[int, ...]] = (1, 701, 702, 704)
     control: ClassVar[str]  # prefix of the 704 control this driver writes
 
+    async def release(self) -> None:
+        """Hand the device back to its own control: the 704 control disabled."""
+        await self.release_control(704, self.control)
+
     @property
     def rating_kw(self) -> float:
         """The device's own rating (702 ``WMaxRtg``), kW."""

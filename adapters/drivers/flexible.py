@@ -47,6 +47,10 @@ class FlexibleLoadDriver(SunSpecDriver):
                          int(values["Alrm"] or 0), values["WSet"] / 1000 if values["WSetEna"] == 1 else None,
                          None if rem is None else int(rem), extra=extra)
 
+    async def release(self) -> None:
+        """Hand the device back to its own logic: ``WSetEna`` = 0."""
+        await self.release_control(self.model, "WSet")
+
     async def write_setpoint(self, p_kw: float) -> float:
         """Command ``p_kw`` (+ = consuming), arm the revert timer; return the read-back."""
         safe = None if self.safe_p_kw is None else self.safe_p_kw * 1000

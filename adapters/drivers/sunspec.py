@@ -210,5 +210,14 @@ class SunSpecDriver:
             raise DeviceReadbackMismatch(self.device_id, f"{prefix} written {value}, reads back {readback}")
         return readback
 
+    async def release_control(self, model: int | str, prefix: str) -> None:
+        """Disable a revertable control (``<prefix>Ena`` = 0: the device's own logic, no cap) and
+        read it back."""
+        point = self.point(model, prefix + "Ena")
+        await self.host.write(self.device_id, self.unit_id, point.address, [0])
+        await self.refresh([point])
+        if self.mirror.get_raw(point) != 0:
+            raise DeviceReadbackMismatch(self.device_id, f"{prefix}Ena written 0, reads back {self.mirror.get_raw(point)}")
+
     def _resolution(self, point: PointDef) -> float:
         return 0.5 * 10.0 ** (self.mirror.sf(point) or 0) + 1e-9

@@ -1,4 +1,8 @@
-"""The FastAPI application: health, read endpoints, write endpoints, metrics, dashboard."""
+"""The FastAPI application: health, read endpoints, write endpoints, metrics, dashboard.
+
+Health, devices, today's plan and the override answer come from the daemon's memory; other reads
+go to the store in a worker thread, cached until the store takes a new record, and answer 503 when
+the store does not. Invalid input answers 4xx with the reason (:mod:`gridctl.api.limits`)."""
 
 from __future__ import annotations
 
@@ -8,15 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
-from fastapi import Depends, FastAPI, HTTPException, Query, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel, ConfigDict, FiniteFloat
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gridctl.api.auth import require_token
 from gridctl.api.dashboard import dashboard_data
 from gridctl.api.ledger import ledger_router
+from gridctl.api.limits import MAX_OFFSET, BodyLimit, ReadCache, Time
 
 if TYPE_CHECKING:  # the daemon imports the API's metrics
     from gridctl.daemon import Daemon
@@ -28,89 +35,106 @@ MAX_LIMIT = 5000
 class Override(BaseModel):
     """Hold ``p_kw`` (load-referenced kW for storage; output cap kW for PV) until ``until``."""
 
-    p_kw: float
-    until: AwareDatetime
+    model_config = ConfigDict(extra="forbid")
+    p_kw: FiniteFloat
+    until: Time
 
 
 class Range:
     """Time range and paging of a read endpoint (ISO 8601 with offset; default: the last 24 h)."""
 
-    def __init__(self, start: AwareDatetime | None = None, end: AwareDatetime | None = None,
+    def __init__(self, start: Time | None = None, end: Time | None = None,
                  limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 500,
-                 offset: Annotated[int, Query(ge=0)] = 0):
+                 offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0):
         self.start, self.end, self.limit, self.offset = start, end, limit, offset
 
 
 def create_app(daemon: Daemon) -> FastAPI:
     """The API of one running daemon."""
-    app = FastAPI(title="gridctl", version="0.1.0",
+    docs = daemon.config.api.docs
+    app = FastAPI(title="gridctl", version="0.1.0", docs_url="/docs" if docs else None, redoc_url=None,
                   description="Microgrid control daemon: plans, telemetry, setpoints, events, emissions.")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ledger_router(daemon))
-    store = daemon.store
+    app.add_middleware(BodyLimit, max_bytes=daemon.config.api.max_body_bytes)
+    store, hot = daemon.store, daemon.hot
+    cache = ReadCache(lambda: daemon.records.delivered)
 
-    def paged(table: str, r: Range, **equal) -> dict:
-        start = r.start or (daemon.clock.now() - pd.Timedelta(days=1)).to_pydatetime()
-        page = store.page(table, start, r.end, r.limit, r.offset, **equal)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def store_away(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": f"the store is not answering ({type(exc).__name__}); try again later"},
+                            status_code=503)
+
+    async def paged(table: str, r: Range, **equal) -> dict:
+        # default: from the start of the interval 24 h ago (a stable key for the cache)
+        start = r.start or (daemon.current_interval() - pd.Timedelta(days=1)).to_pydatetime()
+        key = (table, start, r.end, r.limit, r.offset, tuple(sorted(equal.items())))
+        page = await cache.get(key, lambda: store.page(table, start, r.end, r.limit, r.offset, **equal))
         return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
     @app.get("/health", tags=["status"])
-    def health() -> JSONResponse:
-        """Liveness (this answer) and readiness: scheduler running, database answering, devices."""
+    async def health() -> JSONResponse:
+        """Liveness (this answer) and readiness: scheduler running (else 503), the store taking records
+        (else ``degraded``: records wait in the journal), devices."""
         st = daemon.status()
-        ready = st["scheduler"]["running"] and st["database"]["ok"]
-        body = {"status": "ok" if ready else "not ready", **st}
+        ready = st["scheduler"]["running"]
+        body = {"status": ("ok" if st["database"]["ok"] else "degraded") if ready else "not ready", **st}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/api/plan", tags=["read"])
-    def plan(start: AwareDatetime | None = None, end: AwareDatetime | None = None) -> dict:
+    async def plan(start: Time | None = None, end: Time | None = None) -> dict:
         """Each interval as last planned (default: today, local day). Columns as in plan.csv."""
         s, e = _day_or(daemon, start, end)
-        frame = store.plan_view(s, e)
+        frame = hot.plan_view(s, e)
+        if frame is None:
+            frame = await cache.get(("plan_view", s, e), lambda: store.plan_view(s, e))
         items = [{"interval_start": t.isoformat(), **{k: _num(v) for k, v in row.items()}}
                  for t, row in zip(frame.index, frame.to_dict("records"))]
-        return {"start": s.isoformat(), "end": e.isoformat(), "latest": store.latest_plan(), "items": items}
+        return {"start": s.isoformat(), "end": e.isoformat(), "latest": hot.latest, "items": items}
 
     @app.get("/api/plans", tags=["read"])
-    def plans(r: Annotated[Range, Depends()], kind: str | None = None, status: str | None = None) -> dict:
+    async def plans(r: Annotated[Range, Depends()], kind: str | None = None, status: str | None = None) -> dict:
         """Plan records (version, kind, status, issue time, summary) created in the range."""
-        return paged("plans", r, kind=kind, status=status)
+        return await paged("plans", r, kind=kind, status=status)
 
     @app.get("/api/forecasts", tags=["read"])
-    def forecasts(r: Annotated[Range, Depends()], series: str | None = None) -> dict:
+    async def forecasts(r: Annotated[Range, Depends()], series: str | None = None) -> dict:
         """Forecast values by interval start, with their issue time."""
-        return paged("forecasts", r, series=series)
+        return await paged("forecasts", r, series=series)
 
     @app.get("/api/telemetry", tags=["read"])
-    def telemetry(r: Annotated[Range, Depends()], asset_id: str | None = None, quantity: str | None = None) -> dict:
+    async def telemetry(r: Annotated[Range, Depends()], asset_id: str | None = None,
+                        quantity: str | None = None) -> dict:
         """Measurements (p_kw, soc_kwh) per asset."""
-        return paged("measurements", r, asset_id=asset_id, quantity=quantity)
+        return await paged("measurements", r, asset_id=asset_id, quantity=quantity)
 
     @app.get("/api/setpoints", tags=["read"])
-    def setpoints(r: Annotated[Range, Depends()], asset_id: str | None = None) -> dict:
-        """Setpoints written: requested, written after clamping, read back."""
-        return paged("setpoints", r, asset_id=asset_id)
+    async def setpoints(r: Annotated[Range, Depends()], asset_id: str | None = None) -> dict:
+        """Setpoints: requested, written after clamping, read back (``error`` "in flight" until the result)."""
+        return await paged("setpoints", r, asset_id=asset_id)
 
     @app.get("/api/events", tags=["read"])
-    def events(r: Annotated[Range, Depends()], asset_id: str | None = None, severity: str | None = None) -> dict:
+    async def events(r: Annotated[Range, Depends()], asset_id: str | None = None,
+                     severity: str | None = None) -> dict:
         """Events and alarms."""
-        return paged("events", r, asset_id=asset_id, severity=severity)
+        return await paged("events", r, asset_id=asset_id, severity=severity)
 
     @app.get("/api/emissions", tags=["read"])
-    def emissions(r: Annotated[Range, Depends()], asset_id: str | None = None) -> dict:
+    async def emissions(r: Annotated[Range, Depends()], asset_id: str | None = None) -> dict:
         """Emissions ledger per interval and asset (``grid`` = the district's import)."""
-        return paged("emissions", r, asset_id=asset_id)
+        return await paged("emissions", r, asset_id=asset_id)
 
     @app.get("/api/devices", tags=["read"])
-    def devices() -> dict:
-        """State, rating and override of every device."""
-        overrides = store.active_overrides(daemon.clock.now().to_pydatetime())
-        return {k: {**st, "rating": vars(daemon.controller.ratings[k]), "override": overrides.get(k)}
-                for k, st in daemon.status()["devices"].items()}
+    async def devices() -> dict:
+        """State, rating and override of every device (from memory)."""
+        overrides = hot.active_overrides(daemon.clock.now())
+        return {k: {**st.as_dict(), "rating": vars(daemon.controller.ratings[k]), "override": overrides.get(k)}
+                for k, st in daemon.controller.state.items()}
 
     @app.get("/api/dashboard", tags=["read"], include_in_schema=False)
-    def dashboard_json() -> dict:
-        return dashboard_data(daemon)
+    async def dashboard_json() -> dict:
+        return await cache.get(("dashboard", daemon.current_interval()), lambda: dashboard_data(daemon))
 
     @app.post("/api/override/{asset_id}", tags=["write"], dependencies=[Depends(require_token)])
     async def override(asset_id: str, body: Override) -> dict:
@@ -125,20 +149,17 @@ def create_app(daemon: Daemon) -> FastAPI:
             problem = f"until {body.until.isoformat()} is not after now ({now.isoformat()}); give a future time"
         if problem:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
-        store.add_override(asset_id, body.p_kw, body.until, now.to_pydatetime())
-        daemon.event("info", "override", f"{asset_id}: hold {body.p_kw} kW until {body.until.isoformat()}", asset_id)
-        await daemon.tick()
-        return {"asset_id": asset_id, "p_kw": body.p_kw, "until": body.until.isoformat()}
+        result = await daemon.set_override(asset_id, body.p_kw, body.until)
+        return {"asset_id": asset_id, "requested_kw": body.p_kw, "p_kw": result.written_kw,
+                "readback_kw": result.readback_kw, "clamps": list(result.clamps), "ok": result.ok,
+                "error": result.error, "until": body.until.isoformat()}
 
     @app.delete("/api/override/{asset_id}", tags=["write"], dependencies=[Depends(require_token)])
     async def release(asset_id: str) -> dict:
         """Release a device's override: the plan applies again from now."""
-        n = store.release_override(asset_id, daemon.clock.now().to_pydatetime())
-        if not n:
+        if not await daemon.release_override(asset_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no override in force on {asset_id!r}")
-        daemon.event("info", "override_released", f"{asset_id}: override released", asset_id)
-        await daemon.tick()
-        return {"asset_id": asset_id, "released": n}
+        return {"asset_id": asset_id, "released": 1}
 
     @app.post("/api/replan", tags=["write"], status_code=202, dependencies=[Depends(require_token)])
     async def replan() -> dict:
@@ -165,6 +186,9 @@ def _num(v):
 def _day_or(daemon: Daemon, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """The given range, or the current local day."""
     if start is not None and end is not None:
+        if end <= start:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"end {end.isoformat()} is not after start {start.isoformat()}")
         return start, end
     day = daemon.clock.now().tz_convert(daemon.district.tz).normalize()
     return (start or day.to_pydatetime()), (end or (day + pd.DateOffset(days=1)).to_pydatetime())

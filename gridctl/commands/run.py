@@ -2,8 +2,10 @@
 
 With ``[simulator] enabled`` the built-in Modbus simulator serves every configured asset on
 ``[simulator] host:port`` inside the daemon's process, running on the daemon clock.
-SIGTERM or SIGINT stop it gracefully: the jobs stop, the write in flight finishes, Modbus
-connections close, then the API and the simulator stop.
+SIGTERM or SIGINT stop it safely: the jobs stop, the write in flight finishes, every device
+gets its safe state (battery 0 kW, PV uncapped, EV chargers and heat pumps to their own control),
+Modbus connections close, records the store has not taken yet stay in the journal, then the API
+and the simulator stop.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from gridctl.daemon import Daemon
 from gridctl.devices import ratings
 from gridctl.district import District
 from gridctl.store import Store
+from gridctl.store.db import Timeouts
+from gridctl.store.journal import Journal
+from gridctl.store.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +95,9 @@ async def serve(config: Config, district: District, store: Store) -> int:
     if sim is not None:
         await sim.start()
     pool = HostPool()
-    controller = Controller(device_io(district, pool), ratings(district), store, clock.now,
+    records = Recorder(store, Journal(config.resolve(config.store.journal), config.store.journal_max_records),
+                       lambda: clock.now().to_pydatetime())
+    controller = Controller(device_io(district, pool), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
     server = _Server(uvicorn.Config(create_app(daemon), host=config.api.host, port=config.api.port,
@@ -114,6 +121,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
     finally:
         await daemon.stop()
         pool.close()
+        await asyncio.to_thread(records.close)
         server.should_exit = True
         if sim is not None:
             await sim.stop()
@@ -124,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     configure_logging(args.log_json or config.daemon.log_json)
     district = District.load(config)
-    store = Store(config.store.url, config.base_dir)
+    s = config.store
+    store = Store(s.url, config.base_dir, Timeouts(s.connect_timeout_s, s.statement_timeout_s, s.sqlite_busy_timeout_s))
     try:
         return asyncio.run(serve(config, district, store))
     except OSError as exc:

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridctl.store.db import make_engine, migrate
+from gridctl.store.db import DEFAULT_TIMEOUTS, Timeouts, make_engine, migrate
 from gridctl.store.models import (
     EmissionsRecord,
     EventRecord,
@@ -33,6 +33,8 @@ TABLES = {
     "emissions": (EmissionsRecord, EmissionsRecord.interval_start),
     "plans": (PlanRecord, PlanRecord.created_at),
 }
+IN_FLIGHT = "in flight"  # error of a setpoint recorded before its write, until the result is recorded
+NO_RESULT = "no result recorded: the daemon stopped during the write"
 
 
 @dataclass
@@ -60,8 +62,8 @@ def _row(obj) -> dict:
 class Store:
     """Persistence of the daemon; SQLite (WAL) or PostgreSQL."""
 
-    def __init__(self, url: str, base_dir: Path = Path(".")):
-        self.engine = make_engine(url, base_dir)
+    def __init__(self, url: str, base_dir: Path = Path("."), timeouts: Timeouts = DEFAULT_TIMEOUTS):
+        self.engine = make_engine(url, base_dir, timeouts)
         migrate(self.engine)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -136,6 +138,19 @@ class Store:
             s.add(SetpointRecord(ts=ts, interval_start=interval_start, asset_id=asset_id, source=source,
                                  requested_kw=requested_kw, written_kw=written_kw, readback_kw=readback_kw,
                                  ok=ok, error=error))
+
+    def finish_setpoint(self, ts: datetime, asset_id: str, readback_kw: float | None, ok: bool,
+                        error: str | None = None) -> None:
+        """The result of the write recorded (as intent) at ``ts``: read-back, ok, error."""
+        with self.session.begin() as s:
+            s.execute(update(SetpointRecord).where(SetpointRecord.ts == ts, SetpointRecord.asset_id == asset_id)
+                      .values(readback_kw=readback_kw, ok=ok, error=error))
+
+    def close_pending_setpoints(self, now: datetime) -> int:
+        """Writes whose result was never recorded (the process stopped during them): marked as such."""
+        with self.session.begin() as s:
+            return s.execute(update(SetpointRecord).where(SetpointRecord.error == IN_FLIGHT, SetpointRecord.ts < now)
+                             .values(error=NO_RESULT)).rowcount
 
     def add_event(self, ts: datetime, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
         with self.session.begin() as s:
