@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
+import niquests
 import pandas as pd
 import requests
 import stamina
@@ -25,6 +26,9 @@ from adapters.errors import DataError
 
 T = TypeVar("T")
 RETRY_STATUS = {429, 500, 502, 503, 504}
+# connection failures and time-outs of the HTTP libraries the provider clients use
+TRANSIENT = (httpx.TransportError, requests.ConnectionError, requests.Timeout, niquests.ConnectionError,
+             niquests.Timeout, ConnectionError, TimeoutError)
 
 
 class FeedError(Exception):
@@ -78,8 +82,7 @@ def backoff_hook(policy: RetryPolicy) -> Callable[[Exception], bool | float]:
             return True if wait is None else wait
         cause = exc
         while cause is not None:
-            if isinstance(cause, (httpx.TransportError, requests.ConnectionError, requests.Timeout,
-                                  ConnectionError, TimeoutError)):
+            if isinstance(cause, TRANSIENT):
                 return True
             cause = cause.__cause__
         return False
