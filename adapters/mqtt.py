@@ -117,7 +117,7 @@ class MqttSubscriber:
         sample = Sample(series, ts, value, topic.value)
         try:
             self.on_sample(sample)
-        except Exception:  # noqa: BLE001 - the consumer's failure must not stop the subscription
+        except Exception:  # the consumer's failure must not stop the subscription
             log.exception("mqtt: handling a sample of %s failed", series)
         return sample
 

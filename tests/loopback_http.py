@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import urlsplit
 
 
@@ -20,7 +21,7 @@ class LoopbackHTTP:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 owner.requests.append(self.path)
                 path = urlsplit(self.path).path
                 status, headers, body = (503, {}, b"down") if owner.silent else owner.routes.get(
@@ -38,7 +39,7 @@ class LoopbackHTTP:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> LoopbackHTTP:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

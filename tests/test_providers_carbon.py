@@ -171,7 +171,7 @@ def test_entsoe_generation_mix_to_intensity():
 @responses.activate
 def test_entsoe_server_error_after_retries_is_one_line():
     responses.get(ENTSOE_URL, status=503, body="<html>Service Unavailable</html>")
-    with stamina.set_testing(True, attempts=2):
-        with pytest.raises(FeedError, match=r"^ENTSO-E actual generation \(DE_LU\): HTTP 503$"):
-            Entsoe("key", "DE_LU", past_h=2, policy=FAST).fetch(NOW)
+    with stamina.set_testing(True, attempts=2), pytest.raises(
+            FeedError, match=r"^ENTSO-E actual generation \(DE_LU\): HTTP 503$"):
+        Entsoe("key", "DE_LU", past_h=2, policy=FAST).fetch(NOW)
     assert len(responses.calls) == 2

@@ -14,7 +14,7 @@ import pandas as pd
 
 from adapters.carbon import UNIT_TO_KG_PER_KWH
 from adapters.carbon_formats import carbon_frame
-from adapters.providers.http import FeedError, RetryPolicy, get_json, known_points
+from adapters.providers.http import DEFAULT_POLICY, FeedError, RetryPolicy, get_json, known_points
 
 BASE_URL = "https://api.electricitymap.org/v3"
 SIGNAL_TYPES = {"lifecycle": "average_lifecycle", "direct": "average_direct"}
@@ -25,7 +25,7 @@ class ElectricityMaps:
     """Carbon intensity of one zone (e.g. ``DE``)."""
 
     def __init__(self, token: str, zone: str, *, base_url: str = BASE_URL, emission_factor_type: str = "lifecycle",
-                 forecast: bool = True, policy: RetryPolicy = RetryPolicy(), client: httpx.Client | None = None):
+                 forecast: bool = True, policy: RetryPolicy = DEFAULT_POLICY, client: httpx.Client | None = None):
         if emission_factor_type not in SIGNAL_TYPES:
             raise ValueError(f"emission_factor_type must be one of {sorted(SIGNAL_TYPES)}")
         self.zone, self.factor_type, self.with_forecast, self.policy = zone, emission_factor_type, forecast, policy

@@ -20,7 +20,7 @@ from entsoe.exceptions import NoMatchingDataError
 from entsoe.mappings import lookup_area
 
 from adapters.carbon_formats import ENTSOE_EXCLUDED, ENTSOE_FACTORS_KG_PER_KWH, carbon_frame
-from adapters.providers.http import FeedError, RetryPolicy, call
+from adapters.providers.http import DEFAULT_POLICY, FeedError, RetryPolicy, call
 
 WEATHER_DEPENDENT = ("Solar", "Wind Onshore", "Wind Offshore")
 # entsoe-py's names of production types whose Transparency Platform export name differs
@@ -62,7 +62,7 @@ class Entsoe:
     """Carbon intensity of one bidding zone or country (entsoe-py area code, e.g. ``DE_LU``)."""
 
     def __init__(self, api_key: str, area: str, *, past_h: int = 24, forecast: bool = True,
-                 policy: RetryPolicy = RetryPolicy(), session: requests.Session | None = None):
+                 policy: RetryPolicy = DEFAULT_POLICY, session: requests.Session | None = None):
         self.area, self.past_h, self.with_forecast, self.policy = area, past_h, forecast, policy
         # one attempt inside the client: retries (with backoff) are ours
         self.client = EntsoePandasClient(api_key=api_key, session=session, retry_count=1, timeout=policy.timeout_s)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from adapters.carbon import UNIT_TO_KG_PER_KWH
 from adapters.carbon_formats import carbon_frame
-from adapters.providers.http import FeedError, RetryPolicy, get_json, known_points
+from adapters.providers.http import DEFAULT_POLICY, FeedError, RetryPolicy, get_json, known_points
 
 BASE_URL = "https://api.carbonintensity.org.uk"
 RESOLUTION_MIN = 30
@@ -26,7 +26,7 @@ class GBCarbonIntensity:
     """National carbon intensity of Great Britain: the past ``past_h`` hours and ``ahead_h`` ahead."""
 
     def __init__(self, *, base_url: str = BASE_URL, past_h: int = 24, ahead_h: int = 48,
-                 policy: RetryPolicy = RetryPolicy(), client: httpx.Client | None = None):
+                 policy: RetryPolicy = DEFAULT_POLICY, client: httpx.Client | None = None):
         self.base_url, self.past_h, self.ahead_h, self.policy = base_url.rstrip("/"), past_h, ahead_h, policy
         self.client = client or httpx.Client(headers={"Accept": "application/json"})
 

@@ -46,6 +46,9 @@ class RetryPolicy:
     wait_jitter_s: float = 1.0  # random extra wait, up to this many seconds
 
 
+DEFAULT_POLICY = RetryPolicy()
+
+
 def _status_and_headers(exc: BaseException) -> tuple[int | None, dict]:
     """HTTP status and headers of an httpx / requests error, also when wrapped by a client."""
     while exc is not None:
@@ -99,7 +102,7 @@ def call(func: Callable[[], T], policy: RetryPolicy, what: str) -> T:
                 return func()
     except FeedError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any client failure ends as one line
+    except Exception as exc:  # any client failure ends as one line
         status, _ = _status_and_headers(exc)
         detail = f"HTTP {status}" if status else f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         raise FeedError(f"{what}: {detail}") from exc

@@ -12,7 +12,7 @@ import pandas as pd
 from watttime import WattTimeForecast, WattTimeHistorical
 
 from adapters.carbon_formats import watttime_frame
-from adapters.providers.http import RetryPolicy, bad_data_as_feed_error, call
+from adapters.providers.http import DEFAULT_POLICY, RetryPolicy, bad_data_as_feed_error, call
 
 BASE_URL = "https://api.watttime.org"
 
@@ -22,7 +22,7 @@ class WattTime:
 
     def __init__(self, username: str, password: str, region: str, *, base_url: str = BASE_URL,
                  signal_type: str = "co2_moer", past_h: int = 24, horizon_h: int = 24,
-                 policy: RetryPolicy = RetryPolicy()):
+                 policy: RetryPolicy = DEFAULT_POLICY):
         self.region, self.signal_type, self.past_h, self.horizon_h, self.policy = (
             region, signal_type, past_h, horizon_h, policy)
         self.historical = WattTimeHistorical(username=username, password=password)

@@ -18,7 +18,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from adapters.providers.http import FeedError, RetryPolicy, get_bytes
+from adapters.providers.http import DEFAULT_POLICY, FeedError, RetryPolicy, get_bytes
 from adapters.weather_feeds.hourly import hourly_weather
 
 BASE_URL = "https://opendata.dwd.de/weather/local_forecasts/mos"
@@ -59,7 +59,7 @@ def parse_mosmix_kml(kml: bytes, station: str, source: str) -> pd.DataFrame:
 class DwdMosmix:
     """MOSMIX_L forecast of one DWD station (e.g. ``10162`` Schwerin)."""
 
-    def __init__(self, station: str, *, base_url: str = BASE_URL, policy: RetryPolicy = RetryPolicy(),
+    def __init__(self, station: str, *, base_url: str = BASE_URL, policy: RetryPolicy = DEFAULT_POLICY,
                  client: httpx.Client | None = None):
         self.station, self.base_url, self.policy = station, base_url.rstrip("/"), policy
         self.client = client or httpx.Client(follow_redirects=True)

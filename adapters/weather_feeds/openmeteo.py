@@ -13,7 +13,7 @@ import niquests
 import openmeteo_requests
 import pandas as pd
 
-from adapters.providers.http import FeedError, RetryPolicy, call
+from adapters.providers.http import DEFAULT_POLICY, FeedError, RetryPolicy, call
 from adapters.weather_feeds.hourly import hourly_weather
 
 BASE_URL = "https://api.open-meteo.com/v1/forecast"
@@ -24,7 +24,7 @@ class OpenMeteo:
     """Hourly forecast of temperature, GHI and cloud cover at one location."""
 
     def __init__(self, latitude: float, longitude: float, *, base_url: str = BASE_URL, api_key: str = "",
-                 forecast_days: int = 2, policy: RetryPolicy = RetryPolicy()):
+                 forecast_days: int = 2, policy: RetryPolicy = DEFAULT_POLICY):
         self.params = {"latitude": latitude, "longitude": longitude, "hourly": HOURLY, "forecast_days": forecast_days,
                        **({"apikey": api_key} if api_key else {})}
         self.url, self.policy = base_url, policy

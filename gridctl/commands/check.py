@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from adapters.errors import DataError
 from gridctl.config import ConfigError, load_config
 from gridctl.district import District
+from gridctl.feeds import FeedManager
 from network_models.loading import NetworkError
 
 
@@ -28,11 +30,33 @@ def collect_problems(config_path: str | None) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    del p  # no options beyond --config
+    p.add_argument("--feeds", action="store_true",
+                   help="also fetch every configured [feeds] source once; exit 1 with one line per failing feed")
+
+
+def probe_feeds(config_path: str | None) -> list[str]:
+    """One line per configured feed that cannot be fetched now (network access); the fetch and
+    retry logs are quiet, so the lines are the whole report."""
+    for name in ("gridctl.feeds", "stamina"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    manager = FeedManager.from_config(load_config(config_path), on_rows=lambda *rows: None,
+                                      on_event=lambda *event: None)
+    return manager.probe()
 
 
 def run(args: argparse.Namespace) -> int:
     problems = collect_problems(args.config)
+    if not problems and args.feeds:
+        try:
+            failing = probe_feeds(args.config)
+        except ConfigError as exc:
+            problems = exc.problems
+        else:
+            for line in failing:
+                print(f"error: {line}", file=sys.stderr)
+            if failing:
+                return 1
+            print("every configured feed answered" if load_config(args.config).feeds.source else "no feeds configured")
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
     if problems:
