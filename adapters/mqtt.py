@@ -121,6 +121,17 @@ class MqttSubscriber:
             log.exception("mqtt: handling a sample of %s failed", series)
         return sample
 
+    async def probe(self, timeout_s: float = 10.0) -> str | None:
+        """Connect once and subscribe; ``None`` when that works, else why not (one line)."""
+        try:
+            async with asyncio.timeout(timeout_s), aiomqtt.Client(self.host, self.port, username=self.username,
+                                                                  password=self.password) as client:
+                for pattern in self.topics:
+                    await client.subscribe(pattern, qos=1)
+        except (aiomqtt.MqttError, TimeoutError) as exc:
+            return f"broker {self.host}:{self.port}: {exc or 'no answer within %g s' % timeout_s}"
+        return None
+
     async def run(self) -> None:
         """Connect, subscribe, handle messages; reconnect after every failure (until cancelled)."""
         while True:

@@ -151,6 +151,8 @@ class FeedManager:
                 failing.append(f"feed {feed_id}: {self.states[feed_id].last_error}")
             elif self.states[feed_id].rows_total == 0:
                 failing.append(f"feed {feed_id}: the provider answered with no rows")
+        if self.mqtt is not None and (problem := asyncio.run(self.mqtt.probe())):
+            failing.append(f"feed mqtt: {problem}")
         return failing
 
     # -- MQTT -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 
 class LoopbackHTTP:
-    """``routes[path] = (status, headers, body)``; a path missing from ``routes`` answers 404.
+    """``routes[prefix] = (status, headers, body)``: a request is answered by the longest route its
+    path starts with; no route answers 404.
     ``silent = True`` makes every request answer 503 (a provider gone quiet). ``requests`` logs
     each request's path and query."""
 
@@ -24,8 +25,9 @@ class LoopbackHTTP:
             def do_GET(self):
                 owner.requests.append(self.path)
                 path = urlsplit(self.path).path
-                status, headers, body = (503, {}, b"down") if owner.silent else owner.routes.get(
-                    path, (404, {}, b"not found"))
+                prefix = max((r for r in owner.routes if path.startswith(r)), key=len, default=None)
+                status, headers, body = ((503, {}, b"down") if owner.silent else
+                                         owner.routes.get(prefix, (404, {}, b"not found")))
                 self.send_response(status)
                 for k, v in {"Content-Length": str(len(body)), **headers}.items():
                     self.send_header(k, v)
