@@ -96,7 +96,7 @@ def _duplicates(stamps: pd.Series, column: str, source: str, line) -> list[str]:
     return [f"{source}: {line(pos)}, column {column!r}: duplicate time stamp {stamps.iloc[pos]}" for pos in dup]
 
 
-def _frame(starts: pd.DatetimeIndex, ci_kg_per_kwh, signal_type: str, resolution_min: int, zone, source: str,
+def carbon_frame(starts: pd.DatetimeIndex, ci_kg_per_kwh, signal_type: str, resolution_min: int, zone, source: str,
            issued_at, estimated) -> pd.DataFrame:
     """The canonical in-memory carbon frame, sorted by interval start."""
     n = len(starts)
@@ -149,12 +149,12 @@ def read_electricitymaps_csv(path: str | Path, signal_type: str = "average_lifec
         raise DataError(problems)
     zone = raw[by_lower["zone id"]] if "zone id" in by_lower else ""
     estimated = raw[by_lower["data estimated"]].str.lower().isin(["true", "1", "yes"]) if "data estimated" in by_lower else False
-    return _frame(pd.DatetimeIndex(starts), grams * UNIT_TO_KG_PER_KWH["g_per_kwh"], signal_type, resolution_min,
+    return carbon_frame(pd.DatetimeIndex(starts), grams * UNIT_TO_KG_PER_KWH["g_per_kwh"], signal_type, resolution_min,
                   zone, "electricitymaps", starts, estimated)
 
 
 def read_watttime_json(path: str | Path) -> pd.DataFrame:
-    """Read a WattTime-style JSON response (MOER; ``marginal`` unless its meta says otherwise)."""
+    """Read a WattTime-style JSON response file (MOER; ``marginal`` unless its meta says otherwise)."""
     source = str(path)
     try:
         doc = json.loads(Path(path).read_text())
@@ -162,6 +162,29 @@ def read_watttime_json(path: str | Path) -> pd.DataFrame:
         raise DataError([f"{source}: WattTime JSON file not found"]) from None
     except json.JSONDecodeError as exc:
         raise DataError([f"{source}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})"]) from None
+    return watttime_frame(doc, source)
+
+
+def json_points(data: list, time_key: str, value_key: str, source: str,
+                skip_null: bool = False) -> tuple[pd.DatetimeIndex, pd.Series]:
+    """UTC stamps (ISO 8601 with an offset) and non-negative values of a JSON list of points.
+
+    Raises :class:`DataError` naming each bad row (``data[i]``); with ``skip_null`` points whose
+    value is ``null`` (a provider's "not known") are left out instead."""
+    points = pd.DataFrame([p if isinstance(p, dict) else {} for p in data]).reindex(columns=[time_key, value_key])
+    keep = points[value_key].notna().to_numpy() if skip_null else np.ones(len(points), dtype=bool)
+    points = points.astype(object).fillna("").astype(str)
+    stamps, problems = _utc_stamps(points[time_key], time_key, source, "ISO8601", _json_line)
+    value, more = _numbers(points[value_key], value_key, source, _json_line)
+    problems += more + _duplicates(stamps, time_key, source, _json_line)
+    problems = [p for p in problems if keep[int(re.search(r"data\[(\d+)\]", p).group(1))]]
+    if problems:
+        raise DataError(problems)
+    return pd.DatetimeIndex(stamps[keep]), value[keep].reset_index(drop=True)
+
+
+def watttime_frame(doc: dict, source: str) -> pd.DataFrame:
+    """The canonical frame of one WattTime v3 ``historical`` or ``forecast`` response document."""
     meta, data = doc.get("meta", {}), doc.get("data")
     if not isinstance(data, list) or not data:
         raise DataError([f"{source}: no 'data' list of {{'point_time', 'value'}} points"])
@@ -172,19 +195,13 @@ def read_watttime_json(path: str | Path) -> pd.DataFrame:
     signal_type = "marginal" if "moer" in signal else signal
     if signal_type not in SIGNAL_TYPES:
         raise DataError([f"{source}: meta.signal_type {signal!r} is not a MOER nor one of {list(SIGNAL_TYPES)}"])
-    points = pd.DataFrame([p if isinstance(p, dict) else {} for p in data])
-    points = points.reindex(columns=["point_time", "value"]).astype(object).fillna("").astype(str)
-    stamps, problems = _utc_stamps(points["point_time"], "point_time", source, "ISO8601", _json_line)
-    value, more = _numbers(points["value"], "value", source, _json_line)
-    problems += more + _duplicates(stamps, "point_time", source, _json_line)
-    if problems:
-        raise DataError(problems)
+    stamps, value = json_points(data, "point_time", "value", source)
     period_s = int(meta.get("data_point_period_seconds", 300))
     generated = meta.get("generated_at")
     issued = pd.DatetimeIndex([pd.Timestamp(generated)] * len(stamps)).tz_convert("UTC") if generated else stamps
     factor = UNIT_TO_KG_PER_KWH[WATTTIME_UNITS[units]]
-    return _frame(pd.DatetimeIndex(stamps), value * factor, signal_type, period_s // 60, meta.get("region", ""),
-                  "watttime", issued, bool(generated))
+    return carbon_frame(pd.DatetimeIndex(stamps), value * factor, signal_type, period_s // 60, meta.get("region", ""),
+                        "watttime", issued, bool(generated))
 
 
 def read_entsoe_generation_csv(path: str | Path, zone: str = "") -> pd.DataFrame:
@@ -218,7 +235,7 @@ def read_entsoe_generation_csv(path: str | Path, zone: str = "") -> pd.DataFrame
     problems += _duplicates(starts, mtu_col, source, _csv_line)
     if problems:
         raise DataError(problems)
-    return _frame(pd.DatetimeIndex(starts), (weighted / total).to_numpy(), "average_lifecycle", resolution, zone,
+    return carbon_frame(pd.DatetimeIndex(starts), (weighted / total).to_numpy(), "average_lifecycle", resolution, zone,
                   "entsoe", pd.DatetimeIndex(starts) + pd.Timedelta(minutes=resolution), False)
 
 

@@ -84,13 +84,14 @@ class CarbonForecaster:
                                     self.resolution_min, "carbon", identity)
         return self
 
-    def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:
-        """Intensity (kg/kWh) per interval and where it came from (``provider`` or ``profile``)."""
+    def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, use_provider: bool = True) -> pd.DataFrame:
+        """Intensity (kg/kWh) per interval and where it came from (``provider`` or ``profile``);
+        ``use_provider=False`` (the provider's feed is stale) forecasts every interval with the profile model."""
         if self.signal_type is None:
             raise RuntimeError("CarbonForecaster.predict called before fit")
         issue_time = pd.Timestamp(issue_time)
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
-        provider = self._latest_provider_rows(issue_time, horizon)
+        provider = self._latest_provider_rows(issue_time, horizon) if use_provider else np.full(len(horizon), np.nan)
         out = pd.DataFrame({COLUMN: provider, "source": "provider"}, index=horizon)
         missing = np.isnan(provider)
         if missing.any():

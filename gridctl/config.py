@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
@@ -314,6 +315,7 @@ class Config(_Section):
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)

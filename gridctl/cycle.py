@@ -16,6 +16,7 @@ import pandas as pd
 from gridctl.dispatch.inputs import ChargerReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
+from gridctl.feed_source import CarbonSource
 from gridctl.planning import Plan, plan_horizon
 from gridctl.timegrid import local_day
 
@@ -82,17 +83,20 @@ def rolling_dispatch(district: District) -> RollingDispatch:
 
 def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False,
            ev_reports: dict[str, ChargerReport] | None = None,
-           heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None) -> Decision:
+           heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None,
+           carbon: CarbonSource | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
     ``heat_pump_temp_c``: per heat pump, its store temperature (omitted assets: planned defaults).
     ``rolling``: the caller's persistent model (:class:`gridctl.dispatch.rolling.RollingDispatch`),
-    updated in place while the horizon's end stays (same decisions as a rebuild, faster).
+    updated in place while the horizon's end stays (same decisions as a rebuild, faster);
+    ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`).
     """
     horizon = remaining_horizon(district, now)
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)),
-                        ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling)
+                        ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,
+                        carbon=carbon)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

@@ -55,6 +55,7 @@ from gridctl.cycle import decide, interval_start
 from gridctl.district import District
 from gridctl.hot_state import HotState
 from gridctl.ledger.interval import interval_ledger
+from gridctl.feeds import FeedManager
 from gridctl.planning import make_plan
 from gridctl.store import Store
 from gridctl.timegrid import local_day
@@ -108,6 +109,8 @@ class Daemon:
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
         self.hot = HotState(self.res)
+        self.feed_frames: dict[str, pd.DataFrame] = {}  # newest rows per feed, until the store keeps them
+        self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event, now=clock.now)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -126,6 +129,7 @@ class Daemon:
         await self.tick()
         self.scheduler = self._make_scheduler()
         self.scheduler.start()
+        await self.feeds.start()
 
     async def stop(self, safe: bool = True) -> None:
         """Stop the jobs, wait for the write in flight (at most ``STOP_WAIT_S``), send every device
@@ -145,6 +149,7 @@ class Daemon:
             except TimeoutError:
                 self.event("alarm", "safe_stop", f"safe state not sent to every device within {SAFE_STOP_S:g} s; "
                            "their revert timers apply")
+        await self.feeds.stop()
         await self.controller.close()
         self._planner.shutdown(wait=True, cancel_futures=True)
         self.event("info", "daemon_stopped", "daemon stopped")
@@ -169,7 +174,19 @@ class Daemon:
         for job_id, (func, trigger) in jobs.items():
             sched.add_job(self._timed(job_id, func), ClockTrigger(trigger, clock), id=job_id, name=job_id)
         sched.add_listener(self._job_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
+        self._add_feed_jobs(sched, now)
         return sched
+
+    def _add_feed_jobs(self, sched: AsyncIOScheduler, now: pd.Timestamp) -> None:
+        """One job per ``[[feeds.source]]`` (first run a second after start) and the freshness check."""
+        for job_id, func, period_s in self.feeds.jobs():
+            trigger = IntervalTrigger(seconds=period_s, start_date=now + pd.Timedelta(seconds=1))
+            sched.add_job(self._timed(job_id, func), ClockTrigger(trigger, self.clock), id=job_id, name=job_id)
+
+    def _feed_rows(self, feed_id: str, signal: str, frame: pd.DataFrame) -> None:
+        """Rows of a feed (called from the fetch thread): kept as the feed's newest frame."""
+        self.feed_frames[feed_id] = frame
+        log.debug("feed %s: %d %s rows", feed_id, len(frame), signal)
 
     def _timed(self, job_id: str, func):
         async def run() -> None:
@@ -232,7 +249,8 @@ class Daemon:
                                for name in ("soc_kwh", "ev", "temp_c"))
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps)
+        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps,
+                        carbon=self.feeds.carbon_source(self.config.forecast.carbon_provider))
         try:
             decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
@@ -249,7 +267,8 @@ class Daemon:
         day = self.clock.data_time(now).tz_convert(self.district.tz).date() + pd.Timedelta(days=1)
         t0 = time.perf_counter()
         try:
-            plan = await asyncio.get_running_loop().run_in_executor(self._planner, make_plan, self.district, day)
+            plan = await asyncio.get_running_loop().run_in_executor(
+                self._planner, make_plan, self.district, day, self.feeds.carbon_source(self.config.forecast.carbon_provider))
         except Exception as exc:  # noqa: BLE001
             self.event("alarm", "solver_failed", f"day-ahead plan for {day} failed ({type(exc).__name__}: {exc})")
             self._failed_plan("day_ahead", now, exc)
@@ -383,5 +402,6 @@ class Daemon:
             "scheduler": {"running": bool(self.scheduler and self.scheduler.running), "next_run": jobs},
             "database": db,
             "devices": {k: st.as_dict() for k, st in self.controller.state.items()},
+            "feeds": self.feeds.status(),
             "emissions_today_kg": self.hot.emissions_total(idx[0], idx[-1] + self.res),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time as timer
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -20,6 +20,7 @@ from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
+from gridctl.feed_source import CarbonSource
 from gridctl.flexible_loads import (
     PlacedFlexLoad,
     ev_params,
@@ -44,6 +45,7 @@ class Forecast:
     groups: pd.DataFrame
     ci_kg_per_kwh: pd.Series
     signal_type: str
+    carbon_source: dict = field(default_factory=dict)  # which source forecast the intensity, and why (recorded in the plan summary)
 
 
 @dataclass
@@ -54,14 +56,19 @@ class Plan:
     baseline_ac: AcCheckResult | None
 
 
-def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> Forecast:
+def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
+                  carbon: CarbonSource | None = None) -> Forecast:
     """Day-ahead forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib
-    clear sky times the learned clear-sky index; carbon: provider forecast, else profile model)."""
+    clear sky times the learned clear-sky index; carbon: provider forecast, else profile model;
+    ``carbon`` says whether provider forecasts may be used, from the feeds' freshness)."""
     fc = district_forecasters(district)
     load = fc.load.predict(issue_time, horizon)
     pv = fc.pv.predict(issue_time, horizon)
-    ci = fc.carbon.predict(issue_time, horizon)
-    return Forecast(issue_time, pd.concat([load, pv], axis=1), ci["ci_kg_per_kwh"], ci.attrs["signal_type"])
+    carbon = carbon or CarbonSource(True, "no feed state given: provider rows where the data has them")
+    ci = fc.carbon.predict(issue_time, horizon, use_provider=carbon.provider)
+    source = {"source": carbon.name, "reason": carbon.reason,
+              "intervals": {k: int(v) for k, v in ci["source"].value_counts().items()}}
+    return Forecast(issue_time, pd.concat([load, pv], axis=1), ci["ci_kg_per_kwh"], ci.attrs["signal_type"], source)
 
 
 def dispatch_inputs(
@@ -191,11 +198,11 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
 
-def make_plan(district: District, day: date) -> Plan:
+def make_plan(district: District, day: date, carbon: CarbonSource | None = None) -> Plan:
     """Day-ahead plan for local ``day`` from data available at the gate time."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
-    plan = plan_horizon(district, issue, horizon)
+    plan = plan_horizon(district, issue, horizon, carbon=carbon)
     plan.summary = {"date": day.isoformat(), **plan.summary}
     log.info("plan %s: %s, emissions %.1f kg vs baseline %.1f kg", day, plan.summary["status"],
              plan.summary["emissions_kg"], plan.summary["baseline_emissions_kg"])
@@ -212,6 +219,7 @@ def plan_horizon(
     ev_reports: dict[str, ChargerReport] | None = None,
     heat_pump_temp_c: dict[str, float] | None = None,
     rolling: RollingDispatch | None = None,
+    carbon: CarbonSource | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
@@ -224,7 +232,7 @@ def plan_horizon(
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
     cfg = district.config
-    fc = make_forecast(district, issue_time, horizon)
+    fc = make_forecast(district, issue_time, horizon, carbon)
     inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c)
     constrained = cfg.network.constrain_dispatch and has_assets(inp)
     network = with_ac_check and constrained
@@ -275,6 +283,7 @@ def plan_horizon(
         "issue_time": issue_time.isoformat(),
         "intervals": len(horizon),
         "signal_type": fc.signal_type,
+        "carbon_source": fc.carbon_source,
         "objective": result.objective,
         "objective_mode": inp.objective,
         "emissions_kg": float(table.emissions_kg.sum()),

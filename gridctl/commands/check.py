@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from adapters.errors import DataError
 from gridctl.config import ConfigError, load_config
 from gridctl.district import District
+from gridctl.feeds import FeedManager
 from gridctl.ledger.config import member_problems
 from network_models.loading import NetworkError
 
@@ -31,10 +33,29 @@ def collect_problems(config_path: str | None) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    del p  # no options beyond --config
+    p.add_argument("--feeds", action="store_true",
+                   help="validate the config and fetch every [feeds] source once (instead of the network and "
+                        "data checks); exit 1 with one line per failing feed")
+
+
+def probe_feeds(config_path: str | None) -> list[str]:
+    """One line per configured feed that cannot be fetched now (network access); the fetch and
+    retry logs are quiet, so the lines are the whole report."""
+    for name in ("gridctl.feeds", "stamina"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    config = load_config(config_path)
+    manager = FeedManager.from_config(config, on_rows=lambda *rows: None, on_event=lambda *event: None)
+    failing = manager.probe()
+    for line in failing:
+        print(f"error: {line}", file=sys.stderr)
+    if not failing:
+        print(f"{len(manager.states)} feed(s) answered" if manager.states else "no feeds configured")
+    return failing
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.feeds:
+        return 1 if probe_feeds(args.config) else 0
     problems = collect_problems(args.config)
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
