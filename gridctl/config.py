@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
+
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 
 
@@ -176,7 +178,14 @@ class ReplayConfig(_Section):
     )
 
 
-class BatteryConfig(_Section):
+class EndpointConfig(_Section):
+    """Where a device answers: Modbus TCP ``host``:``port`` (default: the ``[simulator]`` gateway)."""
+
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+
+
+class BatteryConfig(EndpointConfig):
     id: str
     bus: int | str
     p_max_kw: float = Field(gt=0)
@@ -212,7 +221,7 @@ class BatteryConfig(_Section):
         return self.e_max_kwh * self.soc_initial_pct / 100
 
 
-class PvConfig(_Section):
+class PvConfig(EndpointConfig):
     """A curtailable PV plant: an existing static generator of the net."""
 
     id: str
@@ -228,7 +237,7 @@ class EvSessionConfig(_Section):
     energy_kwh: float = Field(gt=0)
 
 
-class EvChargerConfig(_Section):
+class EvChargerConfig(EndpointConfig):
     """A controllable charging point replacing the profile of an existing load of the net."""
 
     id: str
@@ -241,7 +250,7 @@ class EvChargerConfig(_Section):
     merge_gap_min: int = Field(60, ge=0)
 
 
-class HeatPumpConfig(_Section):
+class HeatPumpConfig(EndpointConfig):
     """A controllable heat pump replacing the profile of an existing load of the net."""
 
     id: str
@@ -278,19 +287,16 @@ class AssetsConfig(_Section):
     @model_validator(mode="after")
     def _unique_ids(self) -> AssetsConfig:
         seen: dict[str, int] = {}
-        units: dict[int, str] = {}
-        for asset in [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump]:
+        for asset in self.all():
             seen[asset.id] = seen.get(asset.id, 0) + 1
-            if asset.unit_id in units:
-                raise ValueError(
-                    f"unit_id {asset.unit_id} used by both {units[asset.unit_id]!r} and "
-                    f"{asset.id!r}; give each device its own Modbus unit id"
-                )
-            units[asset.unit_id] = asset.id
         dup = sorted(k for k, n in seen.items() if n > 1)
         if dup:
             raise ValueError(f"duplicate asset ids {dup}; every asset needs a unique id")
         return self
+
+    def all(self) -> list[BatteryConfig | PvConfig | EvChargerConfig | HeatPumpConfig]:
+        """Every configured asset, batteries first."""
+        return [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump]
 
 
 class Config(_Section):
@@ -306,7 +312,27 @@ class Config(_Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    measurements: MeasurementsConfig = Field(default_factory=MeasurementsConfig)
+    forecast_sources: ForecastSourcesConfig = Field(default_factory=ForecastSourcesConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def endpoint(self, asset: EndpointConfig) -> tuple[str, int]:
+        """(host, port) of an asset's Modbus TCP endpoint: its own, else the ``[simulator]`` gateway's."""
+        return (asset.host or self.simulator.host, asset.port or self.simulator.port)
+
+    @model_validator(mode="after")
+    def _unique_units(self) -> Config:
+        units: dict[tuple[str, int, int], str] = {}
+        for asset in self.assets.all():
+            host, port = self.endpoint(asset)
+            key = (host, port, asset.unit_id)
+            if key in units:
+                raise ValueError(
+                    f"unit_id {asset.unit_id} at {host}:{port} used by both {units[key]!r} and "
+                    f"{asset.id!r}; give each device behind one endpoint its own Modbus unit id"
+                )
+            units[key] = asset.id
+        return self
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path from the config relative to the config file's folder."""
