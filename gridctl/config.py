@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
 
@@ -186,7 +187,14 @@ class ReplayConfig(_Section):
     )
 
 
-class BatteryConfig(_Section):
+class EndpointConfig(_Section):
+    """Where a device answers: Modbus TCP ``host``:``port`` (default: the ``[simulator]`` gateway)."""
+
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+
+
+class BatteryConfig(EndpointConfig):
     id: str
     bus: int | str
     p_max_kw: float = Field(gt=0)
@@ -222,7 +230,7 @@ class BatteryConfig(_Section):
         return self.e_max_kwh * self.soc_initial_pct / 100
 
 
-class PvConfig(_Section):
+class PvConfig(EndpointConfig):
     """A curtailable PV plant: an existing static generator of the net."""
 
     id: str
@@ -238,7 +246,7 @@ class EvSessionConfig(_Section):
     energy_kwh: float = Field(gt=0)
 
 
-class EvChargerConfig(_Section):
+class EvChargerConfig(EndpointConfig):
     """A controllable charging point replacing the profile of an existing load of the net."""
 
     id: str
@@ -251,7 +259,7 @@ class EvChargerConfig(_Section):
     merge_gap_min: int = Field(60, ge=0)
 
 
-class HeatPumpConfig(_Section):
+class HeatPumpConfig(EndpointConfig):
     """A controllable heat pump replacing the profile of an existing load of the net."""
 
     id: str
@@ -288,19 +296,16 @@ class AssetsConfig(_Section):
     @model_validator(mode="after")
     def _unique_ids(self) -> AssetsConfig:
         seen: dict[str, int] = {}
-        units: dict[int, str] = {}
-        for asset in [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump]:
+        for asset in self.all():
             seen[asset.id] = seen.get(asset.id, 0) + 1
-            if asset.unit_id in units:
-                raise ValueError(
-                    f"unit_id {asset.unit_id} used by both {units[asset.unit_id]!r} and "
-                    f"{asset.id!r}; give each device its own Modbus unit id"
-                )
-            units[asset.unit_id] = asset.id
         dup = sorted(k for k, n in seen.items() if n > 1)
         if dup:
             raise ValueError(f"duplicate asset ids {dup}; every asset needs a unique id")
         return self
+
+    def all(self) -> list[BatteryConfig | PvConfig | EvChargerConfig | HeatPumpConfig]:
+        """Every configured asset, batteries first."""
+        return [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump]
 
 
 class Config(_Section):
@@ -317,8 +322,28 @@ class Config(_Section):
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    measurements: MeasurementsConfig = Field(default_factory=MeasurementsConfig)
+    forecast_sources: ForecastSourcesConfig = Field(default_factory=ForecastSourcesConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def endpoint(self, asset: EndpointConfig) -> tuple[str, int]:
+        """(host, port) of an asset's Modbus TCP endpoint: its own, else the ``[simulator]`` gateway's."""
+        return (asset.host or self.simulator.host, asset.port or self.simulator.port)
+
+    @model_validator(mode="after")
+    def _unique_units(self) -> Config:
+        units: dict[tuple[str, int, int], str] = {}
+        for asset in self.assets.all():
+            host, port = self.endpoint(asset)
+            key = (host, port, asset.unit_id)
+            if key in units:
+                raise ValueError(
+                    f"unit_id {asset.unit_id} at {host}:{port} used by both {units[key]!r} and "
+                    f"{asset.id!r}; give each device behind one endpoint its own Modbus unit id"
+                )
+            units[key] = asset.id
+        return self
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path from the config relative to the config file's folder."""

@@ -68,7 +68,8 @@ def charger_report(extra: dict) -> ChargerReport | None:
 
 
 class Device(Protocol):
-    """What the control layer needs from a device driver."""
+    """What the control layer needs from a device driver (``endpoint``, optional: the connection it
+    shares with other devices; devices without one share a single connection)."""
 
     id: str
 
@@ -196,7 +197,7 @@ class Controller:
         self.settings = settings or ControlSettings()
         self.on_change = on_change
         self.state = {k: DeviceState() for k in self.devices}
-        self._io_lock = asyncio.Lock()  # one device access at a time (see _order)
+        self._locks: dict[object, asyncio.Lock] = {}  # one device access at a time per connection (see _order)
 
     @property
     def offline(self) -> set[str]:
@@ -208,11 +209,26 @@ class Controller:
                 if s.telemetry is not None and getattr(s.telemetry, name) is not None}
 
     def _order(self, ids) -> list[str]:
-        """Online devices first: a silent device (which costs a time-out) never delays the others.
+        """Online devices first: a silent device (which costs a time-out) never delays the others
+        behind the same connection.
 
-        Accesses are sequential because devices share Modbus connections that serve one request
-        at a time; a request queued behind a silent unit would time out as well."""
+        Accesses through one connection are sequential because a Modbus connection serves one
+        request at a time; a request queued behind a silent unit would time out as well."""
         return sorted(ids, key=lambda k: not self.state[k].online)
+
+    def _endpoint(self, asset_id: str) -> object:
+        return getattr(self.devices[asset_id], "endpoint", None)
+
+    def _by_endpoint(self, ids) -> list[list[str]]:
+        """``ids`` grouped by connection, each group in :meth:`_order`: groups run concurrently, so
+        a slow or dead gateway never delays devices behind other gateways."""
+        groups: dict[object, list[str]] = {}
+        for k in self._order(ids):
+            groups.setdefault(self._endpoint(k), []).append(k)
+        return list(groups.values())
+
+    def _lock(self, asset_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(self._endpoint(asset_id), asyncio.Lock())
 
     def _due(self, asset_id: str) -> bool:
         st = self.state[asset_id]
@@ -222,7 +238,7 @@ class Controller:
         """Run one device access with a timeout; update health; never raise."""
         st = self.state[asset_id]
         try:
-            async with self._io_lock:
+            async with self._lock(asset_id):
                 result = await asyncio.wait_for(coro, self.settings.io_timeout_s)
         except Exception as exc:  # noqa: BLE001 - any failure of one device is contained here
             self._failed(asset_id, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
@@ -262,21 +278,30 @@ class Controller:
     async def poll(self) -> dict[str, Telemetry]:
         """Read every device that is due; return the telemetry that arrived."""
         out = {}
-        for k in self._order(self.devices):
-            if not self._due(k):
-                continue
-            tel = await self._call(k, self.devices[k].read())
-            if tel is not None:
-                self.state[k].telemetry, self.state[k].telemetry_at = tel, self.now()
-                out[k] = tel
-        return out
+
+        async def read(ids: list[str]) -> None:
+            for k in ids:
+                if not self._due(k):
+                    continue
+                tel = await self._call(k, self.devices[k].read())
+                if tel is not None:
+                    self.state[k].telemetry, self.state[k].telemetry_at = tel, self.now()
+                    out[k] = tel
+
+        await asyncio.gather(*(read(ids) for ids in self._by_endpoint(self.devices)))
+        return {k: out[k] for k in self.devices if k in out}
 
     async def apply(self, interval_start: pd.Timestamp,
                     targets: Mapping[str, tuple[float | None, str]]) -> list[WriteResult]:
         """Clamp and write ``targets[asset_id] = (p_kw, source)`` (None: no write) and read back, each
-        device's intent recorded before its write and its result right after."""
-        ids = self._order(k for k, (p, _) in targets.items() if k in self.devices and p is not None)
-        return [await self._write_one(k, *targets[k], interval_start) for k in ids]
+        device's intent recorded before its write and its result right after; devices behind
+        different connections are written concurrently."""
+        groups = self._by_endpoint(k for k, (p, _) in targets.items() if k in self.devices and p is not None)
+
+        async def write(ids: list[str]) -> list[WriteResult]:
+            return [await self._write_one(k, *targets[k], interval_start) for k in ids]
+
+        return [r for rs in await asyncio.gather(*(write(ids) for ids in groups)) for r in rs]
 
     def max_step_kw(self, asset_id: str) -> float | None:
         st = self.state[asset_id]
@@ -339,8 +364,13 @@ class Controller:
 
     async def close(self) -> None:
         """Wait for the device access in flight, then close every connection."""
-        async with self._io_lock:
+        for lock in list(self._locks.values()):
+            await lock.acquire()
+        try:
             await asyncio.gather(*(d.close() for d in self.devices.values()), return_exceptions=True)
+        finally:
+            for lock in self._locks.values():
+                lock.release()
 
 
 class DriverDevice:
@@ -355,6 +385,7 @@ class DriverDevice:
     def __init__(self, driver, e_max_kwh: float | None = None):
         self.driver = driver
         self.id = driver.device_id
+        self.endpoint = driver.host  # the shared connection (one per host:port, see HostPool)
         self.e_max_kwh = e_max_kwh
 
     async def _ready(self) -> None:

@@ -6,6 +6,7 @@ ratings and history) onto the adapters' plain parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pandas as pd
@@ -88,6 +89,11 @@ def _heat_pump_params(district: District, placed: PlacedFlexLoad) -> HeatPumpPar
                           heat_demand_kw=profile * cop)
 
 
+def meter_unit_id(config: Config) -> int:
+    """Unit id of the grid-connection meter: ``[measurements] meter_unit_id``, else ``[simulator]``'s."""
+    return config.measurements.meter_unit_id or config.simulator.meter_unit_id
+
+
 def _faults(config: Config) -> dict[str, Faults]:
     ids = {a.id for a in (*config.assets.battery, *config.assets.pv, *config.assets.ev_charger,
                           *config.assets.heat_pump)} | {"meter"}
@@ -126,7 +132,7 @@ def simulated_devices(district: District, clock: SimClock) -> list[SimulatedDevi
     base_kw = net_load - represented
     limit_kw = max(config.grid.import_limit_kw, config.grid.export_limit_kw)
     slack = net.ext_grid[net.ext_grid.in_service].iloc[0]  # the meter measures the grid connection bus
-    meter = MeterParams("meter", config.simulator.meter_unit_id, min(limit_kw, _meter_range_kw(base_kw, devices)),
+    meter = MeterParams("meter", meter_unit_id(config), min(limit_kw, _meter_range_kw(base_kw, devices)),
                         base_kw, v_nom_kv=float(net.bus.vn_kv[slack.bus]), v_pu=float(slack.vm_pu))
     devices.append(SimMeter(meter, clock, list(devices), faults.get("meter")))
     return devices
@@ -141,31 +147,63 @@ def _meter_range_kw(base_kw: pd.Series, devices: list[SimulatedDevice]) -> float
     return max(float(base_kw.max()) + draw_kw, feed_kw - float(base_kw.min()), 1.0)
 
 
+def _gateway(config: Config, host: str | None, port: int | None) -> tuple[str, int]:
+    """The default gateway (``[simulator] host:port``), optionally moved to another host or port."""
+    return (host or config.simulator.host, config.simulator.port if port is None else port)
+
+
+def endpoints(config: Config, host: str | None = None, port: int | None = None) -> dict[str, tuple[str, int]]:
+    """(host, port) of every asset's Modbus endpoint by asset id; assets without their own use the
+    default gateway, which ``host``/``port`` move (an ephemeral test port, ``gridctl simulate --port``)."""
+    gateway = _gateway(config, host, port)
+    return {a.id: (a.host or gateway[0], a.port or gateway[1]) for a in config.assets.all()}
+
+
+def meter_endpoint(config: Config, host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """(host, port) of the grid-connection meter (``[measurements] meter_host/meter_port``)."""
+    m, gateway = config.measurements, _gateway(config, host, port)
+    return (m.meter_host or gateway[0], m.meter_port or gateway[1])
+
+
+def simulators(district: District, clock: SimClock, host: str | None = None,
+               port: int | None = None) -> list[Simulator]:
+    """The configured devices served like the site: one simulator per configured endpoint (the
+    default gateway first, with the grid-connection meter unless the meter has its own endpoint)."""
+    where = {**endpoints(district.config, host, port), "meter": meter_endpoint(district.config, host, port)}
+    gateway = _gateway(district.config, host, port)
+    groups: dict[tuple[str, int], list[SimulatedDevice]] = {gateway: []}
+    for device in simulated_devices(district, clock):
+        groups.setdefault(where[device.id], []).append(device)
+    return [Simulator(devices, clock, h, p) for (h, p), devices in groups.items() if devices]
+
+
 def simulator(district: District, clock: SimClock, host: str | None = None, port: int | None = None) -> Simulator:
-    """The configured devices served on ``[simulator] host:port`` (or the given ones)."""
-    cfg = district.config.simulator
-    return Simulator(simulated_devices(district, clock), clock, host or cfg.host,
-                     cfg.port if port is None else port)
+    """Every configured device (and the meter) on one port: ``[simulator] host:port`` or the given ones."""
+    return Simulator(simulated_devices(district, clock), clock, *_gateway(district.config, host, port))
 
 
 def drivers(config: Config, pool: HostPool, host: str | None = None, port: int | None = None,
             revert_s: int = 900) -> dict[str, SunSpecDriver]:
-    """A driver per configured asset (by asset id), all behind ``[simulator] host:port``."""
-    modbus = pool.get(host or config.simulator.host, config.simulator.port if port is None else port)
-    return drivers_on(config, modbus, revert_s)
+    """A driver per configured asset (by asset id) at the asset's endpoint, one shared connection
+    per host:port (:class:`HostPool`); ``host``/``port`` move the default gateway."""
+    where = endpoints(config, host, port)
+    return drivers_on(config, lambda asset_id: pool.get(*where[asset_id]), revert_s)
 
 
-def drivers_on(config: Config, modbus: ModbusHost | LoopbackHost, revert_s: int = 900) -> dict[str, SunSpecDriver]:
-    """A driver per configured asset (by asset id) behind one Modbus host (or an in-process simulator's)."""
+def drivers_on(config: Config, modbus: ModbusHost | LoopbackHost | Callable[[str], ModbusHost],
+               revert_s: int = 900) -> dict[str, SunSpecDriver]:
+    """A driver per configured asset (by asset id) behind one Modbus host (or an in-process
+    simulator's), or behind ``modbus(asset_id)`` when it is a function."""
+    at = modbus if callable(modbus) else (lambda _: modbus)
     out: dict[str, SunSpecDriver] = {}
     for b in config.assets.battery:
-        out[b.id] = BatteryDriver(modbus, b.unit_id, b.id, p_max_kw=b.p_max_kw, revert_s=revert_s)
+        out[b.id] = BatteryDriver(at(b.id), b.unit_id, b.id, p_max_kw=b.p_max_kw, revert_s=revert_s)
     for p in config.assets.pv:
-        out[p.id] = PvDriver(modbus, p.unit_id, p.id, revert_s=revert_s)
+        out[p.id] = PvDriver(at(p.id), p.unit_id, p.id, revert_s=revert_s)
     for e in config.assets.ev_charger:
-        out[e.id] = EvChargerDriver(modbus, e.unit_id, e.id, p_max_kw=e.p_max_kw, revert_s=revert_s)
+        out[e.id] = EvChargerDriver(at(e.id), e.unit_id, e.id, p_max_kw=e.p_max_kw, revert_s=revert_s)
     for h in config.assets.heat_pump:
-        out[h.id] = HeatPumpDriver(modbus, h.unit_id, h.id, p_max_kw=h.p_max_kw, revert_s=revert_s)
+        out[h.id] = HeatPumpDriver(at(h.id), h.unit_id, h.id, p_max_kw=h.p_max_kw, revert_s=revert_s)
     return out
 
 

@@ -9,6 +9,7 @@ import sys
 from adapters.errors import DataError
 from gridctl.config import ConfigError, load_config
 from gridctl.district import District
+from gridctl.endpoints import unreachable
 from gridctl.feeds import FeedManager
 from gridctl.ledger.config import member_problems
 from network_models.loading import NetworkError
@@ -53,10 +54,25 @@ def probe_feeds(config_path: str | None) -> list[str]:
     return failing
 
 
+def print_endpoint_warnings(config_path: str | None) -> None:
+    """Warn (exit code unchanged) about device endpoints that accept no connection; the built-in
+    simulator's endpoints are only served while the daemon runs, so they are not probed."""
+    try:
+        config = load_config(config_path)
+    except ConfigError:
+        return
+    if config.simulator.enabled:
+        print("device endpoints not probed: [simulator] enabled serves them when the daemon runs")
+        return
+    for line in unreachable(config):
+        print(f"warning: {line}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.feeds:
         return 1 if probe_feeds(args.config) else 0
     problems = collect_problems(args.config)
+    print_endpoint_warnings(args.config)
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
     if problems:

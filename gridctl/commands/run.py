@@ -62,8 +62,13 @@ def configure_logging(as_json: bool) -> None:
 
 
 def simulator(district: District, clock: DaemonClock, port: int | None = None) -> Simulator:
-    """The built-in simulator on the data clock, running at the daemon clock's speed."""
+    """The built-in simulator on the data clock, running at the daemon clock's speed (every device on one port)."""
     return devices.simulator(district, devices.simulator_clock(district.config, clock.now(), clock.scale), port=port)
+
+
+def simulators(district: District, clock: DaemonClock) -> list[Simulator]:
+    """The built-in simulator of every configured endpoint (one for the default demo), on the data clock."""
+    return devices.simulators(district, devices.simulator_clock(district.config, clock.now(), clock.scale))
 
 
 def device_io(district: District, pool: HostPool, port: int | None = None) -> dict[str, DriverDevice]:
@@ -91,8 +96,8 @@ class _Server(uvicorn.Server):
 async def serve(config: Config, district: District, store: Store) -> int:
     """Run until SIGTERM/SIGINT; return the exit code."""
     clock = DaemonClock(config.daemon.time_scale, data_year=config.daemon.data_year)
-    sim = simulator(district, clock) if config.simulator.enabled else None
-    if sim is not None:
+    sims = simulators(district, clock) if config.simulator.enabled else []
+    for sim in sims:
         await sim.start()
     pool = HostPool()
     records = Recorder(store, Journal(config.resolve(config.store.journal), config.store.journal_max_records),
@@ -123,7 +128,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
         pool.close()
         await asyncio.to_thread(records.close)
         server.should_exit = True
-        if sim is not None:
+        for sim in sims:
             await sim.stop()
     return 0
 
