@@ -186,6 +186,8 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
         for p in place(district.net, district.groups, district.config.assets)[0]:
             load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
     injections = {"load": load, "sgen": sgen, "storage": storage}
+    if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
+        injections["gen"] = element_injections(district.groups, groups, "gen")
     net_cfg = district.config.network
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 

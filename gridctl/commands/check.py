@@ -11,8 +11,9 @@ from gridctl.district import District
 from network_models.loading import NetworkError
 
 
-def collect_problems(config_path: str | None) -> list[str]:
-    """Every problem found, one line each (empty when all is well)."""
+def collect_problems(config_path: str | None, notes: list[str] | None = None) -> list[str]:
+    """Every problem found, one line each (empty when all is well). Loading the network includes
+    a base AC power flow; decisions taken on import (e.g. storage out of service) go to ``notes``."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -21,6 +22,8 @@ def collect_problems(config_path: str | None) -> list[str]:
         district = District.load(config)
     except NetworkError as exc:
         return exc.problems
+    if notes is not None:
+        notes += district.notes
     try:
         return district.data_problems()
     except DataError as exc:
@@ -32,7 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    problems = collect_problems(args.config)
+    notes: list[str] = []
+    problems = collect_problems(args.config, notes)
+    for line in notes:
+        print(f"note: {line}")
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
     if problems:
