@@ -61,11 +61,11 @@ def load_converted(source: str, paths: list[Path]) -> pp.pandapowerNet:
         raise NetworkError([f"network.source: file {missing[0]!r} not found"])
     try:
         if len(paths) == 1 and paths[0].suffix.lower() in MATPOWER_SUFFIXES:
-            from pandapower.converter import from_mpc
+            from pandapower.converter.matpower import from_mpc
 
             net = from_mpc(str(paths[0]))
         else:
-            from pandapower.converter import from_cim
+            from pandapower.converter.cim.cim2pp.from_cim import from_cim
 
             net = from_cim(file_list=[str(p) for p in paths], ignore_errors=False)
     except Exception as exc:  # noqa: BLE001 - converters raise many types for a bad file
