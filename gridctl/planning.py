@@ -51,6 +51,7 @@ class Plan:
     summary: dict
     ac: AcCheckResult | None
     baseline_ac: AcCheckResult | None
+    model: object = None  # the solved dispatch model (Pyomo), e.g. to export it
 
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> Forecast:
@@ -274,7 +275,7 @@ def plan_horizon(
         "violations": violations(model, inp.index),
         "ev_sessions": ev_session_report(table, inp),
     }
-    return Plan(table, summary, ac, baseline_ac)
+    return Plan(table, summary, ac, baseline_ac, model)
 
 
 def asset_summary(district: District) -> list[dict]:

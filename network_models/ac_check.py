@@ -56,6 +56,21 @@ class AcCheckResult:
     v_internal: np.ndarray = field(repr=False)  # complex bus voltages in pandapower's internal order
     internal: pp.pandapowerNet = field(repr=False)  # the net holding that internal model (see internal_model)
 
+    def interval_table(self) -> pd.DataFrame:
+        """Per interval: lowest and highest voltage with their bus, highest loading with its
+        element (``line/<i>``, ``trafo/<i>``), violation counts, convergence (NaN/empty where not converged)."""
+        out = self.intervals[["min_vm_pu", "max_vm_pu", "max_loading_pct"]].copy()
+        for col, frame, pick in (("min_vm_bus", self.vm_pu, np.nanargmin), ("max_vm_bus", self.vm_pu, np.nanargmax),
+                                 ("max_loading_element", self.loading_pct, np.nanargmax)):
+            values = frame.to_numpy()
+            ok = np.isfinite(values).any(axis=1) if values.shape[1] else np.zeros(len(values), dtype=bool)
+            labels = np.full(len(values), "", dtype=object)
+            if ok.any():
+                labels[ok] = frame.columns.to_numpy()[pick(values[ok], axis=1)]
+            out[col] = labels
+        out = out[["min_vm_pu", "min_vm_bus", "max_vm_pu", "max_vm_bus", "max_loading_pct", "max_loading_element"]]
+        return out.join(self.intervals[["voltage_violations", "loading_violations", "converged"]])
+
     def summary(self) -> dict:
         return {
             "min_vm_pu": round(self.min_vm_pu, 5),

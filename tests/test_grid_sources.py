@@ -2,6 +2,7 @@
 
 import json
 
+import highspy
 import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
@@ -40,9 +41,9 @@ def write_inputs(tmp_path, source: str, gen_mw: float) -> str:
     return str(cfg)
 
 
-def plan_and_read(cfg: str, out):
+def plan_and_read(cfg: str, out, *extra: str):
     assert main(["check", "--config", cfg]) == 0
-    assert main(["plan", "--config", cfg, "--date", "2020-06-04", "--out", str(out)]) == 0
+    assert main(["plan", "--config", cfg, "--date", "2020-06-04", "--out", str(out), *extra]) == 0
     return pd.read_csv(out / "plan.csv"), json.loads((out / "plan.json").read_text())
 
 
@@ -75,9 +76,21 @@ def test_meshed_net_with_two_external_grids_plans(tmp_path):
     assert len(net.ext_grid) == 2
     pp.to_json(net, str(tmp_path / "meshed.json"))
     cfg = write_inputs(tmp_path, "meshed.json", 120.0)
-    table, summary = plan_and_read(cfg, tmp_path / "plan")
+    table, summary = plan_and_read(cfg, tmp_path / "plan", "--export-lp", str(tmp_path / "dispatch.mps"))
     assert_sound_plan(table, summary)
-    assert summary["ac_check"]["network_rows"] is not None
+    # ac.csv: per interval extremes with the bus / element where they occur
+    ac = pd.read_csv(tmp_path / "plan" / "ac.csv")
+    assert len(ac) == 96 and ac.converged.all()
+    assert ac.min_vm_pu.min() == pytest.approx(summary["ac_check"]["min_vm_pu"], abs=1e-5)
+    assert ac.max_loading_pct.max() == pytest.approx(summary["ac_check"]["max_loading_pct"], abs=1e-3)
+    assert set(ac.min_vm_bus) <= set(net.bus.index) and ac.max_loading_element.str.match(r"^(line|trafo)/\d+$").all()
+    assert (ac.voltage_violations + ac.loading_violations).sum() == summary["ac_check"]["violations"]
+    # the exported LP, solved elsewhere, has the plan's optimal objective
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(tmp_path / "dispatch.mps"))
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(summary["objective"], rel=1e-6)
 
 
 def test_diverging_base_power_flow_is_one_line_exit_2(tmp_path, capsys):
