@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
+from network_models.formats import is_file_source
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 
@@ -57,8 +58,17 @@ class SiteConfig(_Section):
         return ZoneInfo(self.timezone)
 
 
+class ProfileRule(_Section):
+    """Elements of ``table`` whose name (or index) matches the glob ``name`` share the group series ``series``."""
+
+    table: Literal["load", "sgen", "gen"]
+    name: str = "*"
+    series: str
+
+
 class NetworkConfig(_Section):
     source: str = "demo"
+    profile_map: list[ProfileRule] = Field(default_factory=list)
     v_min_pu: float = Field(0.95, gt=0.5, lt=1.0)
     v_max_pu: float = Field(1.05, gt=1.0, lt=1.5)
     max_loading_pct: float = Field(100.0, gt=0, le=200)
@@ -70,11 +80,11 @@ class NetworkConfig(_Section):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        if value == "demo" or value.startswith("simbench:") or value.endswith(".json"):
+        if value == "demo" or value.startswith("simbench:") or value.endswith(".json") or is_file_source(value):
             return value
         raise ValueError(
-            f"{value!r} is not a network source; use 'demo', 'simbench:<code>' "
-            "or a path to a pandapower .json file"
+            f"{value!r} is not a network source; use 'demo', 'simbench:<code>', a pandapower .json file, "
+            "a MATPOWER case (.m, .mat) or CGMES files (.zip/.xml, several joined by ';')"
         )
 
 

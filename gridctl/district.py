@@ -17,9 +17,11 @@ from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
 from gridctl.flexible_loads import place as place_flexible_loads
 from network_models.demo import demo_district
-from network_models.loading import NetworkError, find_element, load_json, load_simbench
-from network_models.profiles import element_groups, group_series, raw_profiles
-from network_models.validate import validate_net
+from network_models.formats import is_file_source, source_parts
+from network_models.loading import NetworkError, find_element, load_json
+from network_models.profiles import element_groups, group_series, raw_profiles, series_kind
+from network_models.sources import apply_profile_map, load_converted, simbench_grid
+from network_models.validate import base_power_flow, validate_net
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,20 @@ class District:
     def load(cls, config: Config) -> District:
         """Load the configured network; raise :class:`NetworkError` with every problem found."""
         net = _load_net(config.network.source, config)
-        problems = validate_net(net)
+        rules = [(r.table, r.name, r.series) for r in config.network.profile_map]
+        problems = apply_profile_map(net, rules) + validate_net(net)
+        if not problems:
+            problems = base_power_flow(net)
         district = cls(config, net)
         problems += district.placement_problems()
         if problems:
             raise NetworkError(problems)
         return district
+
+    @property
+    def notes(self) -> list[str]:
+        """Decisions taken when the net was imported (e.g. storage taken out of service)."""
+        return list(self.net.get("import_notes", []))
 
     @property
     def tz(self) -> str:
@@ -105,7 +115,13 @@ class District:
 
     @property
     def pv_series(self) -> list[str]:
-        return sorted(self.groups.series_id[self.groups.table == "sgen"].unique())
+        """Every local generation series (PV and other kinds; generator-referenced kW)."""
+        return sorted(self.groups.series_id[self.groups.table != "load"].unique())
+
+    @property
+    def solar_series(self) -> list[str]:
+        """The PV series among :attr:`pv_series` (forecast by the PV model)."""
+        return [s for s in self.pv_series if series_kind(s) == "pv"]
 
     def _require_profiles(self, key: str, alternative: str) -> None:
         """Raise DataError when the 'demo' data source is used on a net without SimBench profiles."""
@@ -128,7 +144,8 @@ class District:
         source = self.config.data.carbon
         if source == "demo":
             self._require_profiles("data.carbon", "a carbon-intensity CSV")
-            profiles = raw_profiles(self.net)
+            # a national series: the demo district's profiles whatever the grid
+            profiles = raw_profiles(self.net if self.config.network.source == "demo" else demo_district())
             return derive_carbon_intensity(profiles["load"], profiles["renewables"])
         return read_carbon_csv(self.config.resolve(source))
 
@@ -163,5 +180,7 @@ def _load_net(source: str, config: Config) -> pp.pandapowerNet:
     if source == "demo":
         return demo_district()
     if source.startswith("simbench:"):
-        return load_simbench(source.split(":", 1)[1])
+        return simbench_grid(source.split(":", 1)[1])
+    if is_file_source(source):
+        return load_converted(source, [config.resolve(p) for p in source_parts(source)])
     return load_json(config.resolve(source))

@@ -7,6 +7,7 @@ from weakref import WeakKeyDictionary
 
 from forecasts.carbon import CarbonForecaster
 from forecasts.load import GbmSettings, LoadForecaster
+from forecasts.generation import GenerationForecaster
 from forecasts.pv import PV_SETTINGS, ClearSkyModel, PvForecaster, PvPlant
 from gridctl.config import ConfigError
 from gridctl.district import District
@@ -14,7 +15,8 @@ from gridctl.district import District
 
 @dataclass
 class DistrictForecasters:
-    """Fitted load (per load group), PV (per PV group) and carbon-intensity forecasters."""
+    """Fitted load (per load group), local generation (PV model per PV group, rules per wind, hydro,
+    biomass or other group: :mod:`forecasts.generation`) and carbon-intensity forecasters."""
 
     load: LoadForecaster
     pv: PvForecaster
@@ -27,16 +29,16 @@ _FITTED: WeakKeyDictionary[District, DistrictForecasters] = WeakKeyDictionary()
 def pv_plants(district: District) -> dict[str, PvPlant]:
     """Plant model per PV series: kWp from its generators' rating unless ``[forecast] pv_kwp`` overrides."""
     cfg = district.config.forecast
-    unknown = sorted(set(cfg.pv_kwp) - set(district.pv_series))
+    unknown = sorted(set(cfg.pv_kwp) - set(district.solar_series))
     if unknown:
-        raise ConfigError([f"forecast.pv_kwp.{key}: no PV series of that name; use one of {district.pv_series}"
+        raise ConfigError([f"forecast.pv_kwp.{key}: no PV series of that name; use one of {district.solar_series}"
                            for key in unknown])
     groups = district.groups[district.groups.table == "sgen"]
     rated_kw = groups.groupby("series_id").p_mw.sum() * 1000.0
     return {
         series: PvPlant(cfg.pv_kwp.get(series, float(rated_kw[series])), cfg.pv_tilt_deg, cfg.pv_azimuth_deg,
                         cfg.pv_losses_pct)
-        for series in district.pv_series
+        for series in district.solar_series
     }
 
 
@@ -51,7 +53,7 @@ def build_forecasters(district: District) -> DistrictForecasters:
     sky = weather if weather is not None and {"ghi_w_m2", "cloud_cover_pct"} & set(weather) else None
     load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None, gbm, temperature)
     clear_sky = ClearSkyModel(site.latitude, site.longitude, pv_plants(district), res)
-    pv = PvForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days), sky)
+    pv = GenerationForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days), sky)
     carbon = CarbonForecaster(district.tz, res, gbm, site.country, cfg.holiday_subdivision or None,
                               cfg.carbon_provider)
     return DistrictForecasters(load, pv, carbon)

@@ -54,6 +54,7 @@ class Plan:
     summary: dict
     ac: AcCheckResult | None
     baseline_ac: AcCheckResult | None
+    model: object = None  # the solved dispatch model (Pyomo), e.g. to export it
 
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
@@ -194,6 +195,8 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
         for p in place(district.net, district.groups, district.config.assets)[0]:
             load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
     injections = {"load": load, "sgen": sgen, "storage": storage}
+    if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
+        injections["gen"] = element_injections(district.groups, groups, "gen")
     net_cfg = district.config.network
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
@@ -298,7 +301,7 @@ def plan_horizon(
         "violations": found,
         "ev_sessions": ev_session_report(table, inp),
     }
-    return Plan(table, summary, ac, baseline_ac)
+    return Plan(table, summary, ac, baseline_ac, model)
 
 
 def has_assets(inp: DispatchInputs) -> bool:

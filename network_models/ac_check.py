@@ -15,7 +15,11 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
+from pandapower.powerflow import LoadflowNotConverged
 from pandapower.pypower.idx_bus import BASE_KV, BUS_TYPE, NONE
+
+from network_models.loading import NetworkError
+from network_models.validate import NOT_CONVERGED
 
 try:  # optional, much faster Newton-Raphson backend (C++)
     from lightsim2grid.newtonpf import newtonpf_new as _newtonpf
@@ -52,6 +56,21 @@ class AcCheckResult:
     v_internal: np.ndarray = field(repr=False)  # complex bus voltages in pandapower's internal order
     internal: pp.pandapowerNet = field(repr=False)  # the net holding that internal model (see internal_model)
 
+    def interval_table(self) -> pd.DataFrame:
+        """Per interval: lowest and highest voltage with their bus, highest loading with its
+        element (``line/<i>``, ``trafo/<i>``), violation counts, convergence (NaN/empty where not converged)."""
+        out = self.intervals[["min_vm_pu", "max_vm_pu", "max_loading_pct"]].copy()
+        for col, frame, pick in (("min_vm_bus", self.vm_pu, np.nanargmin), ("max_vm_bus", self.vm_pu, np.nanargmax),
+                                 ("max_loading_element", self.loading_pct, np.nanargmax)):
+            values = frame.to_numpy()
+            ok = np.isfinite(values).any(axis=1) if values.shape[1] else np.zeros(len(values), dtype=bool)
+            labels = np.full(len(values), "", dtype=object)
+            if ok.any():
+                labels[ok] = frame.columns.to_numpy()[pick(values[ok], axis=1)]
+            out[col] = labels
+        out = out[["min_vm_pu", "min_vm_bus", "max_vm_pu", "max_vm_bus", "max_loading_pct", "max_loading_element"]]
+        return out.join(self.intervals[["voltage_violations", "loading_violations", "converged"]])
+
     def summary(self) -> dict:
         return {
             "min_vm_pu": round(self.min_vm_pu, 5),
@@ -78,7 +97,10 @@ def internal_model(net: pp.pandapowerNet) -> pp.pandapowerNet:
     """A copy of ``net`` solved once by pandapower, holding its internal model (``net._ppc``):
     admittance matrices, bus types and the element-to-internal-bus lookups."""
     net = copy.deepcopy(net)
-    pp.runpp(net, numba=False)
+    try:
+        pp.runpp(net, numba=False, max_iteration=30)
+    except LoadflowNotConverged:
+        raise NetworkError([NOT_CONVERGED]) from None
     return net
 
 
@@ -108,7 +130,8 @@ def _injection_change(net: pp.pandapowerNet, table: str, df: pd.DataFrame) -> np
     sign = -1.0 if table in ("sgen", "gen") else 1.0  # generator-referenced tables inject
     p_mw = df.to_numpy() / 1000.0
     dp = (p_mw - el.p_mw.to_numpy()) * factor * sign
-    dq = (p_mw * q_per_p - el.q_mvar.to_numpy()) * factor * sign
+    q_mvar = el.q_mvar.to_numpy() if "q_mvar" in el else 0.0  # gen: reactive power is solved (PV bus)
+    dq = (p_mw * q_per_p - q_mvar) * factor * sign
     rows = net._pd2ppc_lookups["bus"][el.bus.to_numpy()]
     n_bus = len(net._ppc["internal"]["bus"])
     out = np.zeros((len(df), n_bus), dtype=complex)

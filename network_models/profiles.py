@@ -6,13 +6,16 @@ time (Europe/Berlin, CET/CEST): on 27 March 2016 the stamps jump from 01:45 to 0
 localise them to Europe/Berlin (resolving the repeated hour by order) and convert to UTC. Each
 stamp is the start of a 15-minute interval.
 
-A group series is the sum, in kW, of the in-service elements of one kind that share a profile:
-``load/<profile>`` for loads (active-power column ``<profile>_pload``) and ``pv/<profile>`` for
-PV generators (generator-referenced, positive = producing). Element ``i`` of a group has the
-fixed share ``p_mw_i / sum(p_mw)`` of its group at every instant, exactly as SimBench scales
-profiles, so element-level injections are recovered from group series by :func:`element_injections`.
-Nets without a ``profile`` column (plain pandapower JSON) get one series per element,
-``load/#<index>`` and ``pv/#<index>``.
+A group series is the sum, in kW, of the in-service elements of one kind that share a profile,
+``<kind>/<profile>``: ``load/<profile>`` for loads (active-power column ``<profile>_pload``) and,
+for static generators (``sgen``) and generators (``gen``; generator-referenced, positive =
+producing), the kind of the unit (:func:`generator_kind`): ``pv``, ``wind``, ``hydro``,
+``biomass`` or ``other``. Element ``i`` of a group has the fixed share ``p_mw_i / sum(p_mw)`` of
+its group at every instant, exactly as SimBench scales profiles, so element-level injections are
+recovered from group series by :func:`element_injections`. Elements without a profile (plain
+pandapower JSON, MATPOWER, CGMES) get one series per element, ``load/#<index>``,
+``pv/#<index>`` (sgen) and ``other/#<index>`` (gen), unless a ``series_id`` column (set by
+:func:`network_models.sources.apply_profile_map`) names their series.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import pandapower as pp
 import pandas as pd
 
 SIMBENCH_TZ = "Europe/Berlin"
+GENERATOR_KINDS = ("pv", "wind", "hydro", "biomass", "other")
+# SimBench profile-name prefixes and type substrings of non-PV units (checked in this order)
+_KIND_MARKERS = (("wind", ("WP",), "wind"), ("hydro", ("Hydro",), "hydro"), ("biomass", ("BM",), "biomass"))
 
 
 def simbench_index(times: pd.Series) -> pd.DatetimeIndex:
@@ -38,30 +44,61 @@ def _profile_table(net: pp.pandapowerNet, name: str) -> pd.DataFrame:
     return out
 
 
+def generator_kind(table: str, unit_type: object, profile: object) -> str:
+    """Kind of a generating unit: wind (SimBench profile ``WP*`` or type containing ``wind``),
+    hydro (``Hydro*``), biomass (``BM*`` or ``biomass``); other sgens are PV (SimBench's PV
+    plants and its ``lv_*``/``mv_*`` rooftop aggregates), other gens ``other``."""
+    name, kind_text = str(profile or ""), str(unit_type or "").lower()
+    for kind, prefixes, word in _KIND_MARKERS:
+        if name.startswith(prefixes) or word in kind_text:
+            return kind
+    return "pv" if table == "sgen" else "other"
+
+
+def _series_ids(df: pd.DataFrame, table: str) -> pd.Series:
+    """Series id per element: the ``series_id`` column where set, else ``<kind>/<profile>``."""
+    own = pd.Series("#" + df.index.astype(str), index=df.index)
+    profile = df["profile"] if "profile" in df else own
+    types = df["type"] if "type" in df else pd.Series(None, index=df.index, dtype=object)
+    kinds = ["load" if table == "load" else generator_kind(table, t, p) for t, p in zip(types, profile)]
+    ids = pd.Series([f"{k}/{p}" if isinstance(p, str) else np.nan for k, p in zip(kinds, profile)], index=df.index)
+    if "series_id" in df:
+        ids = df["series_id"].where(df["series_id"].notna(), ids)
+    return ids
+
+
 def element_groups(net: pp.pandapowerNet) -> pd.DataFrame:
-    """One row per in-service load/PV element: ``table``, ``element``, ``series_id``, ``share``."""
+    """One row per in-service load/generator element: ``table``, ``element``, ``series_id``, ``share``, ``p_mw``."""
     rows = []
-    for table, kind in (("load", "load"), ("sgen", "pv")):
+    for table in ("load", "sgen", "gen"):
         df = net[table]
-        profile = df["profile"] if "profile" in df else pd.Series("#" + df.index.astype(str), index=df.index)
-        df = df.assign(profile=profile)[df.in_service & profile.notna()]
-        for profile, grp in df.groupby("profile"):
+        if df.empty:
+            continue
+        ids = _series_ids(df, table)
+        df = df.assign(series_id=ids)[df.in_service & ids.notna()]
+        for series_id, grp in df.groupby("series_id"):
             total = grp.p_mw.sum()
             shares = grp.p_mw / total if total > 0 else pd.Series(1.0 / len(grp), index=grp.index)
             for idx, share in shares.items():
-                rows.append((table, int(idx), f"{kind}/{profile}", float(share), float(grp.p_mw[idx])))
+                rows.append((table, int(idx), series_id, float(share), float(grp.p_mw[idx])))
     return pd.DataFrame(rows, columns=["table", "element", "series_id", "share", "p_mw"])
+
+
+def series_kind(series_id: str) -> str:
+    """The kind of a group series: ``load`` or a generator kind."""
+    return series_id.split("/", 1)[0]
 
 
 def group_series(net: pp.pandapowerNet) -> pd.DataFrame:
     """Wide table of group power series in kW, UTC interval-start index."""
     load_p = _profile_table(net, "load")
-    renew = _profile_table(net, "renewables")
+    generation = pd.concat([_profile_table(net, name) for name in ("renewables", "powerplants")
+                            if name in net.profiles], axis=1)
     groups = element_groups(net)
     columns = {}
     for series_id, grp in groups.groupby("series_id"):
         kind, profile = series_id.split("/", 1)
-        source = load_p[f"{profile}_pload"] if kind == "load" else renew[profile]
+        source = load_p[f"{profile}_pload"] if kind == "load" else generation[profile]
         columns[series_id] = source.to_numpy(dtype=float) * grp.p_mw.sum() * 1000.0
     return pd.DataFrame(columns, index=load_p.index)
 

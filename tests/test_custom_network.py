@@ -20,6 +20,8 @@ def _write_inputs(tmp_path):
     wide = pd.DataFrame({f"load/#{i}": 800.0 + 200 * np.sin(hours / 24 * 2 * np.pi) for i in net.load.index}, index=idx)
     for i in net.sgen.index:
         wide[f"pv/#{i}"] = np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None) * 500.0
+    for i in net.gen.index:  # a generator without profile: its own series, forecast as scheduled
+        wide[f"other/#{i}"] = 300.0
     write_history_csv(wide, tmp_path / "history.csv")
     ci = pd.DataFrame({"ci_kg_per_kwh": np.where((hours >= 10) & (hours < 16), 0.1, 0.6), "signal_type": "marginal",
                        "resolution_min": 15, "zone": "XX", "source": "test", "issued_at_utc": idx,

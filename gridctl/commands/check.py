@@ -15,8 +15,9 @@ from gridctl.ledger.config import member_problems
 from network_models.loading import NetworkError
 
 
-def collect_problems(config_path: str | None) -> list[str]:
-    """Every problem found, one line each (empty when all is well)."""
+def collect_problems(config_path: str | None, notes: list[str] | None = None) -> list[str]:
+    """Every problem found, one line each (empty when all is well). Loading the network includes
+    a base AC power flow; decisions taken on import (e.g. storage out of service) go to ``notes``."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -25,6 +26,8 @@ def collect_problems(config_path: str | None) -> list[str]:
         district = District.load(config)
     except NetworkError as exc:
         return exc.problems
+    if notes is not None:
+        notes += district.notes
     assets = {a.id for _, group in config.assets for a in (group if isinstance(group, list) else [])}
     problems = member_problems(config.ledger, set(district.groups.series_id) | assets)
     try:
@@ -71,7 +74,10 @@ def print_endpoint_warnings(config_path: str | None) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.feeds:
         return 1 if probe_feeds(args.config) else 0
-    problems = collect_problems(args.config)
+    notes: list[str] = []
+    problems = collect_problems(args.config, notes)
+    for line in notes:
+        print(f"note: {line}")
     print_endpoint_warnings(args.config)
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
