@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from adapters.errors import DataError
 from gridctl.config import ConfigError, load_config
-from gridctl.district import District
-from network_models.loading import NetworkError
 
 
 def collect_problems(config_path: str | None) -> list[str]:
@@ -17,6 +14,10 @@ def collect_problems(config_path: str | None) -> list[str]:
         config = load_config(config_path)
     except ConfigError as exc:
         return exc.problems
+    from adapters.errors import DataError
+    from gridctl.district import District
+    from network_models.loading import NetworkError
+
     try:
         district = District.load(config)
     except NetworkError as exc:
