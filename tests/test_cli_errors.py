@@ -24,7 +24,8 @@ ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
 
 
 def gridctl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*GRIDCTL, *args], capture_output=True, text=True, timeout=600, env=ENV, cwd=cwd)
+    return subprocess.run([*GRIDCTL, *args], capture_output=True, text=True, timeout=600, env=ENV, cwd=cwd,
+                          check=False)
 
 
 def assert_one_line(proc: subprocess.CompletedProcess, code: int, pattern: str) -> None:
@@ -51,7 +52,6 @@ def config_with(tmp_path: Path, *edits: tuple[str, str]) -> Path:
     (["plan", "--date", "2030-01-01"], r"^error: --date 2030-01-01: outside the data; give a day from 2016-01-08 to 2016-12-31"),
     (["plan", "--date", "2016-01-01"], r"^error: --date 2016-01-01: outside the data; .*history the forecasts need"),
     (["forecast", "evaluate", "--start", "2030-01-01", "--end", "2030-01-02"], r"^error: --start 2030-01-01: outside the data"),
-    (["replay", "--start", "2016-12-30", "--end", "2017-01-02"], r"^error: --end 2017-01-02: outside the data"),
 ])
 def test_dates_outside_the_data(args, pattern, tmp_path):
     assert_one_line(gridctl(*args, "--out", str(tmp_path / "out")), 2, pattern)
