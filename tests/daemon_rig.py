@@ -18,7 +18,8 @@ from adapters.drivers import HostPool, Timing
 from adapters.simulator import SimClock, Simulator
 from gridctl import devices
 from gridctl.clock import DaemonClock
-from gridctl.commands.run import control_settings, device_io, ratings
+from gridctl.commands.run import control_settings, device_io
+from gridctl.devices import ratings
 from gridctl.control import Controller
 from gridctl.daemon import Daemon
 from gridctl.store import Store

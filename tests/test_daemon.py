@@ -14,9 +14,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.drivers import HostPool, Timing
 from gridctl import forecasting
 from gridctl.clock import ClockTrigger, DaemonClock
-from gridctl.commands.run import control_settings, device_io, ratings, simulator
+from gridctl.commands.run import control_settings, device_io, simulator
 from gridctl.control import Controller, Rating, clamp
 from gridctl.daemon import Daemon, without_assets
+from gridctl.devices import ratings
 from gridctl.store import Store
 from gridctl.store.journal import Journal
 from gridctl.store.recorder import Recorder

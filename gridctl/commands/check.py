@@ -6,13 +6,8 @@ import argparse
 import logging
 import sys
 
-from adapters.errors import DataError
 from gridctl.config import ConfigError, load_config
-from gridctl.district import District
-from gridctl.endpoints import unreachable
-from gridctl.feeds import FeedManager
 from gridctl.ledger.config import member_problems
-from network_models.loading import NetworkError
 
 
 def collect_problems(config_path: str | None, notes: list[str] | None = None) -> list[str]:
@@ -22,6 +17,10 @@ def collect_problems(config_path: str | None, notes: list[str] | None = None) ->
         config = load_config(config_path)
     except ConfigError as exc:
         return exc.problems
+    from adapters.errors import DataError
+    from gridctl.district import District
+    from network_models.loading import NetworkError
+
     try:
         district = District.load(config)
     except NetworkError as exc:
@@ -45,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def probe_feeds(config_path: str | None) -> list[str]:
     """One line per configured feed that cannot be fetched now (network access); the fetch and
     retry logs are quiet, so the lines are the whole report."""
+    from gridctl.feeds import FeedManager
+
     for name in ("gridctl.feeds", "stamina"):
         logging.getLogger(name).setLevel(logging.ERROR)
     config = load_config(config_path)
@@ -64,6 +65,8 @@ def print_endpoint_warnings(config_path: str | None) -> None:
         config = load_config(config_path)
     except ConfigError:
         return
+    from gridctl.endpoints import unreachable
+
     if config.simulator.enabled:
         print("device endpoints not probed: [simulator] enabled serves them when the daemon runs")
         return

@@ -9,21 +9,18 @@ intensity, each against seasonal naive (same weekday last week) and persistence 
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
-from forecasts.evaluate import Target, score, summed, walk_forward
-from forecasts.seasonal_naive import SeasonalNaive
-from gridctl.cli import EXIT_BAD_INPUT
+from gridctl.commands.guards import check_days, check_order, iso_date, output_dir
 from gridctl.config import load_config
-from gridctl.district import District
-from gridctl.forecasting import district_forecasters
-from gridctl.timegrid import gate_time, local_day
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from forecasts.evaluate import Target
+    from gridctl.district import District
 
 BASELINES = {"seasonal_naive": 7, "persistence": 1}  # name -> period in days
 
@@ -33,13 +30,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e = sub.add_parser("evaluate", help="walk-forward evaluation against naive baselines",
                        description=__doc__.splitlines()[0])
     e.add_argument("--config", default=argparse.SUPPRESS, help="config TOML (default: the embedded config.toml)")
-    e.add_argument("--start", required=True, type=date.fromisoformat, help="first local date YYYY-MM-DD")
-    e.add_argument("--end", required=True, type=date.fromisoformat, help="last local date YYYY-MM-DD (inclusive)")
+    e.add_argument("--start", required=True, type=iso_date, help="first local date YYYY-MM-DD")
+    e.add_argument("--end", required=True, type=iso_date, help="last local date YYYY-MM-DD (inclusive)")
     e.add_argument("--out", default="var/forecast-eval", type=Path, help="output folder (default var/forecast-eval)")
 
 
 def targets(district: District) -> list[Target]:
     """District load, district PV and carbon intensity, each with the forecaster and the baselines."""
+    from forecasts.evaluate import Target, summed
+    from forecasts.seasonal_naive import SeasonalNaive
+    from gridctl.forecasting import district_forecasters
+
     fc = district_forecasters(district)
     tz, res = district.tz, district.resolution_min
     out = []
@@ -56,7 +57,10 @@ def targets(district: District) -> list[Target]:
 
 
 def plot(results: pd.DataFrame, path: Path, timezone: str) -> None:
-    """One panel per target: measured and every model's forecast (plotly HTML)."""
+    """One panel per target: measured and every model's forecast (plotly HTML, plotly.js inlined: works offline)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
     names = list(results.target.unique())
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.05)
     for row, target in enumerate(names, start=1):
@@ -68,15 +72,19 @@ def plot(results: pd.DataFrame, path: Path, timezone: str) -> None:
             fig.add_trace(go.Scatter(x=part.interval_start.dt.tz_convert(timezone), y=part.forecast,
                                      name=f"{target}: {model}"), row, 1)
     fig.update_layout(height=300 * len(names), title="Walk-forward day-ahead forecasts")
-    fig.write_html(path, include_plotlyjs="cdn")
+    fig.write_html(path, include_plotlyjs=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.end < args.start:
-        print(f"error: --end {args.end} is before --start {args.start}; give the last day on or after the first",
-              file=sys.stderr)
-        return EXIT_BAD_INPUT
-    district = District.load(load_config(args.config))
+    check_order(args.start, args.end)
+    output_dir(args.out)
+    config = load_config(args.config)
+    from forecasts.evaluate import score, walk_forward
+    from gridctl.district import District
+    from gridctl.timegrid import gate_time, local_day
+
+    district = District.load(config)
+    check_days(district, start=args.start, end=args.end)
     gate = district.config.site.gate_time
     days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
     issues = [(gate_time(d, district.tz, gate), local_day(d, district.tz, district.resolution_min)) for d in days]

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date
 from pathlib import Path
 
-from pyomo.common.gc_manager import PauseGC
-
+from gridctl.commands.guards import check_days, iso_date, output_dir
 from gridctl.config import load_config
-from gridctl.dispatch.highs import compile_model, pass_model
-from gridctl.district import District
-from gridctl.planning import make_plan
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--date", required=True, type=date.fromisoformat, help="local date YYYY-MM-DD")
+    p.add_argument("--date", required=True, type=iso_date, help="local date YYYY-MM-DD")
     p.add_argument("--out", default="var/plans", type=Path, help="output folder (default var/plans)")
     p.add_argument("--export-lp", default=None, type=Path, metavar="FILE",
                    help="also write the dispatch LP as solved (last AC round) to FILE in MPS format")
@@ -44,6 +39,10 @@ def write_plan_files(plan, out: Path) -> None:
 
 def export_lp(model, path: Path) -> None:
     """Write the solved dispatch model as HiGHS receives it (with its objective constant) to ``path`` (MPS)."""
+    from pyomo.common.gc_manager import PauseGC
+
+    from gridctl.dispatch.highs import compile_model, pass_model
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with PauseGC():
         repn = compile_model(model)
@@ -53,8 +52,13 @@ def export_lp(model, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output_dir(args.out)
     config = load_config(args.config)
+    from gridctl.district import District
+    from gridctl.planning import make_plan
+
     district = District.load(config)
+    check_days(district, date=args.date)
     plan = make_plan(district, args.date)
     write_plan_files(plan, args.out)
     s = plan.summary

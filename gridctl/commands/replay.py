@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import tomllib
-from datetime import date
+import typing
 from pathlib import Path
 
-from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from gridctl.district import District
-from gridctl.replay.baselines import BASELINES
-from gridctl.replay.files import write_outputs
-from gridctl.replay.ledger import book_replay
-from gridctl.replay.plant import ModbusTarget
-from gridctl.replay.run import run_replay
-from gridctl.replay.sweep import read_sweep, run_sweep
+from gridctl.commands.guards import check_days, check_order, iso_date, output_dir
+from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, ReplayConfig, load_config
+
+# the baselines a replay compares with (gridctl.replay.baselines.BASELINES), named as the config types them
+BASELINES = typing.get_args(typing.get_args(ReplayConfig.model_fields["baselines"].annotation)[0])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--start", type=date.fromisoformat, help="first local date YYYY-MM-DD")
-    p.add_argument("--end", type=date.fromisoformat, help="last local date YYYY-MM-DD (inclusive)")
+    p.add_argument("--start", type=iso_date, help="first local date YYYY-MM-DD")
+    p.add_argument("--end", type=iso_date, help="last local date YYYY-MM-DD (inclusive)")
     p.add_argument("--out", default="var/replay", type=Path, help="output folder (default var/replay)")
     p.add_argument("--baseline", action="append", choices=sorted(BASELINES), metavar="NAME",
                    help=f"baseline to compare ({', '.join(BASELINES)}); repeatable, the first is the reference "
@@ -38,9 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output_dir(args.out)
     if args.sweep is None:
         if args.start is None or args.end is None:
             raise ConfigError(["--start and --end are required (or give --sweep sweep.toml)"])
+        check_order(args.start, args.end)
         return _replay(args)
     return _sweep(args)
 
@@ -51,9 +51,20 @@ def _replay(args: argparse.Namespace) -> int:
     if args.perfect_foresight and "perfect-foresight" not in baselines:
         baselines.append("perfect-foresight")
     config.replay.baselines = baselines
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from gridctl.cli import EXIT_INTERRUPTED
+    from gridctl.district import District
+    from gridctl.replay.files import write_outputs
+    from gridctl.replay.ledger import book_replay
+    from gridctl.replay.plant import ModbusTarget
+    from gridctl.replay.run import run_replay
+
     modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
     district = District.load(config)
-    result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
+    check_days(district, start=args.start, end=args.end)
+    with logging_redirect_tqdm():
+        result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
     paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")
@@ -66,12 +77,18 @@ def _replay(args: argparse.Namespace) -> int:
     if s["perfect_foresight_capture_pct"] is not None:
         print(f"share of the perfect-foresight reduction captured: {s['perfect_foresight_capture_pct']:.1f}%")
     print("wrote " + ", ".join(str(p) for p in paths))
+    if s["partial"]:
+        print(f"interrupted: kept the {s['days']} whole days replayed ({s['start']}..{s['end']}), marked partial",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
     path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
     load_config(path)  # validate the base config before starting workers
+    from gridctl.replay.sweep import read_sweep, run_sweep
+
     base = tomllib.loads(path.read_text(encoding="utf-8"))
     scenarios = read_sweep(args.sweep, args.start, args.end)
     rows = run_sweep(base, path.resolve().parent, scenarios, args.scheduler, args.workers, progress=True)

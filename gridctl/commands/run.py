@@ -16,24 +16,19 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import sys
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from adapters.drivers import HostPool
-from adapters.simulator import Simulator
-from gridctl import devices
-from gridctl.api import create_app
-from gridctl.clock import DaemonClock
 from gridctl.config import Config, load_config
-from gridctl.control import Controller, ControlSettings, DriverDevice
-from gridctl.daemon import Daemon
-from gridctl.devices import ratings
-from gridctl.district import District
-from gridctl.store import Store
-from gridctl.store.db import Timeouts
-from gridctl.store.journal import Journal
-from gridctl.store.recorder import Recorder
+
+if TYPE_CHECKING:
+    from adapters.drivers import HostPool
+    from adapters.simulator import Simulator
+    from gridctl.clock import DaemonClock
+    from gridctl.control import ControlSettings, DriverDevice
+    from gridctl.district import District
+    from gridctl.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +58,23 @@ def configure_logging(as_json: bool) -> None:
 
 def simulator(district: District, clock: DaemonClock, port: int | None = None) -> Simulator:
     """The built-in simulator on the data clock, running at the daemon clock's speed (every device on one port)."""
+    from gridctl import devices
+
     return devices.simulator(district, devices.simulator_clock(district.config, clock.now(), clock.scale), port=port)
 
 
 def simulators(district: District, clock: DaemonClock) -> list[Simulator]:
     """The built-in simulator of every configured endpoint (one for the default demo), on the data clock."""
+    from gridctl import devices
+
     return devices.simulators(district, devices.simulator_clock(district.config, clock.now(), clock.scale))
 
 
 def device_io(district: District, pool: HostPool, port: int | None = None) -> dict[str, DriverDevice]:
     """The control interface of every configured asset, through its Modbus/SunSpec driver."""
+    from gridctl import devices
+    from gridctl.control import DriverDevice
+
     config = district.config
     e_max = {b.id: b.e_max_kwh for b in config.assets.battery}
     drivers = devices.drivers(config, pool, port=port, revert_s=int(config.daemon.watchdog_s))
@@ -80,21 +82,54 @@ def device_io(district: District, pool: HostPool, port: int | None = None) -> di
 
 
 def control_settings(config: Config) -> ControlSettings:
+    from gridctl.control import ControlSettings
+
     d = config.daemon
     return ControlSettings(revert_s=d.watchdog_s, retry_base_s=d.retry_base_s, retry_max_s=d.retry_max_s,
                            offline_after=d.offline_after, ramp_pct_per_s=d.ramp_pct_per_s)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+def _api_server(app, config: Config):
+    """uvicorn without its own signal handling (the daemon owns SIGTERM/SIGINT)."""
+    import uvicorn
 
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            yield
+
+    return Server(uvicorn.Config(app, host=config.api.host, port=config.api.port, log_config=None,
+                                 lifespan="off", access_log=False))
+
+
+def port_problems(config: Config) -> list[str]:
+    """The configured TCP ports this process would listen on that are taken (checked before loading)."""
+    wanted = [("api", config.api.host, config.api.port)]
+    if config.simulator.enabled:
+        wanted.append(("simulator", config.simulator.host, config.simulator.port))
+    problems = []
+    for section, host, port in wanted:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError as exc:
+                problems.append(f"[{section}] port {port} on {host} cannot be used ({exc.strerror}); "
+                                f"stop what listens there or set [{section}] port")
+    return problems
 
 
 async def serve(config: Config, district: District, store: Store) -> int:
     """Run until SIGTERM/SIGINT; return the exit code."""
+    from adapters.drivers import HostPool
+    from gridctl.api import create_app
+    from gridctl.clock import DaemonClock
+    from gridctl.control import Controller
+    from gridctl.daemon import Daemon
+    from gridctl.devices import ratings
+    from gridctl.store.journal import Journal
+    from gridctl.store.recorder import Recorder
+
     clock = DaemonClock(config.daemon.time_scale, data_year=config.daemon.data_year)
     sims = simulators(district, clock) if config.simulator.enabled else []
     for sim in sims:
@@ -105,8 +140,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
     controller = Controller(device_io(district, pool), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
-    server = _Server(uvicorn.Config(create_app(daemon), host=config.api.host, port=config.api.port,
-                                    log_config=None, lifespan="off", access_log=False))
+    server = _api_server(create_app(daemon), config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -116,7 +150,8 @@ async def serve(config: Config, district: District, store: Store) -> int:
         while not server.started and not api.done():
             await asyncio.sleep(0.05)
         if api.done():
-            await api
+            if not api.cancelled():
+                api.exception()  # retrieved: uvicorn has logged why
             raise OSError(f"the API could not start on {config.api.host}:{config.api.port}; is the port in use? "
                           "Change [api] port")
         print(f"gridctl running: dashboard at http://{config.api.host}:{config.api.port}/", flush=True)
@@ -136,6 +171,15 @@ async def serve(config: Config, district: District, store: Store) -> int:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     configure_logging(args.log_json or config.daemon.log_json)
+    busy = port_problems(config)
+    for line in busy:
+        print(f"error: {line}", file=sys.stderr)
+    if busy:
+        return 1
+    from gridctl.district import District
+    from gridctl.store import Store
+    from gridctl.store.db import Timeouts
+
     district = District.load(config)
     s = config.store
     store = Store(s.url, config.base_dir, Timeouts(s.connect_timeout_s, s.statement_timeout_s, s.sqlite_busy_timeout_s))

@@ -10,14 +10,9 @@ import argparse
 import asyncio
 import signal
 import sys
+from datetime import datetime
 
-import pandas as pd
-
-from adapters.simulator import SimClock
 from gridctl.config import load_config
-from gridctl.devices import simulator, simulator_clock
-from gridctl.district import District
-from gridctl.simulator_control import ControlServer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,14 +26,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "running at [daemon] time_scale)")
 
 
-def _timestamp(text: str) -> pd.Timestamp:
-    t = pd.Timestamp(text)
+def _timestamp(text: str):
+    """An ISO 8601 time with a UTC offset, as a pandas Timestamp."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time; write e.g. 2016-07-11T00:00+02:00")
     if t.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; write e.g. 2016-07-11T00:00+02:00")
-    return t
+    import pandas as pd
+
+    return pd.Timestamp(t)
 
 
 async def _serve(sim, control_port: int | None) -> None:
+    from gridctl.simulator_control import ControlServer
+
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -67,6 +70,10 @@ async def _serve(sim, control_port: int | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    from adapters.simulator import SimClock
+    from gridctl.devices import simulator, simulator_clock
+    from gridctl.district import District
+
     district = District.load(config)
     clock = simulator_clock(config) if args.clock_start is None else SimClock(args.clock_start)
     sim = simulator(district, clock, args.host, args.port)

@@ -7,6 +7,9 @@ Solution values are written back into the Pyomo variables.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -20,6 +23,25 @@ OPTIMAL = "optimal"
 TIME_LIMIT = "time_limit"  # best solution found within the limit
 INFEASIBLE = "infeasible"
 FAILED = "failed"
+
+
+def _swallow_banner() -> None:
+    """HiGHS prints its banner to stdout at the first ``Highs()`` of a process, before any option
+    can be set: make that instance here with stdout on /dev/null."""
+    libc = ctypes.CDLL(None)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+            libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_swallow_banner()
 
 
 class SolverError(Exception):

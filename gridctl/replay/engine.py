@@ -69,6 +69,7 @@ class ControllerRun:
     timings: Timings = field(default_factory=Timings)
     write_errors: int = 0  # setpoints the devices refused
     devices: str = "in-process"  # how the simulator's devices were reached: in-process or Modbus TCP
+    interrupted: bool = False  # Ctrl-C: ``operation`` holds the whole days replayed before it
 
 
 def check_replay_settings(district: District) -> None:
@@ -143,15 +144,12 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         p, curtailment = control_tick(plant, actuals, k, setpoints, curtailed)
         rec.record(k, p, plant.soc_kwh, curtailment)
 
-    plan_day_ahead(days[0])
-    bar = tqdm(total=len(days), unit="day", desc="replay", disable=not progress)
-    for k, s in enumerate(actuals.index):
+    def step(k: int, s: pd.Timestamp) -> None:
+        nonlocal plan
         if s in gates:
             plan_day_ahead(gates[s])
         if minutes[k] == 0:
             plan = day_ahead.get(local_dates[k], plan)
-            if k:
-                bar.update(1)
         if every and minutes[k] % every == 0:
             t0 = timer.perf_counter()
             try:
@@ -169,7 +167,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             uncontrolled = {a: float(v[k]) for a, v in actuals.flex_kw.items()}
             run_interval(k, uncontrolled, {a: 0.0 for a in rec.curtailed_kw})
             timings.bookkeeping_s += timer.perf_counter() - t0
-            continue
+            return
         row = plan.table.loc[s]
         planned_rows.append(row)
         curtailed = {a: min(float(row[f"{a}.curtailed_kw"]), float(actuals.pv_asset_kw[a][k])) for a in rec.curtailed_kw}
@@ -180,10 +178,37 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
                                            cfg.replay.cover_forecast_error))
         run_interval(k, setpoints, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
-    bar.update(1)
-    bar.close()
+
+    plan_day_ahead(days[0])
+    done = _replay_intervals(actuals.index, minutes, local_dates, step, progress)
     t0 = timer.perf_counter()
-    planned = pd.DataFrame(planned_rows, index=actuals.index)
-    operation = rec.table(district.resolution_min / 60.0)
+    planned = pd.DataFrame(planned_rows[:done], index=actuals.index[:done])
+    operation = rec.table(district.resolution_min / 60.0).iloc[:done]
     timings.bookkeeping_s += timer.perf_counter() - t0
-    return ControllerRun(operation, planned, day_ahead, decisions, timings, plant.write_errors)
+    return ControllerRun(operation, planned, day_ahead, decisions, timings, plant.write_errors,
+                         interrupted=done < len(actuals.index))
+
+
+def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, step, progress: bool) -> int:
+    """Call ``step(k, s)`` per interval; return how many were replayed: all, or on Ctrl-C those of
+    the whole days finished before it (Ctrl-C in the first day propagates). Progress: a bar on a
+    terminal, else (a log file, a pipe) one log line per day."""
+    days = len(set(local_dates))
+    bar = tqdm(total=len(index), unit="interval", desc="replay", disable=None if progress else True)
+    done = 0  # intervals of the whole days replayed
+    try:
+        for k, s in enumerate(index):
+            if minutes[k] == 0 and k:
+                done = k
+                if progress and bar.disable:
+                    log.info("replayed %s (%d of %d days)", local_dates[k - 1], len(set(local_dates[:k])), days)
+                bar.set_postfix_str(str(local_dates[k]))
+            step(k, s)
+            bar.update(1)
+        return len(index)
+    except KeyboardInterrupt:
+        if not done:
+            raise
+        return done
+    finally:
+        bar.close()

@@ -105,6 +105,7 @@ def render(result: ReplayResult) -> str:
     divs = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)]
     capture = s["perfect_foresight_capture_pct"]
     facts = [
+        "interrupted (Ctrl-C): these are the whole days replayed before it" if s.get("partial") else "",
         (f"{s['site']}: {s['start']} to {s['end']} ({s['days']} days, "
          f"{sum(s['intervals_per_day'].values())} intervals, {s['decisions']} decisions)"),
         f"reduction vs {s['reference_baseline']}: {_fmt(s['reduction_pct'])}%" if s["reduction_pct"] is not None else "",

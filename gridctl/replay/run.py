@@ -63,6 +63,10 @@ def run_replay(
     actuals = load_actuals(district, index)
     soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
     controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus)
+    if controller.interrupted:  # the baselines and KPIs cover the whole days gridctl replayed
+        index = controller.operation.index
+        days = sorted(set(index.tz_convert(district.tz).date))
+        actuals = load_actuals(district, index)
     runs = {CONTROLLER: controller.operation}
     for name in cfg.replay.baselines:
         t0 = timer.perf_counter()
@@ -94,6 +98,7 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "start": days[0].isoformat(),
         "end": days[-1].isoformat(),
         "days": len(days),
+        "partial": controller.interrupted,  # interrupted: only the days up to "end" were replayed
         "intervals_per_day": {d.isoformat(): int(n) for d, n in per_day.items()},
         "emissions_kg": ours["emissions_kg"],
         "emissions_adjusted_kg": ours["emissions_adjusted_kg"],
