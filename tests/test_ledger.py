@@ -89,7 +89,7 @@ def test_estimated_interval_is_rebooked_and_both_versions_remain(store):
     booked(store, ci.drop(INDEX[30]))  # no intensity row for one interval yet: carried forward
     first = entries(store, INDEX[0].to_pydatetime(), NOW)
     gap = first[(first.grouping == "district") & (first.interval_start == INDEX[30])].iloc[0]
-    assert gap.estimated and gap.method.endswith(f"carried forward from {INDEX[29].isoformat()}")
+    assert gap.estimated and gap.method == f"grid: metered; intensity: carried forward from {INDEX[29].isoformat()}"
     ci[INDEX[30]] = 0.9
     rows = booked(store, ci)
     now = rows[(rows.grouping == "district") & (rows.interval_start == INDEX[30])].iloc[0]
@@ -163,3 +163,18 @@ def test_check_names_unknown_ledger_members(tmp_path):
     path.write_text('[ledger.groups.tenant]\nbakery = ["load/G0-A", "bakery_oven"]\n')
     assert collect_problems(str(path)) == [
         "ledger.groups.tenant.bakery: unknown member 'bakery_oven'; use a series id (e.g. 'load/G0-A') or an asset id"]
+
+
+def test_live_inputs_meter_first_then_the_members_sum_then_the_plan():
+    from gridctl.ledger.live import PLAN_ESTIMATE, SUM_ESTIMATE, live_inputs
+
+    idx = INDEX[:3]
+    measured = pd.DataFrame({"grid/meter": [80.0, None, None], "load/a": [100.0, 100.0, None],
+                             "pv/roof": [30.0, 30.0, 30.0], "asset/bess": [10.0, 20.0, 40.0]}, index=idx)
+    planned = pd.DataFrame({"grid_import_kw": [0.0, 0.0, 70.0], "bess.p_kw": [0.0, 0.0, 10.0]}, index=idx)
+    got = live_inputs(idx, measured, "grid/meter", ["load/a"], ["pv/roof"], ["bess"], planned, dt_h=0.5)
+    # metered 80 kW; then load 100 - PV 30 + battery 20; then the plan 70 + the battery's 30 kW deviation
+    assert got.grid_kwh.tolist() == [40.0, 45.0, 50.0]
+    assert got.method.tolist() == ["metered", SUM_ESTIMATE, PLAN_ESTIMATE]
+    assert got.estimated.tolist() == [False, True, True]
+    assert got.members_kwh.loc[idx[0]].to_dict() == {"load/a": 50.0, "pv/roof": -15.0, "bess": 5.0}

@@ -57,13 +57,14 @@ def shares(net_kwh: pd.DataFrame) -> pd.DataFrame:
 
 def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame, config: LedgerConfig,
          tz: str, refs: dict | None = None, grid_estimated: pd.Series | None = None,
-         used_kwh: dict[str, float] | None = None) -> pd.DataFrame:
+         grid_method: pd.Series | str = "metered", used_kwh: dict[str, float] | None = None) -> pd.DataFrame:
     """Ledger rows (``ROW_COLUMNS``) of the intervals of ``grid_kwh``.
 
     ``intensity``: per interval ``ci_kg_per_kwh``, ``signal_type``, ``source``, ``issued_at_utc``,
     ``estimated`` and ``method``; ``grid_estimated``: intervals whose grid energy is an estimate
-    (no meter reading); ``refs``: audit references copied into every district row (meter,
-    plan version, gridctl version, config hash)."""
+    (no meter reading); ``grid_method``: how each interval's grid energy was obtained; ``refs``:
+    audit references copied into every district row (meter, plan version, gridctl version, config
+    hash)."""
     idx = grid_kwh.index
     ci = intensity.reindex(idx)
     if ci.ci_kg_per_kwh.isna().any():
@@ -76,7 +77,8 @@ def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame
     location = import_kwh * ci.ci_kg_per_kwh
     market = market_kg(grid_kwh, covered, config.instruments, config.residual_mix_kg_per_kwh)
     estimated = est_grid | ci.estimated.astype(bool)
-    method = [_method(g, c) for g, c in zip(est_grid, ci.method, strict=True)]
+    how = pd.Series(grid_method, index=idx) if isinstance(grid_method, str) else grid_method.reindex(idx)
+    method = [f"grid: {g}; intensity: {c}" for g, c in zip(how, ci.method, strict=True)]
     common = {"ci_kg_per_kwh": ci.ci_kg_per_kwh.to_numpy(), "signal_type": ci.signal_type.to_numpy(),
               "ci_source": ci.source.to_numpy(), "ci_issued_at": ci.issued_at_utc.to_numpy(),
               "estimated": estimated.to_numpy(), "method": method}
@@ -100,8 +102,3 @@ def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame
                 "market_kg": (market * s).to_numpy(), **common,
                 "inputs": [{} if grouping == "member" else {"members": parts[g]}] * len(idx)}))
     return pd.concat(frames, ignore_index=True)[ROW_COLUMNS]
-
-
-def _method(grid_estimated: bool, ci_method: str) -> str:
-    grid = "grid: estimated from the plan (no meter reading)" if grid_estimated else "grid: metered"
-    return f"{grid}; intensity: {ci_method}"

@@ -80,7 +80,7 @@ def book_replay(district: District, result: ReplayResult, out: Path) -> Path:
             "config_hash": config_hash(district), "replay": {"start": result.summary["start"],
                                                               "end": result.summary["end"]}}
     rows = book(operation.grid_import_kw * dt_h, member_energy_kwh(district, operation), intensity,
-                district.config.ledger, district.tz, refs=refs)
+                district.config.ledger, district.tz, refs=refs, grid_method="simulated operation (replay)")
     avoided = avoided_rows(district, result, intensity)
     rows = pd.concat([rows, avoided[rows.columns]], ignore_index=True) if not avoided.empty else rows
     path = out / LEDGER_FILE
