@@ -23,6 +23,8 @@ from gridctl.devices import ratings
 from gridctl.control import Controller
 from gridctl.daemon import Daemon
 from gridctl.store import Store
+from gridctl.store.journal import Journal
+from gridctl.store.recorder import Recorder
 
 START = "2026-11-25T11:35:00Z"  # data clock: 2016-11-25 11:35, before the demo plan discharges
 FAST_IO = Timing(timeout_s=1.0, retries=0)  # an offline unit must not hold the shared connection long
@@ -47,6 +49,7 @@ class SteppedDaemon:
     daemon: Daemon
     sim: Simulator
     store: Store
+    records: Recorder
     clock: SteppedClock
     sim_clock: SimClock
 
@@ -65,9 +68,11 @@ class SteppedDaemon:
         return nxt
 
     def setpoints(self) -> pd.DataFrame:
+        assert self.records.flush(), "the store did not take the journaled records"
         return pd.DataFrame(self.store.page("setpoints", limit=5000).items)
 
     def events(self, kind: str) -> list[dict]:
+        assert self.records.flush(), "the store did not take the journaled records"
         return [e for e in self.store.page("events", limit=5000).items if e["kind"] == kind]
 
 
@@ -87,7 +92,8 @@ async def stepped_daemon(district, tmp_path, start: str = START, plan: bool = Tr
     port = await sim.start()
     store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
     pool = HostPool(FAST_IO)
-    controller = Controller(device_io(district, pool, port), ratings(district), store, clock.now,
+    records = Recorder(store, Journal(tmp_path / "journal.sqlite"), lambda: clock.now().to_pydatetime())
+    controller = Controller(device_io(district, pool, port), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
     try:
@@ -95,9 +101,10 @@ async def stepped_daemon(district, tmp_path, start: str = START, plan: bool = Tr
             await daemon.poll()
             await daemon.intraday()
             await daemon.tick()
-        yield SteppedDaemon(daemon, sim, store, clock, sim_clock)
+        yield SteppedDaemon(daemon, sim, store, records, clock, sim_clock)
     finally:
         await daemon.stop()
         pool.close()
         await sim.stop()
+        records.close()
         store.close()

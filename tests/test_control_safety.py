@@ -9,9 +9,10 @@ from daemon_rig import stepped_daemon
 BATTERY = "bess_park"
 
 
-def _override(run, p_kw: float) -> None:
-    now = run.clock.now()
-    run.store.add_override(BATTERY, p_kw, (now + pd.Timedelta(hours=2)).to_pydatetime(), now.to_pydatetime())
+async def _override(run, p_kw: float) -> None:
+    """Hold ``p_kw`` for two hours, as ``POST /api/override`` does (written at once and at every tick)."""
+    until = run.clock.now() + pd.Timedelta(hours=2)
+    await run.daemon.set_override(BATTERY, p_kw, until.to_pydatetime())
 
 
 def _wset_kw(run) -> float:
@@ -26,12 +27,12 @@ async def test_battery_at_its_soc_floor_is_not_told_to_discharge(demo_district, 
         cfg = next(b for b in demo_district.config.assets.battery if b.id == BATTERY)
         await run.daemon.poll()
         assert run.daemon.controller.state[BATTERY].telemetry.soc_kwh == pytest.approx(cfg.soc_min_kwh, abs=1.0)
-        _override(run, -800.0)
+        await _override(run, -800.0)
         await run.next_interval()
         assert _wset_kw(run) == 0.0  # a discharge request at the floor is written as 0 kW
         row = run.setpoints().query("asset_id == @BATTERY").iloc[-1]
         assert (row.requested_kw, row.written_kw, row.ok) == (-800.0, 0.0, True)
-        _override(run, 600.0)  # charging is still allowed at the floor
+        await _override(run, 600.0)  # charging is still allowed at the floor
         await run.next_interval()
         assert _wset_kw(run) == pytest.approx(600.0, abs=1.0)
 
@@ -41,10 +42,10 @@ async def test_battery_at_its_soc_ceiling_is_not_told_to_charge(demo_district, t
         unit = run.sim[BATTERY]
         unit.e_kwh = unit.e_max_kwh
         await run.daemon.poll()
-        _override(run, 900.0)
+        await _override(run, 900.0)
         await run.next_interval()
         assert _wset_kw(run) == 0.0
-        _override(run, -700.0)
+        await _override(run, -700.0)
         await run.next_interval()
         assert _wset_kw(run) == pytest.approx(-700.0, abs=1.0)
 
@@ -56,10 +57,10 @@ async def test_setpoint_changes_follow_the_ramp_limit(demo_district, tmp_path):
         rated = next(b for b in demo_district.config.assets.battery if b.id == BATTERY).p_max_kw
         assert rated == 2000.0
         await run.daemon.poll()
-        _override(run, 0.0)
+        await _override(run, 0.0)
         await run.next_interval()
         assert _wset_kw(run) == 0.0
-        _override(run, -1500.0)
+        await _override(run, -1500.0)
         written = []
         for _ in range(3):
             await run.next_interval()

@@ -56,7 +56,7 @@ def shares(net_kwh: pd.DataFrame) -> pd.DataFrame:
 
 
 def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame, config: LedgerConfig,
-         tz: str, refs: dict | None = None, grid_estimated: pd.Series | None = None,
+         tz: str, refs: dict | pd.Series | None = None, grid_estimated: pd.Series | None = None,
          grid_method: pd.Series | str = "metered", used_kwh: dict[str, float] | None = None) -> pd.DataFrame:
     """Ledger rows (``ROW_COLUMNS``) of the intervals of ``grid_kwh``.
 
@@ -64,7 +64,7 @@ def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame
     ``estimated`` and ``method``; ``grid_estimated``: intervals whose grid energy is an estimate
     (no meter reading); ``grid_method``: how each interval's grid energy was obtained; ``refs``:
     audit references copied into every district row (meter, plan version, gridctl version, config
-    hash)."""
+    hash), one dict for all or a Series of dicts by interval."""
     idx = grid_kwh.index
     ci = intensity.reindex(idx)
     if ci.ci_kg_per_kwh.isna().any():
@@ -85,8 +85,9 @@ def book(grid_kwh: pd.Series, members_kwh: pd.DataFrame, intensity: pd.DataFrame
     district = pd.DataFrame({"interval_start": idx, "grouping": "district", "group_id": "district",
                              "energy_kwh": grid_kwh.to_numpy(), "import_kwh": import_kwh.to_numpy(),
                              "location_kg": location.to_numpy(), "market_kg": market.to_numpy(), **common})
-    district["inputs"] = [{**(refs or {}), "instruments_kwh": {k: float(v) for k, v in row.items() if v > 0}}
-                          for _, row in covered.iterrows()]
+    per_row = refs.reindex(idx) if isinstance(refs, pd.Series) else pd.Series([refs or {}] * len(idx), index=idx)
+    district["inputs"] = [{**(ref or {}), "instruments_kwh": {k: float(v) for k, v in row.items() if v > 0}}
+                          for ref, (_, row) in zip(per_row, covered.iterrows(), strict=True)]
     frames = [district]
     members = with_unmetered(grid_kwh, members_kwh.reindex(idx).fillna(0.0))
     groupings = {"member": {m: [m] for m in members.columns}, **config.groups}

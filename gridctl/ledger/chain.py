@@ -31,6 +31,11 @@ def _plain(value):
     return value
 
 
+def config_hash(config) -> str:
+    """SHA-256 of a validated configuration (every key, defaults included) as JSON."""
+    return hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()
+
+
 def row_hash(prev_hash: str, row: Mapping) -> str:
     """SHA-256 of the previous hash and the row's hashed fields as canonical JSON."""
     content = json.dumps({k: _plain(row.get(k)) for k in HASHED}, sort_keys=True, separators=(",", ":"))

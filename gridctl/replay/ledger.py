@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 
 from gridctl.district import District
 from gridctl.ledger.book import book
+from gridctl.ledger.chain import config_hash
 from gridctl.ledger.intensity import booking_intensity
 from gridctl.replay.run import CONTROLLER, ReplayResult
 from gridctl.store import Store
@@ -38,11 +38,6 @@ def member_energy_kwh(district: District, operation: pd.DataFrame) -> pd.DataFra
     assets = operation[[c for c in operation.columns if c.endswith((".p_kw", ".curtailed_kw"))]]
     assets = assets.rename(columns=lambda c: c.rsplit(".", 1)[0])
     return pd.concat([loads, pv, assets], axis=1) * dt_h
-
-
-def config_hash(district: District) -> str:
-    """SHA-256 of the configuration as validated (every key, defaults included)."""
-    return hashlib.sha256(district.config.model_dump_json().encode("utf-8")).hexdigest()
 
 
 def avoided_rows(district: District, result: ReplayResult, intensity: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +72,7 @@ def book_replay(district: District, result: ReplayResult, out: Path) -> Path:
     dt_h = district.resolution_min / 60.0
     intensity = booking_intensity(district.measured_carbon, operation.index)
     refs = {"meter": "replay: simulated operation (intervals.csv)", "gridctl_version": version("gridctl"),
-            "config_hash": config_hash(district), "replay": {"start": result.summary["start"],
+            "config_hash": config_hash(district.config), "replay": {"start": result.summary["start"],
                                                               "end": result.summary["end"]}}
     rows = book(operation.grid_import_kw * dt_h, member_energy_kwh(district, operation), intensity,
                 district.config.ledger, district.tz, refs=refs, grid_method="simulated operation (replay)")
