@@ -13,7 +13,7 @@ import time
 import httpx
 import pandas as pd
 import pytest
-from test_daemon_process import Daemon, daemons, wait_for, write_config
+from test_daemon_process import Daemon, daemons, wait_for, write_config  # noqa: F401 - the daemons fixture
 
 from gridctl import devices
 from gridctl.store import Store
@@ -45,7 +45,7 @@ def external_sim(demo_district):
 
 
 def test_sigkill_after_first_write_and_sigterm_safe_state(tmp_path, external_sim, request):
-    started = request.getfixturevalue(daemons.__name__)  # killed at teardown
+    started = request.getfixturevalue("daemons")  # processes killed at teardown
     config, sim_port, api_port = write_config(tmp_path)
     text = config.read_text()
     for old, new in [("enabled = true", "enabled = false"), (f"port = {sim_port}", f"port = {external_sim.port}"),
