@@ -353,8 +353,9 @@ class Daemon:
     async def release_override(self, asset_id: str) -> bool:
         """Release a device's override and write its plan value; False when none is in force."""
         now = self.clock.now()
-        if self.hot.overrides.pop(asset_id, None) is None:
+        if asset_id not in self.hot.active_overrides(now):
             return False
+        del self.hot.overrides[asset_id]
         self.records.release_override(asset_id, now.to_pydatetime())
         self.event("info", "override_released", f"{asset_id}: override released", asset_id)
         start = self.current_interval()

@@ -6,6 +6,7 @@ the store does not. Invalid input answers 4xx with the reason (:mod:`gridctl.api
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 from pathlib import Path
@@ -66,12 +67,18 @@ def create_app(daemon: Daemon) -> FastAPI:
         return JSONResponse({"detail": f"the store is not answering ({type(exc).__name__}); try again later"},
                             status_code=503)
 
-    async def paged(table: str, r: Range, **equal) -> dict:
+    async def paged(table: str, r: Range, **equal) -> Response:
         # default: from the start of the interval 24 h ago (a stable key for the cache)
         start = r.start or (daemon.current_interval() - pd.Timedelta(days=1)).to_pydatetime()
         key = (table, start, r.end, r.limit, r.offset, tuple(sorted(equal.items())))
-        page = await cache.get(key, lambda: store.page(table, start, r.end, r.limit, r.offset, **equal))
-        return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+
+        def read() -> bytes:
+            page = store.page(table, start, r.end, r.limit, r.offset, **equal)
+            return _render({"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset})
+
+        return _json_bytes(await cache.get(key, read))
+
+    plan_answers: dict[tuple, tuple[int, bytes]] = {}  # (start, end) -> (plan version, answer) from memory
 
     @app.get("/health", tags=["status"])
     async def health() -> JSONResponse:
@@ -80,61 +87,72 @@ def create_app(daemon: Daemon) -> FastAPI:
         st = daemon.status()
         ready = st["scheduler"]["running"]
         body = {"status": ("ok" if st["database"]["ok"] else "degraded") if ready else "not ready", **st}
-        return JSONResponse(body, status_code=200 if ready else 503)
+        return _json_bytes(_render(body), 200 if ready else 503)
 
     @app.get("/api/plan", tags=["read"])
-    async def plan(start: Time | None = None, end: Time | None = None) -> dict:
+    async def plan(start: Time | None = None, end: Time | None = None) -> Response:
         """Each interval as last planned (default: today, local day). Columns as in plan.csv."""
         s, e = _day_or(daemon, start, end)
+
+        def answer(frame: pd.DataFrame) -> bytes:
+            items = [{"interval_start": t.isoformat(), **{k: _num(v) for k, v in row.items()}}
+                     for t, row in zip(frame.index, frame.to_dict("records"))]
+            return _render({"start": s.isoformat(), "end": e.isoformat(), "latest": hot.latest, "items": items})
+
+        held = plan_answers.get((s, e))
+        if held is not None and held[0] == hot.version:
+            return _json_bytes(held[1])
         frame = hot.plan_view(s, e)
         if frame is None:
-            frame = await cache.get(("plan_view", s, e), lambda: store.plan_view(s, e))
-        items = [{"interval_start": t.isoformat(), **{k: _num(v) for k, v in row.items()}}
-                 for t, row in zip(frame.index, frame.to_dict("records"))]
-        return {"start": s.isoformat(), "end": e.isoformat(), "latest": hot.latest, "items": items}
+            return _json_bytes(await cache.get(("plan_view", s, e), lambda: answer(store.plan_view(s, e))))
+        if len(plan_answers) > 64:
+            plan_answers.clear()
+        plan_answers[(s, e)] = (hot.version, answer(frame))
+        return _json_bytes(plan_answers[(s, e)][1])
 
     @app.get("/api/plans", tags=["read"])
-    async def plans(r: Annotated[Range, Depends()], kind: str | None = None, status: str | None = None) -> dict:
+    async def plans(r: Annotated[Range, Depends()], kind: str | None = None, status: str | None = None) -> Response:
         """Plan records (version, kind, status, issue time, summary) created in the range."""
         return await paged("plans", r, kind=kind, status=status)
 
     @app.get("/api/forecasts", tags=["read"])
-    async def forecasts(r: Annotated[Range, Depends()], series: str | None = None) -> dict:
+    async def forecasts(r: Annotated[Range, Depends()], series: str | None = None) -> Response:
         """Forecast values by interval start, with their issue time."""
         return await paged("forecasts", r, series=series)
 
     @app.get("/api/telemetry", tags=["read"])
     async def telemetry(r: Annotated[Range, Depends()], asset_id: str | None = None,
-                        quantity: str | None = None) -> dict:
+                        quantity: str | None = None) -> Response:
         """Measurements (p_kw, soc_kwh) per asset."""
         return await paged("measurements", r, asset_id=asset_id, quantity=quantity)
 
     @app.get("/api/setpoints", tags=["read"])
-    async def setpoints(r: Annotated[Range, Depends()], asset_id: str | None = None) -> dict:
+    async def setpoints(r: Annotated[Range, Depends()], asset_id: str | None = None) -> Response:
         """Setpoints: requested, written after clamping, read back (``error`` "in flight" until the result)."""
         return await paged("setpoints", r, asset_id=asset_id)
 
     @app.get("/api/events", tags=["read"])
     async def events(r: Annotated[Range, Depends()], asset_id: str | None = None,
-                     severity: str | None = None) -> dict:
+                     severity: str | None = None) -> Response:
         """Events and alarms."""
         return await paged("events", r, asset_id=asset_id, severity=severity)
 
     @app.get("/api/emissions", tags=["read"])
-    async def emissions(r: Annotated[Range, Depends()], asset_id: str | None = None) -> dict:
+    async def emissions(r: Annotated[Range, Depends()], asset_id: str | None = None) -> Response:
         """Emissions ledger per interval and asset (``grid`` = the district's import)."""
         return await paged("emissions", r, asset_id=asset_id)
 
     @app.get("/api/devices", tags=["read"])
-    async def devices() -> dict:
+    async def devices() -> Response:
         """State, rating and override of every device (from memory)."""
         overrides = hot.active_overrides(daemon.clock.now())
-        return {k: {**st.as_dict(), "rating": vars(daemon.controller.ratings[k]), "override": overrides.get(k)}
-                for k, st in daemon.controller.state.items()}
+        return _json_bytes(_render({k: {**st.as_dict(), "rating": vars(daemon.controller.ratings[k]),
+                                        "override": overrides.get(k)} for k, st in daemon.controller.state.items()}))
 
     @app.get("/api/dashboard", tags=["read"], include_in_schema=False)
-    async def dashboard_json() -> dict:
-        return await cache.get(("dashboard", daemon.current_interval()), lambda: dashboard_data(daemon))
+    async def dashboard_json() -> Response:
+        key = ("dashboard", daemon.current_interval())
+        return _json_bytes(await cache.get(key, lambda: _render(dashboard_data(daemon))))
 
     @app.post("/api/override/{asset_id}", tags=["write"], dependencies=[Depends(require_token)])
     async def override(asset_id: str, body: Override) -> dict:
@@ -177,6 +195,23 @@ def create_app(daemon: Daemon) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def _plain(v):
+    """JSON form of what json does not know (numpy scalars, times)."""
+    if hasattr(v, "item"):
+        return v.item()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
+
+
+def _render(content) -> bytes:
+    return json.dumps(content, default=_plain, separators=(",", ":")).encode()
+
+
+def _json_bytes(body: bytes, status_code: int = 200) -> Response:
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 def _num(v):

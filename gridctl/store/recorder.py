@@ -59,7 +59,7 @@ class Recorder:
         self.delivered = 0  # records the store has taken (readers use it to know when answers change)
         if len(journal):
             log.info("journal %s holds %d records from the last run; replaying them", journal.path, len(journal))
-        self.record("close_pending_setpoints", self.now())
+        self.record("close_pending_setpoints")
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
 

@@ -146,10 +146,11 @@ class Store:
             s.execute(update(SetpointRecord).where(SetpointRecord.ts == ts, SetpointRecord.asset_id == asset_id)
                       .values(readback_kw=readback_kw, ok=ok, error=error))
 
-    def close_pending_setpoints(self, now: datetime) -> int:
-        """Writes whose result was never recorded (the process stopped during them): marked as such."""
+    def close_pending_setpoints(self) -> int:
+        """Writes whose result was never recorded (the process stopped during them): marked as such.
+        Run at start, after the journal's earlier records and before any new write's."""
         with self.session.begin() as s:
-            return s.execute(update(SetpointRecord).where(SetpointRecord.error == IN_FLIGHT, SetpointRecord.ts < now)
+            return s.execute(update(SetpointRecord).where(SetpointRecord.error == IN_FLIGHT)
                              .values(error=NO_RESULT)).rowcount
 
     def add_event(self, ts: datetime, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
