@@ -111,9 +111,9 @@ class Daemon:
             log.info("no valid plan covers now: planning immediately")
             await self.intraday()
         await self.tick()
+        await self.feeds.start()
         self.scheduler = self._make_scheduler()
         self.scheduler.start()
-        await self.feeds.start()
 
     async def stop(self) -> None:
         """Stop the jobs, wait for the write in flight, close the device connections."""

@@ -157,7 +157,10 @@ class FeedManager:
 
     # -- MQTT -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start the MQTT subscriber (when configured) as a task."""
+        """Count ages from now (when nothing arrived yet) and start the MQTT subscriber, if configured."""
+        now = self.now()
+        for state in self.states.values():
+            state.started_utc = now
         if self.mqtt is not None and self._mqtt_task is None:
             self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="mqtt")
 
