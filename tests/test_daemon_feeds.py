@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from adapters.drivers import HostPool, Timing
+from gridctl.api.dashboard import dashboard_data
 from gridctl.clock import DaemonClock
 from gridctl.commands.run import control_settings, device_io, ratings, simulator
 from gridctl.control import Controller
@@ -71,6 +72,8 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
             again = (await wait_for(lambda: plan_after(store, back["ts"]), 60.0, "a plan after feed_recovered"))
             assert again["summary"]["carbon_source"]["source"] == "provider"
             assert "gridctl_feed_stale{feed=\"gb\"} 0.0" in daemon.metrics.render().decode()
+            panel = dashboard_data(daemon)["feeds"]["gb"]  # the dashboard's feed panel
+            assert panel["kind"] == "gb_carbon" and not panel["stale"] and panel["last_success"]
         finally:
             await daemon.stop()
             pool.close()
