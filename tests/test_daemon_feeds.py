@@ -1,11 +1,15 @@
-"""The daemon with a carbon feed served by a real loopback HTTP server, on an accelerated clock:
-the provider goes quiet -> ``feed_stale`` is stored and plans fall back to the profile model
-and say so; it comes back -> ``feed_recovered`` and plans use provider forecasts again."""
+"""The daemon with a carbon feed served by a real loopback HTTP server and an MQTT topic on the
+loopback Mosquitto, on an accelerated clock: a published measurement reaches the daemon; the
+provider goes quiet -> ``feed_stale`` is stored and plans fall back to the profile model and say
+so; it comes back -> ``feed_recovered`` and plans use provider forecasts again."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
+import aiomqtt
 import pandas as pd
 
 from adapters.drivers import HostPool, Timing
@@ -39,8 +43,10 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
     cfg = demo_district.config
     with LoopbackHTTP() as provider:
         provider.routes["/intensity/"] = GB
+        topic = f"gridctl-test/{uuid.uuid4().hex}/meter"
         feeds = FeedsConfig(attempts=1, source=[{"id": "gb", "kind": "gb_carbon", "base_url": provider.url,
-                                                 "interval_s": 300.0, "max_age_s": 1200.0}])
+                                                 "interval_s": 300.0, "max_age_s": 1200.0}],
+                            mqtt={"enabled": True, "topics": {topic: "meter/p_kw"}, "max_age_s": 1e6})
         config = cfg.model_copy(update={"feeds": feeds, "daemon": cfg.daemon.model_copy(update={
             "telemetry_s": 120.0, "misfire_grace_s": 600.0, "intraday_lead_s": 300.0})})
         clock = DaemonClock(SCALE, pd.Timestamp(START), data_year=2016)
@@ -57,6 +63,12 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
             assert first["source"] == "provider" and first["intervals"].get("provider", 0) > 0
             await wait_for(lambda: daemon.feeds.status()["gb"]["rows_total"] > 0, what="first fetch")
             assert len(daemon.feed_frames["gb"]) == 6
+            await asyncio.wait_for(daemon.feeds.mqtt.subscribed.wait(), 30.0)
+            async with aiomqtt.Client("127.0.0.1", 1883) as client:
+                await client.publish(topic, b'{"ts": "2026-11-25T13:00:00Z", "value": 812.5}', qos=1)
+            sample = await wait_for(lambda: daemon.feed_samples.get("meter/p_kw"), what="the MQTT sample")
+            assert (sample.ts_utc, sample.value) == (pd.Timestamp("2026-11-25T13:00:00Z"), 812.5)
+            assert daemon.status()["feeds"]["mqtt"]["rows_total"] == 1
 
             provider.silent, silenced = True, clock.now()
             stale = (await wait_for(lambda: events(store, "feed_stale", silenced), 60.0, "feed_stale"))[0]
