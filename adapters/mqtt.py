@@ -129,7 +129,7 @@ class MqttSubscriber:
                 for pattern in self.topics:
                     await client.subscribe(pattern, qos=1)
         except (aiomqtt.MqttError, TimeoutError) as exc:
-            return f"broker {self.host}:{self.port}: {exc or 'no answer within %g s' % timeout_s}"
+            return f"broker {self.host}:{self.port}: {exc or f'no answer within {timeout_s:g} s'}"
         return None
 
     async def run(self) -> None:

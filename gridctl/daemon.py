@@ -46,6 +46,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from adapters.mqtt import Sample
 from gridctl import forecasting
 from gridctl.api.metrics import Metrics
 from gridctl.clock import ClockTrigger, DaemonClock
@@ -109,8 +110,12 @@ class Daemon:
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
         self.hot = HotState(self.res)
-        self.feed_frames: dict[str, pd.DataFrame] = {}  # newest rows per feed, until the store keeps them
-        self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event, now=clock.now)
+        # newest rows per feed and newest MQTT sample per series, until the store keeps them
+        self.feed_frames: dict[str, pd.DataFrame] = {}
+        self.feed_samples: dict[str, Sample] = {}
+        self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event,
+                                             on_sample=lambda s: self.feed_samples.__setitem__(s.series_id, s),
+                                             now=clock.now)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -127,9 +132,9 @@ class Daemon:
             log.info("no valid plan covers now: planning immediately")
             await self.intraday()
         await self.tick()
+        await self.feeds.start()
         self.scheduler = self._make_scheduler()
         self.scheduler.start()
-        await self.feeds.start()
 
     async def stop(self, safe: bool = True) -> None:
         """Stop the jobs, wait for the write in flight (at most ``STOP_WAIT_S``), send every device

@@ -1,4 +1,7 @@
-"""Provider clients of the configured feeds: one ``fetch(now) -> frame`` per ``[[feeds.source]]``."""
+"""Provider clients of the configured feeds: one ``fetch(now) -> frame`` per ``[[feeds.source]]``.
+
+Each client module is imported when a feed of its kind is configured, so a daemon without feeds
+does not load the provider libraries (entsoe-py, watttime, openmeteo-requests)."""
 
 from __future__ import annotations
 
@@ -6,13 +9,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from adapters.providers.electricitymaps import ElectricityMaps
-from adapters.providers.entsoe import Entsoe
-from adapters.providers.gb_carbon import GBCarbonIntensity
 from adapters.providers.http import RetryPolicy
-from adapters.providers.watttime import WattTime
-from adapters.weather_feeds.dwd_mosmix import DwdMosmix
-from adapters.weather_feeds.openmeteo import OpenMeteo
 from gridctl.config import ConfigError, SiteConfig
 from gridctl.feed_config import FeedConfig, FeedsConfig
 
@@ -39,16 +36,22 @@ def fetcher(feed: FeedConfig, cfg: FeedsConfig, site: SiteConfig, env: Mapping[s
     url = {"base_url": feed.base_url} if feed.base_url else {}
     key = secret(feed.id, "key_env", feed.key_env, env) if feed.key_env else ""
     if feed.kind == "electricitymaps":
+        from adapters.providers.electricitymaps import ElectricityMaps
         return ElectricityMaps(key, feed.zone, forecast=feed.forecast, policy=policy, **url).fetch
     if feed.kind == "watttime":
         user = secret(feed.id, "user_env", feed.user_env, env)
+        from adapters.providers.watttime import WattTime
         return WattTime(user, key, feed.zone, policy=policy, **url).fetch
     if feed.kind == "entsoe":
+        from adapters.providers.entsoe import Entsoe
         return Entsoe(key, feed.zone, forecast=feed.forecast, policy=policy).fetch
     if feed.kind == "gb_carbon":
+        from adapters.providers.gb_carbon import GBCarbonIntensity
         return GBCarbonIntensity(policy=policy, **url).fetch
     if feed.kind == "openmeteo":
         lat = site.latitude if feed.latitude is None else feed.latitude
         lon = site.longitude if feed.longitude is None else feed.longitude
+        from adapters.weather_feeds.openmeteo import OpenMeteo
         return OpenMeteo(lat, lon, api_key=key, policy=policy, **url).fetch
+    from adapters.weather_feeds.dwd_mosmix import DwdMosmix
     return DwdMosmix(feed.station, policy=policy, **url).fetch

@@ -77,7 +77,7 @@ class FeedsConfig(_Section):
     timeout_s: float = Field(20.0, gt=0)  # per HTTP request, s
     attempts: int = Field(3, ge=1, le=10)  # tries per fetch, the first included
     backoff_initial_s: float = Field(1.0, ge=0)  # first retry wait (doubles, plus up to 1 s jitter), s
-    backoff_max_s: float = Field(60.0, ge=0)  # longest retry wait and longest Retry-After honoured, s
+    backoff_max_s: float = Field(60.0, ge=0)  # longest retry wait; a longer Retry-After ends the fetch, s
     source: list[FeedConfig] = Field(default_factory=list)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
 

@@ -43,6 +43,18 @@ def _iso(t: pd.Timestamp | None) -> str | None:
     return None if t is None else t.isoformat()
 
 
+@dataclass(frozen=True)
+class FeedSpec:
+    """One provider feed: the table it writes (``carbon`` or ``weather``), its kind, period, stale
+    age and fetch function."""
+
+    signal: str
+    kind: str
+    interval_s: float
+    max_age_s: float
+    fetch: Fetch
+
+
 @dataclass
 class FeedState:
     """Freshness of one feed."""
@@ -76,16 +88,13 @@ class FeedState:
 class FeedManager:
     """Fetch jobs, the MQTT subscriber and the freshness of every configured feed."""
 
-    def __init__(self, fetchers: Mapping[str, tuple[str, str, float, float, Fetch]], on_rows: OnRows,
-                 on_event: OnEvent, now: Callable[[], pd.Timestamp] = _utc_now,
-                 mqtt: MqttSubscriber | None = None, mqtt_max_age_s: float = 900.0):
-        """``fetchers[id] = (signal, kind, interval_s, max_age_s, fetch)``."""
+    def __init__(self, feeds: Mapping[str, FeedSpec], on_rows: OnRows, on_event: OnEvent,
+                 now: Callable[[], pd.Timestamp] = _utc_now, mqtt: MqttSubscriber | None = None,
+                 mqtt_max_age_s: float = 900.0):
         self.on_rows, self.on_event, self.now = on_rows, on_event, now
         started = now()
-        self._fetch = {k: v[4] for k, v in fetchers.items()}
-        self.interval_s = {k: v[2] for k, v in fetchers.items()}
-        self.states = {k: FeedState(k, signal, kind, max_age, started)
-                       for k, (signal, kind, _, max_age, _) in fetchers.items()}
+        self.specs = dict(feeds)
+        self.states = {k: FeedState(k, s.signal, s.kind, s.max_age_s, started) for k, s in self.specs.items()}
         self.mqtt = mqtt
         if mqtt is not None:
             self.states["mqtt"] = FeedState("mqtt", "measurements", "mqtt", mqtt_max_age_s, started)
@@ -96,8 +105,8 @@ class FeedManager:
                     now: Callable[[], pd.Timestamp] = _utc_now, env: Mapping[str, str] = os.environ) -> FeedManager:
         """The manager of ``[feeds]``; :class:`gridctl.config.ConfigError` when a key variable is unset."""
         cfg = config.feeds
-        fetchers = {f.id: (f.signal, f.kind, f.interval_s, f.max_age_s, fetcher(f, cfg, config.site, env))
-                    for f in cfg.source}
+        specs = {f.id: FeedSpec(f.signal, f.kind, f.interval_s, f.max_age_s, fetcher(f, cfg, config.site, env))
+                 for f in cfg.source}
         mqtt = None
         if cfg.mqtt.enabled:
             m = cfg.mqtt
@@ -105,7 +114,7 @@ class FeedManager:
             password = secret("mqtt", "password_env", m.password_env, env) if m.password_env else ""
             mqtt = MqttSubscriber(m.host, m.port, m.topics, on_sample or (lambda sample: None), username=user,
                                   password=password, reconnect_s=m.reconnect_s, now=now)
-        return cls(fetchers, on_rows, on_event, now, mqtt, cfg.mqtt.max_age_s)
+        return cls(specs, on_rows, on_event, now, mqtt, cfg.mqtt.max_age_s)
 
     @property
     def enabled(self) -> bool:
@@ -118,7 +127,7 @@ class FeedManager:
         now = self.now()
         state.last_attempt_utc = now
         try:
-            frame = self._fetch[feed_id](now)
+            frame = self.specs[feed_id].fetch(now)
             self.on_rows(feed_id, state.signal, frame)
         except Exception as exc:  # noqa: BLE001 - a failing feed never stops the daemon
             state.failures += 1
@@ -146,7 +155,7 @@ class FeedManager:
     def probe(self) -> list[str]:
         """Fetch every provider feed once; one line per failing feed (``gridctl check --feeds``)."""
         failing = []
-        for feed_id in self._fetch:
+        for feed_id in self.specs:
             if not self.fetch_sync(feed_id):
                 failing.append(f"feed {feed_id}: {self.states[feed_id].last_error}")
             elif self.states[feed_id].rows_total == 0:
@@ -157,7 +166,10 @@ class FeedManager:
 
     # -- MQTT -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start the MQTT subscriber (when configured) as a task."""
+        """Count ages from now (when nothing arrived yet) and start the MQTT subscriber, if configured."""
+        now = self.now()
+        for state in self.states.values():
+            state.started_utc = now
         if self.mqtt is not None and self._mqtt_task is None:
             self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="mqtt")
 
@@ -214,7 +226,7 @@ class FeedManager:
     def jobs(self) -> list[tuple[str, Callable[[], Awaitable[None]], float]]:
         """(job id, coroutine function, period in daemon-clock seconds) of every scheduled job."""
         out: list[tuple[str, Callable[[], Awaitable[None]], float]] = [
-            (f"feed:{feed_id}", self._job(feed_id), self.interval_s[feed_id]) for feed_id in self._fetch]
+            (f"feed:{feed_id}", self._job(feed_id), spec.interval_s) for feed_id, spec in self.specs.items()]
         if self.states:
             out.append(("feeds:freshness", self.check_async, CHECK_S))
         return out

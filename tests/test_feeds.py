@@ -15,7 +15,7 @@ from gridctl.api.metrics import Metrics
 from gridctl.cli import main
 from gridctl.config import ConfigError, parse_config
 from gridctl.feed_source import carbon_source
-from gridctl.feeds import FeedManager
+from gridctl.feeds import FeedManager, FeedSpec
 from tests.loopback_http import LoopbackHTTP
 
 DATA = Path(__file__).parent / "data" / "providers"
@@ -96,7 +96,7 @@ def test_stale_then_recovered_against_a_loopback_provider():
 def test_a_feed_that_never_answers_goes_stale_from_the_start():
     clock = ManualClock("2026-12-02T12:00Z")
     events = []
-    manager = FeedManager({"x": ("weather", "openmeteo", 60.0, 600.0, lambda now: 1 / 0)},
+    manager = FeedManager({"x": FeedSpec("weather", "openmeteo", 60.0, 600.0, lambda now: 1 / 0)},
                           lambda *r: None, lambda *e: events.append(e), now=clock)
     assert not manager.fetch_sync("x") and manager.status()["x"]["last_error"] == "ZeroDivisionError: division by zero"
     clock.t += pd.Timedelta(seconds=601)
@@ -150,7 +150,7 @@ def test_check_feeds_exit_codes(tmp_path, capsys):
 
 
 def test_status_is_json_serialisable():
-    manager = FeedManager({"x": ("carbon", "gb_carbon", 60.0, 600.0, lambda now: pd.DataFrame())},
+    manager = FeedManager({"x": FeedSpec("carbon", "gb_carbon", 60.0, 600.0, lambda now: pd.DataFrame())},
                           lambda *r: None, lambda *e: None, now=ManualClock("2026-12-02T12:00Z"))
     json.dumps(manager.status())
 

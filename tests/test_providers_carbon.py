@@ -72,6 +72,14 @@ def test_rate_limit_retry_after_is_honoured_then_succeeds():
 
 
 @respx.mock
+def test_rate_limit_longer_than_allowed_ends_the_fetch():
+    route = respx.get(f"{EM}/history").respond(429, headers={"Retry-After": "3600"})
+    with pytest.raises(FeedError, match=r"^Electricity Maps history \(DE\): HTTP 429 \(Retry-After 3600 s\)$"):
+        ElectricityMaps("t", "DE", forecast=False, policy=FAST).fetch(NOW)
+    assert route.call_count == 1
+
+
+@respx.mock
 def test_unauthorised_is_not_retried():
     route = respx.get(f"{EM}/history").respond(401, json={"error": "invalid token"})
     with pytest.raises(FeedError, match=r"^Electricity Maps history \(DE\): HTTP 401$"):
@@ -83,8 +91,8 @@ def test_retry_after_header_sets_the_wait():
     response = httpx.Response(429, headers={"Retry-After": "7"}, request=httpx.Request("GET", "http://x"))
     exc = httpx.HTTPStatusError("429", request=response.request, response=response)
     assert backoff_hook(RetryPolicy(wait_max_s=60.0))(exc) == 7.0
-    assert backoff_hook(RetryPolicy(wait_max_s=5.0))(exc) == 5.0  # capped
-    assert retry_after_s({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 60.0) == 0.0  # in the past
+    assert backoff_hook(RetryPolicy(wait_max_s=5.0))(exc) is False  # longer than allowed: give this fetch up
+    assert retry_after_s({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # in the past
     assert backoff_hook(RetryPolicy())(httpx.ConnectError("refused")) is True
     assert backoff_hook(RetryPolicy())(ValueError("bad")) is False
 

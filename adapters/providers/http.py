@@ -1,5 +1,6 @@
 """What every provider client shares: a retry policy (stamina: exponential backoff with jitter,
-``Retry-After`` of a 429/503 answer honoured), JSON GETs through httpx, and :class:`FeedError`.
+``Retry-After`` of a 429/503 answer honoured: waited for, or the fetch given up when it asks for
+more than ``wait_max_s``), JSON GETs through httpx, and :class:`FeedError`.
 
 A call is retried on connection errors, time-outs, 429 and 5xx answers; any other answer (401,
 404, ...) fails at once. After the last attempt the error is raised as :class:`FeedError` with a
@@ -59,8 +60,8 @@ def _status_and_headers(exc: BaseException) -> tuple[int | None, dict]:
     return None, {}
 
 
-def retry_after_s(headers: dict, cap_s: float) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header (delta seconds or HTTP date), capped; None if absent."""
+def retry_after_s(headers: dict) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (delta seconds or HTTP date); None if absent."""
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     if value is None:
         return None
@@ -71,18 +72,19 @@ def retry_after_s(headers: dict, cap_s: float) -> float | None:
             seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
-    return min(max(seconds, 0.0), cap_s)
+    return max(seconds, 0.0)
 
 
 def backoff_hook(policy: RetryPolicy) -> Callable[[Exception], bool | float]:
-    """stamina hook: retry transport errors and 429/5xx; wait as long as Retry-After says."""
+    """stamina hook: retry transport errors and 429/5xx; wait as long as Retry-After says, or give
+    this fetch up when that is longer than ``wait_max_s`` (the next scheduled fetch tries again)."""
     def hook(exc: Exception) -> bool | float:
         status, headers = _status_and_headers(exc)
         if status is not None:
             if status not in RETRY_STATUS:
                 return False
-            wait = retry_after_s(headers, policy.wait_max_s)
-            return True if wait is None else wait
+            wait = retry_after_s(headers)
+            return True if wait is None else (wait if wait <= policy.wait_max_s else False)
         cause = exc
         while cause is not None:
             if isinstance(cause, TRANSIENT):
@@ -103,8 +105,10 @@ def call(func: Callable[[], T], policy: RetryPolicy, what: str) -> T:
     except FeedError:
         raise
     except Exception as exc:  # any client failure ends as one line
-        status, _ = _status_and_headers(exc)
-        detail = f"HTTP {status}" if status else f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        status, headers = _status_and_headers(exc)
+        wait = retry_after_s(headers)
+        detail = (f"HTTP {status}" + ("" if wait is None else f" (Retry-After {wait:g} s)") if status else
+                  f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise FeedError(f"{what}: {detail}") from exc
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -1,4 +1,4 @@
-"""Data of the dashboard: plan vs actual for the local day, device states, recent events."""
+"""Data of the dashboard: plan vs actual for the local day, device states, feed freshness, recent events."""
 
 from __future__ import annotations
 
@@ -63,6 +63,6 @@ def dashboard_data(daemon: Daemon) -> dict:
         "carbon": {"plan": _series(plan.get("ci_kg_per_kwh", [])), "actual": _series(ci_actual)},
         "batteries": batteries,
         "devices": status["devices"], "scheduler": status["scheduler"], "database": status["database"],
-        "emissions_today_kg": status["emissions_today_kg"],
+        "emissions_today_kg": status["emissions_today_kg"], "feeds": status.get("feeds", {}),
         "events": events.items[-20:][::-1],
     }

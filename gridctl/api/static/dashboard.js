@@ -42,6 +42,14 @@ function draw(d) {
     row(dev, [id, s.online ? "online" : "offline", fmt(s.p_kw), fmt(s.soc_kwh), fmt(s.last_setpoint_kw),
               s.last_error], s.online ? "" : "offline");
   }
+  const feeds = document.getElementById("feeds");
+  feeds.replaceChildren();
+  row(feeds.createTHead(), ["feed", "kind", "state", "age s", "max age s", "last success", "newest row", "last error"]);
+  for (const [id, f] of Object.entries(d.feeds || {})) {
+    row(feeds, [id, f.kind, f.stale ? "stale" : "fresh", fmt(f.age_s, 0), fmt(f.max_age_s, 0),
+                (f.last_success || "").slice(0, 19), (f.newest_row || "").slice(0, 16), f.last_error],
+        f.stale ? "offline" : "");
+  }
   const ev = document.getElementById("events");
   ev.replaceChildren();
   row(ev.createTHead(), ["time", "severity", "kind", "message"]);

@@ -15,11 +15,16 @@ GHI_W_M2 = [0.0, 0.0, 3.0, 38.0, 92.0, 131.0, 140.0, 112.0, 60.0, 14.0, 0.0, 0.0
 CLOUD_PCT = [100.0, 98.0, 91.0, 75.0, 60.0, 52.0, 55.0, 70.0, 84.0, 96.0, 100.0, 100.0]
 
 
+def vector(b: flatbuffers.Builder, items: list, prepend) -> int:
+    """A flatbuffers vector of 4-byte items, each written by ``prepend``."""
+    b.StartVector(4, len(items), 4)
+    for item in reversed(items):
+        prepend(item)
+    return b.EndVector()
+
+
 def variable(b: flatbuffers.Builder, var: int, unit: int, altitude: int, values: list[float]) -> int:
-    b.StartVector(4, len(values), 4)
-    for v in reversed(values):
-        b.PrependFloat32(v)
-    vec = b.EndVector()
+    vec = vector(b, values, b.PrependFloat32)
     b.StartObject(13)
     b.PrependUint8Slot(0, var, 0)
     b.PrependUint8Slot(1, unit, 0)
@@ -33,10 +38,7 @@ def build() -> bytes:
     offsets = [variable(b, Variable.temperature, Unit.celsius, 2, TEMP_C),
                variable(b, Variable.shortwave_radiation, Unit.watt_per_square_metre, 0, GHI_W_M2),
                variable(b, Variable.cloud_cover, Unit.percentage, 0, CLOUD_PCT)]
-    b.StartVector(4, len(offsets), 4)
-    for off in reversed(offsets):
-        b.PrependUOffsetTRelative(off)
-    variables = b.EndVector()
+    variables = vector(b, offsets, b.PrependUOffsetTRelative)
     b.StartObject(4)
     b.PrependInt64Slot(0, START, 0)
     b.PrependInt64Slot(1, START + 3600 * len(TEMP_C), 0)

@@ -1,0 +1,93 @@
+"""The daemon with a carbon feed served by a real loopback HTTP server and an MQTT topic on the
+loopback Mosquitto, on an accelerated clock: a published measurement reaches the daemon; the
+provider goes quiet -> ``feed_stale`` is stored and plans fall back to the profile model and say
+so; it comes back -> ``feed_recovered`` and plans use provider forecasts again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import aiomqtt
+import pandas as pd
+
+from adapters.drivers import HostPool, Timing
+from gridctl.api.dashboard import dashboard_data
+from gridctl.clock import DaemonClock
+from gridctl.commands.run import control_settings, device_io, ratings, simulator
+from gridctl.control import Controller
+from gridctl.daemon import Daemon
+from gridctl.feed_config import FeedsConfig
+from gridctl.store import Store
+from tests.loopback_http import LoopbackHTTP
+from tests.test_daemon import wait_for
+
+GB = (200, {"Content-Type": "application/json"},
+      (Path(__file__).parent / "data" / "providers" / "gb_intensity.json").read_bytes())
+START = "2026-11-25T13:05:00Z"  # after the gate time: no day-ahead plan during the test
+SCALE = 180.0
+
+
+def events(store: Store, kind: str, after: pd.Timestamp) -> list[dict]:
+    return [e for e in store.page("events", limit=5000).items if e["kind"] == kind and pd.Timestamp(e["ts"]) > after]
+
+
+def plan_after(store: Store, ts: str) -> dict | None:
+    later = [p for p in store.page("plans", limit=5000).items
+             if p["kind"] == "intraday" and pd.Timestamp(p["created_at"]) > pd.Timestamp(ts)]
+    return later[0] if later else None
+
+
+async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_district, tmp_path):
+    cfg = demo_district.config
+    with LoopbackHTTP() as provider:
+        provider.routes["/intensity/"] = GB
+        topic = f"gridctl-test/{uuid.uuid4().hex}/meter"
+        feeds = FeedsConfig(attempts=1, source=[{"id": "gb", "kind": "gb_carbon", "base_url": provider.url,
+                                                 "interval_s": 300.0, "max_age_s": 1200.0}],
+                            mqtt={"enabled": True, "topics": {topic: "meter/p_kw"}, "max_age_s": 1e6})
+        config = cfg.model_copy(update={"feeds": feeds, "daemon": cfg.daemon.model_copy(update={
+            "telemetry_s": 120.0, "misfire_grace_s": 600.0, "intraday_lead_s": 300.0})})
+        clock = DaemonClock(SCALE, pd.Timestamp(START), data_year=2016)
+        sim = simulator(demo_district, clock, port=0)
+        port = await sim.start()
+        store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+        pool = HostPool(Timing(timeout_s=1.0, retries=0))
+        controller = Controller(device_io(demo_district, pool, port), ratings(demo_district), store, clock.now,
+                                control_settings(config))
+        daemon = Daemon(config, demo_district, store, controller, clock)
+        await daemon.start()
+        try:
+            first = store.latest_plan("intraday")["summary"]["carbon_source"]
+            assert first["source"] == "provider" and first["intervals"].get("provider", 0) > 0
+            await wait_for(lambda: daemon.feeds.status()["gb"]["rows_total"] > 0, what="first fetch")
+            assert len(daemon.feed_frames["gb"]) == 6
+            await asyncio.wait_for(daemon.feeds.mqtt.subscribed.wait(), 30.0)
+            async with aiomqtt.Client("127.0.0.1", 1883) as client:
+                await client.publish(topic, b'{"ts": "2026-11-25T13:00:00Z", "value": 812.5}', qos=1)
+            sample = await wait_for(lambda: daemon.feed_samples.get("meter/p_kw"), what="the MQTT sample")
+            assert (sample.ts_utc, sample.value) == (pd.Timestamp("2026-11-25T13:00:00Z"), 812.5)
+            assert daemon.status()["feeds"]["mqtt"]["rows_total"] == 1
+
+            provider.silent, silenced = True, clock.now()
+            stale = (await wait_for(lambda: events(store, "feed_stale", silenced), 60.0, "feed_stale"))[0]
+            assert stale["severity"] == "alarm" and "feed gb (gb_carbon) is stale" in stale["message"]
+            assert daemon.status()["feeds"]["gb"]["last_error"] == "GB Carbon Intensity: HTTP 503"
+            fallback = (await wait_for(lambda: plan_after(store, stale["ts"]), 60.0, "a plan after feed_stale"))
+            source = fallback["summary"]["carbon_source"]
+            assert source["source"] == "profile" and set(source["intervals"]) == {"profile"}
+            assert "every carbon feed is stale" in source["reason"]
+
+            provider.silent, restored = False, clock.now()
+            back = (await wait_for(lambda: events(store, "feed_recovered", restored), 60.0, "feed_recovered"))[0]
+            again = (await wait_for(lambda: plan_after(store, back["ts"]), 60.0, "a plan after feed_recovered"))
+            assert again["summary"]["carbon_source"]["source"] == "provider"
+            assert "gridctl_feed_stale{feed=\"gb\"} 0.0" in daemon.metrics.render().decode()
+            panel = dashboard_data(daemon)["feeds"]["gb"]  # the dashboard's feed panel
+            assert panel["kind"] == "gb_carbon" and not panel["stale"] and panel["last_success"]
+        finally:
+            await daemon.stop()
+            pool.close()
+            await sim.stop()
+            store.close()
