@@ -73,6 +73,7 @@ class SunSpecDriver:
         self.revert_s = int(revert_s)
         self._map: DeviceMap | None = None
         self._mirror: RegisterImage | None = None
+        self._plans: dict[tuple, tuple[list[tuple[str, PointDef]], list[tuple[int, int]]]] = {}
 
     @property
     def rating_kw(self) -> float:
@@ -115,6 +116,7 @@ class SunSpecDriver:
             raise DeviceProtocolError(self.device_id, f"models {missing} missing; device has {found}")
         self._map = DeviceMap(tuple(models), base)
         self._mirror = RegisterImage(self._map)
+        self._plans.clear()
         for model in models:
             await self.refresh(model.points.values())
         self.check()
@@ -154,14 +156,21 @@ class SunSpecDriver:
                                                       "device; check its scale factors")
         return w
 
-    async def refresh(self, points: Iterable[PointDef]) -> None:
-        """Read the registers of ``points`` into the mirror, with their scale factors when those
-        come at no extra request (the others stay as read at discovery)."""
+    def read_plan(self, points: Iterable[PointDef]) -> list[tuple[int, int]]:
+        """The reads that cover ``points``, with their scale factors when those come at no extra
+        request (the others stay as read at discovery)."""
         points = list(points)
         needed = spans(points)
         sfs = {sf for p in points if (sf := self.map.sf_point(p)) is not None}
         with_sfs = spans([*points, *sfs])
-        for address, count in with_sfs if len(with_sfs) == len(needed) else needed:
+        return with_sfs if len(with_sfs) == len(needed) else needed
+
+    async def refresh(self, points: Iterable[PointDef]) -> None:
+        """Read the registers of ``points`` (see :meth:`read_plan`) into the mirror."""
+        await self._load(self.read_plan(points))
+
+    async def _load(self, plan: list[tuple[int, int]]) -> None:
+        for address, count in plan:
             self.mirror.load(address, await self._read(address, count))
 
     def point(self, model: int | str, name: str) -> PointDef:
@@ -176,9 +185,14 @@ class SunSpecDriver:
 
     async def read_values(self, names: Iterable[tuple[int | str, str]]) -> dict[str, float | None]:
         """Read points ``(model, name)`` now; return their scaled values by name."""
-        names = list(names)
-        await self.refresh(self.point(m, n) for m, n in names)
-        return {n: self.value(m, n) for m, n in names}
+        key = tuple(names)
+        plan = self._plans.get(key)
+        if plan is None:
+            points = [(n, self.point(m, n)) for m, n in key]
+            plan = self._plans[key] = (points, self.read_plan(p for _, p in points))
+        await self._load(plan[1])
+        get = self.mirror.get
+        return {n: get(p) for n, p in plan[0]}
 
     async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float | None,
                             revert_s: int, extra_raw: dict[str, int] | None = None) -> float:

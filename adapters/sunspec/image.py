@@ -25,6 +25,14 @@ _UNSIGNED_TYPES = {
     mdef.TYPE_COUNT,
 }
 _UNSIGNED_BITS = {1: 16, 2: 32, 4: 64}
+# integer types of one or two registers: (registers, signed, raw value meaning "not implemented")
+_INTEGERS = {
+    mdef.TYPE_INT16: (1, True, 0x8000), mdef.TYPE_SUNSSF: (1, True, 0x8000), mdef.TYPE_UINT16: (1, False, 0xFFFF),
+    mdef.TYPE_ENUM16: (1, False, 0xFFFF), mdef.TYPE_BITFIELD16: (1, False, 0xFFFF), mdef.TYPE_ACC16: (1, False, 0),
+    mdef.TYPE_COUNT: (1, False, 0xFFFF), mdef.TYPE_INT32: (2, True, 0x8000_0000),
+    mdef.TYPE_UINT32: (2, False, 0xFFFF_FFFF), mdef.TYPE_ENUM32: (2, False, 0xFFFF_FFFF),
+    mdef.TYPE_BITFIELD32: (2, False, 0xFFFF_FFFF), mdef.TYPE_ACC32: (2, False, 0),
+}
 
 
 def encode(point: PointDef, raw: float | str) -> list[int]:
@@ -36,6 +44,13 @@ def encode(point: PointDef, raw: float | str) -> list[int]:
 
 def decode(point: PointDef, regs: Sequence[int]) -> int | float | str | None:
     """The unscaled value in ``regs`` (the point's registers), None when not implemented."""
+    integer = _INTEGERS.get(point.type)
+    if integer is not None:  # the common case, without the codec's byte packing
+        size, signed, unimpl = integer
+        raw = regs[0] if size == 1 else (regs[0] << 16) | regs[1]
+        if raw == unimpl:
+            return None
+        return raw - (1 << 16 * size) if signed and raw >> (16 * size - 1) else raw
     info = mb.point_type_info[point.type]
     value = info.data_to(struct.pack(f">{point.size}H", *regs))
     return value if info.is_impl(value) else None
@@ -112,7 +127,7 @@ class RegisterImage:
             return 0
         if isinstance(point.sf, int):
             return point.sf
-        return self.get_raw(self.map.point(point.model_id, point.sf))
+        return self.get_raw(self.map.sf_point(point))
 
     def get(self, point: PointDef) -> float | None:
         """The scaled value (None when the point or its scale factor is not implemented)."""

@@ -109,6 +109,7 @@ class DeviceMap:
 
     models: tuple[ModelLayout, ...]
     base: int = BASE_ADDRESS
+    _sf_points: dict[PointDef, PointDef] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, model_ids: list[int], base: int = BASE_ADDRESS) -> DeviceMap:
@@ -148,4 +149,7 @@ class DeviceMap:
         """The scale-factor point of ``point`` (None when it has none or a fixed one)."""
         if not isinstance(point.sf, str):
             return None
-        return self.point(point.model_id, point.sf)
+        sf = self._sf_points.get(point)
+        if sf is None:
+            sf = self._sf_points[point] = self.point(point.model_id, point.sf)
+        return sf
