@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from adapters.drivers.connection import MAX_READ, ModbusHost
+from adapters.drivers.connection import MAX_READ, MAX_WRITE, ModbusHost
 from adapters.drivers.errors import DeviceProtocolError, DeviceReadbackMismatch, DeviceRejected
 from adapters.sunspec import (
     BASE_ADDRESS,
@@ -25,6 +25,7 @@ from adapters.sunspec import (
     RegisterImage,
     model_layout,
 )
+from adapters.sunspec.image import encode_checked
 
 BASE_ADDRESSES = (BASE_ADDRESS, 0, 50000)  # where SunSpec devices put the marker
 PLAUSIBLE_FACTOR = 1.1  # a measured power beyond this multiple of the rating is a wrong reading
@@ -73,7 +74,8 @@ class SunSpecDriver:
         self.revert_s = int(revert_s)
         self._map: DeviceMap | None = None
         self._mirror: RegisterImage | None = None
-        self._plans: dict[tuple, tuple[list[tuple[str, PointDef]], list[tuple[int, int]]]] = {}
+        self._plans: dict[tuple, tuple] = {}  # read and write plans by the points they cover
+        self._max_w: float | None = None  # largest plausible |W|, from the (static) rating
 
     @property
     def rating_kw(self) -> float:
@@ -117,6 +119,7 @@ class SunSpecDriver:
         self._map = DeviceMap(tuple(models), base)
         self._mirror = RegisterImage(self._map)
         self._plans.clear()
+        self._max_w = None
         for model in models:
             await self.refresh(model.points.values())
         self.check()
@@ -151,7 +154,9 @@ class SunSpecDriver:
 
     def plausible_power(self, w: float | None) -> float:
         """``w`` (W) when it can be a real reading of this device, else :class:`DeviceProtocolError`."""
-        if w is None or abs(w) > PLAUSIBLE_FACTOR * self.rating_kw * 1000:
+        if self._max_w is None:
+            self._max_w = PLAUSIBLE_FACTOR * self.rating_kw * 1000
+        if w is None or abs(w) > self._max_w:
             raise DeviceProtocolError(self.device_id, f"implausible power {w} W for a {self.rating_kw:g} kW "
                                                       "device; check its scale factors")
         return w
@@ -170,8 +175,9 @@ class SunSpecDriver:
         await self._load(self.read_plan(points))
 
     async def _load(self, plan: list[tuple[int, int]]) -> None:
+        mirror = self.mirror
         for address, count in plan:
-            self.mirror.load(address, await self._read(address, count))
+            mirror.load(address, await self.host.read(self.device_id, self.unit_id, address, count))
 
     def point(self, model: int | str, name: str) -> PointDef:
         return self.map.point(model, name)
@@ -204,25 +210,36 @@ class SunSpecDriver:
         disabled (the device's own logic). One request (with ``extra_raw`` points in between), so
         the revert timer restarts with every setpoint. Returns the value read back.
         """
-        staged = self.mirror.copy()
-        target = self.point(model, prefix)
+        extra_raw = extra_raw or {}
+        points, (address, count), plan = self._control_plan(model, prefix, tuple(extra_raw))
+        target = points[prefix]
         raw_values = {prefix + "Ena": 1, prefix + "EnaRvrt": int(safe_value is not None),
-                      prefix + "RvrtTms": int(revert_s), prefix: staged.to_raw(target, value),
-                      prefix + "Rvrt": staged.to_raw(self.point(model, prefix + "Rvrt"), safe_value or 0.0),
-                      **(extra_raw or {})}
-        points = [self.point(model, n) for n in raw_values]
-        for p in points:
+                      prefix + "RvrtTms": int(revert_s), prefix: self.mirror.to_raw(target, value),
+                      prefix + "Rvrt": self.mirror.to_raw(points[prefix + "Rvrt"], safe_value or 0.0), **extra_raw}
+        registers = self.mirror.span(address, count)  # registers in between keep their values
+        for name, raw in raw_values.items():
+            point = points[name]
             try:
-                staged.set_raw(p, raw_values[p.name])
+                registers[point.address - address:point.address - address + point.size] = encode_checked(point, raw)
             except ValueError as exc:
                 raise ValueError(f"{self.device_id}: {exc}") from None
-        (address, count), = spans(points, max_count=123)
-        await self.host.write(self.device_id, self.unit_id, address, staged.span(address, count))
-        await self.refresh([*points, self.point(model, prefix + "RvrtRem")])
+        await self.host.write(self.device_id, self.unit_id, address, registers)
+        await self._load(plan)
         readback = self.mirror.get(target)
         if readback is None or abs(readback - value) > self._resolution(target):
             raise DeviceReadbackMismatch(self.device_id, f"{prefix} written {value}, reads back {readback}")
         return readback
+
+    def _control_plan(self, model: int | str, prefix: str, extra: tuple[str, ...]
+                      ) -> tuple[dict[str, PointDef], tuple[int, int], list[tuple[int, int]]]:
+        """The points of a control write, the one span written and the reads that check it."""
+        key = (model, prefix, *extra)
+        if key not in self._plans:
+            names = [prefix + s for s in ("Ena", "EnaRvrt", "RvrtTms", "", "Rvrt")] + list(extra)
+            points = {n: self.point(model, n) for n in names}
+            (span,) = spans(points.values(), max_count=MAX_WRITE)
+            self._plans[key] = (points, span, self.read_plan([*points.values(), self.point(model, prefix + "RvrtRem")]))
+        return self._plans[key]
 
     def _resolution(self, point: PointDef) -> float:
         return 0.5 * 10.0 ** (self.mirror.sf(point) or 0) + 1e-9

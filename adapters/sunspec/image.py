@@ -37,22 +37,27 @@ _INTEGERS = {
 
 def encode(point: PointDef, raw: float | str) -> list[int]:
     """Registers holding ``raw`` (an unscaled value of the point's type)."""
+    integer = _INTEGERS.get(point.type)
+    if integer is not None:
+        size = integer[0]
+        raw = int(raw) & ((1 << 16 * size) - 1)  # two's complement for negative values
+        return [raw] if size == 1 else [raw >> 16, raw & 0xFFFF]
     info = mb.point_type_info[point.type]
     data = info.to_data(raw, point.size * 2)
     return list(struct.unpack(f">{point.size}H", data))
 
 
-def decode(point: PointDef, regs: Sequence[int]) -> int | float | str | None:
-    """The unscaled value in ``regs`` (the point's registers), None when not implemented."""
+def decode(point: PointDef, regs: Sequence[int], offset: int = 0) -> int | float | str | None:
+    """The unscaled value of the point held in ``regs`` from ``offset``, None when not implemented."""
     integer = _INTEGERS.get(point.type)
     if integer is not None:  # the common case, without the codec's byte packing
         size, signed, unimpl = integer
-        raw = regs[0] if size == 1 else (regs[0] << 16) | regs[1]
+        raw = regs[offset] if size == 1 else (regs[offset] << 16) | regs[offset + 1]
         if raw == unimpl:
             return None
         return raw - (1 << 16 * size) if signed and raw >> (16 * size - 1) else raw
     info = mb.point_type_info[point.type]
-    value = info.data_to(struct.pack(f">{point.size}H", *regs))
+    value = info.data_to(struct.pack(f">{point.size}H", *regs[offset:offset + point.size]))
     return value if info.is_impl(value) else None
 
 
@@ -108,18 +113,11 @@ class RegisterImage:
         return self.regs[i:i + count]
 
     def get_raw(self, point: PointDef) -> int | float | str | None:
-        return decode(point, self.span(point.address, point.size))
+        return decode(point, self.regs, point.address - self.map.base)
 
     def set_raw(self, point: PointDef, raw: float | str | None) -> None:
         """Store an unscaled value (None: 'not implemented'); integers are range-checked."""
-        if raw is None:
-            self._put(point.address, encode_unimpl(point))
-            return
-        if point.type in _INT_RANGES or point.type in _UNSIGNED_TYPES:
-            lo, hi = raw_range(point)
-            if not lo <= int(raw) <= hi:
-                raise ValueError(f"{point.name}={raw} does not fit {point.type}")
-        self._put(point.address, encode(point, raw))
+        self._put(point.address, encode_unimpl(point) if raw is None else encode_checked(point, raw))
 
     def sf(self, point: PointDef) -> int | None:
         """The point's scale-factor exponent (0 for unscaled points, None when unimplemented)."""
@@ -127,6 +125,9 @@ class RegisterImage:
             return 0
         if isinstance(point.sf, int):
             return point.sf
+        if point.sf_address is not None:  # a sunssf register: int16, 0x8000 = not implemented
+            raw = self.regs[point.sf_address - self.map.base]
+            return None if raw == 0x8000 else raw - 0x10000 if raw & 0x8000 else raw
         return self.get_raw(self.map.sf_point(point))
 
     def get(self, point: PointDef) -> float | None:
@@ -149,6 +150,15 @@ class RegisterImage:
     def set(self, point: PointDef, value: float) -> None:
         """Store a scaled value (rounded to the point's resolution)."""
         self.set_raw(point, self.to_raw(point, value))
+
+
+def encode_checked(point: PointDef, raw: float | str) -> list[int]:
+    """Registers holding ``raw``; ValueError when an integer does not fit the point's type."""
+    if point.type in _INT_RANGES or point.type in _UNSIGNED_TYPES:
+        lo, hi = raw_range(point)
+        if not lo <= int(raw) <= hi:
+            raise ValueError(f"{point.name}={raw} does not fit {point.type}")
+    return encode(point, raw)
 
 
 def encode_unimpl(point: PointDef) -> list[int]:
