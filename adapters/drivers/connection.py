@@ -93,18 +93,23 @@ class ModbusHost:
                     request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
         """The answer to ``request``: tried, retried with backoff, never longer than ``bound_s``.
 
-        On an open connection the first try needs no timer of its own (pymodbus bounds it by
-        ``timeout_s``); the retries run under the overall deadline.
+        On an open connection the first try runs without a timer of its own (pymodbus bounds it
+        by ``timeout_s``); the retries run under what is left of ``bound_s``.
         """
-        deadline = asyncio.get_running_loop().time() + self.timing.bound_s
-        outcome: ModbusPDU | DeviceError | None = None
+        error, budget_s = None, self.timing.bound_s
         if self._client.connected:
-            outcome = await self._attempt(device_id, request_id, request)
-            if not isinstance(outcome, DeviceError):
-                return outcome
+            try:
+                rsp = await request()
+            except ModbusException as exc:
+                error = self._failure(device_id, request_id, exc)
+            else:
+                if not rsp.isError():
+                    return rsp
+                error = _rejected(device_id, request_id, rsp)
+            budget_s -= self.timing.timeout_s
         try:
-            async with asyncio.timeout_at(deadline):
-                return await self._retries(device_id, request_id, request, outcome)
+            async with asyncio.timeout(budget_s):
+                return await self._retries(device_id, request_id, request, error)
         except TimeoutError:
             raise DeviceTimeout(device_id, f"{_describe(request_id)}: no answer within "
                                            f"{self.timing.bound_s:.2f} s") from None
@@ -117,32 +122,26 @@ class ModbusHost:
             if error is not None:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, self.timing.backoff_max_s)
-            outcome = await self._attempt(device_id, request_id, request)
-            if not isinstance(outcome, DeviceError):
-                return outcome
-            error = outcome
+            try:
+                await self._connect(device_id)
+                rsp = await request()
+            except DeviceUnreachable as exc:
+                error = exc
+                continue
+            except ModbusException as exc:
+                error = self._failure(device_id, request_id, exc)
+                continue
+            if not rsp.isError():
+                return rsp
+            error = _rejected(device_id, request_id, rsp)
         raise error
 
-    async def _attempt(self, device_id: str, request_id: tuple[str, int, int],
-                       request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU | DeviceError:
-        """One try: the answer, or the error worth retrying (other errors are raised)."""
-        try:
-            await self._connect(device_id)
-            rsp = await request()
-        except DeviceUnreachable as exc:
-            return exc
-        except ConnectionException as exc:
+    def _failure(self, device_id: str, request_id: tuple[str, int, int], exc: ModbusException) -> DeviceError:
+        """The error for a request that got no (usable) answer; a lost connection is closed."""
+        if isinstance(exc, ConnectionException):
             self._client.close()
             return DeviceUnreachable(device_id, f"{_describe(request_id)}: connection lost ({exc})")
-        except ModbusException as exc:  # no answer, or an answer pymodbus could not match
-            return DeviceTimeout(device_id, f"{_describe(request_id)}: {exc}")
-        if rsp.isError():
-            code = getattr(rsp, "exception_code", 0)
-            error = _exception_error(device_id, _describe(request_id), code)
-            if code not in RETRY_CODES:
-                raise error
-            return error
-        return rsp
+        return DeviceTimeout(device_id, f"{_describe(request_id)}: {exc}")  # no answer, or one not matched
 
     async def _connect(self, device_id: str) -> None:
         if self._client.connected:
@@ -160,6 +159,15 @@ def _describe(request_id: tuple[str, int, int]) -> str:
     """``("read", 2, 40000)`` -> "read 2 registers at 40000"."""
     kind, count, address = request_id
     return f"{kind} {count} registers at {address}"
+
+
+def _rejected(device_id: str, request_id: tuple[str, int, int], rsp: ModbusPDU) -> DeviceError:
+    """The error for a Modbus exception answer worth retrying; others are raised."""
+    code = getattr(rsp, "exception_code", 0)
+    error = _exception_error(device_id, _describe(request_id), code)
+    if code not in RETRY_CODES:
+        raise error
+    return error
 
 
 def _exception_error(device_id: str, what: str, code: int) -> DeviceError:
