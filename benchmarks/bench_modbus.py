@@ -1,11 +1,14 @@
 """Modbus round trips over 127.0.0.1: 100 simulated batteries behind one connection.
 
-Driver overhead: the drivers' set + read back and telemetry against a bare pymodbus client
-sending the very same requests (recorded from the drivers) to the same server; the ratio is
-driver time / bare time (1.0 = no overhead), best of ``ROUNDS`` rounds taken in turns.
+Driver overhead: each device's set + read back and telemetry through the drivers against a bare
+pymodbus client sending the very same requests (recorded from the drivers) to the same server.
+The two take turns device by device, so both see the same machine load; the ratio is the
+median driver time over the median bare time (1.0 = no overhead), in wall-clock and in process
+CPU time (client and server share this process).
 """
 
 import asyncio
+import statistics
 import time
 
 import pandas as pd
@@ -15,7 +18,7 @@ from adapters.drivers import BatteryDriver, ModbusHost
 from adapters.simulator import BatteryParams, SimBattery, SimClock, Simulator
 
 N_DEVICES = 100
-ROUNDS = 30
+ROUNDS = 20
 
 
 class _Recorder:
@@ -42,17 +45,22 @@ async def _bare(client: AsyncModbusTcpClient, requests: list) -> None:
         assert not rsp.isError()
 
 
-async def _best(*runs) -> list[tuple[float, float]]:
-    """Fastest wall-clock and process CPU time of each of ``runs``, taking turns so that all see
-    the same machine load (client and server share this process: CPU time is their whole cost)."""
-    best = [(float("inf"), float("inf"))] * len(runs)
+async def _timed(op) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    await op()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+async def _ratios(driver_ops: list, bare_ops: list) -> tuple[float, float, float]:
+    """Median driver and bare time per device (wall, s) and both ratios (wall, CPU)."""
+    samples: dict[str, list[tuple[float, float]]] = {"driver": [], "bare": []}
     for _ in range(ROUNDS):
-        for i, run in enumerate(runs):
-            t0, c0 = time.perf_counter(), time.process_time()
-            await run()
-            wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
-            best[i] = (min(best[i][0], wall_s), min(best[i][1], cpu_s))
-    return best
+        for driver_op, bare_op in zip(driver_ops, bare_ops, strict=True):
+            samples["driver"].append(await _timed(driver_op))
+            samples["bare"].append(await _timed(bare_op))
+    (d_wall, d_cpu), (b_wall, b_cpu) = ([statistics.median(x[k] for x in samples[n]) for k in (0, 1)]
+                                        for n in ("driver", "bare"))
+    return d_wall, b_wall, d_wall / b_wall, d_cpu / b_cpu
 
 
 async def _run() -> None:
@@ -64,38 +72,29 @@ async def _run() -> None:
         t0 = time.perf_counter()
         await asyncio.gather(*(d.discover() for d in drivers))
         discover_s = time.perf_counter() - t0
-
-        async def set_and_read_back() -> list[float]:
-            return [await d.write_setpoint(100.0 + i) for i, d in enumerate(drivers)]
-
-        async def telemetry() -> list:
-            return [await d.read_telemetry() for d in drivers]
-
+        ops = {"set + read back": [lambda d=d, i=i: d.write_setpoint(100.0 + i) for i, d in enumerate(drivers)],
+               "read telemetry": [d.read_telemetry for d in drivers]}
         recorded = {}
-        for name, run in (("set", set_and_read_back), ("telemetry", telemetry)):
-            recorder = _Recorder(host)
-            for d in drivers:
-                d.host = recorder
-            await run()
-            recorded[name] = recorder.requests
-            for d in drivers:
+        for name, driver_ops in ops.items():
+            recorded[name] = []
+            for d, op in zip(drivers, driver_ops, strict=True):
+                d.host = _Recorder(host)
+                await op()
+                recorded[name].append(d.host.requests)
                 d.host = host
-        assert await set_and_read_back() == [100.0 + i for i in range(N_DEVICES)]
-        assert [t.p_kw for t in await telemetry()] == [100.0 + i for i in range(N_DEVICES)]
+        assert [await d.write_setpoint(100.0 + i) for i, d in enumerate(drivers)] == [100.0 + i for i in range(N_DEVICES)]
+        assert [(await d.read_telemetry()).p_kw for d in drivers] == [100.0 + i for i in range(N_DEVICES)]
         client = AsyncModbusTcpClient("127.0.0.1", port=sim.port, timeout=1.0, retries=0)
         await client.connect()
-        results = {}
-        for name, run in (("set", set_and_read_back), ("telemetry", telemetry)):
-            driver_s, bare_s = await _best(run, lambda name=name: _bare(client, recorded[name]))
-            results[name] = (driver_s, bare_s, len(recorded[name]) // N_DEVICES)
+        results = {name: await _ratios(driver_ops, [lambda r=r: _bare(client, r) for r in recorded[name]])
+                   for name, driver_ops in ops.items()}
         client.close()
         host.close()
     print(f"{N_DEVICES} devices, one TCP connection: discover {discover_s:.3f} s")
-    for name, label in (("set", "set + read back"), ("telemetry", "read telemetry")):
-        (driver_s, driver_cpu_s), (bare_s, bare_cpu_s), per_device = results[name]
-        print(f"{label} ({per_device} requests/device): drivers {driver_s:.3f} s "
-              f"({driver_s / N_DEVICES * 1000:.2f} ms/device), bare pymodbus {bare_s:.3f} s: ratio "
-              f"{driver_s / bare_s:.2f}x wall clock, {driver_cpu_s / bare_cpu_s:.2f}x CPU time")
+    for name, (driver_s, bare_s, wall_ratio, cpu_ratio) in results.items():
+        print(f"{name} ({len(recorded[name][0])} requests/device, median of {ROUNDS * N_DEVICES}): drivers "
+              f"{driver_s * 1000:.2f} ms/device, bare pymodbus {bare_s * 1000:.2f} ms/device: ratio "
+              f"{wall_ratio:.2f}x wall clock, {cpu_ratio:.2f}x CPU time")
 
 
 def main() -> None:

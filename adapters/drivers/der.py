@@ -7,6 +7,7 @@ load-referenced (positive = charging) and PV power generator-referenced.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import ClassVar
 
 import pandas as pd
@@ -16,6 +17,13 @@ from adapters.drivers.errors import DeviceProtocolError
 from adapters.drivers.sunspec import SunSpecDriver, Telemetry
 
 INV_FAULT, INV_OFF = 6, 0
+
+
+@cache
+def _telemetry_points(control: str, more: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    """The points a DER's telemetry reads: 701 state and power, the 704 control, ``more``."""
+    return ((701, "St"), (701, "InvSt"), (701, "ConnSt"), (701, "Alrm"), (701, "W"),
+            (704, control + "Ena"), (704, control), (704, control + "RvrtRem"), *more)
 
 
 class DerDriver(SunSpecDriver):
@@ -32,10 +40,8 @@ class DerDriver(SunSpecDriver):
             raise DeviceProtocolError(self.device_id, "702 WMaxRtg is not implemented")
         return w / 1000
 
-    async def _read_telemetry(self, more: list[tuple[int, str]]) -> dict[str, float | None]:
-        names = [(701, "St"), (701, "InvSt"), (701, "ConnSt"), (701, "Alrm"), (701, "W"),
-                 (704, self.control + "Ena"), (704, self.control), (704, self.control + "RvrtRem"), *more]
-        values = await self.read_values(names)
+    async def _read_telemetry(self, more: tuple[tuple[int, str], ...]) -> dict[str, float | None]:
+        values = await self.read_values(_telemetry_points(self.control, more))
         self.plausible_power(values["W"])
         return values
 
@@ -64,7 +70,7 @@ class BatteryDriver(DerDriver):
 
     async def read_telemetry(self) -> Telemetry:
         """Power (kW, + = charging), SoC (%), availability, alarms, active setpoint."""
-        values = await self._read_telemetry([(713, "SoC")])
+        values = await self._read_telemetry(((713, "SoC"),))
         soc = values["SoC"]
         if soc is None or not 0 <= soc <= 100:
             raise DeviceProtocolError(self.device_id, f"implausible SoC {soc} %; check its scale factors")
@@ -87,7 +93,7 @@ class PvDriver(DerDriver):
 
     async def read_telemetry(self) -> Telemetry:
         """Output (kW, generator-referenced), availability, alarms, active output cap."""
-        values = await self._read_telemetry([])
+        values = await self._read_telemetry(())
         pct = values["WMaxLimPct"]
         cap = None if pct is None else pct / 100 * self.rating_kw
         return self._telemetry(values, values["W"] / 1000, cap)

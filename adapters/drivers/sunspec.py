@@ -31,9 +31,9 @@ BASE_ADDRESSES = (BASE_ADDRESS, 0, 50000)  # where SunSpec devices put the marke
 PLAUSIBLE_FACTOR = 1.1  # a measured power beyond this multiple of the rating is a wrong reading
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Telemetry:
-    """One reading of a device, in DESIGN.md units and signs."""
+    """One reading of a device, in DESIGN.md units and signs (a plain record, built on every poll)."""
 
     device_id: str
     time: pd.Timestamp  # UTC, when the reading was taken
@@ -175,9 +175,9 @@ class SunSpecDriver:
         await self._load(self.read_plan(points))
 
     async def _load(self, plan: list[tuple[int, int]]) -> None:
-        mirror = self.mirror
+        mirror, read = self.mirror, self.host.read
         for address, count in plan:
-            mirror.load(address, await self.host.read(self.device_id, self.unit_id, address, count))
+            mirror.load(address, await read(self.device_id, self.unit_id, address, count))
 
     def point(self, model: int | str, name: str) -> PointDef:
         return self.map.point(model, name)
@@ -194,11 +194,10 @@ class SunSpecDriver:
         key = tuple(names)
         plan = self._plans.get(key)
         if plan is None:
-            points = [(n, self.point(m, n)) for m, n in key]
-            plan = self._plans[key] = (points, self.read_plan(p for _, p in points))
-        await self._load(plan[1])
-        get = self.mirror.get
-        return {n: get(p) for n, p in plan[0]}
+            points = [self.point(m, n) for m, n in key]
+            plan = self._plans[key] = ([n for _, n in key], points, self.read_plan(points))
+        await self._load(plan[2])
+        return dict(zip(plan[0], self._mirror.values(plan[1]), strict=True))
 
     async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float | None,
                             revert_s: int, extra_raw: dict[str, int] | None = None) -> float:

@@ -104,9 +104,10 @@ class RegisterImage:
 
     def load(self, address: int, values: Sequence[int]) -> None:
         """Copy registers read from (or written to) the device at ``address``."""
-        if address < self.map.base or address + len(values) > self.map.base + len(self.regs):
+        i = address - self.map.base
+        if i < 0 or i + len(values) > len(self.regs):
             raise IndexError(f"registers {address}..{address + len(values) - 1} are outside the map")
-        self._put(address, values)
+        self.regs[i:i + len(values)] = values
 
     def span(self, address: int, count: int) -> list[int]:
         i = address - self.map.base
@@ -136,6 +137,15 @@ class RegisterImage:
         if raw is None or sf is None:
             return None
         return raw * 10.0**sf if sf else raw
+
+    def values(self, points: Sequence[PointDef]) -> list[float | None]:
+        """The scaled values of ``points``, as :meth:`get` gives them, in one pass."""
+        regs, base, out = self.regs, self.map.base, []
+        for point in points:
+            raw = decode(point, regs, point.address - base)
+            sf = point.sf if raw is None or not isinstance(point.sf, str) else self.sf(point)
+            out.append(None if raw is None or (sf is None and point.sf is not None) else raw * 10.0**sf if sf else raw)
+        return out
 
     def to_raw(self, point: PointDef, value: float) -> int:
         """The raw integer that represents ``value`` under the point's current scale factor."""
