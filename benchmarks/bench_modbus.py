@@ -2,7 +2,8 @@
 
 Driver overhead: each device's set + read back and telemetry through the drivers against a bare
 pymodbus client sending the very same requests (recorded from the drivers) to the same server.
-The two take turns device by device, so both see the same machine load; the ratio is the
+The two take turns device by device (each going first every other time), so both see the same
+machine load and caches; the ratio is the
 median driver time over the median bare time (1.0 = no overhead), in wall-clock and in process
 CPU time (client and server share this process).
 """
@@ -54,10 +55,11 @@ async def _timed(op) -> tuple[float, float]:
 async def _ratios(driver_ops: list, bare_ops: list) -> tuple[float, float, float]:
     """Median driver and bare time per device (wall, s) and both ratios (wall, CPU)."""
     samples: dict[str, list[tuple[float, float]]] = {"driver": [], "bare": []}
-    for _ in range(ROUNDS):
-        for driver_op, bare_op in zip(driver_ops, bare_ops, strict=True):
-            samples["driver"].append(await _timed(driver_op))
-            samples["bare"].append(await _timed(bare_op))
+    for r in range(ROUNDS):
+        for i, ops in enumerate(zip(driver_ops, bare_ops, strict=True)):
+            order = ("driver", "bare") if (r + i) % 2 else ("bare", "driver")  # neither always goes first
+            for name in order:
+                samples[name].append(await _timed(ops[name == "bare"]))
     (d_wall, d_cpu), (b_wall, b_cpu) = ([statistics.median(x[k] for x in samples[n]) for k in (0, 1)]
                                         for n in ("driver", "bare"))
     return d_wall, b_wall, d_wall / b_wall, d_cpu / b_cpu

@@ -10,11 +10,9 @@ from __future__ import annotations
 from functools import cache
 from typing import ClassVar
 
-import pandas as pd
-
 from adapters.drivers.connection import ModbusHost
 from adapters.drivers.errors import DeviceProtocolError
-from adapters.drivers.sunspec import SunSpecDriver, Telemetry
+from adapters.drivers.sunspec import SunSpecDriver, Telemetry, now_utc
 
 INV_FAULT, INV_OFF = 6, 0
 
@@ -49,7 +47,7 @@ class DerDriver(SunSpecDriver):
         available = (values["ConnSt"] == 1 and values["St"] == 1
                      and values["InvSt"] not in (INV_FAULT, INV_OFF))
         rem = values[self.control + "RvrtRem"]
-        return Telemetry(self.device_id, pd.Timestamp.now(tz="UTC"), p_kw, available,
+        return Telemetry(self.device_id, now_utc(), p_kw, available,
                          int(values["Alrm"] or 0), setpoint_kw if values[self.control + "Ena"] == 1 else None,
                          None if rem is None else int(rem), **kw)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import ClassVar
-
-import pandas as pd
 
 from adapters.drivers.connection import MAX_READ, MAX_WRITE, ModbusHost
 from adapters.drivers.errors import DeviceProtocolError, DeviceReadbackMismatch, DeviceRejected
@@ -36,7 +35,7 @@ class Telemetry:
     """One reading of a device, in DESIGN.md units and signs (a plain record, built on every poll)."""
 
     device_id: str
-    time: pd.Timestamp  # UTC, when the reading was taken
+    time: datetime  # UTC, when the reading was taken
     p_kw: float  # load-referenced (+ = consuming) for storage and loads, generator-referenced for PV
     available: bool  # connected, running and under remote control
     alarms: int  # raw alarm bits, 0 = none
@@ -44,6 +43,11 @@ class Telemetry:
     revert_remaining_s: int | None  # seconds until the device falls back to its safe setpoint
     soc_pct: float | None = None
     extra: dict[str, float | None] = field(default_factory=dict)
+
+
+def now_utc() -> datetime:
+    """The present time, UTC (a reading's time stamp)."""
+    return datetime.now(UTC)
 
 
 def spans(points: Iterable[PointDef], max_count: int = MAX_READ) -> list[tuple[int, int]]:

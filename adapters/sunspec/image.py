@@ -142,9 +142,15 @@ class RegisterImage:
         """The scaled values of ``points``, as :meth:`get` gives them, in one pass."""
         regs, base, out = self.regs, self.map.base, []
         for point in points:
-            raw = decode(point, regs, point.address - base)
-            sf = point.sf if raw is None or not isinstance(point.sf, str) else self.sf(point)
-            out.append(None if raw is None or (sf is None and point.sf is not None) else raw * 10.0**sf if sf else raw)
+            raw, sf = decode(point, regs, point.address - base), point.sf
+            if raw is not None and sf is not None:
+                if point.sf_address is not None:  # a sunssf register, as in :meth:`sf`
+                    sf = regs[point.sf_address - base]
+                    sf = None if sf == 0x8000 else sf - 0x10000 if sf & 0x8000 else sf
+                elif not isinstance(sf, int):
+                    sf = self.sf(point)
+                raw = None if sf is None else raw * 10.0**sf if sf else raw
+            out.append(raw)
         return out
 
     def to_raw(self, point: PointDef, value: float) -> int:
