@@ -179,7 +179,7 @@ class SunSpecDriver:
         await self._load(self.read_plan(points))
 
     async def _load(self, plan: list[tuple[int, int]]) -> None:
-        mirror, read = self.mirror, self.host.read
+        mirror, read = self._mirror, self.host.read
         for address, count in plan:
             mirror.load(address, await read(self.device_id, self.unit_id, address, count))
 
@@ -213,22 +213,21 @@ class SunSpecDriver:
         disabled (the device's own logic). One request (with ``extra_raw`` points in between), so
         the revert timer restarts with every setpoint. Returns the value read back.
         """
-        extra_raw = extra_raw or {}
+        extra_raw, mirror = extra_raw or {}, self.mirror
         points, (address, count), plan = self._control_plan(model, prefix, tuple(extra_raw))
         target = points[prefix]
-        raw_values = {prefix + "Ena": 1, prefix + "EnaRvrt": int(safe_value is not None),
-                      prefix + "RvrtTms": int(revert_s), prefix: self.mirror.to_raw(target, value),
-                      prefix + "Rvrt": self.mirror.to_raw(points[prefix + "Rvrt"], safe_value or 0.0), **extra_raw}
-        registers = self.mirror.span(address, count)  # registers in between keep their values
-        for name, raw in raw_values.items():
-            point = points[name]
+        raws = (1, int(safe_value is not None), int(revert_s), mirror.to_raw(target, value),  # in plan order
+                mirror.to_raw(points[prefix + "Rvrt"], safe_value or 0.0), *extra_raw.values())
+        registers = mirror.span(address, count)  # registers in between keep their values
+        for point, raw in zip(points.values(), raws, strict=True):
+            offset = point.address - address
             try:
-                registers[point.address - address:point.address - address + point.size] = encode_checked(point, raw)
+                registers[offset:offset + point.size] = encode_checked(point, raw)
             except ValueError as exc:
                 raise ValueError(f"{self.device_id}: {exc}") from None
         await self.host.write(self.device_id, self.unit_id, address, registers)
         await self._load(plan)
-        readback = self.mirror.get(target)
+        readback = mirror.get(target)
         if readback is None or abs(readback - value) > self._resolution(target):
             raise DeviceReadbackMismatch(self.device_id, f"{prefix} written {value}, reads back {readback}")
         return readback

@@ -69,6 +69,9 @@ def raw_range(point: PointDef) -> tuple[int, int]:
     return 0, 2 ** _UNSIGNED_BITS[point.size] - 2
 
 
+_LIMITS = {t: raw_range(PointDef("", 0, 0, size, t, None, "R")) for t, (size, _, _) in _INTEGERS.items()}
+
+
 def fit_sf(max_abs: float, point: PointDef, digits: int = 0) -> int:
     """Smallest exponent so that ``max_abs`` fits the point, but at most ``-digits`` decimals."""
     hi = raw_range(point)[1]
@@ -170,6 +173,14 @@ class RegisterImage:
 
 def encode_checked(point: PointDef, raw: float | str) -> list[int]:
     """Registers holding ``raw``; ValueError when an integer does not fit the point's type."""
+    limits = _LIMITS.get(point.type)
+    if limits is not None:  # the common case, checked and encoded in one step
+        raw = int(raw)
+        if not limits[0] <= raw <= limits[1]:
+            raise ValueError(f"{point.name}={raw} does not fit {point.type}")
+        size = _INTEGERS[point.type][0]
+        raw &= (1 << 16 * size) - 1
+        return [raw] if size == 1 else [raw >> 16, raw & 0xFFFF]
     if point.type in _INT_RANGES or point.type in _UNSIGNED_TYPES:
         lo, hi = raw_range(point)
         if not lo <= int(raw) <= hi:
