@@ -15,7 +15,7 @@ START = pd.Timestamp("2016-06-01 10:00", tz="UTC")
 BATTERY = BatteryParams("bess_1", unit_id=1, p_max_kw=2000.0, e_max_kwh=4000.0)
 PV_PROFILE = pd.Series([300.0, 400.0, 0.0], index=pd.date_range(START, periods=3, freq="15min"))
 PV = PvParams("pv_1", unit_id=11, p_rated_kw=500.0, profile=PV_PROFILE)
-FAST = Timing(timeout_s=0.1, retries=1, backoff_s=0.02)
+FAST = Timing(timeout_s=0.25, retries=1, backoff_s=0.02)
 
 
 @dataclass

@@ -127,3 +127,22 @@ async def test_a_unit_behind_the_gateway_that_never_answers_goes_offline_with_on
             host.close()
             store.close()
 
+
+
+async def test_single_mask_and_read_write_functions_reach_the_device():
+    async with rig() as r:
+        battery = r.sim["bess_1"]
+        ena, mod = battery.pt(704, "WSetEna").address, battery.pt(704, "WSetMod").address
+        client = AsyncModbusTcpClient("127.0.0.1", port=r.sim.port, timeout=2)
+        await client.connect()
+        try:
+            assert not (await client.write_register(mod, 1, device_id=1)).isError()
+            rsp = await client.mask_write_register(address=ena, and_mask=0, or_mask=1, device_id=1)
+            assert not rsp.isError() and battery.get(704, "WSetEna") == 1
+            rsp = await client.readwrite_registers(read_address=ena, read_count=1, write_address=ena, values=[0],
+                                                   device_id=1)
+            assert rsp.registers == [0] and battery.get(704, "WSetEna") == 0
+            rsp = await client.write_register(ena, 7, device_id=1)  # not an enum value
+            assert rsp.isError() and rsp.exception_code == 3
+        finally:
+            client.close()

@@ -72,34 +72,55 @@ class ModbusHost:
         """Holding registers ``address`` .. ``address + count - 1`` of one unit."""
         if not 1 <= count <= MAX_READ:
             raise ValueError(f"cannot read {count} registers in one request (1..{MAX_READ})")
-        rsp = await self._call(device_id, f"read {count} registers at {address}",
-                               lambda: self._client.read_holding_registers(address, count=count, device_id=unit_id))
+        rsp = await self._call(device_id, ("read", count, address), self._client.read_holding_registers,
+                               address, count=count, device_id=unit_id)
         registers = getattr(rsp, "registers", None)
         if registers is None or len(registers) != count:
             raise DeviceProtocolError(device_id, f"asked for {count} registers at {address}, got "
                                                  f"{type(rsp).__name__} with {len(registers or [])}")
-        return list(registers)
+        return registers
 
     async def write(self, device_id: str, unit_id: int, address: int, values: list[int]) -> None:
         """Write ``values`` from ``address`` in one request (function code 16)."""
         if not 1 <= len(values) <= MAX_WRITE:
             raise ValueError(f"cannot write {len(values)} registers in one request (1..{MAX_WRITE})")
-        rsp = await self._call(device_id, f"write {len(values)} registers at {address}",
-                               lambda: self._client.write_registers(address, values, device_id=unit_id))
+        rsp = await self._call(device_id, ("write", len(values), address), self._client.write_registers,
+                               address, values, device_id=unit_id)
         if getattr(rsp, "address", address) != address or getattr(rsp, "count", len(values)) != len(values):
             raise DeviceProtocolError(device_id, f"write at {address} confirmed as {rsp}")
 
-    async def _call(self, device_id: str, what: str, request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
-        try:
-            async with asyncio.timeout(self.timing.bound_s):
-                return await self._attempts(device_id, what, request)
-        except TimeoutError:
-            raise DeviceTimeout(device_id, f"{what}: no answer within {self.timing.bound_s:.2f} s") from None
+    async def _call(self, device_id: str, request_id: tuple[str, int, int],
+                    method: Callable[..., Awaitable[ModbusPDU]], /, *args, **kwargs) -> ModbusPDU:
+        """The answer to ``method(*args, **kwargs)`` (a request of the pymodbus client): tried,
+        retried with backoff, never longer than ``bound_s``.
 
-    async def _attempts(self, device_id: str, what: str, request: Callable[[], Awaitable[ModbusPDU]]) -> ModbusPDU:
-        delay, error = self.timing.backoff_s, DeviceError(device_id, what)
-        for attempt in range(self.timing.retries + 1):
-            if attempt:
+        On an open connection the first try runs without a timer of its own (pymodbus bounds it
+        by ``timeout_s``); the retries run under what is left of ``bound_s``.
+        """
+        error, budget_s = None, self.timing.bound_s
+        if self._client.connected:
+            try:
+                rsp = await method(*args, **kwargs)
+            except ModbusException as exc:
+                error = self._failure(device_id, request_id, exc)
+            else:
+                if not rsp.isError():
+                    return rsp
+                error = _rejected(device_id, request_id, rsp)
+            budget_s -= self.timing.timeout_s
+        try:
+            async with asyncio.timeout(budget_s):
+                return await self._retries(device_id, request_id, lambda: method(*args, **kwargs), error)
+        except TimeoutError:
+            raise DeviceTimeout(device_id, f"{_describe(request_id)}: no answer within "
+                                           f"{self.timing.bound_s:.2f} s") from None
+
+    async def _retries(self, device_id: str, request_id: tuple[str, int, int],
+                       request: Callable[[], Awaitable[ModbusPDU]], error: DeviceError | None) -> ModbusPDU:
+        """The remaining tries after ``error`` (all of them when None), with backoff between them."""
+        delay = self.timing.backoff_s
+        for _ in range(self.timing.retries + (error is None)):
+            if error is not None:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, self.timing.backoff_max_s)
             try:
@@ -108,21 +129,20 @@ class ModbusHost:
             except DeviceUnreachable as exc:
                 error = exc
                 continue
-            except ConnectionException as exc:
-                self._client.close()
-                error = DeviceUnreachable(device_id, f"{what}: connection lost ({exc})")
+            except ModbusException as exc:
+                error = self._failure(device_id, request_id, exc)
                 continue
-            except ModbusException as exc:  # no answer, or an answer pymodbus could not match
-                error = DeviceTimeout(device_id, f"{what}: {exc}")
-                continue
-            if rsp.isError():
-                code = getattr(rsp, "exception_code", 0)
-                error = _exception_error(device_id, what, code)
-                if code not in RETRY_CODES:
-                    raise error
-                continue
-            return rsp
+            if not rsp.isError():
+                return rsp
+            error = _rejected(device_id, request_id, rsp)
         raise error
+
+    def _failure(self, device_id: str, request_id: tuple[str, int, int], exc: ModbusException) -> DeviceError:
+        """The error for a request that got no (usable) answer; a lost connection is closed."""
+        if isinstance(exc, ConnectionException):
+            self._client.close()
+            return DeviceUnreachable(device_id, f"{_describe(request_id)}: connection lost ({exc})")
+        return DeviceTimeout(device_id, f"{_describe(request_id)}: {exc}")  # no answer, or one not matched
 
     async def _connect(self, device_id: str) -> None:
         if self._client.connected:
@@ -134,6 +154,21 @@ class ModbusHost:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _describe(request_id: tuple[str, int, int]) -> str:
+    """``("read", 2, 40000)`` -> "read 2 registers at 40000"."""
+    kind, count, address = request_id
+    return f"{kind} {count} registers at {address}"
+
+
+def _rejected(device_id: str, request_id: tuple[str, int, int], rsp: ModbusPDU) -> DeviceError:
+    """The error for a Modbus exception answer worth retrying; others are raised."""
+    code = getattr(rsp, "exception_code", 0)
+    error = _exception_error(device_id, _describe(request_id), code)
+    if code not in RETRY_CODES:
+        raise error
+    return error
 
 
 def _exception_error(device_id: str, what: str, code: int) -> DeviceError:

@@ -7,15 +7,21 @@ load-referenced (positive = charging) and PV power generator-referenced.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import ClassVar
-
-import pandas as pd
 
 from adapters.drivers.connection import ModbusHost
 from adapters.drivers.errors import DeviceProtocolError
-from adapters.drivers.sunspec import SunSpecDriver, Telemetry
+from adapters.drivers.sunspec import SunSpecDriver, Telemetry, now_utc
 
 INV_FAULT, INV_OFF = 6, 0
+
+
+@cache
+def _telemetry_points(control: str, more: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    """The points a DER's telemetry reads: 701 state and power, the 704 control, ``more``."""
+    return ((701, "St"), (701, "InvSt"), (701, "ConnSt"), (701, "Alrm"), (701, "W"),
+            (704, control + "Ena"), (704, control), (704, control + "RvrtRem"), *more)
 
 
 class DerDriver(SunSpecDriver):
@@ -36,10 +42,8 @@ class DerDriver(SunSpecDriver):
             raise DeviceProtocolError(self.device_id, "702 WMaxRtg is not implemented")
         return w / 1000
 
-    async def _read_telemetry(self, more: list[tuple[int, str]]) -> dict[str, float | None]:
-        names = [(701, "St"), (701, "InvSt"), (701, "ConnSt"), (701, "Alrm"), (701, "W"),
-                 (704, self.control + "Ena"), (704, self.control), (704, self.control + "RvrtRem"), *more]
-        values = await self.read_values(names)
+    async def _read_telemetry(self, more: tuple[tuple[int, str], ...]) -> dict[str, float | None]:
+        values = await self.read_values(_telemetry_points(self.control, more))
         self.plausible_power(values["W"])
         return values
 
@@ -47,7 +51,7 @@ class DerDriver(SunSpecDriver):
         available = (values["ConnSt"] == 1 and values["St"] == 1
                      and values["InvSt"] not in (INV_FAULT, INV_OFF))
         rem = values[self.control + "RvrtRem"]
-        return Telemetry(self.device_id, pd.Timestamp.now(tz="UTC"), p_kw, available,
+        return Telemetry(self.device_id, now_utc(), p_kw, available,
                          int(values["Alrm"] or 0), setpoint_kw if values[self.control + "Ena"] == 1 else None,
                          None if rem is None else int(rem), **kw)
 
@@ -68,7 +72,7 @@ class BatteryDriver(DerDriver):
 
     async def read_telemetry(self) -> Telemetry:
         """Power (kW, + = charging), SoC (%), availability, alarms, active setpoint."""
-        values = await self._read_telemetry([(713, "SoC")])
+        values = await self._read_telemetry(((713, "SoC"),))
         soc = values["SoC"]
         if soc is None or not 0 <= soc <= 100:
             raise DeviceProtocolError(self.device_id, f"implausible SoC {soc} %; check its scale factors")
@@ -91,7 +95,7 @@ class PvDriver(DerDriver):
 
     async def read_telemetry(self) -> Telemetry:
         """Output (kW, generator-referenced), availability, alarms, active output cap."""
-        values = await self._read_telemetry([])
+        values = await self._read_telemetry(())
         pct = values["WMaxLimPct"]
         cap = None if pct is None else pct / 100 * self.rating_kw
         return self._telemetry(values, values["W"] / 1000, cap)

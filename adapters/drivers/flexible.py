@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import pandas as pd
-
 from adapters.drivers.connection import ModbusHost
 from adapters.drivers.errors import DeviceReadbackMismatch
-from adapters.drivers.sunspec import SunSpecDriver, Telemetry
+from adapters.drivers.sunspec import SunSpecDriver, Telemetry, now_utc
 
 FAULT = 3
 SG_READY_STATES = (1, 2, 3, 4)
@@ -43,7 +41,7 @@ class FlexibleLoadDriver(SunSpecDriver):
 
     def _telemetry(self, values: dict, extra: dict) -> Telemetry:
         rem = values["WSetRvrtRem"]
-        return Telemetry(self.device_id, pd.Timestamp.now(tz="UTC"), values["W"] / 1000, values["St"] != FAULT,
+        return Telemetry(self.device_id, now_utc(), values["W"] / 1000, values["St"] != FAULT,
                          int(values["Alrm"] or 0), values["WSet"] / 1000 if values["WSetEna"] == 1 else None,
                          None if rem is None else int(rem), extra=extra)
 

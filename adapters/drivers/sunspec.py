@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import ClassVar
 
-import pandas as pd
-
-from adapters.drivers.connection import MAX_READ, ModbusHost
+from adapters.drivers.connection import MAX_READ, MAX_WRITE, ModbusHost
 from adapters.drivers.errors import DeviceProtocolError, DeviceReadbackMismatch, DeviceRejected
 from adapters.sunspec import (
     BASE_ADDRESS,
@@ -25,17 +24,18 @@ from adapters.sunspec import (
     RegisterImage,
     model_layout,
 )
+from adapters.sunspec.image import encode_checked
 
 BASE_ADDRESSES = (BASE_ADDRESS, 0, 50000)  # where SunSpec devices put the marker
 PLAUSIBLE_FACTOR = 1.1  # a measured power beyond this multiple of the rating is a wrong reading
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Telemetry:
-    """One reading of a device, in DESIGN.md units and signs."""
+    """One reading of a device, in DESIGN.md units and signs (a plain record, built on every poll)."""
 
     device_id: str
-    time: pd.Timestamp  # UTC, when the reading was taken
+    time: datetime  # UTC, when the reading was taken
     p_kw: float  # load-referenced (+ = consuming) for storage and loads, generator-referenced for PV
     available: bool  # connected, running and under remote control
     alarms: int  # raw alarm bits, 0 = none
@@ -43,6 +43,11 @@ class Telemetry:
     revert_remaining_s: int | None  # seconds until the device falls back to its safe setpoint
     soc_pct: float | None = None
     extra: dict[str, float | None] = field(default_factory=dict)
+
+
+def now_utc() -> datetime:
+    """The present time, UTC (a reading's time stamp)."""
+    return datetime.now(UTC)
 
 
 def spans(points: Iterable[PointDef], max_count: int = MAX_READ) -> list[tuple[int, int]]:
@@ -73,6 +78,8 @@ class SunSpecDriver:
         self.revert_s = int(revert_s)
         self._map: DeviceMap | None = None
         self._mirror: RegisterImage | None = None
+        self._plans: dict[tuple, tuple] = {}  # read and write plans by the points they cover
+        self._max_w: float | None = None  # largest plausible |W|, from the (static) rating
 
     @property
     def rating_kw(self) -> float:
@@ -115,6 +122,8 @@ class SunSpecDriver:
             raise DeviceProtocolError(self.device_id, f"models {missing} missing; device has {found}")
         self._map = DeviceMap(tuple(models), base)
         self._mirror = RegisterImage(self._map)
+        self._plans.clear()
+        self._max_w = None
         for model in models:
             await self.refresh(model.points.values())
         self.check()
@@ -149,20 +158,30 @@ class SunSpecDriver:
 
     def plausible_power(self, w: float | None) -> float:
         """``w`` (W) when it can be a real reading of this device, else :class:`DeviceProtocolError`."""
-        if w is None or abs(w) > PLAUSIBLE_FACTOR * self.rating_kw * 1000:
+        if self._max_w is None:
+            self._max_w = PLAUSIBLE_FACTOR * self.rating_kw * 1000
+        if w is None or abs(w) > self._max_w:
             raise DeviceProtocolError(self.device_id, f"implausible power {w} W for a {self.rating_kw:g} kW "
                                                       "device; check its scale factors")
         return w
 
-    async def refresh(self, points: Iterable[PointDef]) -> None:
-        """Read the registers of ``points`` into the mirror, with their scale factors when those
-        come at no extra request (the others stay as read at discovery)."""
+    def read_plan(self, points: Iterable[PointDef]) -> list[tuple[int, int]]:
+        """The reads that cover ``points``, with their scale factors when those come at no extra
+        request (the others stay as read at discovery)."""
         points = list(points)
         needed = spans(points)
         sfs = {sf for p in points if (sf := self.map.sf_point(p)) is not None}
         with_sfs = spans([*points, *sfs])
-        for address, count in with_sfs if len(with_sfs) == len(needed) else needed:
-            self.mirror.load(address, await self._read(address, count))
+        return with_sfs if len(with_sfs) == len(needed) else needed
+
+    async def refresh(self, points: Iterable[PointDef]) -> None:
+        """Read the registers of ``points`` (see :meth:`read_plan`) into the mirror."""
+        await self._load(self.read_plan(points))
+
+    async def _load(self, plan: list[tuple[int, int]]) -> None:
+        mirror, read = self._mirror, self.host.read
+        for address, count in plan:
+            mirror.load(address, await read(self.device_id, self.unit_id, address, count))
 
     def point(self, model: int | str, name: str) -> PointDef:
         return self.map.point(model, name)
@@ -176,9 +195,13 @@ class SunSpecDriver:
 
     async def read_values(self, names: Iterable[tuple[int | str, str]]) -> dict[str, float | None]:
         """Read points ``(model, name)`` now; return their scaled values by name."""
-        names = list(names)
-        await self.refresh(self.point(m, n) for m, n in names)
-        return {n: self.value(m, n) for m, n in names}
+        key = tuple(names)
+        plan = self._plans.get(key)
+        if plan is None:
+            points = [self.point(m, n) for m, n in key]
+            plan = self._plans[key] = ([n for _, n in key], points, self.read_plan(points))
+        await self._load(plan[2])
+        return dict(zip(plan[0], self._mirror.values(plan[1]), strict=True))
 
     async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float | None,
                             revert_s: int, extra_raw: dict[str, int] | None = None) -> float:
@@ -190,22 +213,21 @@ class SunSpecDriver:
         disabled (the device's own logic). One request (with ``extra_raw`` points in between), so
         the revert timer restarts with every setpoint. Returns the value read back.
         """
-        staged = self.mirror.copy()
-        target = self.point(model, prefix)
-        raw_values = {prefix + "Ena": 1, prefix + "EnaRvrt": int(safe_value is not None),
-                      prefix + "RvrtTms": int(revert_s), prefix: staged.to_raw(target, value),
-                      prefix + "Rvrt": staged.to_raw(self.point(model, prefix + "Rvrt"), safe_value or 0.0),
-                      **(extra_raw or {})}
-        points = [self.point(model, n) for n in raw_values]
-        for p in points:
+        extra_raw, mirror = extra_raw or {}, self.mirror
+        points, (address, count), plan = self._control_plan(model, prefix, tuple(extra_raw))
+        target = points[prefix]
+        raws = (1, int(safe_value is not None), int(revert_s), mirror.to_raw(target, value),  # in plan order
+                mirror.to_raw(points[prefix + "Rvrt"], safe_value or 0.0), *extra_raw.values())
+        registers = mirror.span(address, count)  # registers in between keep their values
+        for point, raw in zip(points.values(), raws, strict=True):
+            offset = point.address - address
             try:
-                staged.set_raw(p, raw_values[p.name])
+                registers[offset:offset + point.size] = encode_checked(point, raw)
             except ValueError as exc:
                 raise ValueError(f"{self.device_id}: {exc}") from None
-        (address, count), = spans(points, max_count=123)
-        await self.host.write(self.device_id, self.unit_id, address, staged.span(address, count))
-        await self.refresh([*points, self.point(model, prefix + "RvrtRem")])
-        readback = self.mirror.get(target)
+        await self.host.write(self.device_id, self.unit_id, address, registers)
+        await self._load(plan)
+        readback = mirror.get(target)
         if readback is None or abs(readback - value) > self._resolution(target):
             raise DeviceReadbackMismatch(self.device_id, f"{prefix} written {value}, reads back {readback}")
         return readback
@@ -218,6 +240,17 @@ class SunSpecDriver:
         await self.refresh([point])
         if self.mirror.get_raw(point) != 0:
             raise DeviceReadbackMismatch(self.device_id, f"{prefix}Ena written 0, reads back {self.mirror.get_raw(point)}")
+
+    def _control_plan(self, model: int | str, prefix: str, extra: tuple[str, ...]
+                      ) -> tuple[dict[str, PointDef], tuple[int, int], list[tuple[int, int]]]:
+        """The points of a control write, the one span written and the reads that check it."""
+        key = (model, prefix, *extra)
+        if key not in self._plans:
+            names = [prefix + s for s in ("Ena", "EnaRvrt", "RvrtTms", "", "Rvrt")] + list(extra)
+            points = {n: self.point(model, n) for n in names}
+            (span,) = spans(points.values(), max_count=MAX_WRITE)
+            self._plans[key] = (points, span, self.read_plan([*points.values(), self.point(model, prefix + "RvrtRem")]))
+        return self._plans[key]
 
     def _resolution(self, point: PointDef) -> float:
         return 0.5 * 10.0 ** (self.mirror.sf(point) or 0) + 1e-9

@@ -25,19 +25,39 @@ _UNSIGNED_TYPES = {
     mdef.TYPE_COUNT,
 }
 _UNSIGNED_BITS = {1: 16, 2: 32, 4: 64}
+# integer types of one or two registers: (registers, signed, raw value meaning "not implemented")
+_INTEGERS = {
+    mdef.TYPE_INT16: (1, True, 0x8000), mdef.TYPE_SUNSSF: (1, True, 0x8000), mdef.TYPE_UINT16: (1, False, 0xFFFF),
+    mdef.TYPE_ENUM16: (1, False, 0xFFFF), mdef.TYPE_BITFIELD16: (1, False, 0xFFFF), mdef.TYPE_ACC16: (1, False, 0),
+    mdef.TYPE_COUNT: (1, False, 0xFFFF), mdef.TYPE_INT32: (2, True, 0x8000_0000),
+    mdef.TYPE_UINT32: (2, False, 0xFFFF_FFFF), mdef.TYPE_ENUM32: (2, False, 0xFFFF_FFFF),
+    mdef.TYPE_BITFIELD32: (2, False, 0xFFFF_FFFF), mdef.TYPE_ACC32: (2, False, 0),
+}
 
 
 def encode(point: PointDef, raw: float | str) -> list[int]:
     """Registers holding ``raw`` (an unscaled value of the point's type)."""
+    integer = _INTEGERS.get(point.type)
+    if integer is not None:
+        size = integer[0]
+        raw = int(raw) & ((1 << 16 * size) - 1)  # two's complement for negative values
+        return [raw] if size == 1 else [raw >> 16, raw & 0xFFFF]
     info = mb.point_type_info[point.type]
     data = info.to_data(raw, point.size * 2)
     return list(struct.unpack(f">{point.size}H", data))
 
 
-def decode(point: PointDef, regs: Sequence[int]) -> int | float | str | None:
-    """The unscaled value in ``regs`` (the point's registers), None when not implemented."""
+def decode(point: PointDef, regs: Sequence[int], offset: int = 0) -> int | float | str | None:
+    """The unscaled value of the point held in ``regs`` from ``offset``, None when not implemented."""
+    integer = _INTEGERS.get(point.type)
+    if integer is not None:  # the common case, without the codec's byte packing
+        size, signed, unimpl = integer
+        raw = regs[offset] if size == 1 else (regs[offset] << 16) | regs[offset + 1]
+        if raw == unimpl:
+            return None
+        return raw - (1 << 16 * size) if signed and raw >> (16 * size - 1) else raw
     info = mb.point_type_info[point.type]
-    value = info.data_to(struct.pack(f">{point.size}H", *regs))
+    value = info.data_to(struct.pack(f">{point.size}H", *regs[offset:offset + point.size]))
     return value if info.is_impl(value) else None
 
 
@@ -47,6 +67,9 @@ def raw_range(point: PointDef) -> tuple[int, int]:
         lo, hi = _INT_RANGES[point.type]
         return lo + (point.type != mdef.TYPE_SUNSSF), hi
     return 0, 2 ** _UNSIGNED_BITS[point.size] - 2
+
+
+_LIMITS = {t: raw_range(PointDef("", 0, 0, size, t, None, "R")) for t, (size, _, _) in _INTEGERS.items()}
 
 
 def fit_sf(max_abs: float, point: PointDef, digits: int = 0) -> int:
@@ -84,27 +107,21 @@ class RegisterImage:
 
     def load(self, address: int, values: Sequence[int]) -> None:
         """Copy registers read from (or written to) the device at ``address``."""
-        if address < self.map.base or address + len(values) > self.map.base + len(self.regs):
+        i = address - self.map.base
+        if i < 0 or i + len(values) > len(self.regs):
             raise IndexError(f"registers {address}..{address + len(values) - 1} are outside the map")
-        self._put(address, values)
+        self.regs[i:i + len(values)] = values
 
     def span(self, address: int, count: int) -> list[int]:
         i = address - self.map.base
         return self.regs[i:i + count]
 
     def get_raw(self, point: PointDef) -> int | float | str | None:
-        return decode(point, self.span(point.address, point.size))
+        return decode(point, self.regs, point.address - self.map.base)
 
     def set_raw(self, point: PointDef, raw: float | str | None) -> None:
         """Store an unscaled value (None: 'not implemented'); integers are range-checked."""
-        if raw is None:
-            self._put(point.address, encode_unimpl(point))
-            return
-        if point.type in _INT_RANGES or point.type in _UNSIGNED_TYPES:
-            lo, hi = raw_range(point)
-            if not lo <= int(raw) <= hi:
-                raise ValueError(f"{point.name}={raw} does not fit {point.type}")
-        self._put(point.address, encode(point, raw))
+        self._put(point.address, encode_unimpl(point) if raw is None else encode_checked(point, raw))
 
     def sf(self, point: PointDef) -> int | None:
         """The point's scale-factor exponent (0 for unscaled points, None when unimplemented)."""
@@ -112,7 +129,10 @@ class RegisterImage:
             return 0
         if isinstance(point.sf, int):
             return point.sf
-        return self.get_raw(self.map.point(point.model_id, point.sf))
+        if point.sf_address is not None:  # a sunssf register: int16, 0x8000 = not implemented
+            raw = self.regs[point.sf_address - self.map.base]
+            return None if raw == 0x8000 else raw - 0x10000 if raw & 0x8000 else raw
+        return self.get_raw(self.map.sf_point(point))
 
     def get(self, point: PointDef) -> float | None:
         """The scaled value (None when the point or its scale factor is not implemented)."""
@@ -120,6 +140,21 @@ class RegisterImage:
         if raw is None or sf is None:
             return None
         return raw * 10.0**sf if sf else raw
+
+    def values(self, points: Sequence[PointDef]) -> list[float | None]:
+        """The scaled values of ``points``, as :meth:`get` gives them, in one pass."""
+        regs, base, out = self.regs, self.map.base, []
+        for point in points:
+            raw, sf = decode(point, regs, point.address - base), point.sf
+            if raw is not None and sf is not None:
+                if point.sf_address is not None:  # a sunssf register, as in :meth:`sf`
+                    sf = regs[point.sf_address - base]
+                    sf = None if sf == 0x8000 else sf - 0x10000 if sf & 0x8000 else sf
+                elif not isinstance(sf, int):
+                    sf = self.sf(point)
+                raw = None if sf is None else raw * 10.0**sf if sf else raw
+            out.append(raw)
+        return out
 
     def to_raw(self, point: PointDef, value: float) -> int:
         """The raw integer that represents ``value`` under the point's current scale factor."""
@@ -134,6 +169,23 @@ class RegisterImage:
     def set(self, point: PointDef, value: float) -> None:
         """Store a scaled value (rounded to the point's resolution)."""
         self.set_raw(point, self.to_raw(point, value))
+
+
+def encode_checked(point: PointDef, raw: float | str) -> list[int]:
+    """Registers holding ``raw``; ValueError when an integer does not fit the point's type."""
+    limits = _LIMITS.get(point.type)
+    if limits is not None:  # the common case, checked and encoded in one step
+        raw = int(raw)
+        if not limits[0] <= raw <= limits[1]:
+            raise ValueError(f"{point.name}={raw} does not fit {point.type}")
+        size = _INTEGERS[point.type][0]
+        raw &= (1 << 16 * size) - 1
+        return [raw] if size == 1 else [raw >> 16, raw & 0xFFFF]
+    if point.type in _INT_RANGES or point.type in _UNSIGNED_TYPES:
+        lo, hi = raw_range(point)
+        if not lo <= int(raw) <= hi:
+            raise ValueError(f"{point.name}={raw} does not fit {point.type}")
+    return encode(point, raw)
 
 
 def encode_unimpl(point: PointDef) -> list[int]:

@@ -9,7 +9,7 @@ JSON model definitions that ``pysunspec2`` ships (SunSpec models) or from ``adap
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +34,7 @@ class PointDef:
     sf: str | int | None  # name of the scale-factor point of the same model, or a fixed exponent
     access: str  # "R" or "RW"
     symbols: dict[str, int] = field(default_factory=dict, compare=False)
+    sf_address: int | None = field(default=None, compare=False)  # address of the sf point, when named
 
     @property
     def writable(self) -> bool:
@@ -100,6 +101,9 @@ def model_layout(model_id: int, address: int) -> ModelLayout:
     group = definition[mdef.GROUP]
     points: dict[str, PointDef] = {}
     end = _group_points(group, model_id, address, "", points)
+    for name, p in points.items():
+        if isinstance(p.sf, str) and p.sf in points:
+            points[name] = replace(p, sf_address=points[p.sf].address)
     return ModelLayout(model_id, group[mdef.NAME], address, end - address - 2, points)
 
 
@@ -109,6 +113,7 @@ class DeviceMap:
 
     models: tuple[ModelLayout, ...]
     base: int = BASE_ADDRESS
+    _sf_points: dict[PointDef, PointDef] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, model_ids: list[int], base: int = BASE_ADDRESS) -> DeviceMap:
@@ -148,4 +153,7 @@ class DeviceMap:
         """The scale-factor point of ``point`` (None when it has none or a fixed one)."""
         if not isinstance(point.sf, str):
             return None
-        return self.point(point.model_id, point.sf)
+        sf = self._sf_points.get(point)
+        if sf is None:
+            sf = self._sf_points[point] = self.point(point.model_id, point.sf)
+        return sf
