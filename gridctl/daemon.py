@@ -47,6 +47,7 @@ from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.config import Config
 from gridctl.control import Controller, pv_cap_kw
 from gridctl.cycle import decide, interval_start
+from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.planning import make_plan
 from gridctl.store import Store
@@ -90,6 +91,7 @@ class Daemon:
         self.res = pd.Timedelta(minutes=config.site.resolution_min)
         self.metrics = Metrics(self.status)
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
+        self._rolling = RollingDispatch()  # intraday re-optimisations update one model (planner thread only)
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task] = set()
         self._overlap_reported: dict[str, pd.Timestamp] = {}
@@ -206,7 +208,7 @@ class Daemon:
                                for name in ("soc_kwh", "ev", "temp_c"))
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps)
+        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps, rolling=self._rolling)
         try:
             decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
