@@ -1,10 +1,13 @@
 """Replay of 7 days of the demo district (default config): seconds per simulated day by phase.
 
 ``python -m benchmarks.bench_replay --modbus`` then replays the same days with gridctl's devices
-over Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares.
+over Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares;
+``--full-year`` (or ``GRIDCTL_BENCH_FULL_YEAR=1`` under ``make bench``) then replays
+2016-01-15..2016-12-31 as ``gridctl replay`` does and prints its time.
 """
 
 import argparse
+import os
 import time
 from datetime import date
 
@@ -14,16 +17,17 @@ from gridctl.replay.plant import ModbusTarget
 from gridctl.replay.run import ReplayResult, run_replay
 
 START, END = date(2016, 7, 11), date(2016, 7, 17)
+YEAR_START, YEAR_END = date(2016, 1, 15), date(2016, 12, 31)
 
 
-def timed(district: District, modbus: ModbusTarget | None) -> ReplayResult:
+def timed(district: District, modbus: ModbusTarget | None, start: date = START, end: date = END) -> ReplayResult:
     t0 = time.perf_counter()
-    result = run_replay(district, START, END, modbus=modbus)
+    result = run_replay(district, start, end, modbus=modbus)
     wall = time.perf_counter() - t0
     s = result.summary
     days = s["days"]
     phases = ", ".join(f"{k} {v / days:.2f}" for k, v in s["timings_s"].items())
-    print(f"{START}..{END} ({s['devices']} devices): {wall:.1f} s for {days} days ({wall / days:.2f} s/day; "
+    print(f"{start}..{end} ({s['devices']} devices): {wall:.1f} s for {days} days ({wall / days:.2f} s/day; "
           f"{s['decisions']} decisions, re-optimising every {s['settings']['reoptimise_every_min']} min)")
     print(f"  s/day by phase: {phases}")
     runs = ", ".join(f"{k} {v['emissions_adjusted_kg']:.0f}" for k, v in s["runs"].items())
@@ -32,7 +36,7 @@ def timed(district: District, modbus: ModbusTarget | None) -> ReplayResult:
     return result
 
 
-def main(modbus: bool = False) -> None:
+def main(modbus: bool = False, full_year: bool = False) -> None:
     district = District.load(load_config())
     _ = district.history, district.carbon
     local = timed(district, None)
@@ -40,9 +44,13 @@ def main(modbus: bool = False) -> None:
         tcp = timed(district, ModbusTarget())
         io = (tcp.summary["timings_s"]["bookkeeping"] - local.summary["timings_s"]["bookkeeping"]) / tcp.summary["days"]
         print(f"  Modbus TCP device I/O adds {io:.2f} s per simulated day")
+    if full_year or os.environ.get("GRIDCTL_BENCH_FULL_YEAR") == "1":
+        timed(district, None, YEAR_START, YEAR_END)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modbus", action="store_true", help="also replay over Modbus TCP and compare")
-    main(parser.parse_args().modbus)
+    parser.add_argument("--full-year", action="store_true", help=f"also replay {YEAR_START}..{YEAR_END}")
+    args = parser.parse_args()
+    main(args.modbus, args.full_year)

@@ -116,6 +116,7 @@ class DispatchConfig(_Section):
     carbon_price_per_kg: float = Field(0.1, ge=0)
     peak_charge_per_kw: float = Field(0.0, ge=0)
     lookahead_h: float = Field(24.0, ge=0, le=48)
+    peak_cap: Literal["baseline", "limit"] = "baseline"
 
     @field_validator("import_price_per_kwh")
     @classmethod
@@ -192,8 +193,8 @@ class ReplayConfig(_Section):
     reoptimise_every_min: int = Field(120, ge=0)
     ac_check_every_min: int = Field(60, ge=0)
     cover_forecast_error: bool = False
-    baselines: list[Literal["none", "self-consumption", "perfect-foresight"]] = Field(
-        default_factory=lambda: ["none", "self-consumption", "perfect-foresight"]
+    baselines: list[Literal["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]] = Field(
+        default_factory=lambda: ["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]
     )
 
 

@@ -59,9 +59,11 @@ def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:
     return {c.removesuffix(".p_kw"): float(row[c]) for c in plan.table.columns if c.endswith(".p_kw")}
 
 
-def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals: int) -> dict[str, float]:
-    """SoC (kWh) each battery must reach by the horizon's end: its configured initial SoC, or
-    as much of it as ``n_intervals`` of full-power charging from the measured SoC allow.
+def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals: int,
+                     target_kwh: dict[str, float] | None = None) -> dict[str, float]:
+    """SoC (kWh) each battery must reach by the horizon's end: ``target_kwh`` (default: its
+    configured initial SoC), or as much of it as ``n_intervals`` of full-power charging from the
+    measured SoC allow.
 
     A fixed target (rather than the SoC measured at each re-optimisation) lets a battery
     charged earlier in the day discharge later in it.
@@ -71,31 +73,33 @@ def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals:
     for b in district.batteries:
         c = b.cfg
         soc = soc_kwh.get(c.id, c.soc_initial_kwh)
+        target = (target_kwh or {}).get(c.id, c.soc_initial_kwh)
         reachable = soc + c.p_max_kw * c.eta_charge * dt_h * n_intervals
-        out[c.id] = min(c.soc_initial_kwh, soc + 0.999 * (reachable - soc))
+        out[c.id] = min(target, soc + 0.999 * (reachable - soc))
     return out
-
-
-def rolling_dispatch(district: District) -> RollingDispatch:
-    """A persistent model for :func:`decide` with the district's solver settings."""
-    return RollingDispatch(district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
 
 
 def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], with_ac_check: bool = False,
            ev_reports: dict[str, ChargerReport] | None = None,
            heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None,
+           horizon_end: pd.Timestamp | None = None, terminal_kwh: dict[str, float] | None = None,
            carbon: CarbonSource | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
     ``heat_pump_temp_c``: per heat pump, its store temperature (omitted assets: planned defaults).
     ``rolling``: the caller's persistent model (:class:`gridctl.dispatch.rolling.RollingDispatch`),
-    updated in place while the horizon's end stays (same decisions as a rebuild, faster);
+    updated in place while the horizon's end stays (same decisions as a rebuild, faster).
+    ``horizon_end``: plan no interval starting at or after it (replay's warm-down: the last day's
+    decisions end at the replay's end); ``terminal_kwh``: per battery, the SoC to end at
+    (default: the configured initial SoC);
     ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`).
     """
     horizon = remaining_horizon(district, now)
+    if horizon_end is not None and horizon_end > horizon[0]:
+        horizon = horizon[horizon < horizon_end]
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
-                        soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon)),
+                        soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon), terminal_kwh),
                         ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,
                         carbon=carbon)
     start = horizon[0]

@@ -53,6 +53,7 @@ from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.config import Config
 from gridctl.control import Controller, WriteResult, pv_cap_kw
 from gridctl.cycle import decide, interval_start
+from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.hot_state import HotState
 from gridctl.ledger.interval import interval_ledger
@@ -103,6 +104,7 @@ class Daemon:
         self.res = pd.Timedelta(minutes=config.site.resolution_min)
         self.metrics = Metrics(self.status)
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner")
+        self._rolling = RollingDispatch()  # intraday re-optimisations update one model (planner thread only)
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task] = set()
         self._overlap_reported: dict[str, pd.Timestamp] = {}
@@ -254,7 +256,7 @@ class Daemon:
                                for name in ("soc_kwh", "ev", "temp_c"))
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps,
+        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps, rolling=self._rolling,
                         carbon=self.feeds.carbon_source(self.config.forecast.carbon_provider))
         try:
             decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)

@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from gridctl.dispatch.ac_loop import solve_network_aware
+from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, ChargerReport, CurtailablePv, DispatchInputs
@@ -82,6 +82,9 @@ def dispatch_inputs(
 ) -> DispatchInputs:
     """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
 
+    Import limit: ``[grid] import_limit_kw``, and with ``[dispatch] peak_cap = "baseline"`` at most
+    the highest import the forecasts give without control (:func:`baseline_import_kw`).
+
     Measured states by asset id: ``ev_reports``, what each charger reports (vehicle connected, energy
     delivered to it, its request and departure when announced; see :func:`gridctl.flexible_loads.ev_params`);
     ``heat_pump_temp_c``, the store temperature at the start.
@@ -121,7 +124,7 @@ def dispatch_inputs(
     pv_assets = [
         CurtailablePv(p.cfg.id, p.bus, fc.groups[p.series_id].to_numpy() * p.share) for p in district.pv_assets
     ]
-    return DispatchInputs(
+    inp = DispatchInputs(
         index=fc.groups.index,
         dt_h=district.resolution_min / 60.0,
         load_kw=fc.groups[district.load_series].sum(axis=1).to_numpy() - flexible_kw,
@@ -142,6 +145,9 @@ def dispatch_inputs(
         carbon_price_per_kg=cfg.dispatch.carbon_price_per_kg,
         peak_charge_per_kw=cfg.dispatch.peak_charge_per_kw,
     )
+    if cfg.dispatch.peak_cap == "baseline":  # no new peak: at most what no control would draw
+        inp.import_limit_kw = min(inp.import_limit_kw, max(float(baseline_import_kw(inp).max()), 0.0))
+    return inp
 
 
 def unknown_states(flex: list[PlacedFlexLoad], ev_reports: dict[str, ChargerReport],
@@ -244,12 +250,7 @@ def plan_horizon(
         t0 = timer.perf_counter()
         model = build_model(inp)
         build_s = timer.perf_counter() - t0
-        base = check_schedule(district, fc.groups, zero_flex_table(inp))
-        loop = solve_network_aware(
-            model, network_data(district, model, base), inp.dt_h,
-            lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
-            cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
-        )
+        loop = solve_with_ac_loop(district, fc, inp, model)
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
@@ -261,7 +262,7 @@ def plan_horizon(
                     lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
                 return add_network_block(m, data, inp.dt_h)
         if rolling is not None:
-            rs = rolling.solve(inp, extend, context=district)
+            rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
             result.objective = rs.objective
             table = rs.table(plan_table)
@@ -302,6 +303,18 @@ def plan_horizon(
         "ev_sessions": ev_session_report(table, inp),
     }
     return Plan(table, summary, ac, baseline_ac, model)
+
+
+def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model) -> LoopResult:
+    """Solve ``model`` with the network rows linearised around the AC state without flexibility
+    under ``fc``, tightened by AC checks of its plan (at most ``[network] ac_rounds``)."""
+    cfg = district.config
+    base = check_schedule(district, fc.groups, zero_flex_table(inp))
+    return solve_network_aware(
+        model, network_data(district, model, base), inp.dt_h,
+        lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
+        cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
+    )
 
 
 def has_assets(inp: DispatchInputs) -> bool:

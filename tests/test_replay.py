@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from gridctl.cli import main
+from gridctl.replay.actuals import load_actuals
 from gridctl.replay.files import write_outputs
+from gridctl.replay.kpis import ac_violations
 from gridctl.replay.run import run_replay
 from gridctl.replay.sweep import district_with_config
 
@@ -72,6 +74,31 @@ def test_summary_and_intervals_follow_the_contract(one_day):
                 "bess_park.p_kw", "none.grid_import_kw"):
         assert col in iv
     assert (iv.load_forecast_kw != iv.load_actual_kw).any()  # decisions ran on forecasts, not actuals
+    assert set(s["unadjusted"]) == {"reduction_pct", "perfect_foresight_capture_pct", "network_bound_capture_pct"}
+    assert s["runs"]["gridctl"]["emissions_adjusted_kg"] == pytest.approx(
+        s["runs"]["gridctl"]["emissions_kg"] + s["stored_energy_debt_kwh"] * one_day.runs["gridctl"].ci_kg_per_kwh.mean())
+
+
+def test_warm_down_ends_every_decision_at_the_replay_end(one_day, demo_district):
+    end = one_day.runs["gridctl"].index[-1]
+    assert all(d.plan.table.index[-1] == end for d in one_day.controller.decisions)  # nothing planned past it
+    last = one_day.controller.decisions[-1].plan.table.iloc[-1]
+    for b in demo_district.config.assets.battery:  # each planned back to where it started (or as near as charging gets)
+        reachable = one_day.controller.decisions[-1].plan.table[f"{b.id}.soc_kwh"].iloc[0] + b.p_max_kw * 0.95 * 2
+        assert last[f"{b.id}.soc_kwh"] >= min(b.soc_initial_kwh, reachable) - 1.0
+
+
+def test_network_feasible_bound_keeps_the_network_limits(one_day, demo_district):
+    index = one_day.runs["none"].index
+    actuals = load_actuals(demo_district, index)
+    checked = {name: ac_violations(demo_district, actuals, one_day.runs[name], index)
+               for name in ("none", "perfect-foresight-network")}
+    assert checked["none"]["ac_violations"] > 0  # the depot's evening charging overloads its feeder
+    assert checked["perfect-foresight-network"]["ac_violations"] < checked["none"]["ac_violations"]
+    runs = one_day.summary["runs"]
+    assert runs["perfect-foresight-network"]["emissions_kg"] <= runs["none"]["emissions_kg"]
+    events = checked["none"]["ac_violation_events"]  # one per element and interval, named
+    assert len(events) == checked["none"]["ac_violations"] and {"interval_start", "element", "limit", "value"} <= set(events[0])
 
 
 def test_soc_carries_over_between_replays(demo_district, one_day):

@@ -24,7 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", action="append", choices=sorted(BASELINES), metavar="NAME",
                    help=f"baseline to compare ({', '.join(BASELINES)}); repeatable, the first is the reference "
                         "of reduction_pct (default: [replay] baselines)")
-    p.add_argument("--perfect-foresight", action="store_true", help="also compare with the perfect-foresight optimum")
+    p.add_argument("--perfect-foresight", action="store_true",
+                   help="also compare with the perfect-foresight optima (copper plate and network-feasible)")
     p.add_argument("--modbus", metavar="local|HOST:PORT",
                    help="run gridctl's devices over Modbus TCP: a simulator started here on 127.0.0.1 (local) or a "
                         "running `gridctl simulate --clock-start START --control-port N` (default: in-process)")
@@ -48,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     baselines = list(args.baseline or config.replay.baselines)
-    if args.perfect_foresight and "perfect-foresight" not in baselines:
-        baselines.append("perfect-foresight")
+    if args.perfect_foresight:
+        baselines += [b for b in ("perfect-foresight", "perfect-foresight-network") if b not in baselines]
     config.replay.baselines = baselines
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -72,10 +73,13 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"  {name:18s} emissions {k['emissions_kg']:12.1f} kg  adjusted {k['emissions_adjusted_kg']:12.1f} kg  "
               f"peak {k['peak_import_kw']:9.1f} kW  AC violations {k['ac_violations']}  "
               f"unserved {k['unserved_energy_kwh']:.1f} kWh")
-    if s["reduction_pct"] is not None:
-        print(f"reduction vs {s['reference_baseline']}: {s['reduction_pct']:.2f}%")
-    if s["perfect_foresight_capture_pct"] is not None:
-        print(f"share of the perfect-foresight reduction captured: {s['perfect_foresight_capture_pct']:.1f}%")
+    raw = s["unadjusted"]
+    for key, label in (("reduction_pct", f"reduction vs {s['reference_baseline']}"),
+                       ("perfect_foresight_capture_pct", "share of the perfect-foresight reduction captured"),
+                       ("network_bound_capture_pct", "share of the network-feasible perfect-foresight reduction")):
+        if s[key] is not None:
+            unadjusted = "n/a" if raw[key] is None else f"{raw[key]:.1f}%"
+            print(f"{label}: {s[key]:.1f}% (unadjusted {unadjusted})")
     print("wrote " + ", ".join(str(p) for p in paths))
     if s["partial"]:
         print(f"interrupted: kept the {s['days']} whole days replayed ({s['start']}..{s['end']}), marked partial",

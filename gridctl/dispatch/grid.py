@@ -2,7 +2,8 @@
 
 ``m.grid_import[t]`` and ``m.grid_export[t]`` (kW, both >= 0) meet the district balance. A finite
 import (export) limit is soft: ``import[t] <= limit + over[t]`` with the ``grid_limit`` penalty of
-:mod:`gridctl.dispatch.soft`. With a peak-import charge, ``m.peak_import >= import[t]`` for every
+:mod:`gridctl.dispatch.soft`; the limits are mutable parameters (``m.import_limit_kw``,
+``m.export_limit_kw``), so a re-optimisation can move them in place. With a peak-import charge, ``m.peak_import >= import[t]`` for every
 ``t`` and the objective charges ``peak_charge_per_kw * m.peak_import``.
 """
 
@@ -25,7 +26,9 @@ def populate_grid(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
         if math.isfinite(limit):
             over = add_slack(m, f"{name}_over", T, limit=f"{name}_limit", asset="grid", unit="kW",
                              penalty=PENALTY["grid_limit"] * dt)
-            m.add_component(f"{name}_limit", pyo.Constraint(T, rule=lambda _, t, v=var, o=over, lim=limit: v[t] <= lim + o[t]))
+            lim = pyo.Param(initialize=float(limit), mutable=True)
+            m.add_component(f"{name}_limit_kw", lim)
+            m.add_component(f"{name}_limit", pyo.Constraint(T, rule=lambda _, t, v=var, o=over, lim=lim: v[t] <= lim + o[t]))
     if inp.peak_charge_per_kw > 0:
         m.peak_import = pyo.Var(within=pyo.NonNegativeReals)
         m.peak_def = pyo.Constraint(T, rule=lambda _, t: m.peak_import >= m.grid_import[t])

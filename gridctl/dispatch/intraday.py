@@ -29,10 +29,11 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from scipy import sparse
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.expr.numeric_expr import NegationExpression, ProductExpression, SumExpressionBase
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
+from scipy import sparse
 
 from gridctl.dispatch.ev import remaining_energy_kwh
 from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
@@ -304,19 +305,12 @@ class _ParamTerms:
         for n, e in enumerate(exprs):
             if isinstance(e, (int, float)) or e is None:
                 continue
-            for p in identify_mutable_parameters(e):
-                j = index.setdefault(id(p), len(self.data))
-                if j == len(self.data):
-                    self.data.append(p)
-                v0 = p.value
-                p.set_value(v0 + 1.0)
-                up = float(pyo.value(e))
-                p.set_value(v0 - 1.0)
-                down = float(pyo.value(e))
-                p.set_value(v0)
-                if abs((up - self.q0[n]) - (self.q0[n] - down)) > 1e-9 * max(1.0, abs(up), abs(down)):
-                    raise ValueError(f"{e} is not affine in its parameters; the model cannot be updated in place")
-                grads.append((n, j, up - self.q0[n]))
+            for scale, term in _terms(e):
+                for p in identify_mutable_parameters(term):
+                    j = index.setdefault(id(p), len(self.data))
+                    if j == len(self.data):
+                        self.data.append(p)
+                    grads.append((n, j, scale * _slope(term, p)))
         rows, cols, vals = zip(*grads) if grads else ((), (), ())
         self.grad = sparse.csr_matrix((vals, (rows, cols)), shape=(len(exprs), len(self.data)))
         self.p0 = self._param_values()
@@ -327,6 +321,36 @@ class _ParamTerms:
     def values(self) -> np.ndarray:
         """Every number at the parameters' current values."""
         return self.q0 + self.grad @ (self._param_values() - self.p0)
+
+
+def _terms(expr, scale: float = 1.0):
+    """``expr`` as ``(factor, term)`` pairs whose weighted sum it is: sums, negations and products
+    with a number are opened (so a slope is measured on a small term, not the whole sum)."""
+    if isinstance(expr, SumExpressionBase):
+        for arg in expr.args:
+            yield from _terms(arg, scale)
+    elif isinstance(expr, NegationExpression):
+        yield from _terms(expr.args[0], -scale)
+    elif isinstance(expr, ProductExpression) and isinstance(expr.args[0], (int, float)):
+        yield from _terms(expr.args[1], scale * expr.args[0])
+    elif isinstance(expr, ProductExpression) and isinstance(expr.args[1], (int, float)):
+        yield from _terms(expr.args[0], scale * expr.args[1])
+    elif not isinstance(expr, (int, float)):
+        yield scale, expr
+
+
+def _slope(expr, p) -> float:
+    """d expr / d p, measured at p +- 1; raises when ``expr`` is not affine in ``p``."""
+    v0 = p.value
+    at = float(pyo.value(expr))
+    p.set_value(v0 + 1.0)
+    up = float(pyo.value(expr))
+    p.set_value(v0 - 1.0)
+    down = float(pyo.value(expr))
+    p.set_value(v0)
+    if abs((up - at) - (at - down)) > 1e-9 * max(1.0, abs(up), abs(down)):
+        raise ValueError(f"{expr} is not affine in {p}; the model cannot be updated in place")
+    return up - at
 
 
 def _time_of(v, T) -> int:

@@ -5,6 +5,7 @@ A re-optimisation plans the remaining horizon ``[now, end)``. While ``end`` stay
 :class:`RollingDispatch` keeps one :class:`~gridctl.dispatch.intraday.IntradayDispatch` built
 for the first such horizon and, for each later one, writes the new inputs into it: forecasts,
 measured states at ``now`` (they fix the state columns of the interval before), terminal targets,
+import and export limits,
 and EV sessions (column bounds and the right-hand side of each session's energy row, counting
 the energy the fixed past intervals planned). Intervals before ``now`` are held at what was
 decided (see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a
@@ -19,6 +20,7 @@ re-optimisations keep them (each interval keeps its first linearisation).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 
@@ -26,14 +28,14 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from gridctl.dispatch.highs import SolveResult, SolverError
+from gridctl.dispatch.highs import SolverError, SolveResult
 from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
 from gridctl.dispatch.intraday import IntradayDispatch
 
 STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
                   "terminal_value_per_kwh", "degradation_cost_per_kwh", "binary")
 STATIC_HEAT_PUMP = ("bus", "p_max_kw", "capacity_kwh_per_k", "temp_min_c", "temp_max_c", "loss_kw_per_k", "ambient_c")
-STATIC_INPUTS = ("dt_h", "import_limit_kw", "export_limit_kw", "curtailment_penalty_per_kwh",
+STATIC_INPUTS = ("dt_h", "curtailment_penalty_per_kwh",
                  "throughput_penalty_per_kwh", "objective", "export_price_per_kwh", "export_credit_factor",
                  "carbon_price_per_kg", "peak_charge_per_kw")
 
@@ -59,27 +61,28 @@ class RollingSolve:
 class RollingDispatch:
     """Holds the persistent model between re-optimisations (see module doc)."""
 
-    def __init__(self, time_limit_s: float = 30.0, mip_gap: float = 1e-4):
-        self.time_limit_s, self.mip_gap = time_limit_s, mip_gap
+    def __init__(self) -> None:
         self.held: IntradayDispatch | None = None
-        self.context: object = None
+        self.context: tuple | None = None
         self.extension: object = None
         self.builds = 0
         self.updates = 0
 
     def solve(self, inp: DispatchInputs, extend: Callable[[pyo.ConcreteModel], object] | None = None,
-              context: object = None) -> RollingSolve:
+              context: object = None, time_limit_s: float = 30.0, mip_gap: float = 1e-4) -> RollingSolve:
         """Optimise ``inp``'s horizon in the held model when it covers it, else in a new one
         (``extend`` adds rows, e.g. the network's, to a new model before its hand-over; a
-        ``context`` other than the last one, e.g. another district, always builds a new model)."""
+        ``context`` (e.g. another district) or solver settings other than the last ones always
+        build a new model)."""
         t0 = time.perf_counter()
-        k = self._offset(inp) if context is self.context else None
+        context = (context, time_limit_s, mip_gap)
+        k = self._offset(inp) if _same(context, self.context) else None
         rebuilt = k is None or not self._write(inp, k)
         if rebuilt:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
 
-            self.held, k = IntradayDispatch(inp, self.time_limit_s, self.mip_gap, extend_and_keep), 0
+            self.held, k = IntradayDispatch(inp, time_limit_s, mip_gap, extend_and_keep), 0
             self.context = context
             self.builds += 1
         else:
@@ -126,7 +129,8 @@ class RollingDispatch:
             cop={h.id: pad(np.ones(k), h.cop) for h in inp.heat_pumps})
         d.set_state(k, battery_soc_kwh={b.id: b.soc_initial_kwh for b in inp.batteries},
                     heat_pump_temp_c={h.id: h.temp_initial_c for h in inp.heat_pumps})
-        targets = []
+        targets = [(getattr(m, f"{name}_limit_kw"), getattr(inp, f"{name}_limit_kw"))
+                   for name in ("import", "export") if math.isfinite(getattr(inp, f"{name}_limit_kw"))]
         for b in inp.batteries:
             if b.terminal_value_per_kwh is None:
                 target = b.soc_initial_kwh if b.soc_terminal_min_kwh is None else b.soc_terminal_min_kwh
@@ -169,10 +173,16 @@ class RollingDispatch:
         return cols, row_rhs
 
 
+def _same(a: tuple, b: tuple | None) -> bool:
+    """The same context object and the same solver settings."""
+    return b is not None and a[0] is b[0] and a[1:] == b[1:]
+
+
 def _static(inp: DispatchInputs) -> tuple:
     """Everything of ``inp`` a re-optimisation cannot change in place."""
     return (
         tuple(getattr(inp, f) for f in STATIC_INPUTS),
+        math.isfinite(inp.import_limit_kw), math.isfinite(inp.export_limit_kw),  # the limits' values move in place
         tuple((b.id, *(getattr(b, f) for f in STATIC_BATTERY)) for b in inp.batteries),
         tuple((h.id, *(getattr(h, f) for f in STATIC_HEAT_PUMP)) for h in inp.heat_pumps),
         tuple((p.id, p.bus) for p in inp.pv_assets),

@@ -6,7 +6,11 @@ in-process (also when gridctl's own run goes over Modbus TCP).
 - ``self-consumption``: the usual rule-based control: batteries charge from PV surplus and
   discharge to cover load, within their limits, shared by power rating.
 - ``perfect-foresight``: the optimum with actual data known in advance: the same dispatch model
-  over the whole replayed period with actuals as forecasts, ending at the initial SoC or above.
+  over the whole replayed period with actuals as forecasts, ending at the initial SoC or above
+  (copper plate: no network limits).
+- ``perfect-foresight-network``: the same with the network rows and the AC loop of gridctl's
+  day-ahead plans (linearised around the actual AC state, tightened by AC checks of its plan):
+  a bound a controller that keeps the network limits can approach.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from gridctl.dispatch.highs import solve
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
 from gridctl.district import District
-from gridctl.planning import Forecast, dispatch_inputs
+from gridctl.planning import Forecast, dispatch_inputs, has_assets, solve_with_ac_loop
 from gridctl.replay.actuals import Actuals
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import open_plant
@@ -59,18 +63,30 @@ def self_consumption(district: District, actuals: Actuals, soc_kwh: dict[str, fl
     return _follow(district, actuals, soc_kwh, None, cover_net_load=True)
 
 
-def perfect_foresight(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None) -> pd.DataFrame:
-    """The dispatch model's optimum over the whole period with actual load, PV and intensity as forecasts."""
+def perfect_foresight(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None,
+                      network: bool = False) -> pd.DataFrame:
+    """The dispatch model's optimum over the whole period with actual load, PV and intensity as
+    forecasts; with ``network``, under the network rows and AC loop of gridctl's plans."""
     ci = pd.Series(actuals.ci_kg_per_kwh, index=actuals.index)
     fc = Forecast(actuals.index[0], actuals.groups, ci, actuals.signal_type)
     inp = dispatch_inputs(district, fc, soc_kwh)
     model = build_model(inp)
-    solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
+    if network and district.config.network.constrain_dispatch and has_assets(inp):
+        solve_with_ac_loop(district, fc, inp, model)
+    else:
+        solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
     return _follow(district, actuals, soc_kwh, plan_table(model, inp), cover_net_load=False)
+
+
+def perfect_foresight_network(district: District, actuals: Actuals,
+                              soc_kwh: dict[str, float] | None = None) -> pd.DataFrame:
+    """:func:`perfect_foresight` under the network's limits."""
+    return perfect_foresight(district, actuals, soc_kwh, network=True)
 
 
 BASELINES: dict[str, Callable[[District, Actuals, dict[str, float] | None], pd.DataFrame]] = {
     "none": no_flexibility,
     "self-consumption": self_consumption,
     "perfect-foresight": perfect_foresight,
+    "perfect-foresight-network": perfect_foresight_network,
 }

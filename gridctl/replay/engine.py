@@ -6,7 +6,11 @@ only see intervals that ended by then):
 1. at the gate time of a replayed day, the day-ahead plan for that day is made;
 2. every ``[replay] reoptimise_every_min`` minutes after local midnight, :func:`gridctl.cycle.decide`
    re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
-   each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force);
+   each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force),
+   in one persistent model per horizon end (:class:`gridctl.dispatch.rolling.RollingDispatch`).
+   Warm-down: no decision plans past the replay's last interval, and each ends at the SoC the
+   batteries started the replay with (as far as charging can reach it), so the last day's
+   decisions do not drain the batteries for a tomorrow the replay does not score;
 3. the control tick writes the plan in force's setpoints to the simulator's devices and advances
    their clock one interval (:mod:`gridctl.replay.tick`, :mod:`gridctl.replay.plant`); actual load
    and PV come from history. SoC, EV sessions and heat-store temperatures carry over between days
@@ -28,8 +32,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from gridctl.config import ConfigError
-from gridctl.cycle import Decision, decide, rolling_dispatch, setpoints_at
+from gridctl.cycle import Decision, decide, setpoints_at
 from gridctl.dispatch.highs import SolverError
+from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.planning import Plan, plan_horizon
 from gridctl.replay.actuals import Actuals
@@ -129,7 +134,10 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     decisions: list[Decision] = []
     planned_rows = []
     plan: Plan | None = None
-    rolling = rolling_dispatch(district)
+    rolling = RollingDispatch()
+    # warm-down: decisions plan no further than the replay's end and end there at the starting SoC
+    end = actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
+    soc_start = dict(plant.soc_kwh)
 
     def plan_day_ahead(day: date) -> None:
         t0 = timer.perf_counter()
@@ -154,7 +162,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             t0 = timer.perf_counter()
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
-                                  heat_pump_temp_c=plant.temp_c, rolling=rolling)
+                                  heat_pump_temp_c=plant.temp_c, rolling=rolling,
+                                  horizon_end=end, terminal_kwh=soc_start)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:

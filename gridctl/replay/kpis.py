@@ -20,6 +20,7 @@ from gridctl.config import BatteryConfig
 from gridctl.district import District
 from gridctl.planning import check_schedule
 from gridctl.replay.actuals import Actuals
+from network_models.ac_check import AcCheckResult
 
 COST_BASIS = "null: no price series is configured, so no cost is computed"
 UNSERVED_BASIS = ("EV chargers: per session, energy asked for minus energy delivered between arrival and "
@@ -34,11 +35,29 @@ def sampled_index(index: pd.DatetimeIndex, minutes: pd.Index, every_min: int) ->
 
 
 def ac_violations(district: District, actuals: Actuals, operation: pd.DataFrame, sample: pd.DatetimeIndex) -> dict:
-    """AC check of the actual operation at ``sample`` intervals: violation count and extremes."""
+    """AC check of the actual operation at ``sample`` intervals: violation count, extremes and
+    every violated limit (interval, element, value)."""
     if len(sample) == 0:
-        return {"ac_violations": None, "ac_intervals_checked": 0}
+        return {"ac_violations": None, "ac_intervals_checked": 0, "ac_violation_events": []}
     result = check_schedule(district, actuals.groups.loc[sample], operation.loc[sample])
-    return {"ac_violations": result.violations, "ac_intervals_checked": len(sample), "ac_check": result.summary()}
+    return {"ac_violations": result.violations, "ac_intervals_checked": len(sample), "ac_check": result.summary(),
+            "ac_violation_events": violation_events(district, result)}
+
+
+def violation_events(district: District, result: AcCheckResult) -> list[dict]:
+    """Each bus voltage outside ``[network] v_min_pu..v_max_pu`` and each branch loading above
+    ``max_loading_pct`` of an AC check: interval start, element (bus, line or transformer name), value."""
+    cfg, net = district.config.network, district.net
+    events = []
+    vm = result.vm_pu.stack()
+    for (t, bus), v in vm[(vm < cfg.v_min_pu - 1e-9) | (vm > cfg.v_max_pu + 1e-9)].items():
+        events.append({"interval_start": t.isoformat(), "element": f"bus {net.bus.name.get(bus, bus)}",
+                       "limit": "voltage", "value": round(float(v), 4)})
+    loading = result.loading_pct.stack()
+    for (t, branch), v in loading[loading > cfg.max_loading_pct + 1e-9].items():
+        events.append({"interval_start": t.isoformat(), "element": str(branch), "limit": "thermal",
+                       "value": round(float(v), 2)})
+    return sorted(events, key=lambda e: e["interval_start"])
 
 
 def stored_energy_debt_kwh(operation: pd.DataFrame, batteries: list[BatteryConfig], soc_initial_kwh: dict[str, float]) -> float:
@@ -94,9 +113,9 @@ def timed_ac_violations(district: District, actuals: Actuals, operation: pd.Data
     return out, timer.perf_counter() - t0
 
 
-def capture_pct(emissions: dict[str, float]) -> float | None:
-    """Share (%) of the perfect-foresight reduction below ``none`` that gridctl achieved (adjusted emissions)."""
-    if "none" not in emissions or "perfect-foresight" not in emissions:
+def capture_pct(emissions: dict[str, float], bound_run: str = "perfect-foresight") -> float | None:
+    """Share (%) of the reduction below ``none`` of ``bound_run`` (a perfect-foresight run) that gridctl achieved."""
+    if "none" not in emissions or bound_run not in emissions:
         return None
-    bound = emissions["none"] - emissions["perfect-foresight"]
+    bound = emissions["none"] - emissions[bound_run]
     return 100.0 * (emissions["none"] - emissions["gridctl"]) / bound if bound > 0 else None

@@ -90,6 +90,8 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
     ours = results[CONTROLLER]
     reference = cfg.replay.baselines[0] if cfg.replay.baselines else None
     base = results[reference]["emissions_adjusted_kg"] if reference else None
+    unadjusted = {k: v["emissions_kg"] for k, v in results.items()}
+    adjusted = {k: v["emissions_adjusted_kg"] for k, v in results.items()}
     per_day = pd.Series(1, index=index).groupby(index.tz_convert(district.tz).date).sum()
     t = controller.timings
     return {
@@ -106,7 +108,15 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "baseline_emissions_kg": results[reference]["emissions_kg"] if reference else None,
         "baseline_emissions_adjusted_kg": base,
         "reduction_pct": 100.0 * (base - ours["emissions_adjusted_kg"]) / base if base else None,
-        "perfect_foresight_capture_pct": capture_pct({k: v["emissions_adjusted_kg"] for k, v in results.items()}),
+        "perfect_foresight_capture_pct": capture_pct(adjusted),
+        "network_bound_capture_pct": capture_pct(adjusted, "perfect-foresight-network"),
+        "unadjusted": {  # the same figures without the stored-energy adjustment
+            "reduction_pct": (100.0 * (unadjusted[reference] - unadjusted[CONTROLLER]) / unadjusted[reference]
+                              if reference and unadjusted[reference] else None),
+            "perfect_foresight_capture_pct": capture_pct(unadjusted),
+            "network_bound_capture_pct": capture_pct(unadjusted, "perfect-foresight-network"),
+        },
+        "stored_energy_debt_kwh": ours["stored_energy_debt_kwh"],
         "cost": ours["cost"],
         "cost_basis": COST_BASIS,
         "peak_import_kw": ours["peak_import_kw"],

@@ -29,7 +29,7 @@ from gridctl.forecasting import _FITTED, district_forecasters
 from gridctl.replay.run import CONTROLLER, run_replay
 
 ROW_KEYS = ["emissions_kg", "emissions_adjusted_kg", "baseline_emissions_kg", "baseline_emissions_adjusted_kg",
-            "reduction_pct", "perfect_foresight_capture_pct", "peak_import_kw", "ac_violations",
+            "reduction_pct", "perfect_foresight_capture_pct", "network_bound_capture_pct", "peak_import_kw", "ac_violations",
             "unserved_energy_kwh", "decisions", "runtime_s"]
 _DISTRICTS: dict[str, District] = {}  # per worker process: loaded network and data by source
 
