@@ -12,7 +12,8 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening
 from gridctl.dispatch.result import plan_table
 from network_models.ac_check import Limits, ac_check
-from network_models.linear import OperatingPoint, jacobian_sensitivities
+from network_models.jacobian import jacobian_sensitivities
+from network_models.linear import OperatingPoint
 
 IDX = pd.date_range("2016-07-14", periods=4, freq="1h", tz="UTC")
 LIMITS = Limits(0.95, 1.05, 100.0)

@@ -33,6 +33,7 @@ from network_models.leverage import with_leverage
 STEP_PU = 1e-4  # extra tightening of a violated voltage limit, p.u.
 STEP_PCT = 0.05  # extra tightening of a violated loading limit, percentage points
 TOL = 1e-9
+ROW_TOL_PU, ROW_TOL_PCT = 1e-5, 0.05  # a linear prediction this far beyond its row uses the row's slack
 LEVERAGE_MIN_PU = 1e-3  # an asset's full power range moves a bus voltage at least this much (p.u.) ...
 LEVERAGE_MIN_PCT = 1.0  # ... or a branch loading at least this many percentage points
 
@@ -47,15 +48,19 @@ class LoopResult:
 
 
 def tighten(data: NetworkData, x_kw: np.ndarray, ac: AcCheckResult) -> int:
-    """Tighten every limit ``ac`` shows violated by the linear model's error at ``x_kw``; return how many."""
+    """Tighten every limit ``ac`` shows violated by the linear model's error at ``x_kw`` (unless the
+    plan already breaks that row); return how many."""
     g, lim, tight = data.grid, data.limits, data.tight
     vm_lin, load_lin = g.predict(data.point, x_kw)
     vm_ac = ac.vm_pu[g.buses].to_numpy()
     load_ac = ac.loading_pct[g.branches].to_numpy()
+    limit_pct = lim.max_loading_pct - lim.thermal_margin_pct - tight.loading
     with np.errstate(invalid="ignore"):  # NaN: interval did not converge
-        low = vm_ac < lim.v_min_pu - TOL
-        high = vm_ac > lim.v_max_pu + TOL
-        over = load_ac > lim.max_loading_pct + TOL
+        # where the plan itself already breaks the row (its slack is used: the assets are at their
+        # limits there), a tighter row changes nothing: those violations are reported, not chased
+        low = (vm_ac < lim.v_min_pu - TOL) & (vm_lin >= lim.v_min_pu + tight.v_low - ROW_TOL_PU)
+        high = (vm_ac > lim.v_max_pu + TOL) & (vm_lin <= lim.v_max_pu - tight.v_high + ROW_TOL_PU)
+        over = (load_ac > lim.max_loading_pct + TOL) & (load_lin <= limit_pct + ROW_TOL_PCT)
     tight.v_low[low] += np.maximum(vm_lin - vm_ac, 0.0)[low] + STEP_PU
     tight.v_high[high] += np.maximum(vm_ac - vm_lin, 0.0)[high] + STEP_PU
     tight.loading[over] += np.maximum(load_ac - load_lin, 0.0)[over] + STEP_PCT
