@@ -21,10 +21,10 @@ import pandapower as pp
 
 from gridctl.config import parse_config
 from gridctl.dispatch.highs import compile_model
+from gridctl.dispatch.model import build_model
 from gridctl.district import District
 from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.planning import check_schedule, dispatch_inputs, make_forecast, make_plan
-from gridctl.dispatch.model import build_model
 from gridctl.timegrid import gate_time, local_day
 from network_models.sources import simbench_grid
 

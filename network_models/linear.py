@@ -23,7 +23,7 @@ Two models give the sensitivities (:class:`LinearGrid`):
   impedances come from ``vk_percent``/``vkr_percent``; off-nominal tap ratios, shunts and line
   charging are ignored. The sensitivities are the same for every interval. A net with a loop
   raises ``ValueError``.
-- **Jacobian sensitivities** (:func:`jacobian_sensitivities`, any topology): the inverse of
+- **Jacobian sensitivities** (:func:`network_models.jacobian.jacobian_sensitivities`, any topology): the inverse of
   pandapower's Newton-Raphson power-flow Jacobian at each interval's AC voltages maps injection
   changes to angle and magnitude changes, and the branch-flow derivatives (``dSbr_dV``) map those
   to flow changes. First-order exact around the operating point, including losses, tap ratios,
@@ -261,7 +261,9 @@ def linear_grid(method: str, net: pp.pandapowerNet, ac, inj_buses, q_per_p=None)
     if method == "lindistflow":
         return lindistflow(net, inj_buses, q_per_p)
     if method == "sensitivity":
-        from network_models.jacobian import jacobian_sensitivities  # the Jacobian model builds on this module
+        from network_models.jacobian import (
+            jacobian_sensitivities,  # the Jacobian model builds on this module
+        )
 
         return jacobian_sensitivities(ac.internal, ac.v_internal, inj_buses, q_per_p)
     raise ValueError(f"unknown linear network method {method!r}; use 'lindistflow' or 'sensitivity'")

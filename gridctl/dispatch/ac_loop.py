@@ -26,7 +26,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from gridctl.dispatch.highs import SolveResult, solve
-from gridctl.dispatch.network import NetworkData, Tightening, add_network_block, bus_flex_values, flex_terms
+from gridctl.dispatch.network import (
+    NetworkData,
+    Tightening,
+    add_network_block,
+    bus_flex_values,
+    flex_terms,
+)
 from network_models.ac_check import AcCheckResult
 from network_models.leverage import with_leverage
 
