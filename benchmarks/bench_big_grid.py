@@ -48,6 +48,11 @@ def _timed(fn, *args):
     return out, time.perf_counter() - t0
 
 
+def _peak_mb() -> float:
+    """The process's peak resident memory so far, MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run(code: str, n_batteries: int) -> None:
     buses = battery_buses(code, n_batteries)
     config = parse_config({"network": {"source": f"simbench:{code}"}, "assets": {"battery": [
@@ -55,10 +60,13 @@ def run(code: str, n_batteries: int) -> None:
         for i, b in enumerate(buses)]}})
     district, load_s = _timed(District.load, config)
     _, data_s = _timed(lambda: (district.history, district.carbon))
+    peak_data = _peak_mb()
     tz, res = district.tz, district.resolution_min
     issue, horizon = gate_time(DAY, tz, config.site.gate_time), local_day(DAY, tz, res)
     fc, forecast_s = _timed(make_forecast, district, issue, horizon)
+    peak_forecast = _peak_mb()
     plan, plan_s = _timed(make_plan, district, DAY)
+    peak_plan = _peak_mb()
     s = plan.summary
     repn = compile_model(plan.model)
     inp = dispatch_inputs(district, fc)
@@ -78,7 +86,8 @@ def run(code: str, n_batteries: int) -> None:
     print(f"  AC violations baseline {s['baseline_ac_check']['violations']} -> plan {ac['violations']} "
           f"(out of every asset's reach: {ac['violations_out_of_reach']}); emissions {s['emissions_kg']:.0f} kg vs "
           f"baseline {s['baseline_emissions_kg']:.0f} kg")
-    print(f"  peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (process so far)")
+    print(f"  peak memory (process, cumulative): {peak_data:.0f} MB after loading net and data, {peak_forecast:.0f} MB "
+          f"after forecasts, {peak_plan:.0f} MB after the plan")
 
 
 def main(codes: list[str] | None = None) -> None:
