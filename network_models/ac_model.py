@@ -19,12 +19,13 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 from pandapower.powerflow import LoadflowNotConverged
+from pandapower.pypower.idx_bus import SL_FAC
 
 from network_models.loading import NetworkError
 from network_models.validate import NOT_CONVERGED
 
-try:  # optional, much faster Newton-Raphson backend (C++)
-    from lightsim2grid.newtonpf import newtonpf_new as _newtonpf
+try:  # optional, much faster Newton-Raphson backend (C++, KLU)
+    from lightsim2grid.algorithm import NR_KLU, NRSing_KLU
 
     BACKEND = "lightsim2grid"
 except ImportError:  # pragma: no cover - depends on the installation
@@ -89,6 +90,7 @@ def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarr
     V = np.full(sbus.shape, np.nan, dtype=complex)
     converged = np.zeros(len(sbus), dtype=bool)
     v0, runs = ppci["V"].copy(), 0
+    newton = _newton(ppci, options)
     for k in range(len(sbus)):
         key = hashlib.blake2b(sbus[k].tobytes(), digest_size=16).digest()
         if key in solved:
@@ -97,7 +99,7 @@ def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarr
             continue
         runs += 1
         try:
-            v, ok, *_ = _newtonpf(Ybus, sbus[k], v0, ref, pv, pq, ppci, options)
+            v, ok = newton(Ybus, sbus[k], v0, ref, pv, pq)
         except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):  # solver failure: not converged
             ok = False
         if ok:
@@ -106,3 +108,19 @@ def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarr
     while len(solved) > SOLUTIONS_KEPT:
         solved.popitem(last=False)
     return V, converged, runs
+
+
+def _newton(ppci: dict, options: dict):
+    """Newton-Raphson ``(Ybus, Sbus, V0, ref, pv, pq) -> (V, converged)``: one lightsim2grid KLU
+    solver kept for every interval of a check (its sparse analysis is reused), else pandapower's."""
+    max_it, tol = options["max_iteration"], options["tolerance_mva"]
+    if BACKEND != "lightsim2grid":  # pragma: no cover - depends on the installation
+        return lambda *a: tuple(_newtonpf(*a, ppci, options)[:2])
+    solver = NR_KLU() if options.get("distributed_slack", False) else NRSing_KLU()
+    weights = ppci["bus"][:, SL_FAC].astype(np.float64)
+
+    def run(Ybus, Sbus, V0, ref, pv, pq):
+        solver.solve(Ybus, V0, Sbus, ref, weights, pv, pq, max_it, tol)
+        return solver.get_Vm() * np.exp(1j * solver.get_Va()), bool(solver.converged())
+
+    return run

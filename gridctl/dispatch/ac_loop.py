@@ -18,6 +18,7 @@ is made once and reused in every round (the tightening absorbs its error).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from gridctl.dispatch.network import (
 )
 from network_models.ac_check import AcCheckResult
 from network_models.leverage import with_leverage
+
+log = logging.getLogger(__name__)
 
 STEP_PU = 1e-4  # extra tightening of a violated voltage limit, p.u.
 STEP_PCT = 0.05  # extra tightening of a violated loading limit, percentage points
@@ -104,8 +107,12 @@ def solve_network_aware(
         result = solve(m, time_limit_s, mip_gap)
         ac = check(m)
         ac.reach = reach
+        log.info("AC round %d: %d violations within reach, %d out of reach, %d intervals solved",
+                 r, ac.reachable_violations, ac.out_of_reach_violations(), ac.solved_intervals)
         if ac.reachable_violations == 0 or r == rounds:
             break
-        if tighten(data, bus_flex_values(m), ac) == 0:
-            break  # violations only where no linear row exists (e.g. not converged)
+        tightened = tighten(data, bus_flex_values(m), ac)
+        log.info("AC round %d: %d rows tightened", r, tightened)
+        if tightened == 0:
+            break  # violations only where no linear row exists (e.g. not converged) or already accepted
     return LoopResult(result, ac, r, rows, build_s)
