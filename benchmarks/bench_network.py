@@ -25,7 +25,8 @@ from gridctl.network_plan import bus_flex_from_table, device_q_per_p, network_da
 from gridctl.planning import check_schedule, dispatch_inputs, make_forecast, make_plan
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import Limits, ac_check
-from network_models.linear import OperatingPoint, jacobian_sensitivities, lindistflow, linear_grid
+from network_models.jacobian import jacobian_sensitivities
+from network_models.linear import OperatingPoint, lindistflow, linear_grid
 from network_models.synthetic import radial_feeder
 
 DAYS = (date(2016, 1, 14), date(2016, 7, 14))

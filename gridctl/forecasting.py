@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from weakref import WeakKeyDictionary
 
 from forecasts.carbon import CarbonForecaster
-from forecasts.load import GbmSettings, LoadForecaster
 from forecasts.generation import GenerationForecaster
+from forecasts.load import GbmSettings, LoadForecaster
 from forecasts.pv import PV_SETTINGS, ClearSkyModel, PvForecaster, PvPlant
 from gridctl.config import ConfigError
 from gridctl.district import District

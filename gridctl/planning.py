@@ -281,6 +281,8 @@ def plan_horizon(
     if with_ac_check and not network:
         ac = check_schedule(district, fc.groups, table)
     baseline_ac = check_schedule(district, fc.groups, None) if with_ac_check else None
+    if network:  # the same elements count as within the assets' reach
+        baseline_ac.reach = ac.reach
     summary = {
         "status": result.status,
         "timezone": district.tz,

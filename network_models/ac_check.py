@@ -8,27 +8,15 @@ The Newton-Raphson solver is lightsim2grid's when it is installed, else pandapow
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
 import pandas as pd
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from pandapower.powerflow import LoadflowNotConverged
 from pandapower.pypower.idx_bus import BASE_KV, BUS_TYPE, NONE
 
-from network_models.loading import NetworkError
-from network_models.validate import NOT_CONVERGED
-
-try:  # optional, much faster Newton-Raphson backend (C++)
-    from lightsim2grid.newtonpf import newtonpf_new as _newtonpf
-
-    BACKEND = "lightsim2grid"
-except ImportError:  # pragma: no cover - depends on the installation
-    from pandapower.pypower.newtonpf import newtonpf as _newtonpf
-
-    BACKEND = "pandapower"
+from network_models.ac_model import BACKEND, copy_net, internal_model, solve_intervals
 
 
 @dataclass
@@ -55,6 +43,20 @@ class AcCheckResult:
     q_from_kvar: pd.DataFrame = field(repr=False)
     v_internal: np.ndarray = field(repr=False)  # complex bus voltages in pandapower's internal order
     internal: pp.pandapowerNet = field(repr=False)  # the net holding that internal model (see internal_model)
+    limits: Limits = field(default_factory=Limits, repr=False)
+    solved_intervals: int = 0  # intervals that needed a Newton-Raphson run (the rest were solved before)
+    reach: tuple[list, list[str]] | None = field(default=None, repr=False)  # buses, branches assets can move
+
+    def out_of_reach_violations(self) -> int:
+        """Violations at buses and branches outside :attr:`reach` (0 when no reach is set)."""
+        if self.reach is None:
+            return 0
+        buses, branches = self.reach
+        vm = self.vm_pu.drop(columns=list(buses), errors="ignore")
+        loading = self.loading_pct.drop(columns=list(branches), errors="ignore")
+        with np.errstate(invalid="ignore"):
+            v = int(((vm < self.limits.v_min_pu - 1e-9) | (vm > self.limits.v_max_pu + 1e-9)).to_numpy().sum())
+            return v + int((loading > self.limits.max_loading_pct + 1e-9).to_numpy().sum())
 
     def interval_table(self) -> pd.DataFrame:
         """Per interval: lowest and highest voltage with their bus, highest loading with its
@@ -71,12 +73,19 @@ class AcCheckResult:
         out = out[["min_vm_pu", "min_vm_bus", "max_vm_pu", "max_vm_bus", "max_loading_pct", "max_loading_element"]]
         return out.join(self.intervals[["voltage_violations", "loading_violations", "converged"]])
 
+    @property
+    def reachable_violations(self) -> int:
+        """Violations the flexible assets can act on (all of them when no :attr:`reach` is set)."""
+        return int(self.violations) - self.out_of_reach_violations()
+
     def summary(self) -> dict:
+        out_of_reach = self.out_of_reach_violations()
         return {
             "min_vm_pu": round(self.min_vm_pu, 5),
             "max_vm_pu": round(self.max_vm_pu, 5),
             "max_loading_pct": round(self.max_loading_pct, 3),
-            "violations": int(self.violations),
+            "violations": int(self.violations) - out_of_reach,
+            "violations_out_of_reach": out_of_reach,
             "not_converged": int(self.not_converged),
             "backend": self.backend,
         }
@@ -84,24 +93,13 @@ class AcCheckResult:
 
 def with_storage(net: pp.pandapowerNet, units: list[tuple[str, int, float, float]]) -> tuple[pp.pandapowerNet, list[int]]:
     """Copy of ``net`` with one storage per ``(name, bus, p_max_kw, e_max_kwh)``; returns the copy and indices."""
-    net = copy.deepcopy(net)
+    net = copy_net(net)
     idx = [
         pp.create_storage(net, bus=bus, p_mw=0.0, max_e_mwh=e_kwh / 1000.0, name=name,
                           max_p_mw=p_kw / 1000.0, min_p_mw=-p_kw / 1000.0)
         for name, bus, p_kw, e_kwh in units
     ]
     return net, idx
-
-
-def internal_model(net: pp.pandapowerNet) -> pp.pandapowerNet:
-    """A copy of ``net`` solved once by pandapower, holding its internal model (``net._ppc``):
-    admittance matrices, bus types and the element-to-internal-bus lookups."""
-    net = copy.deepcopy(net)
-    try:
-        pp.runpp(net, numba=False, max_iteration=30)
-    except LoadflowNotConverged:
-        raise NetworkError([NOT_CONVERGED]) from None
-    return net
 
 
 def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits: Limits) -> AcCheckResult:
@@ -111,6 +109,8 @@ def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits:
     changes the bus power injections and is solved by Newton-Raphson (lightsim2grid's C++ solver
     when installed, else pandapower's), warm-started from the previous interval. Bus voltages,
     branch flows and loadings are computed from the solved voltages as pandapower computes them.
+    The internal model is built once per network structure and intervals whose injections were
+    solved before are not solved again (:mod:`network_models.ac_model`).
     """
     model = internal_model(net)
     ppci = model._ppc["internal"]
@@ -118,8 +118,10 @@ def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits:
     sbus = np.tile(ppci["Sbus"], (len(index), 1))
     for table, df in injections.items():
         sbus -= _injection_change(model, table, df)
-    V, converged = _solve_all(model, sbus)
-    return _results(model, index, V, converged, limits)
+    V, converged, runs = solve_intervals(model, sbus)
+    result = _results(model, index, V, converged, limits)
+    result.solved_intervals = runs
+    return result
 
 
 def _injection_change(net: pp.pandapowerNet, table: str, df: pd.DataFrame) -> np.ndarray:
@@ -137,24 +139,6 @@ def _injection_change(net: pp.pandapowerNet, table: str, df: pd.DataFrame) -> np
     out = np.zeros((len(df), n_bus), dtype=complex)
     np.add.at(out.T, rows, (dp + 1j * dq).T)
     return out / net._ppc["internal"]["baseMVA"]
-
-
-def _solve_all(net: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ppci = net._ppc["internal"]
-    Ybus = ppci["Ybus"].tocsc()
-    ref, pv, pq = (np.asarray(ppci[k], dtype=np.int64) for k in ("ref", "pv", "pq"))
-    options = {**net._options, "max_iteration": 20, "tolerance_mva": 1e-8}
-    V = np.full(sbus.shape, np.nan, dtype=complex)
-    converged = np.zeros(len(sbus), dtype=bool)
-    v0 = ppci["V"].copy()
-    for k in range(len(sbus)):
-        try:
-            v, ok, *_ = _newtonpf(Ybus, sbus[k], v0, ref, pv, pq, ppci, options)
-        except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):  # solver failure: not converged
-            ok = False
-        if ok:
-            V[k], converged[k], v0 = v, True, v
-    return V, converged
 
 
 def _results(net: pp.pandapowerNet, index: pd.DatetimeIndex, V: np.ndarray, converged: np.ndarray,
@@ -202,14 +186,18 @@ def _results(net: pp.pandapowerNet, index: pd.DatetimeIndex, V: np.ndarray, conv
         q_from_kvar=pd.DataFrame(Sf.imag * 1e3, index=index, columns=labels),
         v_internal=V,
         internal=net,
+        limits=limits,
     )
 
 
 def _branch_rows(net: pp.pandapowerNet) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Internal branch rows of in-service lines and transformers, their labels and the factors
     turning from/to currents (kA) into loading (per unit of rating), as pandapower defines them."""
-    in_service = np.flatnonzero(net._ppc["internal"]["branch_is"]) if "branch_is" in net._ppc["internal"] else None
-    internal_row = {int(r): n for n, r in enumerate(in_service)} if in_service is not None else None
+    ppci = net._ppc["internal"]
+    in_service = np.flatnonzero(ppci["branch_is"]) if "branch_is" in ppci else None
+    to_internal = np.full(len(net._ppc["branch"]), -1, dtype=int)
+    to_internal[in_service if in_service is not None else np.arange(len(to_internal))] = \
+        np.arange(len(in_service) if in_service is not None else len(to_internal))
     rows, labels, rating = [], [], []
     lookups = net._pd2ppc_lookups["branch"]
     for table in ("line", "trafo"):
@@ -217,18 +205,17 @@ def _branch_rows(net: pp.pandapowerNet) -> tuple[np.ndarray, list[str], np.ndarr
             continue
         start, _ = lookups[table]
         df = net[table]
-        for pos, (i, el) in enumerate(df.iterrows()):
-            if not el.in_service:
-                continue
-            r = start + pos
-            rows.append(internal_row[r] if internal_row is not None else r)
-            labels.append(f"{table}/{i}")
-            if table == "line":
-                inv = 1.0 / (el.max_i_ka * el.df * el.parallel)
-                rating.append((inv, inv))
-            else:
-                rating.append((el.vn_hv_kv * np.sqrt(3) / el.sn_mva, el.vn_lv_kv * np.sqrt(3) / el.sn_mva))
-    return np.array(rows, dtype=int), labels, np.array(rating, dtype=float).reshape(-1, 2)
+        pos = np.flatnonzero(df.in_service.to_numpy(dtype=bool))
+        el = df.iloc[pos]
+        rows.append(to_internal[start + pos])
+        labels += [f"{table}/{i}" for i in el.index]
+        if table == "line":
+            inv = 1.0 / (el.max_i_ka * el.df * el.parallel).to_numpy()
+            rating.append(np.column_stack([inv, inv]))
+        else:
+            rating.append(np.column_stack([el.vn_hv_kv * np.sqrt(3) / el.sn_mva, el.vn_lv_kv * np.sqrt(3) / el.sn_mva]))
+    return (np.concatenate(rows).astype(int) if rows else np.zeros(0, dtype=int), labels,
+            np.concatenate(rating).astype(float).reshape(-1, 2) if rating else np.zeros((0, 2)))
 
 
 def _power_factor(df: pd.DataFrame) -> pd.Series:

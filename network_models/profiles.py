@@ -58,7 +58,7 @@ def generator_kind(table: str, unit_type: object, profile: object) -> str:
 def _series_ids(df: pd.DataFrame, table: str) -> pd.Series:
     """Series id per element: the ``series_id`` column where set, else ``<kind>/<profile>``."""
     own = pd.Series("#" + df.index.astype(str), index=df.index)
-    profile = df["profile"] if "profile" in df else own
+    profile = df.get("profile", own)
     types = df["type"] if "type" in df else pd.Series(None, index=df.index, dtype=object)
     kinds = ["load" if table == "load" else generator_kind(table, t, p) for t, p in zip(types, profile)]
     ids = pd.Series([f"{k}/{p}" if isinstance(p, str) else np.nan for k, p in zip(kinds, profile)], index=df.index)

@@ -1,6 +1,7 @@
 """Grids a user brings: MATPOWER cases, meshed nets with several external grids, a diverging base case."""
 
 import json
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -107,7 +108,16 @@ def test_diverging_base_power_flow_is_one_line_exit_2(tmp_path, capsys):
 def test_profile_map_rule_matching_nothing_is_reported(tmp_path, capsys):
     to_mpc(pn.case9(), str(tmp_path / "case9.mat"), init="flat")
     cfg = write_inputs(tmp_path, "case9.mat", 200.0)
-    text = open(cfg).read().replace('table = "gen"\nseries', 'table = "sgen"\nseries')
-    open(cfg, "w").write(text)
+    path = Path(cfg)
+    path.write_text(path.read_text().replace('table = "gen"\nseries', 'table = "sgen"\nseries'))
     assert main(["check", "--config", cfg]) == 2
     assert "network.profile_map.1.name: '*' matches no sgen of the net" in capsys.readouterr().err
+
+
+def test_unreadable_cgmes_source_is_one_line_exit_2(tmp_path, capsys):
+    cfg = write_inputs(tmp_path, "grid_EQ.xml;grid_SSH.xml", 200.0)
+    (tmp_path / "grid_EQ.xml").write_text("<rdf:RDF>not CGMES</rdf:RDF>")
+    (tmp_path / "grid_SSH.xml").write_text("")
+    assert main(["check", "--config", cfg]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and err[0].startswith("error: network.source: 'grid_EQ.xml;grid_SSH.xml' cannot be converted")

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from network_models.ac_check import Limits, ac_check
-from network_models.linear import OperatingPoint, jacobian_sensitivities, lindistflow, tan_phi
+from network_models.jacobian import jacobian_sensitivities
+from network_models.linear import OperatingPoint, lindistflow, tan_phi
 
 IDX = pd.date_range("2016-07-14", periods=3, freq="15min", tz="UTC")
 

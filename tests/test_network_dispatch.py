@@ -21,7 +21,8 @@ from gridctl.flexible_loads import place
 from gridctl.network_plan import device_q_per_p, network_data
 from gridctl.planning import make_plan
 from network_models.ac_check import Limits, ac_check
-from network_models.linear import OperatingPoint, jacobian_sensitivities, lindistflow
+from network_models.jacobian import jacobian_sensitivities
+from network_models.linear import OperatingPoint, lindistflow
 from network_models.loading import NetworkError
 
 IDX = pd.date_range("2016-07-14", periods=2, freq="1h", tz="UTC")
