@@ -75,13 +75,15 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
+def _is(exc: BaseException, module: str, name: str) -> bool:
+    """``exc`` is a ``module.name`` (checked without importing ``module``: if it is not loaded, it is not)."""
+    cls = getattr(sys.modules.get(module), name, None)
+    return cls is not None and isinstance(exc, cls)
+
+
 def _bad_input_problems(exc: BaseException) -> list[str] | None:
-    """The problem lines of a config/data/network error (modules already imported), else None."""
-    for module, name in _BAD_INPUT:
-        cls = getattr(sys.modules.get(module), name, None)
-        if cls is not None and isinstance(exc, cls):
-            return list(exc.problems)
-    return None
+    """The problem lines of a config/data/network error, else None."""
+    return list(exc.problems) if any(_is(exc, module, name) for module, name in _BAD_INPUT) else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {line}", file=sys.stderr)
             return EXIT_BAD_INPUT
         text = " ".join(str(exc).split()) or "no message"
-        hint = "" if args.verbose else "; -v shows the traceback"
-        print(f"error: {text} ({type(exc).__name__}{hint})", file=sys.stderr)
+        if not (args.verbose or isinstance(exc, OSError) or _is(exc, "gridctl.extras", "MissingExtra")):
+            text += f" ({type(exc).__name__}; -v shows the traceback)"
+        print(f"error: {text}", file=sys.stderr)
         return EXIT_FAILURE
 
 

@@ -9,6 +9,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from gridctl.extras import require
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -35,6 +37,7 @@ def make_engine(url: str, base_dir: Path = Path(".")) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
+        require("psycopg", "a postgresql:// [store] url")
         u = u.set(drivername="postgresql+psycopg")
     return create_engine(u, pool_pre_ping=True)
 
