@@ -42,7 +42,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``command`` only that command's options (and module) are loaded."""
+    """The parser; with ``command`` only that command's options (and module) are loaded ("": none)."""
     parser = Parser(prog="gridctl", description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="detailed (debug) logging")
@@ -89,7 +89,7 @@ def _bad_input_problems(exc: BaseException) -> list[str] | None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gridctl`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command(argv)).parse_args(argv)
+    args = build_parser(_command(argv) or "").parse_args(argv)
     configure_logging(args.verbose)
     try:
         return int(args._module.run(args))
