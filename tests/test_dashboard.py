@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from browser import assert_offline, browser_args
 from test_daemon import running_daemon
@@ -49,6 +50,8 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 data = (await client.get("/api/dashboard")).json()
+                metrics = (await client.get("/metrics")).text
+            plans = run.store.page("plans", limit=1000).items
             dom = await _chromium(*browser, "--dump-dom", f"http://127.0.0.1:{port}/")
             await _chromium(*browser, f"--screenshot={shot}", f"http://127.0.0.1:{port}/")
         finally:
@@ -76,3 +79,15 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
         assert f"<td>{device}</td>" in dom
     assert "daemon_started" in dom  # recent events
     assert shot.stat().st_size > 50_000  # a screenshot with charts, not a blank page
+    assert_solve_seconds_are_the_plans_solve_s(metrics, plans)
+
+
+def assert_solve_seconds_are_the_plans_solve_s(metrics: str, plans: list[dict]) -> None:
+    """gridctl_solve_seconds holds the solver time of each plan made (its summary's solve_s), in order."""
+    assert "gridctl_solve_seconds_count" in metrics
+    for kind in ("intraday", "day_ahead"):
+        count, total = (float(m.group(1)) if (m := re.search(rf'gridctl_solve_seconds_{what}{{kind="{kind}"}} (\S+)',
+                                                                metrics)) else 0.0 for what in ("count", "sum"))
+        made = [p["summary"]["solve_s"] for p in sorted(plans, key=lambda p: p["version"])
+                if p["kind"] == kind and p["status"] != "failed"][:int(count)]
+        assert len(made) == count and total == pytest.approx(sum(made), abs=1e-6), (kind, total, made)
