@@ -174,6 +174,7 @@ async function refresh() {
   try {
     const r = await fetch("/api/dashboard");
     if (r.ok) draw(await r.json());
+    else document.getElementById("health").textContent = `the daemon answered ${r.status} ${r.statusText}`;
   } catch (err) {
     document.getElementById("health").textContent = `no answer from the daemon: ${err}`;
   }
