@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint plan clean
+.PHONY: run test bench lint plan clean floors
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,sweep,postgres]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -21,8 +21,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# every dependency at its pyproject.toml floor, in .venv-floors, with a quick subset of the tests
+floors:
+	PYTHON=$(PYTHON) .ci/floors
+
 lint: $(STAMP)
 	$(BIN)/ruff check gridctl network_models forecasts adapters tests benchmarks
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) .venv-floors var .pytest_cache

@@ -296,7 +296,7 @@ class PvForecaster:
     def _train(self, known: pd.DataFrame) -> TrainedPv:
         s = self.settings
         plants = fit_plants(known, self.clear_sky, self.search)
-        log.info("PV plants fitted until %s: %s", known.index.max(), "; ".join(
+        log.debug("PV plants fitted until %s: %s", known.index.max(), "; ".join(
             f"{s} {p.kwp:.0f} kWp, azimuth {p.azimuth_deg:.0f}, tilt {p.tilt_deg:.0f}, clock {p.clock_offset_min:+.0f} min"
             for s, p in plants.items()))
         clear = self.clear_sky.power(self._history.index, plants)  # physics only: plants are fitted on ``known``

@@ -43,9 +43,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``command`` only that command's options (and module) are loaded."""
+    """The parser; with ``command`` only that command's options (and module) are loaded ("": none)."""
     parser = Parser(prog="gridctl", description=__doc__.splitlines()[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="detailed (debug) logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
@@ -76,19 +76,21 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
+def _is(exc: BaseException, module: str, name: str) -> bool:
+    """``exc`` is a ``module.name`` (checked without importing ``module``: if it is not loaded, it is not)."""
+    cls = getattr(sys.modules.get(module), name, None)
+    return cls is not None and isinstance(exc, cls)
+
+
 def _bad_input_problems(exc: BaseException) -> list[str] | None:
-    """The problem lines of a config/data/network error (modules already imported), else None."""
-    for module, name in _BAD_INPUT:
-        cls = getattr(sys.modules.get(module), name, None)
-        if cls is not None and isinstance(exc, cls):
-            return list(exc.problems)
-    return None
+    """The problem lines of a config/data/network error, else None."""
+    return list(exc.problems) if any(_is(exc, module, name) for module, name in _BAD_INPUT) else None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gridctl`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command(argv)).parse_args(argv)
+    args = build_parser(_command(argv) or "").parse_args(argv)
     configure_logging(args.verbose)
     try:
         return int(args._module.run(args))
@@ -104,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {line}", file=sys.stderr)
             return EXIT_BAD_INPUT
         text = " ".join(str(exc).split()) or "no message"
-        hint = "" if args.verbose else "; -v shows the traceback"
-        print(f"error: {text} ({type(exc).__name__}{hint})", file=sys.stderr)
+        if not (args.verbose or isinstance(exc, OSError) or _is(exc, "gridctl.extras", "MissingExtra")):
+            text += f" ({type(exc).__name__}; -v shows the traceback)"
+        print(f"error: {text}", file=sys.stderr)
         return EXIT_FAILURE
 
 

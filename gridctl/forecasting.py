@@ -9,6 +9,7 @@ from forecasts.carbon import CarbonForecaster
 from forecasts.generation import GenerationForecaster
 from forecasts.load import GbmSettings, LoadForecaster
 from forecasts.pv import PV_SETTINGS, ClearSkyModel, PvForecaster, PvPlant
+from gridctl import model_cache
 from gridctl.config import ConfigError
 from gridctl.district import District
 
@@ -60,11 +61,13 @@ def build_forecasters(district: District) -> DistrictForecasters:
 
 
 def district_forecasters(district: District) -> DistrictForecasters:
-    """Forecasters fitted on the district's history and carbon data (built once per district)."""
+    """Forecasters fitted on the district's history and carbon data (built once per district); their
+    trained models are kept in ``var/models/`` next to the config (:mod:`gridctl.model_cache`)."""
     if district not in _FITTED:
         f = build_forecasters(district)
         f.load.fit(district.history[district.load_series])
         f.pv.fit(district.history[district.pv_series])
         f.carbon.fit(district.carbon)
+        model_cache.persist([f.load, f.pv, f.carbon], district.config.resolve(model_cache.FOLDER))
         _FITTED[district] = f
     return _FITTED[district]

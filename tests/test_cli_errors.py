@@ -113,6 +113,23 @@ def test_api_port_busy_exits_1_with_one_line(tmp_path):
     assert "Task exception" not in proc.stderr
 
 
+def test_missing_extra_is_one_line(tmp_path):
+    """``replay --sweep`` without the [sweep] extra (dask made unimportable in the child)."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class NoDask:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'dask':\n"
+        "            raise ImportError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, NoDask())\n")
+    (tmp_path / "sweep.toml").write_text("[scenarios]\n")
+    env = {**ENV, "PYTHONPATH": f"{tmp_path}:{ENV['PYTHONPATH']}"}
+    proc = subprocess.run([*GRIDCTL, "replay", "--sweep", str(tmp_path / "sweep.toml"), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert_one_line(proc, 1, r"^error: replay --sweep needs dask\[distributed\], which is not installed: "
+                             r"pip install 'gridctl\[sweep\]'$")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -12,10 +12,10 @@ from adapters.history import write_history_csv
 from gridctl.cli import main
 
 
-def _write_inputs(tmp_path):
+def _write_inputs(tmp_path, start: str = "2020-05-25T00:00Z"):
     net = pn.example_simple()
     pp.to_json(net, str(tmp_path / "net.json"))
-    idx = pd.date_range("2020-05-25T00:00Z", "2020-06-06T00:00Z", freq="15min", inclusive="left")
+    idx = pd.date_range(start, "2020-06-06T00:00Z", freq="15min", inclusive="left")
     hours = idx.hour + idx.minute / 60
     wide = pd.DataFrame({f"load/#{i}": 800.0 + 200 * np.sin(hours / 24 * 2 * np.pi) for i in net.load.index}, index=idx)
     for i in net.sgen.index:

@@ -1,4 +1,7 @@
-"""Data of the dashboard: plan vs actual for the local day, device states, feed freshness, recent events."""
+"""Data of the dashboard: plan vs actual from local midnight to the end of the plan in force,
+device states (batteries, EV chargers, heat pumps), feed freshness, emissions today vs the baseline, the last AC
+check, plan freshness and recent events. Times are ISO 8601 on the daemon clock; the page shows
+them in the site's time zone."""
 
 from __future__ import annotations
 
@@ -11,49 +14,102 @@ from gridctl.timegrid import local_day
 if TYPE_CHECKING:  # the daemon imports the API's metrics
     from gridctl.daemon import Daemon
 
+PLAN_DAYS = 3  # plans reach at most this far past local midnight (today + lookahead)
+
 
 def _series(values) -> list[float | None]:
     return [None if v is None or pd.isna(v) else round(float(v), 4) for v in values]
 
 
+def _horizon(daemon: Daemon) -> tuple[pd.DatetimeIndex, pd.DataFrame, pd.DatetimeIndex]:
+    """Intervals from local midnight to the end of today or of the plan (the later), the plan on
+    them, and today's intervals."""
+    tz, res = daemon.district.tz, daemon.res
+    today = local_day(daemon.clock.now().tz_convert(tz).date(), tz, daemon.config.site.resolution_min)
+    plan = daemon.store.plan_view(today[0].to_pydatetime(), (today[0] + pd.Timedelta(days=PLAN_DAYS)).to_pydatetime())
+    end = max(today[-1], plan.index.max()) if len(plan) else today[-1]
+    idx = pd.date_range(today[0], end, freq=res, name="interval_start")
+    return idx, plan.reindex(idx), today
+
+
+def _measured(meas: pd.DataFrame, asset_id: str, quantity: str, how: str, idx: pd.DatetimeIndex, res) -> pd.Series:
+    """One device's measurements of ``quantity`` per interval (``how``: mean or last)."""
+    if meas.empty:
+        return pd.Series(float("nan"), index=idx)
+    m = meas[(meas.asset_id == asset_id) & (meas.quantity == quantity)]
+    if m.empty:
+        return pd.Series(float("nan"), index=idx)
+    return m.groupby(pd.to_datetime(m.ts, utc=True).dt.floor(res)).value.agg(how).reindex(idx)
+
+
+def _assets(daemon: Daemon, plan: pd.DataFrame, meas: pd.DataFrame, idx: pd.DatetimeIndex) -> dict[str, list]:
+    """Plan vs actual power (and SoC or store temperature) of each battery, EV charger and heat pump."""
+    kinds = {a.id: kind for kind, assets in (("battery", daemon.config.assets.battery),
+                                               ("ev_charger", daemon.config.assets.ev_charger),
+                                               ("heat_pump", daemon.config.assets.heat_pump)) for a in assets}
+    ev, temp = daemon.controller.latest("ev"), daemon.controller.latest("temp_c")
+    out: dict[str, list] = {"battery": [], "ev_charger": [], "heat_pump": []}
+    for asset_id, kind in kinds.items():
+        item = {"id": asset_id, "plan_p_kw": _series(plan.get(f"{asset_id}.p_kw", [])),
+                "actual_p_kw": _series(_measured(meas, asset_id, "p_kw", "mean", idx, daemon.res))}
+        if kind == "battery":
+            item["plan_soc_kwh"] = _series(plan.get(f"{asset_id}.soc_kwh", []))
+            item["actual_soc_kwh"] = _series(_measured(meas, asset_id, "soc_kwh", "last", idx, daemon.res))
+        elif kind == "heat_pump":
+            item["plan_temp_c"] = _series(plan.get(f"{asset_id}.temp_c", []))
+            item["temp_c"] = temp.get(asset_id)
+        else:
+            report = ev.get(asset_id)
+            item["connected"] = None if report is None else report.connected
+            item["delivered_kwh"] = None if report is None else report.delivered_kwh
+        out[kind].append(item)
+    return out
+
+
+def _plan_record(rec: dict | None) -> dict | None:
+    """What the page says of a stored plan: version, kind, status, when made, horizon and totals."""
+    if rec is None:
+        return None
+    s = rec.get("summary") or {}
+    return {"version": rec["version"], "kind": rec["kind"], "status": rec["status"], "created_at": rec["created_at"],
+            "start": rec["start"], "end": rec["end"], "emissions_kg": s.get("emissions_kg"),
+            "baseline_emissions_kg": s.get("baseline_emissions_kg"), "ac_check": s.get("ac_check")}
+
+
+def network_status(daemon: Daemon) -> dict:
+    """The last AC check of a plan (newest plan first, then the newest day-ahead plan), or why there is none."""
+    for rec in (daemon.store.latest_plan(), daemon.store.latest_plan("day_ahead")):
+        info = _plan_record(rec)
+        if info and info["ac_check"]:
+            return {"checked": True, **info}
+    return {"checked": False, "reason": "no plan so far has an AC check: re-optimisations skip it, the day-ahead "
+                                        "plan made at the gate time has one"}
+
+
+def emissions_today(daemon: Daemon, plan: pd.DataFrame, today: pd.DatetimeIndex, measured_kg: float) -> dict:
+    """Measured so far, as planned for the whole day, and the day-ahead plan's emissions vs its baseline."""
+    planned = plan.emissions_kg.reindex(today) if "emissions_kg" in plan else pd.Series(dtype=float)
+    day_ahead = _plan_record(daemon.store.latest_plan("day_ahead"))
+    covers = day_ahead is not None and pd.Timestamp(day_ahead["start"]) <= today[0] < pd.Timestamp(day_ahead["end"])
+    return {"measured_kg": measured_kg, "planned_kg": float(planned.sum()) if planned.notna().any() else None,
+            "day_ahead": day_ahead if covers else None}
+
+
 def dashboard_data(daemon: Daemon) -> dict:
-    """Everything the dashboard draws, for the local day of the daemon clock."""
+    """Everything the dashboard draws."""
     store, tz = daemon.store, daemon.district.tz
     now = daemon.clock.now()
-    idx = local_day(now.tz_convert(tz).date(), tz, daemon.config.site.resolution_min)
+    idx, plan, today = _horizon(daemon)
     start, end = idx[0].to_pydatetime(), (idx[-1] + daemon.res).to_pydatetime()
-    plan = store.plan_view(start, end).reindex(idx)
     dt_h = daemon.res.total_seconds() / 3600
 
     ledger = pd.DataFrame(store.page("emissions", start, end, limit=100_000).items)
-    grid = pd.Series(float("nan"), index=idx)
-    ci_actual = pd.Series(float("nan"), index=idx)
+    grid = ci_actual = pd.Series(float("nan"), index=idx)
     if not ledger.empty:
-        ledger["t"] = pd.to_datetime(ledger.interval_start, utc=True)
-        g = ledger[ledger.asset_id == "grid"].set_index("t")
+        g = ledger[ledger.asset_id == "grid"].set_index(pd.to_datetime(ledger.interval_start, utc=True))
         grid = (g.energy_kwh / dt_h).reindex(idx)
         ci_actual = g.ci_kg_per_kwh.reindex(idx)
-
-    meas = pd.DataFrame(store.page("measurements", start, end, limit=500_000).items)
-    batteries = []
-    for asset_id in daemon.controller.devices:
-        if f"{asset_id}.p_kw" not in plan and f"{asset_id}.soc_kwh" not in plan:
-            continue
-        actual_p = actual_soc = pd.Series(float("nan"), index=idx)
-        if not meas.empty:
-            m = meas[meas.asset_id == asset_id].copy()
-            m["t"] = pd.to_datetime(m.ts, utc=True).dt.floor(daemon.res)
-            by = m.groupby(["quantity", "t"]).value
-            if "p_kw" in set(m.quantity):
-                actual_p = by.mean().loc["p_kw"].reindex(idx)
-            if "soc_kwh" in set(m.quantity):
-                actual_soc = by.last().loc["soc_kwh"].reindex(idx)
-        batteries.append({
-            "id": asset_id,
-            "plan_p_kw": _series(plan.get(f"{asset_id}.p_kw", [])),
-            "plan_soc_kwh": _series(plan.get(f"{asset_id}.soc_kwh", [])),
-            "actual_p_kw": _series(actual_p), "actual_soc_kwh": _series(actual_soc),
-        })
+    meas = pd.DataFrame(store.page("measurements", start, min(end, now.to_pydatetime()), limit=500_000).items)
     status = daemon.status()
     events = store.page("events", (now - pd.Timedelta(days=2)).to_pydatetime(), None, limit=100_000)
     return {
@@ -61,8 +117,11 @@ def dashboard_data(daemon: Daemon) -> dict:
         "data_time": status["data_time"], "intervals": [t.isoformat() for t in idx],
         "grid": {"plan_kw": _series(plan.get("grid_import_kw", [])), "actual_kw": _series(grid)},
         "carbon": {"plan": _series(plan.get("ci_kg_per_kwh", [])), "actual": _series(ci_actual)},
-        "batteries": batteries,
+        **_assets(daemon, plan, meas, idx),
         "devices": status["devices"], "scheduler": status["scheduler"], "database": status["database"],
-        "emissions_today_kg": status["emissions_today_kg"], "feeds": status.get("feeds", {}),
+        "emissions": emissions_today(daemon, plan, today, status["emissions_today_kg"]),
+        "network": network_status(daemon),
+        "plan": _plan_record(store.latest_plan()),
+        "feeds": status.get("feeds", {}),
         "events": events.items[-20:][::-1],
     }

@@ -35,7 +35,7 @@ class Metrics:
 
     def __init__(self, status: Callable[[], dict]):
         self.registry = CollectorRegistry()
-        self.solve_seconds = Histogram("gridctl_solve_seconds", "Wall time of one planning solve (build + solve)",
+        self.solve_seconds = Histogram("gridctl_solve_seconds", "HiGHS time of one plan (model handover + solve: the plan's solve_s)",
                                        ["kind"], buckets=BUCKETS, registry=self.registry)
         self.cycle_seconds = Histogram("gridctl_cycle_seconds", "Wall time of one scheduled job run",
                                        ["job"], buckets=BUCKETS, registry=self.registry)

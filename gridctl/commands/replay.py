@@ -89,6 +89,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from gridctl.extras import require
+
+    require("dask.distributed", "replay --sweep")  # before any work
     path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
     load_config(path)  # validate the base config before starting workers
     from gridctl.replay.sweep import read_sweep, run_sweep

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import time as timer
 
+import numpy as np
 import pandas as pd
 
-from gridctl.config import BatteryConfig
+from gridctl.config import BatteryConfig, DispatchConfig
 from gridctl.district import District
 from gridctl.planning import check_schedule
 from gridctl.replay.actuals import Actuals
 from network_models.ac_check import AcCheckResult
 
-COST_BASIS = "null: no price series is configured, so no cost is computed"
+COST_BASIS = ("energy only: grid import times [dispatch] import_price_per_kwh of its local hour, minus export times "
+              "export_price_per_kwh, in the tariff's currency (no peak charge)")
 UNSERVED_BASIS = ("EV chargers: per session, energy asked for minus energy delivered between arrival and "
                   "departure; heat pumps: per local day, measured energy minus delivered energy; positive parts summed")
 
@@ -84,8 +86,16 @@ def unserved_energy_kwh(operation: pd.DataFrame, actuals: Actuals, dt_h: float, 
     return total
 
 
+def energy_cost(operation: pd.DataFrame, dt_h: float, timezone: str, tariff: DispatchConfig) -> float:
+    """Cost of the grid exchange under the configured tariff (see :data:`COST_BASIS`)."""
+    price = np.asarray(tariff.hourly_import_price())[operation.index.tz_convert(timezone).hour]
+    imported = operation.grid_import_kw.clip(lower=0).to_numpy()
+    exported = (-operation.grid_import_kw).clip(lower=0).to_numpy()
+    return float(((imported * price).sum() - exported.sum() * tariff.export_price_per_kwh) * dt_h)
+
+
 def kpis(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str, batteries: list[BatteryConfig],
-         soc_initial_kwh: dict[str, float]) -> dict:
+         soc_initial_kwh: dict[str, float], tariff: DispatchConfig) -> dict:
     """Totals of one operation table (see :mod:`gridctl.replay.operation`)."""
     soc_cols = [c for c in operation.columns if c.endswith(".soc_kwh")]
     by_day = operation.emissions_kg.groupby(operation.index.tz_convert(timezone).date).sum()
@@ -95,7 +105,7 @@ def kpis(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str, 
         "emissions_kg": emissions,
         "emissions_adjusted_kg": emissions + debt_kwh * float(operation.ci_kg_per_kwh.mean()),
         "stored_energy_debt_kwh": debt_kwh,
-        "cost": None,
+        "cost": energy_cost(operation, dt_h, timezone, tariff),
         "peak_import_kw": float(operation.grid_import_kw.max()),
         "import_kwh": float(operation.grid_import_kw.clip(lower=0).sum() * dt_h),
         "unserved_energy_kwh": unserved_energy_kwh(operation, actuals, dt_h, timezone),

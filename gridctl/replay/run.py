@@ -78,7 +78,7 @@ def run_replay(
     for name, operation in runs.items():
         ac, seconds = timed_ac_violations(district, actuals, operation, sample)
         controller.timings.ac_check_s += seconds
-        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0), **ac}
+        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0, cfg.dispatch), **ac}
     summary = make_summary(district, days, index, results, controller, timer.perf_counter() - t_start)
     return ReplayResult(summary, intervals_table(controller, runs), runs, controller)
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from gridctl.config import ConfigError, parse_config
 from gridctl.district import District
+from gridctl.extras import require
 from gridctl.forecasting import _FITTED, district_forecasters
 from gridctl.replay.run import CONTROLLER, run_replay
 
@@ -130,8 +131,8 @@ def run_scenario(base: dict, base_dir: Path, scenario: Scenario) -> dict:
 def run_sweep(base: dict, base_dir: Path, scenarios: list[Scenario], scheduler: str | None = None,
               n_workers: int | None = None, progress: bool = False) -> list[dict]:
     """Run ``scenarios`` on a Dask cluster (a new LocalCluster, or the one at ``scheduler``); rows in order."""
-    from dask.distributed import Client, LocalCluster, as_completed
-
+    distributed = require("dask.distributed", "replay --sweep")
+    Client, LocalCluster, as_completed = distributed.Client, distributed.LocalCluster, distributed.as_completed
     cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                   dashboard_address=":0")
     client = Client(scheduler or cluster)

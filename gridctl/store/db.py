@@ -10,6 +10,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from gridctl.extras import require
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -51,6 +53,7 @@ def make_engine(url: str, base_dir: Path = Path("."), timeouts: Timeouts = DEFAU
         event.listen(engine, "connect", _sqlite_pragmas(int(timeouts.sqlite_busy_s * 1000)))
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
+        require("psycopg", "a postgresql:// [store] url")
         u = u.set(drivername="postgresql+psycopg")
     if u.get_backend_name() == "postgresql":
         options = " ".join([u.query.get("options", ""), f"-c statement_timeout={int(timeouts.statement_s * 1000)}"])
