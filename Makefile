@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint plan clean floors
+.PHONY: run test bench lint plan clean floors mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ bench: $(STAMP)
 floors:
 	PYTHON=$(PYTHON) .ci/floors
 
+# mutation testing (extra "mutants"; scope and tests in pyproject's [tool.mutmut]); survivors listed at the end
+mutants: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[mutants]'
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/mutmut results
+
 lint: $(STAMP)
 	$(BIN)/ruff check gridctl network_models forecasts adapters tests benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-floors var .pytest_cache
+	rm -rf $(VENV) .venv-floors var .pytest_cache mutants

@@ -52,28 +52,44 @@ class SteppedDaemon:
     records: Recorder
     clock: SteppedClock
     sim_clock: SimClock
+    replans: list[str]  # re-plans the daemon asked for (device changes), run at the next poll
 
     def step(self, seconds: float) -> None:
         """Move the daemon's and the simulator's clocks forward by ``seconds``."""
         self.clock.step(seconds)
         self.sim_clock.advance(seconds)
 
+    async def poll(self) -> None:
+        """The poll job, then the re-plans it asked for (as the scheduler would run them)."""
+        await self.daemon.poll()
+        while self.replans:
+            self.replans.clear()
+            await self.daemon.intraday()
+
     async def next_interval(self) -> pd.Timestamp:
-        """Step to the next interval start, poll the devices and run the tick there; return its start."""
+        """Step to the next interval start, polling every ``telemetry_s`` on the way, then poll and run
+        the tick there (as the scheduler's jobs would); return that interval's start."""
         d = self.daemon
         nxt = d.current_interval() + d.res
+        every = pd.Timedelta(seconds=d.config.daemon.telemetry_s)
+        while self.clock.now() + every < nxt:
+            self.step(every.total_seconds())
+            await self.poll()
         self.step((nxt - self.clock.now()).total_seconds())
-        await d.poll()
+        await self.poll()
         await d.tick()
         return nxt
 
-    def setpoints(self) -> pd.DataFrame:
+    def flushed(self) -> Store:
+        """The store, once it has taken every journaled record."""
         assert self.records.flush(), "the store did not take the journaled records"
-        return pd.DataFrame(self.store.page("setpoints", limit=5000).items)
+        return self.store
+
+    def setpoints(self) -> pd.DataFrame:
+        return pd.DataFrame(self.flushed().page("setpoints", limit=5000).items)
 
     def events(self, kind: str) -> list[dict]:
-        assert self.records.flush(), "the store did not take the journaled records"
-        return [e for e in self.store.page("events", limit=5000).items if e["kind"] == kind]
+        return [e for e in self.flushed().page("events", limit=5000).items if e["kind"] == kind]
 
 
 @contextlib.asynccontextmanager
@@ -96,12 +112,14 @@ async def stepped_daemon(district, tmp_path, start: str = START, plan: bool = Tr
     controller = Controller(device_io(district, pool, port), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
+    run = SteppedDaemon(daemon, sim, store, records, clock, sim_clock, [])
+    daemon.request_replan = run.replans.append  # no scheduler: the rig runs them
     try:
         if plan:
-            await daemon.poll()
+            await run.poll()
             await daemon.intraday()
             await daemon.tick()
-        yield SteppedDaemon(daemon, sim, store, records, clock, sim_clock)
+        yield run
     finally:
         await daemon.stop()
         pool.close()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
+from daemon_rig import stepped_daemon
 
 from adapters.drivers import HostPool, Timing
 from gridctl import forecasting
@@ -115,19 +116,15 @@ def test_without_assets_keeps_data_and_drops_the_asset(demo_district):
 
 
 async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
-    async with running_daemon(demo_district, tmp_path) as run:
+    async with stepped_daemon(demo_district, tmp_path) as run:
         first = run.daemon.current_interval()
         plan = run.flushed().plan_row(first.to_pydatetime())
         assert plan is not None, "the daemon plans at start when no plan covers now"
         # the next interval's tick writes that interval's plan values into the simulated devices
-        nxt = first + run.daemon.res
-
-        def written_in(interval):
-            df = setpoints(run.store)
-            df = df[(pd.to_datetime(df.interval_start) == interval) & df.ok]
-            return df if set(df.asset_id) >= BATTERIES | PVS else None
-
-        rows = await wait_for(lambda: written_in(nxt), what="setpoints of the next interval")
+        nxt = await run.next_interval()
+        df = run.setpoints()
+        rows = df[(pd.to_datetime(df.interval_start) == nxt) & df.ok]
+        assert set(rows.asset_id) >= BATTERIES | PVS
         _, values = run.flushed().plan_row(nxt.to_pydatetime())
         for b in BATTERIES:
             written = rows.set_index("asset_id").written_kw[b]
@@ -145,37 +142,29 @@ async def test_setpoints_reach_the_simulator_registers(demo_district, tmp_path):
 
 
 async def test_device_offline_and_back(demo_district, tmp_path):
-    async with running_daemon(demo_district, tmp_path) as run:
+    async with stepped_daemon(demo_district, tmp_path) as run:
         store, sim = run.store, run.sim
-        await wait_for(lambda: len(setpoints(store)) >= 2 * len(BATTERIES | PVS), what="two ticks")
+        await run.next_interval()
         sim.set_fault("bess_depot", offline=True)
-        offline = await wait_for(lambda: store.page("events", kind=None, asset_id="bess_depot").items and [
-            e for e in store.page("events", asset_id="bess_depot").items if e["kind"] == "device_offline"],
-            what="device_offline event")
-        t_off = pd.Timestamp(offline[0]["ts"])
-        # re-planned without it
-        await wait_for(lambda: any(p["excluded"] == ["bess_depot"] for p in store.page("plans").items),
-                       what="a plan without bess_depot")
-
-        def others_written_after(t):
-            df = setpoints(store)
-            df = df[pd.to_datetime(df.ts) > t]
-            return set(df[df.ok].asset_id) >= (BATTERIES | PVS) - {"bess_depot"}
-
-        await wait_for(lambda: others_written_after(t_off), what="setpoints to the other devices")
+        while not run.events("device_offline"):
+            await run.next_interval()
+        offline = run.events("device_offline")
+        assert offline[0]["asset_id"] == "bess_depot"
+        # re-planned without it, and the others are still written
+        assert any(p["excluded"] == ["bess_depot"] for p in store.page("plans").items)
+        nxt = await run.next_interval()
+        df = run.setpoints()
+        written = df[(pd.to_datetime(df.interval_start) == nxt) & df.ok]
+        assert set(written.asset_id) >= (BATTERIES | PVS) - {"bess_depot"} and "bess_depot" not in set(written.asset_id)
         assert not run.daemon.controller.state["bess_depot"].online
         sim.clear_faults("bess_depot")
-        online = await wait_for(lambda: [e for e in store.page("events", asset_id="bess_depot").items
-                                         if e["kind"] == "device_online"], what="device_online event")
-        t_on = pd.Timestamp(online[0]["ts"])
-
-        def depot_written_after(t):
-            df = setpoints(store)
-            return not df[(df.asset_id == "bess_depot") & df.ok & (pd.to_datetime(df.ts) > t)].empty
-
-        await wait_for(lambda: depot_written_after(t_on), what="bess_depot setpoint after its return")
-        assert run.daemon.scheduler.running
-        failed = setpoints(store).query("asset_id == 'bess_depot' and not ok")
+        while not run.events("device_online"):
+            await run.next_interval()
+        nxt = await run.next_interval()  # its retry has re-planned with it: written again
+        df = run.setpoints()
+        assert not df[(df.asset_id == "bess_depot") & df.ok & (pd.to_datetime(df.interval_start) == nxt)].empty
+        assert any(p["excluded"] == [] for p in store.page("plans").items[-1:])
+        failed = df.query("asset_id == 'bess_depot' and not ok")
         assert len(failed) >= 1 and failed.error.notna().all()
 
 
