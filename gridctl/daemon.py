@@ -48,6 +48,7 @@ from gridctl.config import Config
 from gridctl.control import Controller, pv_cap_kw
 from gridctl.cycle import decide, interval_start
 from gridctl.district import District
+from gridctl.live_measurements import LiveMeasurements
 from gridctl.planning import make_plan
 from gridctl.store import Store
 from gridctl.timegrid import local_day
@@ -81,8 +82,9 @@ class Daemon:
     """Scheduler, planning and control of one district."""
 
     def __init__(self, config: Config, district: District, store: Store, controller: Controller,
-                 clock: DaemonClock):
+                 clock: DaemonClock, live: LiveMeasurements | None = None):
         self.config = config
+        self.live = live  # meter and measured series (gridctl.live_measurements)
         self.district = district
         self.store = store
         self.controller = controller
@@ -192,6 +194,9 @@ class Daemon:
             values = {k: {"p_kw": t.p_kw, **({"soc_kwh": t.soc_kwh} if t.soc_kwh is not None else {})}
                       for k, t in tel.items()}
             self._guard("store telemetry", self.store.add_measurements, self.clock.now().to_pydatetime(), values)
+        if self.live is not None:
+            now = self.clock.now()
+            await self.live.poll_meter(self.clock.data_time(now), now.to_pydatetime())
 
     async def intraday(self) -> None:
         """Re-optimise the rest of the horizon from measured states (SoC, EV session energy, heat-store
@@ -251,6 +256,9 @@ class Daemon:
         targets = self.targets(start)
         await self.controller.apply(start, targets)
         self._guard("ledger", self.book_interval, start - self.res)
+        if self.live is not None:
+            self._guard("measured series", self.live.book, self.clock.data_time(start - self.res), start - self.res,
+                        start, self.clock.now().to_pydatetime())
 
     def targets(self, start: pd.Timestamp) -> dict[str, tuple[float | None, str]]:
         """(setpoint, source) per device for the interval at ``start``: override, plan or fallback.

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from gridctl.api.auth import require_token
 from gridctl.api.dashboard import dashboard_data
+from gridctl.api.measurements import measurements_router
 
 if TYPE_CHECKING:  # the daemon imports the API's metrics
     from gridctl.daemon import Daemon
@@ -46,6 +47,7 @@ def create_app(daemon: Daemon) -> FastAPI:
                   description="Microgrid control daemon: plans, telemetry, setpoints, events, emissions.")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     store = daemon.store
+    app.include_router(measurements_router(daemon))
 
     def paged(table: str, r: Range, **equal) -> dict:
         start = r.start or (daemon.clock.now() - pd.Timedelta(days=1)).to_pydatetime()

@@ -18,7 +18,7 @@ import sys
 
 import uvicorn
 
-from adapters.drivers import HostPool
+from adapters.drivers import HostPool, SunSpecDriver
 from adapters.simulator import Simulator
 from gridctl import devices
 from gridctl.api import create_app
@@ -28,6 +28,9 @@ from gridctl.control import Controller, ControlSettings, DriverDevice
 from gridctl.daemon import Daemon
 from gridctl.devices import ratings
 from gridctl.district import District
+from gridctl.live_measurements import LiveMeasurements
+from gridctl.measurements import catalogue
+from gridctl.meter import MeterReader
 from gridctl.store import Store
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,19 @@ def device_io(district: District, pool: HostPool, port: int | None = None) -> di
     return {k: DriverDevice(d, e_max.get(k)) for k, d in drivers.items()}
 
 
+def live_measurements(district: District, store: Store, pool: HostPool, report, port: int | None = None
+                      ) -> LiveMeasurements:
+    """Measured series of the daemon: the grid-connection meter (``[measurements] meter``) through
+    the shared connection of its endpoint (``port`` moves the default gateway, as in :func:`device_io`)."""
+    config = district.config
+    meter = None
+    if config.measurements.meter:
+        modbus = pool.get(*devices.meter_endpoint(config, port=port))
+        meter = MeterReader(SunSpecDriver(modbus, devices.meter_unit_id(config), "meter"))
+    known = catalogue(config, district.load_series, district.pv_series)
+    return LiveMeasurements(config, store, known, meter, report)
+
+
 def control_settings(config: Config) -> ControlSettings:
     d = config.daemon
     return ControlSettings(revert_s=d.watchdog_s, retry_base_s=d.retry_base_s, retry_max_s=d.retry_max_s,
@@ -98,6 +114,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
     controller = Controller(device_io(district, pool), ratings(district), store, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
+    daemon.live = live_measurements(district, store, pool, daemon.event)
     server = _Server(uvicorn.Config(create_app(daemon), host=config.api.host, port=config.api.port,
                                     log_config=None, lifespan="off", access_log=False))
     stop = asyncio.Event()
