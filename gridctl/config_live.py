@@ -20,6 +20,7 @@ class MeasurementsConfig(_Section):
     """Measured series in the store: the grid-connection meter, the API, MQTT (README "Live data")."""
 
     meter: bool = True
+    demo_feed: bool = True
     meter_host: str | None = None
     meter_port: int | None = Field(None, ge=1, le=65535)
     meter_unit_id: int | None = Field(None, ge=1, le=247)

@@ -41,13 +41,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from gridctl import forecasting
+from gridctl import external_forecasts, forecasting
 from gridctl.api.metrics import Metrics
 from gridctl.clock import ClockTrigger, DaemonClock
 from gridctl.config import Config
 from gridctl.control import Controller, pv_cap_kw
 from gridctl.cycle import decide, interval_start
 from gridctl.district import District
+from gridctl.live_history import DemoFeed, KnownDistrict
 from gridctl.live_measurements import LiveMeasurements
 from gridctl.planning import make_plan
 from gridctl.store import Store
@@ -85,6 +86,9 @@ class Daemon:
                  clock: DaemonClock, live: LiveMeasurements | None = None):
         self.config = config
         self.live = live  # meter and measured series (gridctl.live_measurements)
+        self.feed: DemoFeed | None = None  # publishes the configured history as it becomes known
+        self.known = KnownDistrict(district, store, config.measurements.max_gap_h, self.event)
+        self.overlays: dict[str, external_forecasts.ExternalOverlay] = {}  # external forecasts in use
         self.district = district
         self.store = store
         self.controller = controller
@@ -204,8 +208,9 @@ class Daemon:
         now = self.clock.now()
         excluded = frozenset(self.controller.offline)
         log.info("intraday cycle at %s (data %s)", now.isoformat(), self.clock.data_time(now).isoformat())
+        planning = self.planning_district()
         if excluded not in self._districts:
-            self._districts[excluded] = without_assets(self.district, set(excluded))
+            self._districts[excluded] = without_assets(planning, set(excluded))
         district = self._districts[excluded]
         soc, reports, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
                                for name in ("soc_kwh", "ev", "temp_c"))
@@ -229,7 +234,8 @@ class Daemon:
         day = self.clock.data_time(now).tz_convert(self.district.tz).date() + pd.Timedelta(days=1)
         t0 = time.perf_counter()
         try:
-            plan = await asyncio.get_running_loop().run_in_executor(self._planner, make_plan, self.district, day)
+            plan = await asyncio.get_running_loop().run_in_executor(self._planner, make_plan,
+                                                                    self.planning_district(refresh=True), day)
         except Exception as exc:  # noqa: BLE001
             self.event("alarm", "solver_failed", f"day-ahead plan for {day} failed ({type(exc).__name__}: {exc})")
             self._guard("store failed plan", self.store.add_failed_plan, "day_ahead", now.to_pydatetime(),
@@ -241,7 +247,8 @@ class Daemon:
     def _store_plan(self, kind: str, now: pd.Timestamp, plan, excluded: set[str]) -> None:
         table = plan.table.copy()
         table.index = pd.DatetimeIndex(self.clock.wall_time(table.index), name="interval_start")
-        summary = {**plan.summary, "data_issue_time": plan.summary.get("issue_time")}
+        summary = {**plan.summary, "data_issue_time": plan.summary.get("issue_time"), **self.known.record(),
+                   "forecast_sources": {q: o.used for q, o in self.overlays.items()}}
         version = self._guard("store plan", self.store.add_plan, kind, now.to_pydatetime(), table, summary,
                               excluded, now.to_pydatetime())
         self._guard("store forecast", self.store.add_forecast, now.to_pydatetime(),
@@ -256,6 +263,9 @@ class Daemon:
         targets = self.targets(start)
         await self.controller.apply(start, targets)
         self._guard("ledger", self.book_interval, start - self.res)
+        if self.feed is not None:
+            self._guard("demo feed", self.feed.publish, self.clock.data_time(start - self.res),
+                        self.clock.now().to_pydatetime())
         if self.live is not None:
             self._guard("measured series", self.live.book, self.clock.data_time(start - self.res), start - self.res,
                         start, self.clock.now().to_pydatetime())
@@ -291,6 +301,17 @@ class Daemon:
     def _pv_cap(self, asset_id: str, rated_kw: float, curtailed_kw: float) -> float:
         tel = self.controller.state[asset_id].telemetry
         return pv_cap_kw(rated_kw, tel.p_kw if tel else rated_kw, curtailed_kw)
+
+    def planning_district(self, refresh: bool = False) -> District:
+        """The district with the data known at the data clock's now (:class:`KnownDistrict`)."""
+        data_now = self.clock.data_time(self.clock.now())
+        known, rebuilt = self.known.at(data_now, refresh)
+        if rebuilt:
+            self._districts.clear()
+            self.overlays = external_forecasts.overlay(known, self.config)
+        self._guard("read external forecasts", external_forecasts.refresh, self.overlays, self.store, self.config,
+                    data_now)
+        return known
 
     def book_interval(self, start: pd.Timestamp) -> None:
         """Emissions ledger of the interval at ``start`` from measured device power and measured

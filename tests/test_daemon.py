@@ -14,9 +14,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from adapters.drivers import HostPool, Timing
 from gridctl import forecasting
 from gridctl.clock import ClockTrigger, DaemonClock
-from gridctl.commands.run import control_settings, device_io, ratings, simulator
+from gridctl.commands.run import control_settings, device_io, live_measurements, ratings, simulator
 from gridctl.control import Controller, Rating, clamp
 from gridctl.daemon import Daemon, without_assets
+from gridctl.live_history import DemoFeed
 from gridctl.store import Store
 
 START = "2026-11-25T11:35:00Z"  # data clock: 2016-11-25 11:35, before the demo plan discharges
@@ -47,6 +48,8 @@ async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = 
     controller = Controller(device_io(district, pool, port), ratings(district), store, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
+    daemon.live = live_measurements(district, store, pool, daemon.event, port)
+    daemon.feed = DemoFeed(district, store, daemon.live.known)
     await daemon.start()
     try:
         yield Running(daemon, sim, store)

@@ -97,17 +97,17 @@ async def test_inflexible_load_derived_from_the_simulated_meter(demo_district):
 
 @pytest.fixture
 async def api(demo_district, tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    db = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
     clock = DaemonClock(1.0, pd.Timestamp("2026-06-01T10:07:00Z"), data_year=2016)
-    daemon = Daemon(demo_district.config, demo_district, store, Controller({}, {}, store, clock.now), clock)
+    daemon = Daemon(demo_district.config, demo_district, db, Controller({}, {}, db, clock.now), clock)
     transport = httpx.ASGITransport(app=create_app(daemon))
     async with httpx.AsyncClient(transport=transport, base_url="http://gridctl") as client:
-        yield client, store
-    store.close()
+        yield client
+    db.close()
 
 
 async def test_post_measurements_round_trip_and_bad_rows(api, monkeypatch):
-    client, store = api
+    client = api
     monkeypatch.setenv("GRIDCTL_API_TOKEN", TOKEN)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     good = [{"series_id": "load/G0-A", "quantity": "p_kw", "interval_start_utc": "2016-06-01T09:45:00Z", "value": 12.5},

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from gridctl.api.auth import require_token
+from gridctl.external_forecasts import ingest_forecasts
 from gridctl.measurements import BatchError, catalogue, ingest, latest_start
 from gridctl.store.series import measured_rows
 
@@ -39,6 +40,17 @@ def measurements_router(daemon: Daemon) -> APIRouter:
         try:
             written = ingest(daemon.store, batch.rows, known, daemon.config.site.resolution_min, latest, "api",
                              now.to_pydatetime())
+        except BatchError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.problems) from None
+        return {"rows": len(batch.rows), "written": written}
+
+    @router.post("/api/forecasts", dependencies=[Depends(require_token)])
+    def post_forecasts(batch: MeasurementBatch) -> dict:
+        """Store a forecast handed in from outside: rows as for measurements plus ``issued_at_utc``,
+        for the series of ``[forecast_sources] external`` (422 naming every bad row, nothing stored)."""
+        now = daemon.clock.now()
+        try:
+            written = ingest_forecasts(daemon.store, batch.rows, daemon.config, daemon.clock.data_time(now), "api")
         except BatchError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.problems) from None
         return {"rows": len(batch.rows), "written": written}

@@ -28,6 +28,7 @@ from gridctl.control import Controller, ControlSettings, DriverDevice
 from gridctl.daemon import Daemon
 from gridctl.devices import ratings
 from gridctl.district import District
+from gridctl.live_history import DemoFeed
 from gridctl.live_measurements import LiveMeasurements
 from gridctl.measurements import catalogue
 from gridctl.meter import MeterReader
@@ -115,6 +116,8 @@ async def serve(config: Config, district: District, store: Store) -> int:
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
     daemon.live = live_measurements(district, store, pool, daemon.event)
+    if config.measurements.demo_feed:
+        daemon.feed = DemoFeed(district, store, daemon.live.known)
     server = _Server(uvicorn.Config(create_app(daemon), host=config.api.host, port=config.api.port,
                                     log_config=None, lifespan="off", access_log=False))
     stop = asyncio.Event()

@@ -87,12 +87,6 @@ def measured_at(store: Store, interval_start: datetime, quantity: str = "p_kw") 
         return dict(s.execute(q).all())
 
 
-def newest_measured(store: Store) -> datetime | None:
-    """Interval start of the newest measured row of any series."""
-    with store.session() as s:
-        return s.scalar(select(func.max(MeasuredValue.interval_start)))
-
-
 def forecast_rows(store: Store, series_id: str, issued_before: datetime, start: datetime,
                   end: datetime) -> pd.DataFrame:
     """The newest forecast of ``series_id`` issued at or before ``issued_before`` for intervals in
