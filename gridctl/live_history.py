@@ -21,7 +21,7 @@ from gridctl import forecasting
 from gridctl.district import District
 from gridctl.measurements import SeriesSpec, ingest
 from gridctl.store import Store
-from gridctl.store.series import measured_frame
+from gridctl.store.series import forecast_rows, measured_frame
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,37 @@ def known_history(district: District, store: Store, data_now: pd.Timestamp) -> p
     return fed.combine_first(out)[seed.columns]
 
 
-def known_carbon(district: District, data_now: pd.Timestamp) -> pd.DataFrame:
-    """Carbon rows issued by ``data_now``; measured rows only of intervals ended by then."""
+def known_carbon(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame:
+    """Carbon rows issued by ``data_now`` (measured rows only of intervals ended by then): the
+    configured carbon data, then the store's ``[measurements] carbon_series`` (measured, and the
+    newest provider forecast from the external forecasts), which win for the same interval."""
     carbon = district.carbon
     res = pd.to_timedelta(carbon.resolution_min, unit="min")
     issued = pd.to_datetime(carbon.issued_at_utc, utc=True)
     is_forecast = issued < carbon.index
     keep = (issued <= data_now) & (is_forecast | (carbon.index + res <= data_now))
-    return carbon.loc[keep.to_numpy()]
+    return pd.concat([carbon.loc[keep.to_numpy()], _store_carbon(district, store, data_now)])
+
+
+def _store_carbon(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame:
+    """The store's carbon rows in the canonical in-memory form of the configured carbon data."""
+    series, res = district.config.measurements.carbon_series, pd.Timedelta(minutes=district.resolution_min)
+    measured = measured_frame(store, [series], None, (data_now - res).to_pydatetime() + pd.Timedelta(microseconds=1),
+                              quantity="ci_kg_per_kwh")[series].dropna()
+    provider = forecast_rows(store, series, data_now.to_pydatetime(), (data_now - pd.Timedelta(days=1)).to_pydatetime(),
+                             (data_now + pd.Timedelta(days=3)).to_pydatetime())
+    template = district.carbon.iloc[:1]
+    frames = [pd.DataFrame({"ci_kg_per_kwh": measured, "issued_at_utc": measured.index + res}),
+              pd.DataFrame({"ci_kg_per_kwh": provider.value, "issued_at_utc": provider.issued_at})]
+    rows = pd.concat([f for f in frames if not f.empty]) if any(not f.empty for f in frames) else None
+    if rows is None or template.empty:
+        return template.iloc[:0]
+    for column in ("signal_type", "zone"):
+        rows[column] = template[column].iloc[0]
+    rows["issued_at_utc"] = pd.to_datetime(rows.issued_at_utc, utc=True)
+    rows["resolution_min"], rows["source"], rows["is_estimated"] = district.resolution_min, "store", False
+    rows.index.name = template.index.name
+    return rows[template.columns]
 
 
 def known_district(district: District, store: Store, data_now: pd.Timestamp) -> District:
@@ -60,7 +83,7 @@ def known_district(district: District, store: Store, data_now: pd.Timestamp) -> 
         if isinstance(attr, cached_property):
             out.__dict__.pop(name, None)
     out.__dict__["history"] = known_history(district, store, data_now)
-    out.__dict__["carbon"] = known_carbon(district, data_now)
+    out.__dict__["carbon"] = known_carbon(district, store, data_now)
     out.__dict__["known_at"] = data_now
     forecasting._FITTED.pop(out, None)
     return out
@@ -75,7 +98,7 @@ def gaps(known: District, data_now: pd.Timestamp, max_gap_h: float) -> list[str]
         return []
     since = "no history known" if newest is None else f"newest known interval {newest.isoformat()}"
     return [(f"measurement gap: {since}, more than {max_gap_h:g} h before {data_now.isoformat()}; forecasts "
-             "use their fallback where recent values are missing")]
+             "issued now are made from history that ends there")]
 
 
 class KnownDistrict:

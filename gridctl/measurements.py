@@ -41,12 +41,14 @@ class SeriesSpec:
 
 def catalogue(config: Config, load_series: Iterable[str], pv_series: Iterable[str]) -> dict[str, SeriesSpec]:
     """Known measured series: the history's load (``load/...``) and PV (``pv/...``) groups (kW, >= 0),
-    the grid-connection meter (net import, kW, either sign), the derived inflexible load, each
-    asset's power (``asset/<id>``, load-referenced) and ``[measurements] series``."""
+    the grid-connection meter (net import, kW, either sign), the derived inflexible load, the grid's
+    carbon intensity (kg/kWh), each asset's power (``asset/<id>``, load-referenced) and
+    ``[measurements] series``."""
     m = config.measurements
     out = {s: SeriesSpec("p_kw", True) for s in [*load_series, *pv_series]}
     out[m.meter_series] = SeriesSpec("p_kw", False)
     out[m.derived_load_series] = SeriesSpec("p_kw", True)
+    out[m.carbon_series] = SeriesSpec("ci_kg_per_kwh", True)
     out.update({f"asset/{a.id}": SeriesSpec("p_kw", False) for a in config.assets.all()})
     for series_id, quantity in m.series.items():
         out[series_id] = SeriesSpec(quantity, quantity in NONNEGATIVE_QUANTITIES or series_id in m.nonnegative)

@@ -8,9 +8,10 @@ import pandas as pd
 from test_daemon import running_daemon, wait_for
 
 import gridctl.daemon
+from forecasts.carbon import split_provider_rows
 from gridctl.live_history import known_district
 from gridctl.store import Store
-from gridctl.store.series import SeriesRow, measured_at, upsert_measured
+from gridctl.store.series import SeriesRow, measured_at, upsert_forecasts, upsert_measured
 
 
 def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_district, tmp_path):
@@ -20,13 +21,24 @@ def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_di
     try:
         upsert_measured(store, [SeriesRow("load/G0-A", "p_kw", last.to_pydatetime(), 12345.0),
                                 SeriesRow("load/G0-A", "p_kw", (last + pd.Timedelta(minutes=15)).to_pydatetime(),
-                                          777.0)], "api", datetime.now(UTC))
+                                          777.0),
+                                SeriesRow("carbon", "ci_kg_per_kwh", last.to_pydatetime(), 0.9)], "api",
+                        datetime.now(UTC))
+        ahead = pd.Timestamp("2016-06-01 11:00", tz="UTC")
+        hour = pd.Timedelta(hours=1)
+        upsert_forecasts(store, [
+            SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.1, (now - hour).to_pydatetime()),
+            SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.7, (now + hour).to_pydatetime())], "provider")
         known = known_district(demo_district, store, now)
     finally:
         store.close()
     assert known.history.index.max() == last  # the running interval and everything after: unknown
     assert known.history.loc[last, "load/G0-A"] == 12345.0  # the measurement replaces the configured value
     assert (pd.to_datetime(known.carbon.issued_at_utc, utc=True) <= now).all()
+    assert known.measured_carbon.ci_kg_per_kwh.iloc[-1] == 0.9  # the store's measured intensity wins
+    assert known.measured_carbon.index[-1] == last
+    provider = split_provider_rows(known.carbon)[1]
+    assert provider.loc[provider.index == ahead, "ci_kg_per_kwh"].tolist()[-1] == 0.1  # issued after now: unseen
     assert demo_district.history.index.max() > now  # the configured data reaches further
 
 
