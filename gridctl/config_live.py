@@ -20,11 +20,13 @@ class MeasurementsConfig(_Section):
     """Measured series in the store: the grid-connection meter, the API, MQTT (README "Live data")."""
 
     meter: bool = True
+    demo_feed: bool = True
     meter_host: str | None = None
     meter_port: int | None = Field(None, ge=1, le=65535)
     meter_unit_id: int | None = Field(None, ge=1, le=247)
     meter_series: str = "grid/meter"
     derived_load_series: str = "derived/inflexible_load"
+    carbon_series: str = "carbon"
     series: dict[str, Literal["p_kw", "ci_kg_per_kwh", "temp_air_c", "ghi_w_m2", "cloud_cover_pct"]] = Field(
         default_factory=dict)
     nonnegative: list[str] = Field(default_factory=list)

@@ -28,6 +28,7 @@ device gets its safe state before the process exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -55,10 +56,11 @@ from gridctl.control import Controller, WriteResult, pv_cap_kw
 from gridctl.cycle import decide, interval_start
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
+from gridctl.feeds import FeedManager
 from gridctl.hot_state import HotState
 from gridctl.ledger.interval import interval_ledger
-from gridctl.feeds import FeedManager
 from gridctl.planning import make_plan
+from gridctl.site_data import SiteData
 from gridctl.store import Store
 from gridctl.timegrid import local_day
 
@@ -112,6 +114,7 @@ class Daemon:
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
         self.hot = HotState(self.res)
+        self.site = SiteData(config, district, store, clock, self.event)
         # newest rows per feed and newest MQTT sample per series, until the store keeps them
         self.feed_frames: dict[str, pd.DataFrame] = {}
         self.feed_samples: dict[str, Sample] = {}
@@ -159,6 +162,8 @@ class Daemon:
         await self.feeds.stop()
         await self.controller.close()
         self._planner.shutdown(wait=True, cancel_futures=True)
+        with contextlib.suppress(TimeoutError):  # a stalled store: what is left is derived again next start
+            await asyncio.wait_for(asyncio.to_thread(self.site.close), STOP_WAIT_S)
         self.event("info", "daemon_stopped", "daemon stopped")
 
     def _make_scheduler(self) -> AsyncIOScheduler:
@@ -242,6 +247,7 @@ class Daemon:
                       for k, t in tel.items()}
             self.hot.add_power(now, {k: t.p_kw for k, t in tel.items()})
             self.records.add_measurements(now.to_pydatetime(), values)
+        await self.site.poll_meter(self.clock.now())
 
     async def intraday(self) -> None:
         """Re-optimise the rest of the horizon from measured states (SoC, EV session energy, heat-store
@@ -249,16 +255,11 @@ class Daemon:
         now = self.clock.now()
         excluded = frozenset(self.controller.offline)
         log.info("intraday cycle at %s (data %s)", now.isoformat(), self.clock.data_time(now).isoformat())
-        if excluded not in self._districts:
-            self._districts[excluded] = without_assets(self.district, set(excluded))
-        district = self._districts[excluded]
         soc, reports, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
                                for name in ("soc_kwh", "ev", "temp_c"))
-        loop = asyncio.get_running_loop()
-        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps, rolling=self._rolling,
-                        carbon=self.feeds.carbon_source(self.config.forecast.carbon_provider))
+        cycle = partial(self._decide, excluded, self.clock.data_time(now), soc, reports, temps)
         try:
-            decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)
+            decision = await asyncio.get_running_loop().run_in_executor(self._planner, cycle)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
             self.event("alarm", "solver_failed", f"intraday planning failed ({type(exc).__name__}: {exc}); "
                        "the last valid plan (or the 0 kW fallback) stays in force")
@@ -272,8 +273,7 @@ class Daemon:
         now = self.clock.now()
         day = self.clock.data_time(now).tz_convert(self.district.tz).date() + pd.Timedelta(days=1)
         try:
-            plan = await asyncio.get_running_loop().run_in_executor(
-                self._planner, make_plan, self.district, day, self.feeds.carbon_source(self.config.forecast.carbon_provider))
+            plan = await asyncio.get_running_loop().run_in_executor(self._planner, self._plan_day, day)
         except Exception as exc:  # noqa: BLE001
             self.event("alarm", "solver_failed", f"day-ahead plan for {day} failed ({type(exc).__name__}: {exc})")
             self._failed_plan("day_ahead", now, exc)
@@ -288,7 +288,7 @@ class Daemon:
     def _store_plan(self, kind: str, now: pd.Timestamp, plan, excluded: set[str]) -> None:
         table = plan.table.copy()
         table.index = pd.DatetimeIndex(self.clock.wall_time(table.index), name="interval_start")
-        summary = {**plan.summary, "data_issue_time": plan.summary.get("issue_time")}
+        summary = {**plan.summary, "data_issue_time": plan.summary.get("issue_time"), **self.site.summary()}
         version = self.hot.add_plan(kind, now, table, summary, excluded)
         self.records.add_plan(kind, now.to_pydatetime(), table, summary, excluded, now.to_pydatetime())
         self.records.add_forecast(now.to_pydatetime(), table[[c for c in FORECAST_COLUMNS if c in table]])
@@ -303,6 +303,7 @@ class Daemon:
         await self.controller.apply(start, targets)
         self.book_interval(start - self.res)
         self.hot.forget_before(start - KEEP_S)
+        self.site.after_tick(start, self.clock.now())
 
     def targets(self, start: pd.Timestamp) -> dict[str, tuple[float | None, str]]:
         """(setpoint, source) per device for the interval at ``start``: override, plan or fallback.
@@ -334,6 +335,24 @@ class Daemon:
     def _pv_cap(self, asset_id: str, rated_kw: float, curtailed_kw: float) -> float:
         tel = self.controller.state[asset_id].telemetry
         return pv_cap_kw(rated_kw, tel.p_kw if tel else rated_kw, curtailed_kw)
+
+    def _decide(self, excluded: frozenset[str], data_now: pd.Timestamp, soc: dict, reports: dict, temps: dict):
+        """One intraday decision on the data known now, without ``excluded`` (planner thread)."""
+        known, rebuilt = self.site.planning_district()
+        if rebuilt:
+            self._districts.clear()
+        if excluded not in self._districts:
+            self._districts[excluded] = without_assets(known, set(excluded))
+        return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,
+                      rolling=self._rolling, carbon=self._carbon())
+
+    def _plan_day(self, day):
+        """The day-ahead plan of ``day`` on the data known now (planner thread)."""
+        known, _ = self.site.planning_district(refresh=True)
+        return make_plan(known, day, self._carbon())
+
+    def _carbon(self):
+        return self.feeds.carbon_source(self.config.forecast.carbon_provider)
 
     def book_interval(self, start: pd.Timestamp) -> None:
         """Emissions ledger of the interval at ``start`` (:func:`gridctl.ledger.interval.interval_ledger`)."""

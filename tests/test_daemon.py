@@ -15,7 +15,7 @@ from daemon_rig import stepped_daemon
 from adapters.drivers import HostPool, Timing
 from gridctl import forecasting
 from gridctl.clock import ClockTrigger, DaemonClock
-from gridctl.commands.run import control_settings, device_io, simulator
+from gridctl.commands.run import attach_site_data, control_settings, device_io, simulator
 from gridctl.control import Controller, Rating, clamp
 from gridctl.daemon import Daemon, without_assets
 from gridctl.devices import ratings
@@ -59,6 +59,7 @@ async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = 
     controller = Controller(device_io(district, pool, port), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
+    attach_site_data(daemon, district, store, pool, port)
     await daemon.start()
     try:
         yield Running(daemon, sim, store, records)

@@ -25,6 +25,7 @@ from gridctl.api.auth import require_token
 from gridctl.api.dashboard import dashboard_data
 from gridctl.api.ledger import ledger_router
 from gridctl.api.limits import MAX_OFFSET, BodyLimit, ReadCache, Time
+from gridctl.api.measurements import measurements_router
 
 if TYPE_CHECKING:  # the daemon imports the API's metrics
     from gridctl.daemon import Daemon
@@ -57,6 +58,7 @@ def create_app(daemon: Daemon) -> FastAPI:
                   description="Microgrid control daemon: plans, telemetry, setpoints, events, emissions.")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ledger_router(daemon))
+    app.include_router(measurements_router(daemon))
     app.add_middleware(BodyLimit, max_bytes=daemon.config.api.max_body_bytes)
     store, hot = daemon.store, daemon.hot
     cache = ReadCache(lambda: daemon.records.delivered)

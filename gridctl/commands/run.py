@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from adapters.simulator import Simulator
     from gridctl.clock import DaemonClock
     from gridctl.control import ControlSettings, DriverDevice
+    from gridctl.daemon import Daemon
     from gridctl.district import District
+    from gridctl.live_measurements import LiveMeasurements
     from gridctl.store import Store
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,35 @@ def device_io(district: District, pool: HostPool, port: int | None = None) -> di
     e_max = {b.id: b.e_max_kwh for b in config.assets.battery}
     drivers = devices.drivers(config, pool, port=port, revert_s=int(config.daemon.watchdog_s))
     return {k: DriverDevice(d, e_max.get(k)) for k, d in drivers.items()}
+
+
+def live_measurements(district: District, store: Store, pool: HostPool, report, port: int | None = None
+                      ) -> LiveMeasurements:
+    """Measured series of the daemon: the grid-connection meter (``[measurements] meter``) through
+    the shared connection of its endpoint (``port`` moves the default gateway, as in :func:`device_io`)."""
+    from adapters.drivers import SunSpecDriver
+    from gridctl import devices
+    from gridctl.live_measurements import LiveMeasurements
+    from gridctl.measurements import catalogue
+    from gridctl.meter import MeterReader
+
+    config = district.config
+    meter = None
+    if config.measurements.meter:
+        modbus = pool.get(*devices.meter_endpoint(config, port=port))
+        meter = MeterReader(SunSpecDriver(modbus, devices.meter_unit_id(config), "meter"))
+    known = catalogue(config, district.load_series, district.pv_series)
+    return LiveMeasurements(config, store, known, meter, report)
+
+
+def attach_site_data(daemon: Daemon, district: District, store: Store, pool: HostPool,
+                     port: int | None = None) -> None:
+    """Give the daemon its measured series (meter) and, with ``[measurements] demo_feed``, the demo feed."""
+    from gridctl.live_history import DemoFeed
+
+    daemon.site.live = live_measurements(district, store, pool, daemon.event, port)
+    if district.config.measurements.demo_feed:
+        daemon.site.feed = DemoFeed(district, store, daemon.site.live.known)
 
 
 def control_settings(config: Config) -> ControlSettings:
@@ -140,6 +171,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
     controller = Controller(device_io(district, pool), ratings(district), records, clock.now,
                             control_settings(config))
     daemon = Daemon(config, district, store, controller, clock)
+    attach_site_data(daemon, district, store, pool)
     server = _api_server(create_app(daemon), config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,0 +1,145 @@
+"""History as known at the daemon's now: the configured data up to now, extended by the store.
+
+The daemon plans on :func:`known_district`: a copy of the district whose history holds only
+intervals that had ended at the data-clock instant ``data_now`` (the configured history, the
+demo's or a CSV, up to then, then the store's measured series after its end) and whose carbon
+data holds only rows issued by then. So no forecaster the daemon runs can read a row stamped
+after the daemon's now, whatever the configured files hold. :class:`DemoFeed` publishes the
+configured history of each interval as it ends, through the measurement entry point, like a
+site's meters would.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from functools import cached_property
+
+import pandas as pd
+
+from gridctl import forecasting
+from gridctl.district import District
+from gridctl.measurements import SeriesSpec, ingest
+from gridctl.store import Store
+from gridctl.store.series import forecast_rows, measured_frame
+
+log = logging.getLogger(__name__)
+
+
+def known_history(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame:
+    """History series (kW) of every interval ended by ``data_now``: the configured history, then
+    measured rows from the store (``[measurements] forecast_inputs`` maps a history series to the
+    measured series feeding it; default the same id) where they are newer or fill its gaps."""
+    res = pd.Timedelta(minutes=district.resolution_min)
+    seed = district.history.loc[district.history.index + res <= data_now]
+    feeds = {s: district.config.measurements.forecast_inputs.get(s, s) for s in seed.columns}
+    since = seed.index[-1] - pd.Timedelta(days=1) if len(seed) else None  # re-read the last day: corrections
+    measured = measured_frame(store, sorted(set(feeds.values())), None if since is None else since.to_pydatetime(),
+                              (data_now - res).to_pydatetime() + pd.Timedelta(microseconds=1))
+    if measured.empty:
+        return seed
+    fed = pd.DataFrame({s: measured[m] for s, m in feeds.items()}, index=measured.index)
+    out = seed.reindex(seed.index.union(fed.index))
+    return fed.combine_first(out)[seed.columns]
+
+
+def known_carbon(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame:
+    """Carbon rows issued by ``data_now`` (measured rows only of intervals ended by then): the
+    configured carbon data, then the store's ``[measurements] carbon_series`` (measured, and the
+    newest provider forecast from the external forecasts), which win for the same interval."""
+    carbon = district.carbon
+    res = pd.to_timedelta(carbon.resolution_min, unit="min")
+    issued = pd.to_datetime(carbon.issued_at_utc, utc=True)
+    is_forecast = issued < carbon.index
+    keep = (issued <= data_now) & (is_forecast | (carbon.index + res <= data_now))
+    return pd.concat([carbon.loc[keep.to_numpy()], _store_carbon(district, store, data_now)])
+
+
+def _store_carbon(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame:
+    """The store's carbon rows in the canonical in-memory form of the configured carbon data."""
+    series, res = district.config.measurements.carbon_series, pd.Timedelta(minutes=district.resolution_min)
+    measured = measured_frame(store, [series], None, (data_now - res).to_pydatetime() + pd.Timedelta(microseconds=1),
+                              quantity="ci_kg_per_kwh")[series].dropna()
+    provider = forecast_rows(store, series, data_now.to_pydatetime(), (data_now - pd.Timedelta(days=1)).to_pydatetime(),
+                             (data_now + pd.Timedelta(days=3)).to_pydatetime())
+    template = district.carbon.iloc[:1]
+    frames = [pd.DataFrame({"ci_kg_per_kwh": measured, "issued_at_utc": measured.index + res}),
+              pd.DataFrame({"ci_kg_per_kwh": provider.value, "issued_at_utc": provider.issued_at})]
+    rows = pd.concat([f for f in frames if not f.empty]) if any(not f.empty for f in frames) else None
+    if rows is None or template.empty:
+        return template.iloc[:0]
+    for column in ("signal_type", "zone"):
+        rows[column] = template[column].iloc[0]
+    rows["issued_at_utc"] = pd.to_datetime(rows.issued_at_utc, utc=True)
+    rows["resolution_min"], rows["source"], rows["is_estimated"] = district.resolution_min, "store", False
+    rows.index.name = template.index.name
+    return rows[template.columns]
+
+
+def known_district(district: District, store: Store, data_now: pd.Timestamp) -> District:
+    """A copy of ``district`` whose history and carbon data are those known at ``data_now``."""
+    out = copy.copy(district)
+    for name, attr in vars(type(district)).items():
+        if isinstance(attr, cached_property):
+            out.__dict__.pop(name, None)
+    out.__dict__["history"] = known_history(district, store, data_now)
+    out.__dict__["carbon"] = known_carbon(district, store, data_now)
+    out.__dict__["known_at"] = data_now
+    forecasting._FITTED.pop(out, None)
+    return out
+
+
+def gaps(known: District, data_now: pd.Timestamp, max_gap_h: float) -> list[str]:
+    """Why forecasts at ``data_now`` run on stale history: one line when the newest known interval
+    (configured history or measured) ended more than ``max_gap_h`` before (empty list: fresh)."""
+    res = pd.Timedelta(minutes=known.resolution_min)
+    newest = None if known.history.empty else known.history.index.max()
+    if newest is not None and data_now - (newest + res) <= pd.Timedelta(hours=max_gap_h):
+        return []
+    since = "no history known" if newest is None else f"newest known interval {newest.isoformat()}"
+    return [(f"measurement gap: {since}, more than {max_gap_h:g} h before {data_now.isoformat()}; forecasts "
+             "issued now are made from history that ends there")]
+
+
+class KnownDistrict:
+    """The daemon's planning district: rebuilt at every data-clock day and on request (the gate)."""
+
+    def __init__(self, district: District, store: Store, max_gap_h: float, report):
+        self.district, self.store, self.max_gap_h = district, store, max_gap_h
+        self.report = report  # (severity, kind, message): the daemon's event
+        self.current: District | None = None
+        self.day = None
+        self.gaps: list[str] = []
+
+    def at(self, data_now: pd.Timestamp, refresh: bool = False) -> tuple[District, bool]:
+        """(the district known at ``data_now``, whether it was rebuilt)."""
+        day = data_now.tz_convert(self.district.tz).date()
+        if not refresh and self.current is not None and self.day == day:
+            return self.current, False
+        self.current, self.day = known_district(self.district, self.store, data_now), day
+        self.gaps = gaps(self.current, data_now, self.max_gap_h)
+        for line in self.gaps:
+            self.report("warning", "measurement_gap", line)
+        return self.current, True
+
+    def record(self) -> dict:
+        """What the plan record says of its data: history known until, measurement gaps."""
+        until = None if self.current is None or self.current.history.empty else self.current.history.index.max()
+        return {"history_known_until": None if until is None else until.isoformat(), "measurement_gaps": self.gaps}
+
+
+class DemoFeed:
+    """Publishes the configured history of each interval as it ends, through :func:`ingest`."""
+
+    def __init__(self, district: District, store: Store, known: dict[str, SeriesSpec]):
+        self.district, self.store, self.known = district, store, known
+
+    def publish(self, data_start: pd.Timestamp, received_at) -> int:
+        """Store the history row of the interval starting ``data_start`` (data clock); rows stored."""
+        history = self.district.history
+        if data_start not in history.index:
+            return 0
+        row = history.loc[data_start]
+        rows = [{"series_id": s, "quantity": "p_kw", "interval_start_utc": data_start.isoformat(), "value": float(v)}
+                for s, v in row.items() if s in self.known and pd.notna(v)]
+        return ingest(self.store, rows, self.known, self.district.resolution_min, data_start, "demo", received_at)

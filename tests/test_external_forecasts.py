@@ -1,0 +1,83 @@
+"""Forecasts from outside: POST /api/forecasts, and the external forecast used while fresh."""
+
+from __future__ import annotations
+
+import httpx
+import pandas as pd
+import pytest
+
+from forecasts.seasonal_naive import SeasonalNaive
+from gridctl.api import create_app
+from gridctl.clock import DaemonClock
+from gridctl.control import Controller
+from gridctl.daemon import Daemon
+from gridctl.external_forecasts import ExternalOverlay, ingest_forecasts
+from gridctl.measurements import BatchError
+from gridctl.store import Store
+from gridctl.store.series import forecast_rows
+
+TOKEN = "s3cret-token"
+NOW = pd.Timestamp("2016-06-01 10:07", tz="UTC")
+
+
+def external_config(config):
+    sources = config.forecast_sources.model_copy(update={"external": {"vendor/load": "load_kw"},
+                                                          "source": {"load_kw": "external"}, "max_age_h": 6.0})
+    return config.model_copy(update={"forecast_sources": sources})
+
+
+def rows(issued: str, start: str, values: list[float], series: str = "vendor/load") -> list[dict]:
+    idx = pd.date_range(start, periods=len(values), freq="15min", tz="UTC")
+    return [{"series_id": series, "quantity": "load_kw", "interval_start_utc": t.isoformat(), "value": v,
+             "issued_at_utc": issued} for t, v in zip(idx, values)]
+
+
+def test_a_fresh_external_forecast_replaces_the_own_one_and_a_stale_one_does_not(demo_district, tmp_path):
+    config = external_config(demo_district.config)
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    try:
+        batch = rows("2016-06-01T09:00:00Z", "2016-06-01T10:00:00Z", [9000.0, 9100.0, 9200.0, 9300.0])
+        assert ingest_forecasts(store, batch, config, NOW, "api") == 4
+        assert ingest_forecasts(store, batch, config, NOW, "api") == 0  # resent: changes nothing
+        with pytest.raises(BatchError) as bad:
+            ingest_forecasts(store, rows("2016-06-01T11:00:00Z", "2016-06-01T12:00:00Z", [1.0])
+                             + rows("2016-06-01T09:00:00Z", "2016-06-01T12:00:00Z", [-1.0])
+                             + rows("2016-06-01T09:00:00Z", "2016-06-01T12:00:00Z", [1.0], "nope"), config, NOW, "api")
+        assert [p.split(":")[0] for p in bad.value.problems] == ["row 0", "row 1", "row 2"]
+        stored = forecast_rows(store, "vendor/load", NOW.to_pydatetime(), NOW.floor("D").to_pydatetime(),
+                               (NOW + pd.Timedelta(days=1)).to_pydatetime())
+    finally:
+        store.close()
+    history = demo_district.history[demo_district.load_series]
+    own = SeasonalNaive(7, demo_district.tz).fit(history.loc[:"2016-06-01 09:45"])
+    overlay = ExternalOverlay(own, "load_kw", pd.Timedelta(hours=6))
+    overlay.rows = stored
+    horizon = pd.date_range("2016-06-01T10:00Z", periods=8, freq="15min")
+    fresh = overlay.predict(NOW, horizon)
+    assert list(fresh.sum(axis=1).iloc[:4].round(6)) == [9000.0, 9100.0, 9200.0, 9300.0]  # groups scaled to the total
+    assert fresh.iloc[4:].equals(own.predict(NOW, horizon).iloc[4:])  # not covered: the own forecast
+    assert overlay.used.startswith("external (issued 2016-06-01T09:00:00+00:00, 4 of 8")
+    late = NOW + pd.Timedelta(hours=7)
+    assert overlay.predict(late, horizon).equals(own.predict(late, horizon))
+    assert "stale" in overlay.used
+
+
+async def test_post_forecasts_round_trip(demo_district, tmp_path, monkeypatch):
+    config = external_config(demo_district.config)
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    clock = DaemonClock(1.0, pd.Timestamp("2026-06-01T10:07:00Z"), data_year=2016)
+    daemon = Daemon(config, demo_district, store, Controller({}, {}, store, clock.now), clock)
+    monkeypatch.setenv("GRIDCTL_API_TOKEN", TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(daemon)),
+                                     base_url="http://gridctl") as client:
+            good = rows("2016-06-01T10:00:00Z", "2016-06-01T10:15:00Z", [5000.0, 5100.0])
+            assert (await client.post("/api/forecasts", json={"rows": good})).status_code == 401
+            bad = rows("2016-06-01T12:00:00Z", "2016-06-01T12:15:00Z", [1.0])  # issued after now
+            r = await client.post("/api/forecasts", json={"rows": good + bad}, headers=auth)
+            assert r.status_code == 422 and r.json()["detail"][0].startswith("row 2: issued_at_utc")
+            r = await client.post("/api/forecasts", json={"rows": good}, headers=auth)
+            assert r.json() == {"rows": 2, "written": 2}
+    finally:
+        store.close()
