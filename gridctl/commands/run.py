@@ -36,6 +36,7 @@ from gridctl.store.journal import Journal
 from gridctl.store.recorder import Recorder
 
 log = logging.getLogger(__name__)
+GIL_SWITCH_S = 0.001  # the event loop (ticks, API) waits at most this long for a planning thread's GIL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -131,6 +132,7 @@ async def serve(config: Config, district: District, store: Store) -> int:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     configure_logging(args.log_json or config.daemon.log_json)
+    sys.setswitchinterval(GIL_SWITCH_S)
     district = District.load(config)
     s = config.store
     store = Store(s.url, config.base_dir, Timeouts(s.connect_timeout_s, s.statement_timeout_s, s.sqlite_busy_timeout_s))
