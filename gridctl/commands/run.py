@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gridctl.store import Store
 
 log = logging.getLogger(__name__)
+GIL_SWITCH_S = 0.001  # the event loop (ticks, API) waits at most this long for a planning thread's GIL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -212,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
     from gridctl.store import Store
     from gridctl.store.db import Timeouts
 
+    sys.setswitchinterval(GIL_SWITCH_S)
     district = District.load(config)
     s = config.store
     store = Store(s.url, config.base_dir, Timeouts(s.connect_timeout_s, s.statement_timeout_s, s.sqlite_busy_timeout_s))
