@@ -102,8 +102,7 @@ class Daemon:
         self.feed_frames: dict[str, pd.DataFrame] = {}
         self.feed_samples: dict[str, Sample] = {}
         self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event,
-                                             on_sample=lambda s: self.feed_samples.__setitem__(s.series_id, s),
-                                             now=clock.now)
+                                             on_sample=self._feed_sample, now=clock.now)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -165,6 +164,10 @@ class Daemon:
         """Rows of a feed (called from the fetch thread): kept as the feed's newest frame."""
         self.feed_frames[feed_id] = frame
         log.debug("feed %s: %d %s rows", feed_id, len(frame), signal)
+
+    def _feed_sample(self, sample: Sample) -> None:
+        """An MQTT measurement: kept as its series' newest sample."""
+        self.feed_samples[sample.series_id] = sample
 
     def _timed(self, job_id: str, func):
         async def run() -> None:
@@ -246,9 +249,9 @@ class Daemon:
         now = self.clock.now()
         day = self.clock.data_time(now).tz_convert(self.district.tz).date() + pd.Timedelta(days=1)
         t0 = time.perf_counter()
+        carbon = self.feeds.carbon_source(self.config.forecast.carbon_provider)
         try:
-            plan = await asyncio.get_running_loop().run_in_executor(
-                self._planner, make_plan, self.district, day, self.feeds.carbon_source(self.config.forecast.carbon_provider))
+            plan = await asyncio.get_running_loop().run_in_executor(self._planner, make_plan, self.district, day, carbon)
         except Exception as exc:  # noqa: BLE001
             self.event("alarm", "solver_failed", f"day-ahead plan for {day} failed ({type(exc).__name__}: {exc})")
             self._guard("store failed plan", self.store.add_failed_plan, "day_ahead", now.to_pydatetime(),
