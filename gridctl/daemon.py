@@ -119,8 +119,7 @@ class Daemon:
         self.feed_frames: dict[str, pd.DataFrame] = {}
         self.feed_samples: dict[str, Sample] = {}
         self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event,
-                                             on_sample=lambda s: self.feed_samples.__setitem__(s.series_id, s),
-                                             now=clock.now)
+                                             on_sample=self._feed_sample, now=clock.now)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -199,6 +198,10 @@ class Daemon:
         """Rows of a feed (called from the fetch thread): kept as the feed's newest frame."""
         self.feed_frames[feed_id] = frame
         log.debug("feed %s: %d %s rows", feed_id, len(frame), signal)
+
+    def _feed_sample(self, sample: Sample) -> None:
+        """An MQTT measurement: kept as its series' newest sample."""
+        self.feed_samples[sample.series_id] = sample
 
     def _timed(self, job_id: str, func):
         async def run() -> None:

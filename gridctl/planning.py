@@ -20,7 +20,7 @@ from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
-from gridctl.feed_source import CarbonSource
+from gridctl.feed_source import CarbonSource, carbon_source
 from gridctl.flexible_loads import (
     PlacedFlexLoad,
     ev_params,
@@ -61,11 +61,12 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
                   carbon: CarbonSource | None = None) -> Forecast:
     """Day-ahead forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib
     clear sky times the learned clear-sky index; carbon: provider forecast, else profile model;
-    ``carbon`` says whether provider forecasts may be used, from the feeds' freshness)."""
+    ``carbon`` says whether provider forecasts may be used, from the feeds' freshness; the
+    forecast records the decision and how many intervals each source forecast)."""
     fc = district_forecasters(district)
     load = fc.load.predict(issue_time, horizon)
     pv = fc.pv.predict(issue_time, horizon)
-    carbon = carbon or CarbonSource(True, "no feed state given: provider rows where the data has them")
+    carbon = carbon or carbon_source({}, district.config.forecast.carbon_provider)  # no feed state: the data file
     ci = fc.carbon.predict(issue_time, horizon, use_provider=carbon.provider)
     source = {"source": carbon.name, "reason": carbon.reason,
               "intervals": {k: int(v) for k, v in ci["source"].value_counts().items()}}
