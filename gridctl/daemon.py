@@ -27,7 +27,7 @@ import copy
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -208,17 +208,20 @@ class Daemon:
         now = self.clock.now()
         excluded = frozenset(self.controller.offline)
         log.info("intraday cycle at %s (data %s)", now.isoformat(), self.clock.data_time(now).isoformat())
-        planning = self.planning_district()
-        if excluded not in self._districts:
-            self._districts[excluded] = without_assets(planning, set(excluded))
-        district = self._districts[excluded]
         soc, reports, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
                                for name in ("soc_kwh", "ev", "temp_c"))
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        cycle = partial(decide, ev_reports=reports, heat_pump_temp_c=temps)
+
+        def cycle():  # in the planner thread: rebuilding the data known now takes seconds
+            planning = self.planning_district()  # clears the districts without assets when rebuilt
+            if excluded not in self._districts:
+                self._districts[excluded] = without_assets(planning, set(excluded))
+            return decide(self._districts[excluded], self.clock.data_time(now), soc, ev_reports=reports,
+                          heat_pump_temp_c=temps)
+
         try:
-            decision = await loop.run_in_executor(self._planner, cycle, district, self.clock.data_time(now), soc)
+            decision = await loop.run_in_executor(self._planner, cycle)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
             self.event("alarm", "solver_failed", f"intraday planning failed ({type(exc).__name__}: {exc}); "
                        "the last valid plan (or the 0 kW fallback) stays in force")
@@ -234,8 +237,8 @@ class Daemon:
         day = self.clock.data_time(now).tz_convert(self.district.tz).date() + pd.Timedelta(days=1)
         t0 = time.perf_counter()
         try:
-            plan = await asyncio.get_running_loop().run_in_executor(self._planner, make_plan,
-                                                                    self.planning_district(refresh=True), day)
+            plan = await asyncio.get_running_loop().run_in_executor(
+                self._planner, lambda: make_plan(self.planning_district(refresh=True), day))
         except Exception as exc:  # noqa: BLE001
             self.event("alarm", "solver_failed", f"day-ahead plan for {day} failed ({type(exc).__name__}: {exc})")
             self._guard("store failed plan", self.store.add_failed_plan, "day_ahead", now.to_pydatetime(),

@@ -51,7 +51,7 @@ def test_sqlite_file_is_in_wal_mode(tmp_path):
     s = Store("sqlite:///var/x.sqlite", base_dir=tmp_path)
     with s.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert (tmp_path / "var" / "x.sqlite").is_file()
     Store("sqlite:///var/x.sqlite", base_dir=tmp_path)  # migrating a current schema is a no-op
 
