@@ -195,13 +195,16 @@ class Daemon:
             sched.add_job(self._timed(job_id, func), ClockTrigger(trigger, self.clock), id=job_id, name=job_id)
 
     def _feed_rows(self, feed_id: str, signal: str, frame: pd.DataFrame) -> None:
-        """Rows of a feed (called from the fetch thread): kept as the feed's newest frame."""
+        """Rows of a feed (called from the fetch thread): kept as the feed's newest frame; carbon
+        rows go to the store (in the background)."""
         self.feed_frames[feed_id] = frame
         log.debug("feed %s: %d %s rows", feed_id, len(frame), signal)
+        self.site.store_feed_rows(feed_id, signal, frame)
 
     def _feed_sample(self, sample: Sample) -> None:
-        """An MQTT measurement: kept as its series' newest sample."""
+        """An MQTT measurement: kept as its series' newest sample and averaged into its interval."""
         self.feed_samples[sample.series_id] = sample
+        self.site.add_sample(sample)
 
     def _timed(self, job_id: str, func):
         async def run() -> None:
