@@ -134,5 +134,9 @@ class SiteData:
             self._failing.discard(what)
             log.info("%s works again", what)
 
+    def drain(self, timeout_s: float = 60.0) -> None:
+        """Wait until everything submitted so far has run (blocking)."""
+        self._io.submit(lambda: None).result(timeout_s)
+
     def close(self, wait: bool = True) -> None:
         self._io.shutdown(wait=wait, cancel_futures=not wait)
