@@ -6,6 +6,7 @@ import logging
 import time as timer
 from dataclasses import dataclass
 from datetime import date
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -55,13 +56,28 @@ class Plan:
 
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> Forecast:
-    """Day-ahead forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib
-    clear sky times the learned clear-sky index; carbon: provider forecast, else profile model)."""
-    fc = district_forecasters(district)
-    load = fc.load.predict(issue_time, horizon)
-    pv = fc.pv.predict(issue_time, horizon)
-    ci = fc.carbon.predict(issue_time, horizon)
-    return Forecast(issue_time, pd.concat([load, pv], axis=1), ci["ci_kg_per_kwh"], ci.attrs["signal_type"])
+    """Forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib clear sky times
+    the learned clear-sky index; carbon: provider forecast, else profile model) for ``horizon``.
+
+    Issued once per issue time for every lead from the interval containing ``issue_time`` to the
+    horizon's end, and reused: a day-ahead plan and a re-optimisation at the same instant (the
+    gate time) share one issue.
+    """
+    issue_time = pd.Timestamp(issue_time)
+    held = _ISSUED.get(district)
+    if held is None or held.issue_time != issue_time or not horizon.isin(held.groups.index).all():
+        res = f"{district.resolution_min}min"
+        first = issue_time.tz_convert(horizon.tz).floor(res)
+        leads = pd.date_range(min(first, horizon[0]), horizon[-1], freq=res).union(horizon)
+        fc = district_forecasters(district)
+        ci = fc.carbon.predict(issue_time, leads)
+        held = Forecast(issue_time, pd.concat([fc.load.predict(issue_time, leads), fc.pv.predict(issue_time, leads)],
+                                              axis=1), ci["ci_kg_per_kwh"], ci.attrs["signal_type"])
+        _ISSUED[district] = held
+    return Forecast(issue_time, held.groups.loc[horizon], held.ci_kg_per_kwh.loc[horizon], held.signal_type)
+
+
+_ISSUED: WeakKeyDictionary[District, Forecast] = WeakKeyDictionary()  # the latest issue per district
 
 
 def dispatch_inputs(
