@@ -15,8 +15,9 @@ import pandas as pd
 from adapters.drivers import HostPool, Timing
 from adapters.simulator import BatteryParams, SimBattery, SimClock, Simulator
 from gridctl.config import parse_config
-from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
+from gridctl.control import Controller, ControlSettings, Rating
 from gridctl.devices import drivers
+from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
 
 N_GOOD, N_STALLED = 20, 2

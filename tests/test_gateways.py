@@ -11,8 +11,9 @@ from adapters.simulator import BatteryParams, SimBattery, SimClock, Simulator
 from benchmarks.bench_gateways import battery, stalled_gateway
 from gridctl.commands.check import print_endpoint_warnings
 from gridctl.config import ConfigError, parse_config
-from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
+from gridctl.control import Controller, ControlSettings, Rating
 from gridctl.devices import drivers, endpoints
+from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
 
 START = pd.Timestamp("2016-06-01 10:00", tz="UTC")

@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from adapters.drivers import HostPool
     from adapters.simulator import Simulator
     from gridctl.clock import DaemonClock
-    from gridctl.control import ControlSettings, DriverDevice
+    from gridctl.control import ControlSettings
     from gridctl.daemon import Daemon
     from gridctl.district import District
+    from gridctl.driver_device import DriverDevice
     from gridctl.live_measurements import LiveMeasurements
     from gridctl.store import Store
 
@@ -76,7 +77,7 @@ def simulators(district: District, clock: DaemonClock) -> list[Simulator]:
 def device_io(district: District, pool: HostPool, port: int | None = None) -> dict[str, DriverDevice]:
     """The control interface of every configured asset, through its Modbus/SunSpec driver."""
     from gridctl import devices
-    from gridctl.control import DriverDevice
+    from gridctl.driver_device import DriverDevice
 
     config = district.config
     e_max = {b.id: b.e_max_kwh for b in config.assets.battery}
