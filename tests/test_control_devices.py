@@ -10,13 +10,13 @@ from modbus_fixtures import BATTERY, START, rig
 from gridctl.control import (
     Controller,
     ControlSettings,
-    DriverDevice,
     Rating,
     charger_report,
     clamp,
     pv_cap_kw,
 )
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
 
 RATINGS = {"bess_1": Rating(-2000.0, 2000.0, 400.0, 3800.0), "pv_1": Rating(0.0, 500.0, safe_kw=500.0)}
