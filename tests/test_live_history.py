@@ -31,7 +31,10 @@ def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_di
         hour = pd.Timedelta(hours=1)
         upsert_forecasts(store, [
             SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.1, (now - hour).to_pydatetime()),
-            SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.7, (now + hour).to_pydatetime())], "provider")
+            SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.7, (now + hour).to_pydatetime()),
+            SeriesRow("weather", "temp_air_c", ahead.to_pydatetime(), 21.5, (now - hour).to_pydatetime()),
+            SeriesRow("weather", "ghi_w_m2", ahead.to_pydatetime(), 640.0, (now - hour).to_pydatetime()),
+            SeriesRow("weather", "temp_air_c", ahead.to_pydatetime(), 30.0, (now + hour).to_pydatetime())], "provider")
         known = known_district(demo_district, store, now)
     finally:
         store.close()
@@ -42,6 +45,8 @@ def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_di
     assert known.measured_carbon.index[-1] == last
     provider = split_provider_rows(known.carbon)[1]
     assert provider.loc[provider.index == ahead, "ci_kg_per_kwh"].tolist()[-1] == 0.1  # issued after now: unseen
+    assert known.weather[["temp_air_c", "ghi_w_m2"]].values.tolist() == [[21.5, 640.0]]  # one issue, before now
+    assert known.weather.issued_at_utc.iloc[0] == now - pd.Timedelta(hours=1)
     assert demo_district.history.index.max() > now  # the configured data reaches further
 
 
