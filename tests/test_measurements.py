@@ -74,7 +74,7 @@ async def test_inflexible_load_derived_from_the_simulated_meter(demo_district):
             host = pool.get("127.0.0.1", sim.port)
             for asset_id, p_kw in (("bess_park", 500.0), ("bess_depot", -800.0), ("bess_works", 0.0)):
                 battery = BatteryDriver(host, {b.id: b.unit_id for b in district.config.assets.battery}[asset_id],
-                                        asset_id)
+                                        asset_id, revert_s=7200)
                 await battery.discover()
                 await battery.write_setpoint(p_kw)
             meter = MeterReader(SunSpecDriver(host, district.config.simulator.meter_unit_id, "meter"))
