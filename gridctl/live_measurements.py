@@ -26,7 +26,8 @@ METER_TIMEOUT_S = 10.0  # real seconds
 
 
 class LiveMeasurements:
-    """Meter polling and per-interval booking of measured series for one daemon."""
+    """Meter polling and per-interval booking of measured series for one daemon; the derived load
+    of an interval is stored by whichever comes last, its booking or its meter mean."""
 
     def __init__(self, config: Config, store: Store, known: dict[str, SeriesSpec], meter: MeterReader | None,
                  report: Callable[[str, str, str], None]):
@@ -53,8 +54,11 @@ class LiveMeasurements:
         if self.meter_failing:
             self.report("info", "meter_online", "grid-connection meter answering again")
         self.meter_failing = False
-        rows = [SeriesRow(self.meter_series, "p_kw", t.to_pydatetime(), kw) for t, kw in self.means.add(reading)]
-        upsert_measured(self.store, rows, "meter", received_at)
+        means = self.means.add(reading)
+        upsert_measured(self.store, [SeriesRow(self.meter_series, "p_kw", t.to_pydatetime(), kw) for t, kw in means],
+                        "meter", received_at)
+        for t, _ in means:  # the interval's other inputs may have been booked before its meter reading
+            self.derive(t, received_at)
 
     def book(self, data_start: pd.Timestamp, wall_start: pd.Timestamp, wall_end: pd.Timestamp,
              received_at: datetime) -> None:

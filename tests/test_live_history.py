@@ -14,7 +14,7 @@ from forecasts.seasonal_naive import SeasonalNaive
 from gridctl import forecasting
 from gridctl.live_history import KnownDistrict, known_district
 from gridctl.store import Store
-from gridctl.store.series import SeriesRow, measured_at, upsert_forecasts, upsert_measured
+from gridctl.store.series import SeriesRow, measured_at, measured_rows, upsert_forecasts, upsert_measured
 
 
 def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_district, tmp_path):
@@ -90,14 +90,21 @@ async def test_the_live_daemon_never_plans_on_rows_after_its_now(demo_district, 
                     return first + k * res, row
             return None
 
-        first, row = await wait_for(published, 90, "an interval's measurements")
+        try:
+            first, row = await wait_for(published, 90, "an interval's measurements")
+        except AssertionError:
+            print(pd.DataFrame(measured_rows(run.store, None, None, None, 5000))
+                  .groupby("series_id").interval_start_utc.agg(["min", "max", "count"]).to_string())
+            raise
         await wait_for(lambda: len(seen) >= 2, 60, "two intraday cycles")
         plan = run.store.latest_plan()
     assert all(history_end + res <= now and carbon_issued <= now for now, history_end, carbon_issued in seen)
     assert row["load/G0-A"] == demo_district.history.loc[first, "load/G0-A"]
     # derived load = meter - own assets + measured PV; the flexible loads' demand is not in it
-    # (within the flexible loads' demand and 2 %: asset means come from telemetry sampled every minute)
+    # (within the flexible loads' demand and 5 %: asset means come from telemetry sampled about every
+    # minute, and the simulated meter integrates each step between two readings at the step's end power;
+    # tests/test_measurements.py checks the formula to 0.1 % with readings at the boundaries)
     flexible = sum(demo_district.history.loc[first, s] for s in ("load/APLS_0.5202", "load/APLS_0.1014"))
     load = demo_district.history.loc[first, demo_district.load_series].sum()
-    assert abs(row["derived/inflexible_load"] - load) < flexible + 0.02 * load
+    assert abs(row["derived/inflexible_load"] - load) < flexible + 0.05 * load
     assert plan["summary"]["history_known_until"] is not None and plan["summary"]["measurement_gaps"] == []
