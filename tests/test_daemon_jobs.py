@@ -3,7 +3,6 @@ events (no wall-clock waits): day-ahead at the gate, missed runs coalesced, over
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -14,34 +13,7 @@ from apscheduler.events import (
     EVENT_JOB_MISSED,
     EVENT_JOB_SUBMITTED,
 )
-from daemon_rig import stepped_daemon
-
-GUARD_S = 300.0  # only against a hang: every wait ends on a scheduler event
-
-
-class JobEvents:
-    """Scheduler events of one job, awaitable."""
-
-    def __init__(self, scheduler, job_id: str, mask: int):
-        self.seen: list = []
-        self._new = asyncio.Event()
-        scheduler.add_listener(self._on, mask)
-        self.job_id = job_id
-
-    def _on(self, ev) -> None:
-        if ev.job_id == self.job_id:
-            self.seen.append(ev)
-            self._new.set()
-
-    async def next(self, code: int):
-        """The next event of kind ``code`` (events already seen count)."""
-        while True:
-            hits = [e for e in self.seen if e.code == code]
-            if hits:
-                self.seen.remove(hits[0])
-                return hits[0]
-            self._new.clear()
-            await asyncio.wait_for(self._new.wait(), GUARD_S)
+from daemon_rig import JobEvents, stepped_daemon
 
 
 def _scheduler(run):
