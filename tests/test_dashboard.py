@@ -54,7 +54,7 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 data = (await client.get("/api/dashboard")).json()
                 metrics = (await client.get("/metrics")).text
-            plans = run.store.page("plans", limit=1000).items
+            plans = run.flushed().page("plans", limit=1000).items
             dom = await _chromium(*browser, "--dump-dom", f"http://127.0.0.1:{port}/")
             for _ in range(3):  # headless chromium may shoot before the first fetch returned: a bare page
                 await _chromium(*browser, f"--screenshot={shot}", f"http://127.0.0.1:{port}/")

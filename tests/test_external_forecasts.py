@@ -97,6 +97,6 @@ async def test_the_daemon_plans_with_a_fresh_external_forecast_and_says_so(demo_
     finally:
         store.close()
     async with running_daemon(district, tmp_path) as run:
-        plan = run.store.latest_plan()
+        plan = run.flushed().latest_plan()  # the start plan, once the store took it from the journal
     assert plan["kind"] == "intraday"
     assert plan["summary"]["forecast_sources"]["load_kw"].startswith("external (issued 2016-11-25T11:00:00+00:00")

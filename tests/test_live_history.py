@@ -97,7 +97,7 @@ async def test_the_live_daemon_never_plans_on_rows_after_its_now(demo_district, 
 
         first, row = await wait_for(published, 90, "an interval's measurements")
         await wait_for(lambda: len(seen) >= 2, 60, "two intraday cycles")
-        plan = run.store.latest_plan()
+        plan = run.flushed().latest_plan()
     assert all(history_end + res <= now and carbon_issued <= now for now, history_end, carbon_issued in seen)
     assert row["load/G0-A"] == demo_district.history.loc[first, "load/G0-A"]
     # derived load = meter - own assets + measured PV; the flexible loads' demand is not in it
