@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gridctl.config import Config  # noqa: E402
+from gridctl.config import Config
 
 OUT = ROOT / "docs" / "configuration.md"
 TOML = ROOT / "config.toml"
