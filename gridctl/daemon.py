@@ -31,29 +31,21 @@ import asyncio
 import contextlib
 import copy
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import cached_property, partial
 
 import pandas as pd
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
-    JobExecutionEvent,
-)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from adapters.mqtt import Sample
 from gridctl import forecasting
 from gridctl.api.metrics import Metrics
-from gridctl.clock import ClockTrigger, DaemonClock
+from gridctl.clock import DaemonClock
 from gridctl.config import Config
 from gridctl.control import Controller, WriteResult, pv_cap_kw
 from gridctl.cycle import decide, interval_start
+from gridctl.daemon_jobs import make_scheduler, timed
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.feeds import FeedManager
@@ -66,7 +58,6 @@ from gridctl.timegrid import local_day
 
 log = logging.getLogger(__name__)
 FORECAST_COLUMNS = ["load_kw", "pv_kw", "ci_kg_per_kwh"]
-OVERLAP_REPORT_EVERY = pd.Timedelta(hours=1)  # daemon clock
 STOP_WAIT_S = 10.0  # longest wait for jobs in flight at shutdown, real seconds
 SAFE_STOP_S = 15.0  # longest time for writing every device's safe state at shutdown, real seconds
 LOAD_S = 30.0  # longest wait for the store's recent records at start, real seconds
@@ -109,7 +100,6 @@ class Daemon:
         self._rolling = RollingDispatch()  # intraday re-optimisations update one model (planner thread only)
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task] = set()
-        self._overlap_reported: dict[str, pd.Timestamp] = {}
         self._districts: dict[frozenset[str], District] = {}  # by excluded assets: built once, models reused
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
@@ -119,8 +109,7 @@ class Daemon:
         self.feed_frames: dict[str, pd.DataFrame] = {}
         self.feed_samples: dict[str, Sample] = {}
         self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event,
-                                             on_sample=lambda s: self.feed_samples.__setitem__(s.series_id, s),
-                                             now=clock.now)
+                                             on_sample=self._feed_sample, now=clock.now)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -138,7 +127,7 @@ class Daemon:
             await self.intraday()
         await self.tick()
         await self.feeds.start()
-        self.scheduler = self._make_scheduler()
+        self.scheduler = make_scheduler(self)
         self.scheduler.start()
 
     async def stop(self, safe: bool = True) -> None:
@@ -166,68 +155,17 @@ class Daemon:
             await asyncio.wait_for(asyncio.to_thread(self.site.close), STOP_WAIT_S)
         self.event("info", "daemon_stopped", "daemon stopped")
 
-    def _make_scheduler(self) -> AsyncIOScheduler:
-        d, clock, tz = self.config.daemon, self.clock, self.config.site.timezone
-        sched = AsyncIOScheduler(timezone=tz, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": max(clock.real_seconds(d.misfire_grace_s), 1)})
-        now = clock.now()
-        next_start = interval_start(now, self.config.site.resolution_min) + self.res
-        lead = pd.Timedelta(seconds=min(d.intraday_lead_s, self.res.total_seconds() / 2))
-        intraday_first = next_start - lead if next_start - lead > now else next_start + self.res - lead
-        gate = self.config.site.gate_time
-        jobs = {
-            "tick": (self.tick, IntervalTrigger(minutes=self.config.site.resolution_min, start_date=next_start)),
-            "intraday": (self.intraday, IntervalTrigger(minutes=self.config.site.resolution_min,
-                                                        start_date=intraday_first)),
-            "poll": (self.poll, IntervalTrigger(seconds=d.telemetry_s, start_date=now + pd.Timedelta(seconds=d.telemetry_s))),
-            "day_ahead": (self.day_ahead, CronTrigger(hour=gate.hour, minute=gate.minute, second=gate.second, timezone=tz)),
-            "housekeeping": (self.housekeeping, IntervalTrigger(hours=1, start_date=now + pd.Timedelta(minutes=5))),
-        }
-        for job_id, (func, trigger) in jobs.items():
-            sched.add_job(self._timed(job_id, func), ClockTrigger(trigger, clock), id=job_id, name=job_id)
-        sched.add_listener(self._job_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
-        self._add_feed_jobs(sched, now)
-        return sched
-
-    def _add_feed_jobs(self, sched: AsyncIOScheduler, now: pd.Timestamp) -> None:
-        """One job per ``[[feeds.source]]`` (first run a second after start) and the freshness check."""
-        for job_id, func, period_s in self.feeds.jobs():
-            trigger = IntervalTrigger(seconds=period_s, start_date=now + pd.Timedelta(seconds=1))
-            sched.add_job(self._timed(job_id, func), ClockTrigger(trigger, self.clock), id=job_id, name=job_id)
-
     def _feed_rows(self, feed_id: str, signal: str, frame: pd.DataFrame) -> None:
-        """Rows of a feed (called from the fetch thread): kept as the feed's newest frame."""
+        """Rows of a feed (called from the fetch thread): kept as the feed's newest frame; carbon
+        rows go to the store (in the background)."""
         self.feed_frames[feed_id] = frame
         log.debug("feed %s: %d %s rows", feed_id, len(frame), signal)
+        self.site.store_feed_rows(feed_id, signal, frame)
 
-    def _timed(self, job_id: str, func):
-        async def run() -> None:
-            task = asyncio.current_task()
-            self._running.add(task)
-            t0 = time.perf_counter()
-            try:
-                await func()
-            finally:
-                self._running.discard(task)
-            self.metrics.cycle_seconds.labels(job_id).observe(time.perf_counter() - t0)
-        run.__name__ = job_id
-        return run
-
-    def _job_event(self, ev: JobExecutionEvent) -> None:
-        if ev.code == EVENT_JOB_MISSED:
-            self.event("warning", "job_missed", f"{ev.job_id} scheduled for {ev.scheduled_run_time} was missed "
-                       "(late beyond the grace time: clock jump or overload); runs at its next time")
-        elif ev.code == EVENT_JOB_MAX_INSTANCES:
-            msg = f"{ev.job_id}: previous run still going, this run skipped"
-            last = self._overlap_reported.get(ev.job_id)
-            now = self.clock.now()
-            if last is None or now - last > OVERLAP_REPORT_EVERY:  # store one per hour, log all
-                self._overlap_reported[ev.job_id] = now
-                self.event("warning", "job_overlap", msg)
-            else:
-                log.warning("job_overlap: %s", msg)
-        else:
-            self.event("alarm", "job_error", f"{ev.job_id} failed: {ev.exception!r}")
+    def _feed_sample(self, sample: Sample) -> None:
+        """An MQTT measurement: kept as its series' newest sample and averaged into its interval."""
+        self.feed_samples[sample.series_id] = sample
+        self.site.add_sample(sample)
 
     def event(self, severity: str, kind: str, message: str, asset_id: str | None = None) -> None:
         """Log and record an event (journal first, the store when it answers)."""
@@ -401,7 +339,7 @@ class Daemon:
         """Run the intraday job now (API trigger, device changes)."""
         log.info("re-plan requested: %s", reason)
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.add_job(self._timed("replan", self.intraday), id="replan", name="replan",
+            self.scheduler.add_job(timed(self, "replan", self.intraday), id="replan", name="replan",
                                    replace_existing=True)
 
     def _devices_changed(self, offline: set[str]) -> None:

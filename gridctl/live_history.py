@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import replace
 from functools import cached_property
 
 import pandas as pd
 
+from forecasts.seasonal_naive import SeasonalNaive
 from gridctl import forecasting
 from gridctl.district import District
 from gridctl.measurements import SeriesSpec, ingest
@@ -27,9 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def known_history(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame:
-    """History series (kW) of every interval ended by ``data_now``: the configured history, then
-    measured rows from the store (``[measurements] forecast_inputs`` maps a history series to the
-    measured series feeding it; default the same id) where they are newer or fill its gaps."""
+    """History series (kW) of every interval ended by ``data_now``: the configured history, overlaid
+    from its last day on by the store's measured rows (``[measurements] forecast_inputs`` maps a
+    history series to the measured series feeding it; default the same id)."""
     res = pd.Timedelta(minutes=district.resolution_min)
     seed = district.history.loc[district.history.index + res <= data_now]
     feeds = {s: district.config.measurements.forecast_inputs.get(s, s) for s in seed.columns}
@@ -97,8 +99,8 @@ def gaps(known: District, data_now: pd.Timestamp, max_gap_h: float) -> list[str]
     if newest is not None and data_now - (newest + res) <= pd.Timedelta(hours=max_gap_h):
         return []
     since = "no history known" if newest is None else f"newest known interval {newest.isoformat()}"
-    return [(f"measurement gap: {since}, more than {max_gap_h:g} h before {data_now.isoformat()}; forecasts "
-             "issued now are made from history that ends there")]
+    return [(f"measurement gap: {since}, more than {max_gap_h:g} h before {data_now.isoformat()}; the load "
+             "forecast falls back to seasonal naive (same weekday and time of the latest known week)")]
 
 
 class KnownDistrict:
@@ -120,6 +122,11 @@ class KnownDistrict:
         self.gaps = gaps(self.current, data_now, self.max_gap_h)
         for line in self.gaps:
             self.report("warning", "measurement_gap", line)
+        if self.gaps:  # the load model's recent-value features would be stale: a profile that needs none
+            fitted = forecasting.district_forecasters(self.current)
+            naive = SeasonalNaive(7, self.district.tz, self.district.resolution_min)
+            forecasting._FITTED[self.current] = replace(
+                fitted, load=naive.fit(self.current.history[self.current.load_series]))
         return self.current, True
 
     def record(self) -> dict:

@@ -6,6 +6,7 @@ import logging
 import time as timer
 from dataclasses import dataclass, field
 from datetime import date
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
-from gridctl.feed_source import CarbonSource
+from gridctl.feed_source import CarbonSource, carbon_source
 from gridctl.flexible_loads import (
     PlacedFlexLoad,
     ev_params,
@@ -59,17 +60,36 @@ class Plan:
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
                   carbon: CarbonSource | None = None) -> Forecast:
-    """Day-ahead forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib
-    clear sky times the learned clear-sky index; carbon: provider forecast, else profile model;
-    ``carbon`` says whether provider forecasts may be used, from the feeds' freshness)."""
-    fc = district_forecasters(district)
-    load = fc.load.predict(issue_time, horizon)
-    pv = fc.pv.predict(issue_time, horizon)
-    carbon = carbon or CarbonSource(True, "no feed state given: provider rows where the data has them")
-    ci = fc.carbon.predict(issue_time, horizon, use_provider=carbon.provider)
+    """Forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib clear sky times
+    the learned clear-sky index; carbon: provider forecast, else profile model) for ``horizon``.
+
+    ``carbon`` says whether provider forecasts may be used, from the feeds' freshness; the forecast
+    records the decision and how many intervals each source forecast. Issued once per issue time
+    (and carbon decision) for every lead from the interval containing ``issue_time`` to the
+    horizon's end, and reused: a day-ahead plan and a re-optimisation at the same instant (the
+    gate time) share one issue.
+    """
+    issue_time = pd.Timestamp(issue_time)
+    carbon = carbon or carbon_source({}, district.config.forecast.carbon_provider)  # no feed state: the data file
+    held = _ISSUED.get(district)
+    if held is None or held[0] != (issue_time, carbon) or not horizon.isin(held[1].groups.index).all():
+        res = f"{district.resolution_min}min"
+        first = issue_time.tz_convert(horizon.tz).floor(res)
+        leads = pd.date_range(min(first, horizon[0]), horizon[-1], freq=res).union(horizon)
+        fc = district_forecasters(district)
+        ci = fc.carbon.predict(issue_time, leads, use_provider=carbon.provider)
+        groups = pd.concat([fc.load.predict(issue_time, leads), fc.pv.predict(issue_time, leads)], axis=1)
+        held = ((issue_time, carbon), Forecast(issue_time, groups, ci["ci_kg_per_kwh"], ci.attrs["signal_type"]),
+                ci["source"])
+        _ISSUED[district] = held
+    _, fc_all, sources = held
     source = {"source": carbon.name, "reason": carbon.reason,
-              "intervals": {k: int(v) for k, v in ci["source"].value_counts().items()}}
-    return Forecast(issue_time, pd.concat([load, pv], axis=1), ci["ci_kg_per_kwh"], ci.attrs["signal_type"], source)
+              "intervals": {k: int(v) for k, v in sources.loc[horizon].value_counts().items()}}
+    return Forecast(issue_time, fc_all.groups.loc[horizon], fc_all.ci_kg_per_kwh.loc[horizon], fc_all.signal_type,
+                    source)
+
+
+_ISSUED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest issue per district
 
 
 def dispatch_inputs(

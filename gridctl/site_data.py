@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from adapters.mqtt import Sample
 from gridctl import external_forecasts
 from gridctl.clock import DaemonClock
 from gridctl.config import Config
@@ -21,6 +22,7 @@ from gridctl.district import District
 from gridctl.live_history import DemoFeed, KnownDistrict
 from gridctl.live_measurements import LiveMeasurements
 from gridctl.store import Store
+from gridctl.store.series import SeriesRow, upsert_forecasts, upsert_measured
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class SiteData:
         self.overlays: dict[str, external_forecasts.ExternalOverlay] = {}  # external forecasts in use
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-io")
         self._failing: set[str] = set()
+        self._samples: dict[tuple[str, pd.Timestamp], list[float]] = {}  # (series, interval) -> [sum, count]
 
     def planning_district(self, refresh: bool = False) -> tuple[District, bool]:
         """The district with the data known at the data clock's now, and whether it was rebuilt
@@ -68,7 +71,46 @@ class SiteData:
             self.submit("demo feed", self.feed.publish, data_ended, received)
         if self.live is not None:
             self.submit("measured series", self.live.book, data_ended, ended, start, received)
+        if self._samples:
+            self.submit("MQTT measurements", upsert_measured, self.store, self._ended_means(data_ended), "mqtt",
+                        received)
         self.submit("carbon ledger", self._book_ledger, now)
+
+    def add_sample(self, sample: Sample) -> None:
+        """An MQTT sample of a known series, averaged into the interval of its stamp (data clock)."""
+        known = self.live.known if self.live is not None else {}
+        if sample.series_id not in known:
+            log.debug("MQTT sample of %s dropped: not a known series ([measurements])", sample.series_id)
+            return
+        res = pd.Timedelta(minutes=self.config.site.resolution_min)
+        key = (sample.series_id, self.clock.data_time(sample.ts_utc).floor(res))
+        acc = self._samples.setdefault(key, [0.0, 0])
+        acc[0], acc[1] = acc[0] + sample.value, acc[1] + 1
+
+    def _ended_means(self, data_ended: pd.Timestamp) -> list[SeriesRow]:
+        """Mean of the samples of every interval up to ``data_ended`` (their buffers are emptied)."""
+        done = [k for k in self._samples if k[1] <= data_ended]
+        known = self.live.known if self.live is not None else {}
+        return [SeriesRow(series, known[series].quantity, t.to_pydatetime(), total / n)
+                for (series, t) in done for total, n in [self._samples.pop((series, t))]]
+
+    def store_feed_rows(self, feed_id: str, signal: str, frame: pd.DataFrame) -> None:
+        """A carbon feed's rows into the store's ``[measurements] carbon_series``: rows issued at or
+        after their interval's end as measured values, earlier ones as provider forecasts."""
+        if signal != "carbon" or frame.empty:
+            return
+        series = self.config.measurements.carbon_series
+        res = pd.to_timedelta(frame.resolution_min, unit="min")
+        issued = pd.to_datetime(frame.issued_at_utc, utc=True)
+        measured = issued >= frame.index + res
+        rows = [SeriesRow(series, "ci_kg_per_kwh", t.to_pydatetime(), float(v), None if m else i.to_pydatetime())
+                for t, v, m, i in zip(frame.index, frame.ci_kg_per_kwh, measured, issued, strict=True)]
+        now = self.clock.now().to_pydatetime()
+        self.submit(f"store {feed_id} rows", self._store_carbon, rows, feed_id, now)
+
+    def _store_carbon(self, rows: list[SeriesRow], feed_id: str, received) -> None:
+        upsert_measured(self.store, [r for r in rows if r.issued_at is None], feed_id, received)
+        upsert_forecasts(self.store, [r for r in rows if r.issued_at is not None], feed_id)
 
     def _book_ledger(self, now: pd.Timestamp) -> None:
         from gridctl.ledger.job import book_recent
@@ -91,6 +133,10 @@ class SiteData:
         if what in self._failing:
             self._failing.discard(what)
             log.info("%s works again", what)
+
+    def drain(self, timeout_s: float = 60.0) -> None:
+        """Wait until everything submitted so far has run (blocking)."""
+        self._io.submit(lambda: None).result(timeout_s)
 
     def close(self, wait: bool = True) -> None:
         self._io.shutdown(wait=wait, cancel_futures=not wait)

@@ -1,8 +1,9 @@
 """AC power-flow check of a schedule: apply each interval's injections and run pandapower.
 
-Injections are given per element table (``load``, ``sgen``, ``storage``) in kW with pandapower's
-signs (loads and storage load-referenced, sgens generator-referenced). Reactive power keeps each
-element's base power factor (``q = p * q_mvar / p_mw`` of the net's base case; storage at unity).
+Injections are given per element table (``load``, ``sgen``, ``gen``, ``storage``) in kW with
+pandapower's signs (loads and storage load-referenced, sgens and gens generator-referenced).
+Reactive power keeps each element's base power factor (``q = p * q_mvar / p_mw`` of the net's
+base case; storage at unity; a ``gen`` holds its voltage, its reactive power is solved).
 The Newton-Raphson solver is lightsim2grid's when it is installed, else pandapower's.
 """
 

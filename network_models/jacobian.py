@@ -19,7 +19,14 @@ from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS
 
-from network_models.linear import S_BASE_KVA, LinearGrid, _q_ratio, branch_labels, rated_power_kva
+from network_models.linear import (
+    S_BASE_KVA,
+    LinearGrid,
+    _q_ratio,
+    branch_labels,
+    rated_power_kva,
+    split_labels,
+)
 
 DENSE_MAX_BUSES = 400  # dense linear algebra up to this many internal buses
 REUSE_TOL_PU = 2e-3  # largest voltage difference (complex, p.u.) at which an interval reuses a linearisation
@@ -44,8 +51,9 @@ def jacobian_sensitivities(net: pp.pandapowerNet, v_internal: np.ndarray, inj_bu
     labels = branch_labels(net)
     line_start, _ = net._pd2ppc_lookups["branch"]["line"]
     trafo_start, _ = net._pd2ppc_lookups["branch"].get("trafo", (0, 0))
-    br_rows = np.array([(line_start if kind == "line" else trafo_start) + _position(net, kind, int(i))
-                        for kind, i in (lab.split("/") for lab in labels)], dtype=int)
+    is_line, idx = split_labels(labels)
+    br_rows = np.where(is_line, line_start + net.line.index.get_indexer(idx),
+                       trafo_start + net.trafo.index.get_indexer(idx))
     q = _q_ratio(q_per_p, len(inj_buses))
     inj_rows = lookup[inj_buses]
     n_pvpq = len(pvpq)
@@ -125,7 +133,3 @@ def _solve_jacobian(dS_dVm, dS_dVa, pvpq: np.ndarray, pq: np.ndarray, rhs: np.nd
         sp.hstack([dS_dVa[pq][:, pvpq].imag, dS_dVm[pq][:, pq].imag]),
     ]).tocsc()
     return spla.splu(J).solve(rhs)
-
-
-def _position(net: pp.pandapowerNet, table: str, idx: int) -> int:
-    return int(net[table].index.get_loc(idx))

@@ -109,26 +109,29 @@ def branch_labels(net: pp.pandapowerNet) -> list[str]:
     ]
 
 
+def split_labels(labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each label is a line, and its table index."""
+    kinds, idx = zip(*(lab.split("/") for lab in labels)) if labels else ((), ())
+    return np.array(kinds) == "line", np.array(idx, dtype=int)
+
+
 def branch_from_buses(net: pp.pandapowerNet, labels: list[str]) -> np.ndarray:
     """From bus (lines) or high-voltage bus (transformers) of each labelled branch."""
-    return np.array(
-        [net.line.from_bus[int(i)] if kind == "line" else net.trafo.hv_bus[int(i)]
-         for kind, i in (lab.split("/") for lab in labels)],
-        dtype=int,
-    )
+    is_line, idx = split_labels(labels)
+    out = np.empty(len(labels), dtype=int)
+    out[is_line] = net.line.from_bus.reindex(idx[is_line]).to_numpy()
+    out[~is_line] = net.trafo.hv_bus.reindex(idx[~is_line]).to_numpy()
+    return out
 
 
 def rated_power_kva(net: pp.pandapowerNet, labels: list[str]) -> np.ndarray:
     """Branch ratings at 1 p.u. voltage: lines ``sqrt(3) vn max_i_ka df parallel``, transformers ``sn``."""
+    is_line, idx = split_labels(labels)
     out = np.empty(len(labels))
-    for n, lab in enumerate(labels):
-        kind, i = lab.split("/")
-        if kind == "line":
-            ln = net.line.loc[int(i)]
-            vn = net.bus.vn_kv[ln.from_bus]
-            out[n] = np.sqrt(3) * vn * ln.max_i_ka * ln.df * ln.parallel * 1000.0
-        else:
-            out[n] = net.trafo.sn_mva[int(i)] * 1000.0
+    ln = net.line.reindex(idx[is_line])
+    vn = net.bus.vn_kv.reindex(ln.from_bus).to_numpy()
+    out[is_line] = np.sqrt(3) * vn * (ln.max_i_ka * ln.df * ln.parallel).to_numpy() * 1000.0
+    out[~is_line] = net.trafo.sn_mva.reindex(idx[~is_line]).to_numpy() * 1000.0
     return out
 
 

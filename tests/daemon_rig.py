@@ -19,9 +19,9 @@ from adapters.simulator import SimClock, Simulator
 from gridctl import devices
 from gridctl.clock import DaemonClock
 from gridctl.commands.run import control_settings, device_io
-from gridctl.devices import ratings
 from gridctl.control import Controller
 from gridctl.daemon import Daemon
+from gridctl.devices import ratings
 from gridctl.store import Store
 from gridctl.store.journal import Journal
 from gridctl.store.recorder import Recorder

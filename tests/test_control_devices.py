@@ -10,13 +10,13 @@ from modbus_fixtures import BATTERY, START, rig
 from gridctl.control import (
     Controller,
     ControlSettings,
-    DriverDevice,
     Rating,
     charger_report,
     clamp,
     pv_cap_kw,
 )
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
 
 RATINGS = {"bess_1": Rating(-2000.0, 2000.0, 400.0, 3800.0), "pv_1": Rating(0.0, 500.0, safe_kw=500.0)}
@@ -35,7 +35,7 @@ class Clock:
 def _controller(r, tmp_path, **settings) -> tuple[Controller, Clock, list]:
     clock, changes = Clock(), []
     devices = {"bess_1": DriverDevice(r.battery, BATTERY.e_max_kwh), "pv_1": DriverDevice(r.pv)}
-    store = Store(f"sqlite:///{tmp_path / 'control.sqlite'}")  # written through: no journal needed here
+    store = Store(f"sqlite:///{tmp_path / 'control.sqlite'}")
     ctl = Controller(devices, RATINGS, store, clock, ControlSettings(**settings), on_change=changes.append)
     return ctl, clock, changes
 
@@ -70,6 +70,7 @@ def test_pv_cap_and_charger_report():
         ChargerReport(True, 12.0, 30.0, 1.5)
     assert charger_report({"connected": 1, "session_kwh": None, "request_kwh": 0, "departure_s": 0}) == \
         ChargerReport(True, 0.0, None, None)
+    assert charger_report({"connected": 1, "departure_s": 1.0}).hours_to_departure == pytest.approx(1 / 3600)
 
 
 async def test_writes_are_clamped_recorded_and_ramped(tmp_path):
@@ -93,40 +94,54 @@ async def test_writes_are_clamped_recorded_and_ramped(tmp_path):
         rows = pd.DataFrame(ctl.records.page("setpoints", limit=100).items)
         assert list(rows.source) == ["plan", "plan", "override"]
         assert list(rows.written_kw) == [-2000.0, 350.0, -1800.0] and rows.ok.all()
-        st = ctl.state["bess_1"].as_dict()
-        assert (st["online"], st["last_setpoint_kw"], st["failures"]) == (True, -1800.0, 0)
-        assert st["last_write_at"] == clock.t.isoformat()
-        ctl.store.close()
+        assert ctl.state["bess_1"].as_dict() == {
+            "online": True, "failures": 0, "errors_total": 0, "p_kw": tel["bess_1"].p_kw, "soc_kwh": tel["bess_1"].soc_kwh,
+            "telemetry_at": START.replace(year=2026).isoformat(), "last_setpoint_kw": -1800.0,
+            "last_write_at": clock.t.isoformat(), "retry_at": None, "last_error": None}
+        assert tel["pv_1"].soc_kwh is None and tel["pv_1"].p_kw == pytest.approx(300.0, abs=1.0)  # PV output
+        ctl.records.close()
 
 
-async def test_offline_backoff_and_return(tmp_path):
+async def test_soc_window_applies_to_every_write(tmp_path):
     async with rig() as r:
-        ctl, clock, changes = _controller(r, tmp_path, retry_base_s=5.0, retry_max_s=12.0, offline_after=2)
+        ctl, clock, _ = _controller(r, tmp_path)  # ramp 10 %/s: 200 kW per second
+        unit = r.sim["bess_1"]
+        unit.e_kwh = unit.e_min_kwh  # 10 % of 4 MWh = 400 kWh, the rating's floor
+        await ctl.poll()
+        res = await ctl.apply(START, {"bess_1": (-700.0, "plan")})
+        assert (res[0].written_kw, res[0].ok) == (0.0, True) and _wset_kw(r) == 0.0
+        unit.e_kwh = unit.e_max_kwh  # 95 %: 3800 kWh, the ceiling
+        clock.t += pd.Timedelta(seconds=10)
+        await ctl.poll()
+        res = await ctl.apply(START, {"bess_1": (700.0, "plan")})
+        assert res[0].written_kw == 0.0 and _wset_kw(r) == 0.0
+        clock.t += pd.Timedelta(seconds=10)
+        res = await ctl.apply(START, {"bess_1": (-700.0, "plan")})
+        assert res[0].written_kw == -700.0 and _wset_kw(r) == pytest.approx(-700.0)
+        ctl.records.close()
+
+
+async def test_failed_and_slow_accesses_are_recorded(tmp_path):
+    async with rig() as r:
+        ctl, clock, _ = _controller(r, tmp_path)
         r.sim.set_fault("bess_1", offline=True)
-        await ctl.poll()
-        st = ctl.state["bess_1"]
-        assert (st.online, st.failures, st.retry_at) == (True, 1, clock.t + pd.Timedelta(seconds=5))
-        assert changes == [] and ctl.offline == set()
-        await ctl.poll()  # still counted online: tried at every poll until offline_after failures
-        assert (st.online, st.failures, st.retry_at) == (False, 2, clock.t + pd.Timedelta(seconds=10))
-        assert changes == [{"bess_1"}] and ctl.offline == {"bess_1"}
-        clock.t += pd.Timedelta(seconds=5)
-        await ctl.poll()  # offline and not due yet: no access, no new failure
-        assert st.failures == 2
-        events = ctl.records.page("events").items
-        assert [(e["kind"], e["severity"], e["asset_id"]) for e in events] == [("device_offline", "alarm", "bess_1")]
-        res = await ctl.apply(START, {"bess_1": (100.0, "plan"), "pv_1": (500.0, "plan")})
-        assert res[0].asset_id == "pv_1" and res[0].ok  # online devices first
-        assert (res[1].ok, res[1].written_kw, res[1].error) == (False, None, f"offline, next try {st.retry_at.isoformat()}")
-        clock.t += pd.Timedelta(seconds=5)
-        await ctl.poll()
-        assert (st.failures, st.retry_at) == (3, clock.t + pd.Timedelta(seconds=12))  # 20 s capped at retry_max_s
-        assert st.errors_total == 3 and "DeviceTimeout" in st.last_error
+        res = await ctl.apply(START, {"bess_1": (-300.0, "plan")})
+        error = ctl.state["bess_1"].last_error
+        assert error.startswith("DeviceTimeout: bess_1: ")
+        assert [(x.asset_id, x.requested_kw, x.written_kw, x.readback_kw, x.ok, x.error) for x in res] == [
+            ("bess_1", -300.0, -300.0, None, False, error)]
+        row = ctl.records.page("setpoints").items[-1]
+        assert (row["requested_kw"], row["written_kw"], row["readback_kw"], row["ok"], row["error"]) == (
+            -300.0, -300.0, None, False, error)
+        assert ctl.state["bess_1"].last_kw is None  # nothing reached the device: no ramp reference
         r.sim.clear_faults("bess_1")
-        clock.t += pd.Timedelta(seconds=12)
+        clock.t += pd.Timedelta(seconds=60)
+        await ctl.apply(START, {"bess_1": (-300.0, "plan")})
+        row = ctl.records.page("setpoints").items[-1]
+        assert (row["readback_kw"], row["ok"], row["error"]) == (pytest.approx(-300.0), True, None)
+        # an access slower than io_timeout_s is abandoned and counted (last: its late answer is not awaited)
+        ctl.settings.io_timeout_s = 0.02
+        r.sim.set_fault("bess_1", delay_s=0.05)
         await ctl.poll()
-        assert (st.online, st.failures, st.retry_at, st.last_error) == (True, 0, None, None)
-        assert changes == [{"bess_1"}, set()]
-        assert [e["kind"] for e in ctl.records.page("events").items] == ["device_offline", "device_online"]
-        assert st.errors_total == 3
-        ctl.store.close()
+        assert ctl.state["bess_1"].last_error == "TimeoutError" and ctl.state["bess_1"].failures == 1
+        ctl.records.close()

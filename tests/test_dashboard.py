@@ -81,6 +81,8 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
     assert re.search(r'id="plan-status"><p class="(ok|stale)">plan v\d+ \(', dom)
     assert re.search(r'id="network-status"><p class="\w+">(\d+ violations in plan v\d+|no AC check yet)', dom)
     assert "measured so far:" in dom and "planned for the whole day:" in dom
+    assert re.search(r'id="ledger"><p[^>]*>(2016-11 to date \(\d+ intervals\): location-based [\d,]+ kg|no ledger rows)',
+                     dom)
     for device in ("bess_park", "bess_depot", "bess_works", "pv_park", "pv_works", "ev_depot", "hp_office"):
         assert f"<td>{device}</td>" in dom
     assert "daemon_started" in dom  # recent events

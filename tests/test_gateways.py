@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pandas as pd
 
 from adapters.drivers import HostPool, Timing
 from adapters.simulator import BatteryParams, SimBattery, SimClock, Simulator
+from benchmarks.bench_gateways import battery, stalled_gateway
 from gridctl.commands.check import print_endpoint_warnings
 from gridctl.config import ConfigError, parse_config
-from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
+from gridctl.control import Controller, ControlSettings, Rating
 from gridctl.devices import drivers, endpoints
+from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
 
 START = pd.Timestamp("2016-06-01 10:00", tz="UTC")
 STALL_TIMING = Timing(timeout_s=1.0, retries=0)  # each request to the stalled gateway costs 1 s
-
-
-def battery(asset_id: str, unit_id: int, port: int | None = None) -> dict:
-    return {"id": asset_id, "bus": 1, "p_max_kw": 100.0, "e_max_kwh": 400.0, "unit_id": unit_id,
-            **({"port": port} if port else {})}
-
-
-@contextlib.asynccontextmanager
-async def stalled_gateway():
-    """A TCP server that accepts connections and reads requests but never answers."""
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while await reader.read(1024):
-                pass
-        writer.close()
-
-    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
 
 
 def test_assets_default_to_the_simulator_gateway_and_unit_ids_are_unique_per_endpoint():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -9,7 +10,9 @@ from test_daemon import running_daemon, wait_for
 
 import gridctl.daemon
 from forecasts.carbon import split_provider_rows
-from gridctl.live_history import known_district
+from forecasts.seasonal_naive import SeasonalNaive
+from gridctl import forecasting
+from gridctl.live_history import KnownDistrict, known_district
 from gridctl.store import Store
 from gridctl.store.series import SeriesRow, measured_at, upsert_forecasts, upsert_measured
 
@@ -40,6 +43,24 @@ def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_di
     provider = split_provider_rows(known.carbon)[1]
     assert provider.loc[provider.index == ahead, "ci_kg_per_kwh"].tolist()[-1] == 0.1  # issued after now: unseen
     assert demo_district.history.index.max() > now  # the configured data reaches further
+
+
+def test_after_a_long_gap_the_load_forecast_falls_back_and_says_why(demo_district, tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    now = pd.Timestamp("2016-06-01 10:07", tz="UTC")
+    stale = copy.copy(demo_district)  # its history ends 8 hours before now
+    stale.__dict__["history"] = demo_district.history.loc[:now - pd.Timedelta(hours=8)]
+    events = []
+    try:
+        known, rebuilt = KnownDistrict(stale, store, 6.0, lambda *e: events.append(e)).at(now)
+    finally:
+        store.close()
+    assert rebuilt and events[0][:2] == ("warning", "measurement_gap") and "seasonal naive" in events[0][2]
+    load = forecasting.district_forecasters(known).load
+    assert isinstance(load, SeasonalNaive)
+    horizon = pd.date_range("2016-06-01 10:15", periods=8, freq="15min", tz="UTC")
+    week_before = demo_district.history.loc[horizon - pd.Timedelta(days=7), known.load_series].to_numpy()
+    assert (load.predict(now, horizon).to_numpy() == week_before).all()
 
 
 async def test_the_live_daemon_never_plans_on_rows_after_its_now(demo_district, tmp_path, monkeypatch):

@@ -55,3 +55,9 @@ def test_ac_check_covers_every_interval(summer_plan):
     assert summer_plan.ac.not_converged == 0
     assert len(summer_plan.ac.intervals) == 96
     assert 0.9 < summer_plan.summary["ac_check"]["min_vm_pu"] <= summer_plan.summary["ac_check"]["max_vm_pu"] < 1.1
+
+
+def test_plan_records_its_carbon_source(summer_plan):
+    source = summer_plan.summary["carbon_source"]
+    assert source["source"] == "provider" and source["reason"].startswith("no carbon feed configured")
+    assert sum(source["intervals"].values()) == len(summer_plan.table)

@@ -71,18 +71,14 @@ def test_rate_limit_retry_after_is_honoured_then_succeeds():
     assert route.call_count == 3 and len(frame) == 23
 
 
+@pytest.mark.parametrize("status, headers, message", [
+    (429, {"Retry-After": "3600"}, "HTTP 429 \\(Retry-After 3600 s\\)"),  # longer than allowed: this fetch ends
+    (401, {}, "HTTP 401"),  # not a transient answer
+])
 @respx.mock
-def test_rate_limit_longer_than_allowed_ends_the_fetch():
-    route = respx.get(f"{EM}/history").respond(429, headers={"Retry-After": "3600"})
-    with pytest.raises(FeedError, match=r"^Electricity Maps history \(DE\): HTTP 429 \(Retry-After 3600 s\)$"):
-        ElectricityMaps("t", "DE", forecast=False, policy=FAST).fetch(NOW)
-    assert route.call_count == 1
-
-
-@respx.mock
-def test_unauthorised_is_not_retried():
-    route = respx.get(f"{EM}/history").respond(401, json={"error": "invalid token"})
-    with pytest.raises(FeedError, match=r"^Electricity Maps history \(DE\): HTTP 401$"):
+def test_answers_that_are_not_retried(status, headers, message):
+    route = respx.get(f"{EM}/history").respond(status, headers=headers, json={"error": "no"})
+    with pytest.raises(FeedError, match=rf"^Electricity Maps history \(DE\): {message}$"):
         ElectricityMaps("t", "DE", forecast=False, policy=FAST).fetch(NOW)
     assert route.call_count == 1
 

@@ -85,6 +85,7 @@ def test_debt_is_per_battery_with_its_own_efficiencies():
     op = pd.DataFrame({"b.soc_kwh": [40.0], "c.soc_kwh": [9.0]})
     # b: 10 kWh short / 0.9; c: 4 kWh over * 0.5
     assert stored_energy_debt_kwh(op, [BATTERY, other], {"b": 50.0, "c": 5.0}) == pytest.approx(10 / 0.9 - 2.0)
+    assert stored_energy_debt_kwh(op, [other], {"c": 9.5}) == pytest.approx(0.5 / 0.8)  # a small deficit
 
 
 DAY = date(2016, 7, 12)
@@ -158,6 +159,14 @@ def test_unserved_energy_curtailment_and_samples_by_hand():
     assert list(op.grid_import_kw) == [60.0, 40.0, 47.0, 48.0]
     assert k["peak_import_kw"] == 60.0 and k["import_kwh"] == 195.0
     assert k["emissions_kg_by_day"] == {"2016-07-12": 50.0, "2016-07-13": 47.5}
+    # in Berlin all four hours fall on 13 July: the heat pump's over- and under-delivery cancel
+    berlin = kpis(op, actuals, 1.0, "Europe/Berlin", [], {})
+    assert berlin["unserved_energy_kwh"] == pytest.approx(8.0)
+    assert berlin["emissions_kg_by_day"] == {"2016-07-13": 97.5}
+    # read as half-hour intervals: energies halve (EV: 30 - 11 kWh; heat pump: 2.5 kWh short on 13 July)
+    half = kpis(op, actuals, 0.5, "UTC", [], {})
+    assert half["unserved_energy_kwh"] == pytest.approx(19.0 + 2.5)
+    assert (half["curtailed_kwh"], half["import_kwh"]) == (2.5, 97.5)
     minutes = pd.Index([0, 15, 30, 45])
     assert list(sampled_index(index, minutes, 30)) == [index[0], index[2]]
     assert len(sampled_index(index, minutes, 0)) == 0

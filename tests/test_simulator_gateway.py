@@ -17,7 +17,8 @@ from pymodbus.constants import DeviceInformation
 
 from adapters.drivers import BatteryDriver, DeviceTimeout, ModbusHost
 from adapters.simulator import SimBattery, SimClock, Simulator
-from gridctl.control import Controller, ControlSettings, DriverDevice, Rating
+from gridctl.control import Controller, ControlSettings, Rating
+from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
 
 READ_SUNS = struct.pack(">HHHBBHH", 7, 0, 6, BATTERY.unit_id, 3, 40000, 2)  # a valid request: 2 registers

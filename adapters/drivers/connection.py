@@ -72,8 +72,14 @@ class ModbusHost:
         """Holding registers ``address`` .. ``address + count - 1`` of one unit."""
         if not 1 <= count <= MAX_READ:
             raise ValueError(f"cannot read {count} registers in one request (1..{MAX_READ})")
-        rsp = await self._call(device_id, ("read", count, address), self._client.read_holding_registers,
-                               address, count=count, device_id=unit_id)
+        request = self._client.read_holding_registers
+        try:  # first try on an open connection: pymodbus bounds it by timeout_s
+            rsp = await request(address, count=count, device_id=unit_id) if self._client.connected else None
+        except ModbusException as exc:
+            rsp = exc
+        if not isinstance(rsp, ModbusPDU) or rsp.isError():
+            rsp = await self._call(device_id, ("read", count, address), rsp,
+                                   lambda: request(address, count=count, device_id=unit_id))
         registers = getattr(rsp, "registers", None)
         if registers is None or len(registers) != count:
             raise DeviceProtocolError(device_id, f"asked for {count} registers at {address}, got "
@@ -84,33 +90,30 @@ class ModbusHost:
         """Write ``values`` from ``address`` in one request (function code 16)."""
         if not 1 <= len(values) <= MAX_WRITE:
             raise ValueError(f"cannot write {len(values)} registers in one request (1..{MAX_WRITE})")
-        rsp = await self._call(device_id, ("write", len(values), address), self._client.write_registers,
-                               address, values, device_id=unit_id)
+        request = self._client.write_registers
+        try:  # first try on an open connection: pymodbus bounds it by timeout_s
+            rsp = await request(address, values, device_id=unit_id) if self._client.connected else None
+        except ModbusException as exc:
+            rsp = exc
+        if not isinstance(rsp, ModbusPDU) or rsp.isError():
+            rsp = await self._call(device_id, ("write", len(values), address), rsp,
+                                   lambda: request(address, values, device_id=unit_id))
         if getattr(rsp, "address", address) != address or getattr(rsp, "count", len(values)) != len(values):
             raise DeviceProtocolError(device_id, f"write at {address} confirmed as {rsp}")
 
     async def _call(self, device_id: str, request_id: tuple[str, int, int],
-                    method: Callable[..., Awaitable[ModbusPDU]], /, *args, **kwargs) -> ModbusPDU:
-        """The answer to ``method(*args, **kwargs)`` (a request of the pymodbus client): tried,
-        retried with backoff, never longer than ``bound_s``.
-
-        On an open connection the first try runs without a timer of its own (pymodbus bounds it
-        by ``timeout_s``); the retries run under what is left of ``bound_s``.
-        """
+                    first: ModbusPDU | ModbusException | None, request: Callable[[], Awaitable[ModbusPDU]]
+                    ) -> ModbusPDU:
+        """The answer to ``request`` after the ``first`` try failed (None: it was not made): retried
+        with backoff, all tries together never longer than ``bound_s``."""
         error, budget_s = None, self.timing.bound_s
-        if self._client.connected:
-            try:
-                rsp = await method(*args, **kwargs)
-            except ModbusException as exc:
-                error = self._failure(device_id, request_id, exc)
-            else:
-                if not rsp.isError():
-                    return rsp
-                error = _rejected(device_id, request_id, rsp)
+        if first is not None:
+            error = (self._failure(device_id, request_id, first) if isinstance(first, ModbusException)
+                     else _rejected(device_id, request_id, first))
             budget_s -= self.timing.timeout_s
         try:
             async with asyncio.timeout(budget_s):
-                return await self._retries(device_id, request_id, lambda: method(*args, **kwargs), error)
+                return await self._retries(device_id, request_id, request, error)
         except TimeoutError:
             raise DeviceTimeout(device_id, f"{_describe(request_id)}: no answer within "
                                            f"{self.timing.bound_s:.2f} s") from None

@@ -42,18 +42,20 @@ class DerDriver(SunSpecDriver):
             raise DeviceProtocolError(self.device_id, "702 WMaxRtg is not implemented")
         return w / 1000
 
-    async def _read_telemetry(self, more: tuple[tuple[int, str], ...]) -> dict[str, float | None]:
+    async def _read_telemetry(self, more: tuple[tuple[int, str], ...] = ()) -> dict[str, float | None]:
+        """The telemetry points and ``more``, the power checked against the rating."""
         values = await self.read_values(_telemetry_points(self.control, more))
         self.plausible_power(values["W"])
         return values
 
-    def _telemetry(self, values: dict, p_kw: float, setpoint_kw: float | None, **kw) -> Telemetry:
+    def _telemetry(self, values: dict, p_kw: float, setpoint_kw: float | None, soc_pct: float | None = None
+                   ) -> Telemetry:
         available = (values["ConnSt"] == 1 and values["St"] == 1
                      and values["InvSt"] not in (INV_FAULT, INV_OFF))
         rem = values[self.control + "RvrtRem"]
         return Telemetry(self.device_id, now_utc(), p_kw, available,
                          int(values["Alrm"] or 0), setpoint_kw if values[self.control + "Ena"] == 1 else None,
-                         None if rem is None else int(rem), **kw)
+                         None if rem is None else int(rem), soc_pct)
 
 
 class BatteryDriver(DerDriver):
@@ -78,7 +80,7 @@ class BatteryDriver(DerDriver):
             raise DeviceProtocolError(self.device_id, f"implausible SoC {soc} %; check its scale factors")
         setpoint = values["WSet"]
         return self._telemetry(values, 0.0 - values["W"] / 1000, None if setpoint is None else 0.0 - setpoint / 1000,
-                               soc_pct=soc)
+                               soc)
 
     async def write_setpoint(self, p_kw: float) -> float:
         """Command ``p_kw`` (load-referenced: + = charge), arm the revert timer; return the read-back."""

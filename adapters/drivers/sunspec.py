@@ -195,13 +195,15 @@ class SunSpecDriver:
 
     async def read_values(self, names: Iterable[tuple[int | str, str]]) -> dict[str, float | None]:
         """Read points ``(model, name)`` now; return their scaled values by name."""
-        key = tuple(names)
+        key = names if isinstance(names, tuple) else tuple(names)
         plan = self._plans.get(key)
         if plan is None:
             points = [self.point(m, n) for m, n in key]
             plan = self._plans[key] = ([n for _, n in key], points, self.read_plan(points))
-        await self._load(plan[2])
-        return dict(zip(plan[0], self._mirror.values(plan[1]), strict=True))
+        mirror, read = self._mirror, self.host.read
+        for address, count in plan[2]:  # as in _load, without one more coroutine per poll
+            mirror.load(address, await read(self.device_id, self.unit_id, address, count))
+        return dict(zip(plan[0], mirror.values(plan[1]), strict=True))
 
     async def write_control(self, model: int | str, prefix: str, value: float, safe_value: float | None,
                             revert_s: int, extra_raw: dict[str, int] | None = None) -> float:

@@ -1,6 +1,6 @@
 """Data of the dashboard: plan vs actual from local midnight to the end of the plan in force,
-device states (batteries, EV chargers, heat pumps), feed freshness, emissions today vs the baseline, the last AC
-check, plan freshness and recent events. Times are ISO 8601 on the daemon clock; the page shows
+device states (batteries, EV chargers, heat pumps), feed freshness, emissions today vs the baseline,
+the carbon ledger's month to date against the target, the last AC check, plan freshness and recent events. Times are ISO 8601 on the daemon clock; the page shows
 them in the site's time zone."""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from gridctl.ledger.statement import Period, statement
+from gridctl.store.ledger import entries
 from gridctl.timegrid import local_day
 
 if TYPE_CHECKING:  # the daemon imports the API's metrics
@@ -95,6 +97,21 @@ def emissions_today(daemon: Daemon, plan: pd.DataFrame, today: pd.DatetimeIndex,
             "day_ahead": day_ahead if covers else None}
 
 
+def ledger_month(daemon: Daemon) -> dict | None:
+    """The carbon ledger's month to date (data clock): Scope 2 totals and the neutrality target."""
+    cfg = daemon.config
+    data_now = daemon.clock.data_time(daemon.clock.now()).tz_convert(cfg.site.timezone)
+    period = Period.parse(data_now.strftime("%Y-%m"))
+    start, end = period.bounds_utc(cfg.site.timezone)
+    rows = entries(daemon.store, start.to_pydatetime(), end.to_pydatetime(), grouping="district")
+    if rows.empty:
+        return None
+    st = statement(rows, cfg.ledger, period, cfg.site.timezone)
+    keys = ("period", "intervals", "import_kwh", "location_kg", "market_kg", "estimated_share_pct",
+            "target_to_date_kg", "target_used_pct")
+    return {k: st[k] for k in keys}
+
+
 def dashboard_data(daemon: Daemon) -> dict:
     """Everything the dashboard draws."""
     store, tz = daemon.store, daemon.district.tz
@@ -123,5 +140,6 @@ def dashboard_data(daemon: Daemon) -> dict:
         "network": network_status(daemon),
         "plan": _plan_record(store.latest_plan()),
         "feeds": status.get("feeds", {}),
+        "ledger": ledger_month(daemon),
         "events": events.items[-20:][::-1],
     }

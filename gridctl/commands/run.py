@@ -26,13 +26,15 @@ if TYPE_CHECKING:
     from adapters.drivers import HostPool
     from adapters.simulator import Simulator
     from gridctl.clock import DaemonClock
-    from gridctl.control import ControlSettings, DriverDevice
+    from gridctl.control import ControlSettings
     from gridctl.daemon import Daemon
     from gridctl.district import District
+    from gridctl.driver_device import DriverDevice
     from gridctl.live_measurements import LiveMeasurements
     from gridctl.store import Store
 
 log = logging.getLogger(__name__)
+GIL_SWITCH_S = 0.001  # the event loop (ticks, API) waits at most this long for a planning thread's GIL
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,7 +77,7 @@ def simulators(district: District, clock: DaemonClock) -> list[Simulator]:
 def device_io(district: District, pool: HostPool, port: int | None = None) -> dict[str, DriverDevice]:
     """The control interface of every configured asset, through its Modbus/SunSpec driver."""
     from gridctl import devices
-    from gridctl.control import DriverDevice
+    from gridctl.driver_device import DriverDevice
 
     config = district.config
     e_max = {b.id: b.e_max_kwh for b in config.assets.battery}
@@ -212,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
     from gridctl.store import Store
     from gridctl.store.db import Timeouts
 
+    sys.setswitchinterval(GIL_SWITCH_S)
     district = District.load(config)
     s = config.store
     store = Store(s.url, config.base_dir, Timeouts(s.connect_timeout_s, s.statement_timeout_s, s.sqlite_busy_timeout_s))

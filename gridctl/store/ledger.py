@@ -75,11 +75,15 @@ def chained_rows(store: Store, batch: int = 5000) -> Iterator[dict]:
             yield {c: getattr(rec, c) for c in COLUMNS}
 
 
-def entries(store: Store, start: datetime, end: datetime, current_only: bool = True) -> pd.DataFrame:
-    """Rows with ``start <= interval_start < end`` (only each key's newest version by default)."""
+def entries(store: Store, start: datetime, end: datetime, current_only: bool = True,
+            grouping: str | None = None) -> pd.DataFrame:
+    """Rows with ``start <= interval_start < end`` (only each key's newest version by default; one
+    grouping's only with ``grouping``)."""
+    q = select(LedgerEntry).where(LedgerEntry.interval_start >= start, LedgerEntry.interval_start < end)
+    if grouping is not None:
+        q = q.where(LedgerEntry.grouping == grouping)
     with store.session() as s:
-        recs = s.scalars(select(LedgerEntry).where(LedgerEntry.interval_start >= start,
-                                                   LedgerEntry.interval_start < end).order_by(LedgerEntry.seq))
+        recs = s.scalars(q.order_by(LedgerEntry.seq))
         frame = pd.DataFrame([{c: getattr(r, c) for c in COLUMNS} for r in recs], columns=COLUMNS)
     if current_only and not frame.empty:
         frame = frame.sort_values("seq").drop_duplicates(["interval_start", "grouping", "group_id"], keep="last")

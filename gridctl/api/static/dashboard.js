@@ -129,6 +129,15 @@ function drawFacts(d) {
     p.append(bar, `${label}: ${v === null || v === undefined ? "n/a" : fmt(v, 0) + " kg"}`);
     return p;
   }));
+  const l = d.ledger;
+  paragraphs("ledger", l ? [
+    [`${l.period} to date (${l.intervals} intervals): location-based ${fmt(l.location_kg, 0)} kg, market-based ` +
+     (l.market_kg === null ? "n/a (no residual mix configured)" : `${fmt(l.market_kg, 0)} kg`)],
+    [l.target_used_pct === null ? "no neutrality target configured" :
+     `${fmt(l.target_used_pct, 1)} % of the target trajectory's budget to date (${fmt(l.target_to_date_kg, 0)} kg)`,
+     l.target_used_pct > 100 ? "violations" : "ok"],
+    [`estimated share of import: ${fmt(l.estimated_share_pct, 1)} %`],
+  ] : [["no ledger rows this month yet: the first interval is booked after the first tick"]]);
   if (!da) el.append(Object.assign(document.createElement("p"), {
     textContent: "no day-ahead plan for today yet, so no baseline (it comes with the plan made at the gate time)" }));
 }
