@@ -61,6 +61,11 @@ def toml_comments(text: str) -> tuple[dict[tuple[str, str], str], dict[str, list
         head = TABLE.match(body) if body.startswith("[") else None
         if head:  # a repeated [[array]] table is an example of the first: its comments are not read
             name = head.group(2)
+            if above and commented:  # a comment above an example table describes the key holding it:
+                parts = name.split(".")  # [[feeds.source]] -> feeds.source, [simulator.faults.x] -> simulator.faults
+                for depth in (len(parts) - 1, len(parts) - 2):
+                    if depth >= 1:
+                        comments.setdefault((".".join(parts[:depth]), parts[depth]), " ".join(above))
             table = "" if head.group(1) and name in arrays else name
             arrays.add(name) if head.group(1) else None
             above, last = [], None
