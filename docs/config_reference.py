@@ -149,7 +149,7 @@ def section(model: type[BaseModel], table: str, toml: tuple[dict, dict, dict], a
     comments, notes, data = toml
     doc = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())
     title = f"[[{table}]]" if array else f"[{table}]"
-    intro = " ".join(notes.get(table) or ([doc] if doc else []))
+    intro = " ".join(n if n.endswith((".", ":")) else n + "." for n in notes.get(table) or ([doc] if doc else []))
     lines = [f"## `{title}`", ""] + ([intro, ""] if intro else [])
     rows, subs = [], []
     for name, field in model.model_fields.items():
