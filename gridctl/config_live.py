@@ -27,6 +27,7 @@ class MeasurementsConfig(_Section):
     meter_series: str = "grid/meter"
     derived_load_series: str = "derived/inflexible_load"
     carbon_series: str = "carbon"
+    weather_series: str = "weather"
     series: dict[str, Literal["p_kw", "ci_kg_per_kwh", "temp_air_c", "ghi_w_m2", "cloud_cover_pct"]] = Field(
         default_factory=dict)
     nonnegative: list[str] = Field(default_factory=list)

@@ -23,7 +23,7 @@ from gridctl import forecasting
 from gridctl.district import District
 from gridctl.measurements import SeriesSpec, ingest
 from gridctl.store import Store
-from gridctl.store.series import forecast_rows, measured_frame
+from gridctl.store.series import forecast_rows, forecast_table, measured_frame
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,19 @@ def _store_carbon(district: District, store: Store, data_now: pd.Timestamp) -> p
     return rows[template.columns]
 
 
+def known_weather(district: District, store: Store, data_now: pd.Timestamp) -> pd.DataFrame | None:
+    """Weather forecasts issued by ``data_now``: the configured table's, then the store's
+    ``[measurements] weather_series`` (None when neither has any)."""
+    frames = []
+    if district.weather is not None:
+        issued = pd.to_datetime(district.weather.issued_at_utc, utc=True)
+        frames.append(district.weather.loc[(issued <= data_now).to_numpy()])
+    stored = forecast_table(store, district.config.measurements.weather_series, data_now.to_pydatetime())
+    if not stored.empty:
+        frames.append(stored)
+    return pd.concat(frames).sort_index(kind="stable") if frames else None
+
+
 def known_district(district: District, store: Store, data_now: pd.Timestamp) -> District:
     """A copy of ``district`` whose history and carbon data are those known at ``data_now``."""
     out = copy.copy(district)
@@ -86,6 +99,7 @@ def known_district(district: District, store: Store, data_now: pd.Timestamp) -> 
             out.__dict__.pop(name, None)
     out.__dict__["history"] = known_history(district, store, data_now)
     out.__dict__["carbon"] = known_carbon(district, store, data_now)
+    out.__dict__["weather"] = known_weather(district, store, data_now)
     out.__dict__["known_at"] = data_now
     forecasting._FITTED.pop(out, None)
     return out

@@ -26,7 +26,8 @@ METER_TIMEOUT_S = 10.0  # real seconds
 
 
 class LiveMeasurements:
-    """Meter polling and per-interval booking of measured series for one daemon."""
+    """Meter polling and per-interval booking of measured series for one daemon; the derived load
+    of an interval is stored by whichever comes last, its booking or its meter mean."""
 
     def __init__(self, config: Config, store: Store, known: dict[str, SeriesSpec], meter: MeterReader | None,
                  report: Callable[[str, str, str], None]):
@@ -57,7 +58,11 @@ class LiveMeasurements:
         return [SeriesRow(self.meter_series, "p_kw", t.to_pydatetime(), kw) for t, kw in self.means.add(reading)]
 
     def store_meter(self, rows: list[SeriesRow], received_at: datetime) -> None:
+        """Store meter interval means and derive the load of their intervals (their other inputs
+        may have been booked before the meter reading)."""
         upsert_measured(self.store, rows, "meter", received_at)
+        for r in rows:
+            self.derive(pd.Timestamp(r.interval_start), received_at)
 
     def book(self, data_start: pd.Timestamp, wall_start: pd.Timestamp, wall_end: pd.Timestamp,
              received_at: datetime) -> None:

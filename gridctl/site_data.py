@@ -25,6 +25,7 @@ from gridctl.store import Store
 from gridctl.store.series import SeriesRow, upsert_forecasts, upsert_measured
 
 log = logging.getLogger(__name__)
+WEATHER_QUANTITIES = ("temp_air_c", "ghi_w_m2", "cloud_cover_pct")
 
 
 class SiteData:
@@ -95,9 +96,19 @@ class SiteData:
                 for (series, t) in done for total, n in [self._samples.pop((series, t))]]
 
     def store_feed_rows(self, feed_id: str, signal: str, frame: pd.DataFrame) -> None:
-        """A carbon feed's rows into the store's ``[measurements] carbon_series``: rows issued at or
-        after their interval's end as measured values, earlier ones as provider forecasts."""
-        if signal != "carbon" or frame.empty:
+        """A feed's rows into the store: carbon into ``[measurements] carbon_series`` (rows issued at
+        or after their interval's end as measured values, earlier ones as provider forecasts), weather
+        as forecasts of ``[measurements] weather_series`` (one quantity per column)."""
+        if frame.empty:
+            return
+        if signal == "weather":
+            series = self.config.measurements.weather_series
+            rows = [SeriesRow(series, q, t.to_pydatetime(), float(v), pd.Timestamp(i).to_pydatetime())
+                    for q in WEATHER_QUANTITIES if q in frame
+                    for t, v, i in zip(frame.index, frame[q], frame.issued_at_utc, strict=True) if pd.notna(v)]
+            self.submit(f"store {feed_id} rows", upsert_forecasts, self.store, rows, feed_id)
+            return
+        if signal != "carbon":
             return
         series = self.config.measurements.carbon_series
         res = pd.to_timedelta(frame.resolution_min, unit="min")

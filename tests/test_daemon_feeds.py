@@ -15,9 +15,10 @@ import pandas as pd
 from adapters.drivers import HostPool, Timing
 from gridctl.api.dashboard import dashboard_data
 from gridctl.clock import DaemonClock
-from gridctl.commands.run import control_settings, device_io, ratings, simulator
+from gridctl.commands.run import control_settings, device_io, simulator
 from gridctl.control import Controller
 from gridctl.daemon import Daemon
+from gridctl.devices import ratings
 from gridctl.feed_config import FeedsConfig
 from gridctl.store import Store
 from tests.loopback_http import LoopbackHTTP

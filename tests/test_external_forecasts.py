@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import httpx
 import pandas as pd
 import pytest
+from test_daemon import running_daemon
 
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.api import create_app
@@ -81,3 +84,19 @@ async def test_post_forecasts_round_trip(demo_district, tmp_path, monkeypatch):
             assert r.json() == {"rows": 2, "written": 2}
     finally:
         store.close()
+
+
+async def test_the_daemon_plans_with_a_fresh_external_forecast_and_says_so(demo_district, tmp_path):
+    district = copy.copy(demo_district)
+    district.config = external_config(demo_district.config)
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")  # the store running_daemon opens
+    data_now = pd.Timestamp("2016-11-25 11:35", tz="UTC")  # test_daemon.START on the data clock
+    try:
+        batch = rows("2016-11-25T11:00:00Z", "2016-11-25T11:30:00Z", [7000.0] * 16)
+        ingest_forecasts(store, batch, district.config, data_now, "vendor")
+    finally:
+        store.close()
+    async with running_daemon(district, tmp_path) as run:
+        plan = run.store.latest_plan()
+    assert plan["kind"] == "intraday"
+    assert plan["summary"]["forecast_sources"]["load_kw"].startswith("external (issued 2016-11-25T11:00:00+00:00")

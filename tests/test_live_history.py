@@ -14,7 +14,12 @@ from forecasts.seasonal_naive import SeasonalNaive
 from gridctl import forecasting
 from gridctl.live_history import KnownDistrict, known_district
 from gridctl.store import Store
-from gridctl.store.series import SeriesRow, measured_at, upsert_forecasts, upsert_measured
+from gridctl.store.series import (
+    SeriesRow,
+    measured_at,
+    upsert_forecasts,
+    upsert_measured,
+)
 
 
 def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_district, tmp_path):
@@ -31,7 +36,10 @@ def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_di
         hour = pd.Timedelta(hours=1)
         upsert_forecasts(store, [
             SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.1, (now - hour).to_pydatetime()),
-            SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.7, (now + hour).to_pydatetime())], "provider")
+            SeriesRow("carbon", "ci_kg_per_kwh", ahead.to_pydatetime(), 0.7, (now + hour).to_pydatetime()),
+            SeriesRow("weather", "temp_air_c", ahead.to_pydatetime(), 21.5, (now - hour).to_pydatetime()),
+            SeriesRow("weather", "ghi_w_m2", ahead.to_pydatetime(), 640.0, (now - hour).to_pydatetime()),
+            SeriesRow("weather", "temp_air_c", ahead.to_pydatetime(), 30.0, (now + hour).to_pydatetime())], "provider")
         known = known_district(demo_district, store, now)
     finally:
         store.close()
@@ -42,6 +50,8 @@ def test_known_history_ends_at_now_and_takes_measurements_from_the_store(demo_di
     assert known.measured_carbon.index[-1] == last
     provider = split_provider_rows(known.carbon)[1]
     assert provider.loc[provider.index == ahead, "ci_kg_per_kwh"].tolist()[-1] == 0.1  # issued after now: unseen
+    assert known.weather[["temp_air_c", "ghi_w_m2"]].values.tolist() == [[21.5, 640.0]]  # one issue, before now
+    assert known.weather.issued_at_utc.iloc[0] == now - pd.Timedelta(hours=1)
     assert demo_district.history.index.max() > now  # the configured data reaches further
 
 
@@ -79,7 +89,7 @@ async def test_the_live_daemon_never_plans_on_rows_after_its_now(demo_district, 
         first = clock.data_time(run.daemon.current_interval())
 
         def published():  # the first interval with the demo feed's, the meter's and the derived rows
-            for k in range(4):
+            for k in range(8):
                 row = measured_at(run.store, (first + k * res).to_pydatetime())
                 if {"load/G0-A", "grid/meter", "derived/inflexible_load"} <= set(row):
                     return first + k * res, row
@@ -91,8 +101,10 @@ async def test_the_live_daemon_never_plans_on_rows_after_its_now(demo_district, 
     assert all(history_end + res <= now and carbon_issued <= now for now, history_end, carbon_issued in seen)
     assert row["load/G0-A"] == demo_district.history.loc[first, "load/G0-A"]
     # derived load = meter - own assets + measured PV; the flexible loads' demand is not in it
-    # (within the flexible loads' demand and 2 %: asset means come from telemetry sampled every minute)
+    # (within the flexible loads' demand and 5 %: asset means come from telemetry sampled about every
+    # minute, and the simulated meter integrates each step between two readings at the step's end power;
+    # tests/test_measurements.py checks the formula to 0.1 % with readings at the boundaries)
     flexible = sum(demo_district.history.loc[first, s] for s in ("load/APLS_0.5202", "load/APLS_0.1014"))
     load = demo_district.history.loc[first, demo_district.load_series].sum()
-    assert abs(row["derived/inflexible_load"] - load) < flexible + 0.02 * load
+    assert abs(row["derived/inflexible_load"] - load) < flexible + 0.05 * load
     assert plan["summary"]["history_known_until"] is not None and plan["summary"]["measurement_gaps"] == []

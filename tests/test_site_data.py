@@ -12,7 +12,7 @@ from gridctl.live_measurements import LiveMeasurements
 from gridctl.measurements import catalogue
 from gridctl.site_data import SiteData
 from gridctl.store import Store
-from gridctl.store.series import forecast_rows, measured_frame
+from gridctl.store.series import forecast_rows, forecast_table, measured_frame
 
 T0 = pd.Timestamp("2026-12-02T10:00:00Z")
 
@@ -54,3 +54,15 @@ def test_mqtt_samples_are_averaged_per_interval_and_stored_after_it_ends(site):
     data.close()
     got = measured_frame(store, ["load/G0-A"], None, T0 + pd.Timedelta(hours=1))["load/G0-A"]
     assert got.to_dict() == {T0: pytest.approx(200.0)}  # the 10:15 sample waits for its interval to end
+
+
+def test_weather_feed_rows_become_forecasts_of_the_weather_series(site):
+    data, store = site
+    idx = pd.DatetimeIndex(pd.date_range(T0, periods=3, freq="1h"), name="interval_start_utc")
+    frame = pd.DataFrame({"issued_at_utc": [T0 - pd.Timedelta(hours=2)] * 3, "temp_air_c": [4.0, 5.0, 6.0],
+                          "ghi_w_m2": [0.0, 120.0, None]}, index=idx)
+    data.store_feed_rows("open-meteo", "weather", frame)
+    data.close()
+    table = forecast_table(store, data.config.measurements.weather_series, T0.to_pydatetime())
+    assert table.temp_air_c.tolist() == [4.0, 5.0, 6.0]
+    assert table.ghi_w_m2.tolist()[:2] == [0.0, 120.0]

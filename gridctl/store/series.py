@@ -117,3 +117,19 @@ def measured_rows(store: Store, series_id: str | None, start: datetime | None, e
         recs = s.scalars(q.order_by(MeasuredValue.interval_start, MeasuredValue.series_id).limit(limit)).all()
     return [{"series_id": r.series_id, "quantity": r.quantity, "interval_start_utc": r.interval_start.isoformat(),
              "value": r.value, "source": r.source} for r in recs]
+
+
+def forecast_table(store: Store, series_id: str, issued_by: datetime) -> pd.DataFrame:
+    """Every forecast of ``series_id`` issued at or before ``issued_by``, one row per (interval start,
+    issue) and a column per quantity: index ``interval_start_utc``, column ``issued_at_utc``."""
+    q = select(ExternalForecastValue.interval_start, ExternalForecastValue.issued_at, ExternalForecastValue.quantity,
+               ExternalForecastValue.value).where(ExternalForecastValue.series_id == series_id,
+                                                  ExternalForecastValue.issued_at <= issued_by)
+    with store.session() as s:
+        long = pd.DataFrame(s.execute(q).all(), columns=["interval_start_utc", "issued_at_utc", "quantity", "value"])
+    wide = long.pivot_table(index=["interval_start_utc", "issued_at_utc"], columns="quantity", values="value")
+    wide = wide.reset_index(level="issued_at_utc")
+    wide.columns.name = None
+    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index, utc=True), name="interval_start_utc")
+    wide["issued_at_utc"] = pd.to_datetime(wide.issued_at_utc, utc=True)
+    return wide.sort_index(kind="stable")
