@@ -2,12 +2,13 @@
 
 The daemon clock and the simulator clock stand still until :meth:`SteppedDaemon.step` moves both
 by the same amount; jobs run when a test calls them (``tick``, ``poll``, ``intraday``, ...) or,
-for scheduler tests, through :func:`run_job` and the scheduler's own events. Devices are the
+for scheduler tests, through :func:`run_job` and the scheduler's own events (:class:`JobEvents`). Devices are the
 built-in Modbus simulator over real TCP and the store is SQLite in the test's directory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,6 +29,32 @@ from gridctl.store.recorder import Recorder
 
 START = "2026-11-25T11:35:00Z"  # data clock: 2016-11-25 11:35, before the demo plan discharges
 FAST_IO = Timing(timeout_s=1.0, retries=0)  # an offline unit must not hold the shared connection long
+GUARD_S = 300.0  # only against a hang: every wait ends on a scheduler event
+
+
+class JobEvents:
+    """Scheduler events of one job, awaitable."""
+
+    def __init__(self, scheduler, job_id: str, mask: int):
+        self.seen: list = []
+        self._new = asyncio.Event()
+        scheduler.add_listener(self._on, mask)
+        self.job_id = job_id
+
+    def _on(self, ev) -> None:
+        if ev.job_id == self.job_id:
+            self.seen.append(ev)
+            self._new.set()
+
+    async def next(self, code: int):
+        """The next event of kind ``code`` (events already seen count)."""
+        while True:
+            hits = [e for e in self.seen if e.code == code]
+            if hits:
+                self.seen.remove(hits[0])
+                return hits[0]
+            self._new.clear()
+            await asyncio.wait_for(self._new.wait(), GUARD_S)
 
 
 class SteppedClock(DaemonClock):

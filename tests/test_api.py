@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pandas as pd
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED
+from daemon_rig import JobEvents
 from test_daemon import running_daemon
 
 from gridctl.api import create_app
@@ -70,11 +70,9 @@ async def test_override_is_checked_held_and_released(api, monkeypatch):
     kinds = [e["kind"] for e in (await client.get("/api/events")).json()["items"]]
     assert "override" in kinds and "override_released" in kinds
     versions = len((await client.get("/api/plans")).json()["items"])
+    replan = JobEvents(run.daemon.scheduler, "replan", EVENT_JOB_EXECUTED)
     assert (await client.post("/api/replan", headers=auth)).status_code == 202
-    for _ in range(50):
-        if len((await client.get("/api/plans")).json()["items"]) > versions:
-            break
-        await asyncio.sleep(0.1)
+    await replan.next(EVENT_JOB_EXECUTED)  # the scheduler's own event, not a wall-clock wait
     assert len((await client.get("/api/plans")).json()["items"]) > versions
 
 

@@ -154,7 +154,8 @@ def test_ctrl_c_in_replay_keeps_the_whole_days(tmp_path):
         tmp_path,
         (r"^reoptimise_every_min = 60", "reoptimise_every_min = 0"),
         (r"^ac_check_every_min = 60 ", "ac_check_every_min = 0 "),
-        (r'^baselines = \["none", "self-consumption", "perfect-foresight"\]', 'baselines = ["none"]'),
+        (r'^baselines = \["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"\]',
+         'baselines = ["none"]'),
         (r"^min_history_days = 28", "min_history_days = 400"),  # seasonal-naive forecasts: no model fit
     )
     out = tmp_path / "replay"

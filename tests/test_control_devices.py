@@ -145,3 +145,38 @@ async def test_failed_and_slow_accesses_are_recorded(tmp_path):
         await ctl.poll()
         assert ctl.state["bess_1"].last_error == "TimeoutError" and ctl.state["bess_1"].failures == 1
         ctl.records.close()
+
+
+async def test_offline_backoff_and_return(tmp_path):
+    async with rig() as r:
+        ctl, clock, changes = _controller(r, tmp_path, retry_base_s=5.0, retry_max_s=12.0, offline_after=2)
+        r.sim.set_fault("bess_1", offline=True)
+        await ctl.poll()
+        st = ctl.state["bess_1"]
+        assert (st.online, st.failures, st.retry_at) == (True, 1, clock.t + pd.Timedelta(seconds=5))
+        assert changes == [] and ctl.offline == set()
+        await ctl.poll()  # still counted online: tried at every poll until offline_after failures
+        assert (st.online, st.failures, st.retry_at) == (False, 2, clock.t + pd.Timedelta(seconds=10))
+        assert changes == [{"bess_1"}] and ctl.offline == {"bess_1"}
+        clock.t += pd.Timedelta(seconds=5)
+        await ctl.poll()  # offline and not due yet: no access, no new failure
+        assert st.failures == 2
+        events = ctl.records.page("events").items
+        assert [(e["kind"], e["severity"], e["asset_id"]) for e in events] == [("device_offline", "alarm", "bess_1")]
+        res = await ctl.apply(START, {"bess_1": (100.0, "plan"), "pv_1": (500.0, "plan")})
+        assert res[0].asset_id == "pv_1" and res[0].ok  # online devices first
+        assert (res[1].ok, res[1].written_kw, res[1].error) == (False, None, f"offline, next try {st.retry_at.isoformat()}")
+        clock.t += pd.Timedelta(seconds=5)
+        await ctl.poll()
+        assert (st.failures, st.retry_at) == (3, clock.t + pd.Timedelta(seconds=12))  # 20 s capped at retry_max_s
+        assert st.errors_total == 3 and "DeviceTimeout" in st.last_error
+        r.sim.clear_faults("bess_1")
+        clock.t += pd.Timedelta(seconds=12)
+        await ctl.poll()
+        assert (st.online, st.failures, st.retry_at, st.last_error) == (True, 0, None, None)
+        assert changes == [{"bess_1"}, set()]
+        events = [(e["severity"], e["kind"], e["message"], e["asset_id"]) for e in ctl.records.page("events").items]
+        assert events[1] == ("info", "device_online", "bess_1: answering again after 3 failures", "bess_1")
+        assert events[0][2].startswith("bess_1: offline after 2 failed accesses (DeviceTimeout: ")
+        assert st.errors_total == 3
+        ctl.records.close()

@@ -1,5 +1,6 @@
 """The daemon with a carbon feed served by a real loopback HTTP server and an MQTT topic on the
-loopback Mosquitto, on an accelerated clock: a published measurement reaches the daemon; the
+loopback Mosquitto, on an accelerated clock: a published measurement reaches the store's measured
+series; the
 provider goes quiet -> ``feed_stale`` is stored and plans fall back to the profile model and say
 so; it comes back -> ``feed_recovered`` and plans use provider forecasts again."""
 
@@ -15,12 +16,15 @@ import pandas as pd
 from adapters.drivers import HostPool, Timing
 from gridctl.api.dashboard import dashboard_data
 from gridctl.clock import DaemonClock
-from gridctl.commands.run import control_settings, device_io, simulator
+from gridctl.commands.run import attach_site_data, control_settings, device_io, simulator
 from gridctl.control import Controller
 from gridctl.daemon import Daemon
 from gridctl.devices import ratings
 from gridctl.feed_config import FeedsConfig
 from gridctl.store import Store
+from gridctl.store.journal import Journal
+from gridctl.store.recorder import Recorder
+from gridctl.store.series import measured_frame
 from tests.loopback_http import LoopbackHTTP
 from tests.test_daemon import wait_for
 
@@ -47,19 +51,23 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
         topic = f"gridctl-test/{uuid.uuid4().hex}/meter"
         feeds = FeedsConfig(attempts=1, source=[{"id": "gb", "kind": "gb_carbon", "base_url": provider.url,
                                                  "interval_s": 300.0, "max_age_s": 1200.0}],
-                            mqtt={"enabled": True, "topics": {topic: "meter/p_kw"}, "max_age_s": 1e6})
+                            mqtt={"enabled": True, "topics": {topic: "site/mqtt_kw"}, "max_age_s": 1e6})
         config = cfg.model_copy(update={"feeds": feeds, "daemon": cfg.daemon.model_copy(update={
-            "telemetry_s": 120.0, "misfire_grace_s": 600.0, "intraday_lead_s": 300.0})})
+            "telemetry_s": 120.0, "misfire_grace_s": 600.0, "intraday_lead_s": 300.0}),
+            "measurements": cfg.measurements.model_copy(update={"series": {"site/mqtt_kw": "p_kw"}})})
         clock = DaemonClock(SCALE, pd.Timestamp(START), data_year=2016)
         sim = simulator(demo_district, clock, port=0)
         port = await sim.start()
         store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
         pool = HostPool(Timing(timeout_s=1.0, retries=0))
-        controller = Controller(device_io(demo_district, pool, port), ratings(demo_district), store, clock.now,
+        records = Recorder(store, Journal(tmp_path / "journal.sqlite"), lambda: clock.now().to_pydatetime())
+        controller = Controller(device_io(demo_district, pool, port), ratings(demo_district), records, clock.now,
                                 control_settings(config))
         daemon = Daemon(config, demo_district, store, controller, clock)
+        attach_site_data(daemon, demo_district, store, pool, port)
         await daemon.start()
         try:
+            records.flush()
             first = store.latest_plan("intraday")["summary"]["carbon_source"]
             assert first["source"] == "provider" and first["intervals"].get("provider", 0) > 0
             await wait_for(lambda: daemon.feeds.status()["gb"]["rows_total"] > 0, what="first fetch")
@@ -67,9 +75,16 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
             await asyncio.wait_for(daemon.feeds.mqtt.subscribed.wait(), 30.0)
             async with aiomqtt.Client("127.0.0.1", 1883) as client:
                 await client.publish(topic, b'{"ts": "2026-11-25T13:00:00Z", "value": 812.5}', qos=1)
-            sample = await wait_for(lambda: daemon.feed_samples.get("meter/p_kw"), what="the MQTT sample")
+            sample = await wait_for(lambda: daemon.feed_samples.get("site/mqtt_kw"), what="the MQTT sample")
             assert (sample.ts_utc, sample.value) == (pd.Timestamp("2026-11-25T13:00:00Z"), 812.5)
             assert daemon.status()["feeds"]["mqtt"]["rows_total"] == 1
+            interval = pd.Timestamp("2016-11-25T13:00:00Z")  # the sample's interval on the data clock
+
+            def stored() -> float | None:
+                got = measured_frame(store, ["site/mqtt_kw"], interval, interval + pd.Timedelta(minutes=15))
+                return None if got.empty else got["site/mqtt_kw"].iloc[0]
+
+            assert await wait_for(stored, 60.0, "the MQTT interval mean in the store") == 812.5  # after its tick
 
             provider.silent, silenced = True, clock.now()
             stale = (await wait_for(lambda: events(store, "feed_stale", silenced), 60.0, "feed_stale"))[0]
@@ -88,7 +103,8 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
             panel = dashboard_data(daemon)["feeds"]["gb"]  # the dashboard's feed panel
             assert panel["kind"] == "gb_carbon" and not panel["stale"] and panel["last_success"]
         finally:
-            await daemon.stop()
+            await daemon.stop(safe=False)
             pool.close()
             await sim.stop()
+            await asyncio.to_thread(records.close)
             store.close()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_replay import replay_district
 
-from gridctl.config import BatteryConfig
+from gridctl.config import BatteryConfig, DispatchConfig
 from gridctl.dispatch.inputs import EvSession
 from gridctl.flexible_loads import place
 from gridctl.replay.actuals import Actuals
@@ -47,6 +47,8 @@ EXPECTED = {  # (emissions_kg, stored_energy_debt_kwh, emissions_adjusted_kg)
     "surplus": (122.0, -16.2, 117.14),
 }
 
+TARIFF = DispatchConfig()  # the default tariff: cost is computed, but these cases pin emissions and energy
+
 
 def _actuals() -> Actuals:
     index = pd.date_range("2016-07-12", periods=4, freq="1h", tz="UTC")
@@ -57,7 +59,7 @@ def _actuals() -> Actuals:
 def _kpis(name: str) -> dict:
     p, soc = RUNS[name]
     op = operation_table(_actuals(), {"b": np.array(p)}, {"b": np.array(soc)}, {}, dt_h=1.0)
-    return kpis(op, _actuals(), 1.0, "UTC", [BATTERY], {"b": BATTERY.soc_initial_kwh})
+    return kpis(op, _actuals(), 1.0, "UTC", [BATTERY], {"b": BATTERY.soc_initial_kwh}, TARIFF)
 
 
 @pytest.mark.parametrize("name", list(RUNS))
@@ -141,33 +143,35 @@ def test_summary_figures_follow_from_the_runs(demo_day):
 
 
 def test_unserved_energy_curtailment_and_samples_by_hand():
-    # 4 intervals of 1 h over two local days (UTC): a heat pump asking 10 kW each hour, an EV session
-    # of 30 kWh over intervals 1-2, 5 kW of PV curtailed in the first hour
+    # 4 intervals of 1 h over two local days (UTC): a heat pump asking 10 kW each hour, a second one
+    # asking 4 kW and never served, an EV session of 30 kWh over intervals 1-2, 5 kW of PV curtailed
+    # in the first hour
     index = pd.DatetimeIndex(["2016-07-12 22:00", "2016-07-12 23:00", "2016-07-13 00:00", "2016-07-13 01:00"],
                              tz="UTC")
     actuals = Actuals(index=index, groups=pd.DataFrame(index=index), ci_kg_per_kwh=np.full(4, 0.5),
                       signal_type="average", load_kw=np.full(4, 50.0), pv_kw=np.full(4, 20.0), pv_asset_kw={},
-                      flex_kw={"hp": np.full(4, 10.0), "ev": np.array([0.0, 15.0, 15.0, 0.0])},
+                      flex_kw={"hp": np.full(4, 10.0), "hp2": np.full(4, 4.0), "ev": np.array([0.0, 15.0, 15.0, 0.0])},
                       ev_sessions={"ev": (EvSession(1, 3, 30.0),)})
-    p = {"hp": np.array([25.0, 0.0, 5.0, 10.0]), "ev": np.array([0.0, 10.0, 12.0, 8.0])}
+    p = {"hp": np.array([25.0, 0.0, 5.0, 10.0]), "hp2": np.zeros(4), "ev": np.array([0.0, 10.0, 12.0, 8.0])}
     op = operation_table(actuals, p, {}, {"pv": np.array([5.0, 0.0, 0.0, 0.0])}, dt_h=1.0)
-    k = kpis(op, actuals, 1.0, "UTC", [], {})
+    k = kpis(op, actuals, 1.0, "UTC", [], {}, TARIFF)
     # heat pump: day 1 over-delivers (no credit), day 2 is 5 kWh short; EV: 30 - 22 kWh in its stay (the
-    # 8 kWh after departure do not count)
-    assert k["unserved_energy_kwh"] == pytest.approx(5.0 + 8.0)
+    # 8 kWh after departure do not count); the second heat pump: 8 kWh a day
+    assert k["unserved_energy_kwh"] == pytest.approx(5.0 + 16.0 + 8.0)
     assert k["curtailed_kwh"] == 5.0 and k["soc_end_kwh"] == 0.0 and k["stored_energy_debt_kwh"] == 0.0
     assert list(op.grid_import_kw) == [60.0, 40.0, 47.0, 48.0]
     assert k["peak_import_kw"] == 60.0 and k["import_kwh"] == 195.0
     assert k["emissions_kg_by_day"] == {"2016-07-12": 50.0, "2016-07-13": 47.5}
     # in Berlin all four hours fall on 13 July: the heat pump's over- and under-delivery cancel
-    berlin = kpis(op, actuals, 1.0, "Europe/Berlin", [], {})
-    assert berlin["unserved_energy_kwh"] == pytest.approx(8.0)
+    berlin = kpis(op, actuals, 1.0, "Europe/Berlin", [], {}, TARIFF)
+    assert berlin["unserved_energy_kwh"] == pytest.approx(16.0 + 8.0)
     assert berlin["emissions_kg_by_day"] == {"2016-07-13": 97.5}
     # read as half-hour intervals: energies halve (EV: 30 - 11 kWh; heat pump: 2.5 kWh short on 13 July)
-    half = kpis(op, actuals, 0.5, "UTC", [], {})
-    assert half["unserved_energy_kwh"] == pytest.approx(19.0 + 2.5)
+    half = kpis(op, actuals, 0.5, "UTC", [], {}, TARIFF)
+    assert half["unserved_energy_kwh"] == pytest.approx(19.0 + 2.5 + 8.0)
     assert (half["curtailed_kwh"], half["import_kwh"]) == (2.5, 97.5)
     minutes = pd.Index([0, 15, 30, 45])
     assert list(sampled_index(index, minutes, 30)) == [index[0], index[2]]
     assert len(sampled_index(index, minutes, 0)) == 0
-    assert ac_violations(None, actuals, op, index[:0]) == {"ac_violations": None, "ac_intervals_checked": 0}
+    assert ac_violations(None, actuals, op, index[:0]) == {"ac_violations": None, "ac_intervals_checked": 0,
+                                                          "ac_violation_events": []}

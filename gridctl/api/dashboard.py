@@ -123,7 +123,8 @@ def dashboard_data(daemon: Daemon) -> dict:
     ledger = pd.DataFrame(store.page("emissions", start, end, limit=100_000).items)
     grid = ci_actual = pd.Series(float("nan"), index=idx)
     if not ledger.empty:
-        g = ledger[ledger.asset_id == "grid"].set_index(pd.to_datetime(ledger.interval_start, utc=True))
+        g = ledger[ledger.asset_id == "grid"]
+        g = g.set_index(pd.to_datetime(g.interval_start, utc=True))
         grid = (g.energy_kwh / dt_h).reindex(idx)
         ci_actual = g.ci_kg_per_kwh.reindex(idx)
     meas = pd.DataFrame(store.page("measurements", start, min(end, now.to_pydatetime()), limit=500_000).items)

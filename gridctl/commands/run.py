@@ -85,8 +85,8 @@ def device_io(district: District, pool: HostPool, port: int | None = None) -> di
     return {k: DriverDevice(d, e_max.get(k)) for k, d in drivers.items()}
 
 
-def live_measurements(district: District, store: Store, pool: HostPool, report, port: int | None = None
-                      ) -> LiveMeasurements:
+def live_measurements(district: District, store: Store, pool: HostPool, report, port: int | None = None,
+                      config: Config | None = None) -> LiveMeasurements:
     """Measured series of the daemon: the grid-connection meter (``[measurements] meter``) through
     the shared connection of its endpoint (``port`` moves the default gateway, as in :func:`device_io`)."""
     from adapters.drivers import SunSpecDriver
@@ -95,7 +95,7 @@ def live_measurements(district: District, store: Store, pool: HostPool, report, 
     from gridctl.measurements import catalogue
     from gridctl.meter import MeterReader
 
-    config = district.config
+    config = config or district.config
     meter = None
     if config.measurements.meter:
         modbus = pool.get(*devices.meter_endpoint(config, port=port))
@@ -109,8 +109,8 @@ def attach_site_data(daemon: Daemon, district: District, store: Store, pool: Hos
     """Give the daemon its measured series (meter) and, with ``[measurements] demo_feed``, the demo feed."""
     from gridctl.live_history import DemoFeed
 
-    daemon.site.live = live_measurements(district, store, pool, daemon.event, port)
-    if district.config.measurements.demo_feed:
+    daemon.site.live = live_measurements(district, store, pool, daemon.event, port, daemon.config)
+    if daemon.config.measurements.demo_feed:
         daemon.site.feed = DemoFeed(district, store, daemon.site.live.known)
 
 

@@ -48,10 +48,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Timings:
-    """Seconds spent per phase; ``forecast_s`` is decision time outside model build and solve."""
+    """Seconds spent per phase; ``forecast_s`` is decision time outside model build and solve
+    (forecasts, with any model training they trigger, inputs and plan tables); ``baselines_s``
+    the baselines' runs (the perfect-foresight optimisations included)."""
 
     forecast_s: float = 0.0
     optimise_s: float = 0.0
+    baselines_s: float = 0.0
     ac_check_s: float = 0.0
     bookkeeping_s: float = 0.0
     decisions: int = 0

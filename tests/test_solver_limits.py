@@ -1,0 +1,43 @@
+"""A solve stopped before optimality with a feasible solution in hand yields a usable plan labelled
+``time_limit`` (HiGHS interrupted after its first improving MIP solution, as a time limit would)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_dispatch import _inputs
+
+from gridctl.dispatch.highs import OPTIMAL, TIME_LIMIT, compile_model, pass_model, run, solve
+from gridctl.dispatch.inputs import BatteryParams
+from gridctl.dispatch.model import build_model
+from gridctl.dispatch.result import plan_table
+
+
+def _milp():
+    ci = 0.3 + 0.2 * np.sin(np.arange(96) / 5.0) + 0.05 * np.cos(np.arange(96) * 1.7)
+    batteries = [BatteryParams(f"b{i}", 0, 5.0 + i, 0.0, 20.0 + 3 * i, 10.0, 0.9, 0.95, binary=True) for i in range(4)]
+    return _inputs(list(ci), [12.0] * 96, batteries=batteries, import_limit_kw=30.0)
+
+
+def test_interrupted_solve_keeps_a_feasible_plan():
+    inp = _milp()
+    m = build_model(inp)
+    repn = compile_model(m)
+    h = pass_model(repn, time_limit_s=60.0, mip_gap=0.0)
+    h.setOptionValue("presolve", "off")
+    found = []
+    h.cbMipImprovingSolution += lambda e: found.append(e.data_out.objective_function_value)
+    h.cbMipInterrupt += lambda e: e.interrupt() if found else None
+    res = run(h, repn)
+    assert res.status == TIME_LIMIT and found
+    assert res.objective == pytest.approx(found[-1] + repn.c_offset[0], rel=1e-9)
+    table = plan_table(m, inp)
+    for b in inp.batteries:  # the incumbent is a plan within every limit
+        soc = table[f"{b.id}.soc_kwh"]
+        assert soc.between(b.soc_min_kwh - 1e-6, b.soc_max_kwh + 1e-6).all()
+        assert soc.iloc[-1] >= b.soc_initial_kwh - 1e-6
+        p = table[f"{b.id}.p_kw"].to_numpy()
+        prev = np.concatenate([[b.soc_initial_kwh], soc.to_numpy()[:-1]])
+        np.testing.assert_allclose(soc, prev + np.where(p > 0, p * b.eta_charge, p / b.eta_discharge), atol=1e-6)
+    optimum = solve(build_model(inp), mip_gap=0.0)
+    assert optimum.status == OPTIMAL and optimum.objective <= res.objective + 1e-9
