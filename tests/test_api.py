@@ -73,6 +73,7 @@ async def test_override_is_checked_held_and_released(api, monkeypatch):
     replan = JobEvents(run.daemon.scheduler, "replan", EVENT_JOB_EXECUTED)
     assert (await client.post("/api/replan", headers=auth)).status_code == 202
     await replan.next(EVENT_JOB_EXECUTED)  # the scheduler's own event, not a wall-clock wait
+    run.flushed()
     assert len((await client.get("/api/plans")).json()["items"]) > versions
 
 

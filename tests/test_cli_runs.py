@@ -64,7 +64,7 @@ def test_replay_from_the_cli_with_baseline_perfect_foresight_over_modbus(tmp_pat
     assert main(["replay", "--config", str(config), "--start", "2016-07-12", "--end", "2016-07-12",
                  "--baseline", "none", "--perfect-foresight", "--modbus", "local", "--out", str(out)]) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert list(s["runs"]) == ["gridctl", "none", "perfect-foresight"]
+    assert list(s["runs"]) == ["gridctl", "none", "perfect-foresight", "perfect-foresight-network"]
     assert (s["devices"], s["reference_baseline"], s["days"]) == ("modbus-tcp", "none", 1)
     adjusted = {k: v["emissions_adjusted_kg"] for k, v in s["runs"].items()}
     assert s["reduction_pct"] == pytest.approx(100 * (adjusted["none"] - adjusted["gridctl"]) / adjusted["none"])

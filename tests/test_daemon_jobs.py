@@ -15,10 +15,12 @@ from apscheduler.events import (
 )
 from daemon_rig import JobEvents, stepped_daemon
 
+from gridctl.daemon_jobs import make_scheduler
+
 
 def _scheduler(run):
     """The daemon's scheduler, started with every job paused."""
-    sched = run.daemon.scheduler = run.daemon._make_scheduler()
+    sched = run.daemon.scheduler = make_scheduler(run.daemon)
     sched.start()
     for job in sched.get_jobs():
         job.pause()
@@ -39,10 +41,10 @@ async def test_day_ahead_fires_at_the_gate_and_stores_tomorrows_plan(demo_distri
         events = JobEvents(sched, "day_ahead", EVENT_JOB_EXECUTED)
         _fire(sched, "day_ahead")
         assert (await events.next(EVENT_JOB_EXECUTED)).exception is None
-        plan = run.store.latest_plan("day_ahead")
+        plan = run.flushed().latest_plan("day_ahead")
         assert (plan["kind"], plan["status"], plan["excluded"]) == ("day_ahead", "accepted", [])
         start = pd.Timestamp("2026-11-26", tz=demo_district.tz)  # tomorrow, local, on the daemon clock
-        view = run.store.plan_view(start.to_pydatetime(), (start + pd.Timedelta(days=1)).to_pydatetime())
+        view = run.flushed().plan_view(start.to_pydatetime(), (start + pd.Timedelta(days=1)).to_pydatetime())
         assert len(view) == 96 and view.index[0] == start
         for b in demo_district.config.assets.battery:
             soc = view[f"{b.id}.soc_kwh"]
@@ -71,8 +73,8 @@ async def test_overlapping_run_is_skipped_and_reported_once_an_hour(demo_distric
     async with stepped_daemon(demo_district, tmp_path, plan=False) as run:
         sched = _scheduler(run)
         events = JobEvents(sched, "poll", EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_EXECUTED)
-        lock = run.daemon.controller._io_lock
-        await lock.acquire()  # the first poll waits for the device connections
+        lock = run.daemon.controller._lock("bess_park")  # the demo's devices share one connection
+        await lock.acquire()  # the first poll waits for the device connection
         _fire(sched, "poll")
         await events.next(EVENT_JOB_SUBMITTED)
         for _ in range(2):
@@ -82,7 +84,7 @@ async def test_overlapping_run_is_skipped_and_reported_once_an_hour(demo_distric
         assert [e["message"] for e in overlap] == ["poll: previous run still going, this run skipped"]
         lock.release()
         await events.next(EVENT_JOB_EXECUTED)
-        assert run.store.counts()["measurements"] > 0  # the first run went on once the devices were free
+        assert run.flushed().counts()["measurements"] > 0  # the first run went on once the devices were free
 
 
 async def test_housekeeping_deletes_rows_past_the_retention(demo_district, tmp_path):
@@ -94,11 +96,11 @@ async def test_housekeeping_deletes_rows_past_the_retention(demo_district, tmp_p
             ts = (now - pd.Timedelta(days=age)).to_pydatetime()
             run.store.add_event(ts, "info", f"age_{age:g}", "an old event")
             run.store.add_measurements(ts, {"bess_park": {"p_kw": age}})
-        before = run.store.counts()
+        before = run.flushed().counts()
         await run.daemon.housekeeping()
-        after = run.store.counts()
+        after = run.flushed().counts()
         assert (before["events"] - after["events"], before["measurements"] - after["measurements"]) == (1, 1)
-        assert [e["kind"] for e in run.store.page("events", start=(now - pd.Timedelta(days=400)).to_pydatetime(),
+        assert [e["kind"] for e in run.flushed().page("events", start=(now - pd.Timedelta(days=400)).to_pydatetime(),
                                                   limit=10).items] == ["age_89"]
-        assert run.store.mean_measurement("bess_park", "p_kw", (now - pd.Timedelta(days=400)).to_pydatetime(),
+        assert run.flushed().mean_measurement("bess_park", "p_kw", (now - pd.Timedelta(days=400)).to_pydatetime(),
                                           now.to_pydatetime()) == pytest.approx(89.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gridctl.api import create_app
 from gridctl.cli import build_parser
 from gridctl.commands.run import JsonFormatter, configure_logging
+from gridctl.daemon_jobs import make_scheduler
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -46,29 +48,32 @@ async def test_metric_values_follow_the_daemon(demo_district, tmp_path):
         run.sim.clear_faults("bess_depot")
         await run.next_interval()
         day = run.clock.now().tz_convert(demo_district.tz).normalize()
-        booked = run.store.emissions_total(day.to_pydatetime(), (day + pd.Timedelta(days=1)).to_pydatetime())
+        booked = run.flushed().emissions_total(day.to_pydatetime(), (day + pd.Timedelta(days=1)).to_pydatetime())
         assert booked > 0
         async with await _client(run) as client:
             m = _samples((await client.get("/metrics")).text)
         assert m[("gridctl_emissions_today_kg", ())] == pytest.approx(booked)
 
 
-async def test_health_is_503_without_scheduler_or_database(demo_district, tmp_path):
+async def test_health_is_503_without_scheduler_and_degraded_without_database(demo_district, tmp_path):
     async with stepped_daemon(demo_district, tmp_path / "db", plan=False) as run, await _client(run) as client:
         r = await client.get("/health")  # no scheduler running
         assert r.status_code == 503
         body = r.json()
         assert (body["status"], body["scheduler"]["running"], body["database"]["ok"]) == ("not ready", False, True)
-        run.daemon.scheduler = run.daemon._make_scheduler()
+        run.daemon.scheduler = make_scheduler(run.daemon)
         run.daemon.scheduler.start(paused=True)
         r = await client.get("/health")
         assert (r.status_code, r.json()["status"]) == (200, "ok")
         run.store.engine.dispose()
         shutil.rmtree(tmp_path / "db")  # the SQLite file and its directory are gone: no connection
+        run.daemon.event("info", "probe", "a record the store cannot take")
+        assert not await asyncio.to_thread(run.records.flush, 2.0)
         r = await client.get("/health")
         body = r.json()
-        assert r.status_code == 503
-        assert (body["status"], body["database"]["ok"], body["emissions_today_kg"]) == ("not ready", False, 0.0)
+        assert r.status_code == 200  # control goes on: alive and ready, the store reported degraded
+        assert (body["status"], body["database"]["ok"], body["database"]["state"]) == ("degraded", False, "degraded")
+        assert body["database"]["backlog"] >= 1  # the record waits in the journal
         assert body["scheduler"]["running"] is True
 
 
