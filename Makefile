@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint plan clean floors mutants
+.PHONY: run test bench lint plan clean floors mutants docs docs-figures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,16 @@ mutants: $(STAMP)
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results
 
+# docs/configuration.md from the pydantic config models and config.toml's comments
+docs: $(STAMP)
+	$(BIN)/python docs/config_reference.py
+
+# rerun the commands whose figures the docs quote (gridctl plan) and rewrite them between their markers
+docs-figures: $(STAMP)
+	$(BIN)/python docs/figures.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check gridctl network_models forecasts adapters tests benchmarks
+	$(BIN)/ruff check gridctl network_models forecasts adapters tests benchmarks docs
 
 clean:
 	rm -rf $(VENV) .venv-floors var .pytest_cache mutants

@@ -1,4 +1,4 @@
-"""Reader and writer of carbon-intensity series in the canonical CSV form (DESIGN.md).
+"""Reader and writer of carbon-intensity series in the canonical CSV form (docs/conventions.md).
 
 Columns: ``interval_start_utc``, ``resolution_min``, ``value``, ``unit`` (``kg_per_kwh``,
 ``g_per_kwh`` or ``lbs_per_mwh``, converted to kg/kWh on read), ``signal_type``

@@ -157,7 +157,7 @@ class ApiConfig(_Section):
 
 
 class ForecastConfig(_Section):
-    """Forecast models (see README, Forecasts) and the PV plant model."""
+    """Forecast models (docs/forecasts.md) and the PV plant model."""
 
     holiday_subdivision: str = ""
     min_history_days: int = Field(28, ge=8)
@@ -206,6 +206,8 @@ class EndpointConfig(_Section):
 
 
 class BatteryConfig(EndpointConfig):
+    """A controllable battery, created at a bus of the net."""
+
     id: str
     bus: int | str
     p_max_kw: float = Field(gt=0)

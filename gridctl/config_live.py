@@ -17,7 +17,7 @@ class _Section(BaseModel):
 
 
 class MeasurementsConfig(_Section):
-    """Measured series in the store: the grid-connection meter, the API, MQTT (README "Live data")."""
+    """Measured series in the store: the grid-connection meter, the API, MQTT (docs/live-data.md)."""
 
     meter: bool = True
     demo_feed: bool = True

@@ -2,7 +2,7 @@
 
 No carbon-intensity series ships in any installable package, so the demo derives one for the
 German system of 2016 from the same year's SimBench profiles. Real deployments load a
-provider's series instead (``[data] carbon = "path.csv"``, canonical CSV, see DESIGN.md).
+provider's series instead (``[data] carbon = "path.csv"``, canonical CSV, see docs/conventions.md).
 
 Model (hourly merit-order sketch, every number documented):
 - national demand ``D(t)``: the shape of the mean of all SimBench load profiles (each normalised

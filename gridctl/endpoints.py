@@ -39,5 +39,5 @@ def unreachable(config: Config, timeout_s: float = 2.0) -> list[str]:
         return await asyncio.gather(*(_reachable(h, p, timeout_s) for h, p in groups))
 
     return [f"{h}:{p} unreachable ({why}); assets {ids} will be offline until it answers "
-            "(check the address, or test it with mbpoll, README \"Connect real devices\")"
+            "(check the address, or test it with mbpoll, docs/modbus.md)"
             for ((h, p), ids), why in zip(groups.items(), asyncio.run(probe())) if why is not None]

@@ -14,8 +14,8 @@ Changes made for the demo, so that the district is "loads + PV + controllable as
   16:00 and 19:00 local time and each charges for 2 hours at 350 kW as soon as it is plugged in
   (unmanaged), so up to 8.9 MW draw at once from 18:00 to 19:00, on top of the feeder's own evening
   load. SimBench has no depot profile, so :func:`depot_profile` derives it from that schedule,
-  every day of the year. Unmanaged, the feeder's cables exceed their rating and the feeder end
-  drops below 0.95 p.u. in the evening, in summer as in winter (see README, "The demo district");
+  every day of the year. Unmanaged, the feeder's cables exceed their rating in the evening, in
+  summer as in winter, and in winter the feeder end drops below 0.95 p.u. (docs/network.md);
   the depot's chargers are not controlled by gridctl, the battery ``bess_depot`` beside them is.
 """
 

@@ -1,4 +1,4 @@
-"""End-to-end day-ahead plan on the demo district (the CLI contract of DESIGN.md)."""
+"""End-to-end day-ahead plan on the demo district (the plan files of docs/conventions.md)."""
 
 import json
 from datetime import date

@@ -43,7 +43,7 @@ async def poll_all(drivers: Mapping[str, Driver]) -> dict[str, Telemetry | Devic
 
 async def write_all(drivers: Mapping[str, Driver], setpoints_kw: Mapping[str, float]
                     ) -> dict[str, float | DeviceError | ValueError]:
-    """Write each setpoint (DESIGN.md signs) to its device; the read-back value or the error.
+    """Write each setpoint (load-referenced kW) to its device; the read-back value or the error.
 
     A ValueError means the setpoint cannot be represented in the device's registers.
     """

@@ -32,7 +32,7 @@ PLAUSIBLE_FACTOR = 1.1  # a measured power beyond this multiple of the rating is
 
 @dataclass(slots=True)
 class Telemetry:
-    """One reading of a device, in DESIGN.md units and signs (a plain record, built on every poll)."""
+    """One reading of a device, in gridctl's units and signs (load-referenced) (a plain record, built on every poll)."""
 
     device_id: str
     time: datetime  # UTC, when the reading was taken

@@ -257,7 +257,7 @@ class IntradayDispatch:
         return float(self.h.getInfo().objective_function_value + self._offset - self.cost[past] @ self._x[past])
 
     def plan(self) -> pd.DataFrame:
-        """The plan table (DESIGN.md columns) of the intervals from the current start on."""
+        """The plan table (plan.csv columns) of the intervals from the current start on."""
         return plan_table(self.model, self.inp).iloc[self.start:]
 
 

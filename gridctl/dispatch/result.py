@@ -1,4 +1,4 @@
-"""Read a solved dispatch model back into a plan table (DESIGN.md's plan.csv columns)."""
+"""Read a solved dispatch model back into a plan table (the plan.csv columns of docs/conventions.md)."""
 
 from __future__ import annotations
 
