@@ -7,26 +7,19 @@ so; it comes back -> ``feed_recovered`` and plans use provider forecasts again."
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from pathlib import Path
 
 import aiomqtt
 import pandas as pd
 
-from adapters.drivers import HostPool, Timing
 from gridctl.api.dashboard import dashboard_data
-from gridctl.clock import DaemonClock
-from gridctl.commands.run import attach_site_data, control_settings, device_io, simulator
-from gridctl.control import Controller
-from gridctl.daemon import Daemon
-from gridctl.devices import ratings
 from gridctl.feed_config import FeedsConfig
 from gridctl.store import Store
-from gridctl.store.journal import Journal
-from gridctl.store.recorder import Recorder
 from gridctl.store.series import measured_frame
 from tests.loopback_http import LoopbackHTTP
-from tests.test_daemon import wait_for
+from tests.test_daemon import running_daemon, wait_for
 
 GB = (200, {"Content-Type": "application/json"},
       (Path(__file__).parent / "data" / "providers" / "gb_intensity.json").read_bytes())
@@ -52,22 +45,12 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
         feeds = FeedsConfig(attempts=1, source=[{"id": "gb", "kind": "gb_carbon", "base_url": provider.url,
                                                  "interval_s": 300.0, "max_age_s": 1200.0}],
                             mqtt={"enabled": True, "topics": {topic: "site/mqtt_kw"}, "max_age_s": 1e6})
-        config = cfg.model_copy(update={"feeds": feeds, "daemon": cfg.daemon.model_copy(update={
-            "telemetry_s": 120.0, "misfire_grace_s": 600.0, "intraday_lead_s": 300.0}),
-            "measurements": cfg.measurements.model_copy(update={"series": {"site/mqtt_kw": "p_kw"}})})
-        clock = DaemonClock(SCALE, pd.Timestamp(START), data_year=2016)
-        sim = simulator(demo_district, clock, port=0)
-        port = await sim.start()
-        store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
-        pool = HostPool(Timing(timeout_s=1.0, retries=0))
-        records = Recorder(store, Journal(tmp_path / "journal.sqlite"), lambda: clock.now().to_pydatetime())
-        controller = Controller(device_io(demo_district, pool, port), ratings(demo_district), records, clock.now,
-                                control_settings(config))
-        daemon = Daemon(config, demo_district, store, controller, clock)
-        attach_site_data(daemon, demo_district, store, pool, port)
-        await daemon.start()
-        try:
-            records.flush()
+        district = copy.copy(demo_district)  # same net, data and trained forecasters; feeds configured
+        district.config = cfg.model_copy(update={"feeds": feeds, "measurements": cfg.measurements.model_copy(
+            update={"series": {"site/mqtt_kw": "p_kw"}})})
+        async with running_daemon(district, tmp_path, scale=SCALE, start=START, telemetry_s=120.0) as run:
+            daemon, store, clock = run.daemon, run.store, run.daemon.clock
+            run.flushed()
             first = store.latest_plan("intraday")["summary"]["carbon_source"]
             assert first["source"] == "provider" and first["intervals"].get("provider", 0) > 0
             await wait_for(lambda: daemon.feeds.status()["gb"]["rows_total"] > 0, what="first fetch")
@@ -102,9 +85,3 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
             assert "gridctl_feed_stale{feed=\"gb\"} 0.0" in daemon.metrics.render().decode()
             panel = dashboard_data(daemon)["feeds"]["gb"]  # the dashboard's feed panel
             assert panel["kind"] == "gb_carbon" and not panel["stale"] and panel["last_success"]
-        finally:
-            await daemon.stop(safe=False)
-            pool.close()
-            await sim.stop()
-            await asyncio.to_thread(records.close)
-            store.close()
