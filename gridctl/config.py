@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gridctl.config_charges import DemandCharges
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
@@ -117,6 +118,7 @@ class DispatchConfig(_Section):
     peak_charge_per_kw: float = Field(0.0, ge=0)
     lookahead_h: float = Field(24.0, ge=0, le=48)
     peak_cap: Literal["baseline", "limit"] = "baseline"
+    demand_charges: DemandCharges = Field(default_factory=list)
 
     @field_validator("import_price_per_kwh")
     @classmethod

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pandas as pd
 
+from gridctl.demand_charges import PeakKey
 from gridctl.dispatch.inputs import ChargerReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
@@ -83,7 +84,7 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
            ev_reports: dict[str, ChargerReport] | None = None,
            heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None,
            horizon_end: pd.Timestamp | None = None, terminal_kwh: dict[str, float] | None = None,
-           carbon: CarbonSource | None = None) -> Decision:
+           carbon: CarbonSource | None = None, running_peak_kw: dict[PeakKey, float] | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
@@ -93,7 +94,9 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     ``horizon_end``: plan no interval starting at or after it (replay's warm-down: the last day's
     decisions end at the replay's end); ``terminal_kwh``: per battery, the SoC to end at
     (default: the configured initial SoC);
-    ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`).
+    ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`);
+    ``running_peak_kw``: the demand charges' peaks of the month so far, measured before ``now``
+    (:func:`gridctl.demand_charges.running_peaks`).
     """
     horizon = remaining_horizon(district, now)
     if horizon_end is not None and horizon_end > horizon[0]:
@@ -101,6 +104,6 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon), terminal_kwh),
                         ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,
-                        carbon=carbon)
+                        carbon=carbon, running_peak_kw=running_peak_kw)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

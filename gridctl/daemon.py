@@ -282,12 +282,12 @@ class Daemon:
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(known, set(excluded))
         return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,
-                      rolling=self._rolling, carbon=self._carbon())
+                      rolling=self._rolling, carbon=self._carbon(), running_peak_kw=self.site.running_peaks(data_now))
 
     def _plan_day(self, day):
         """The day-ahead plan of ``day`` on the data known now (planner thread)."""
         known, _ = self.site.planning_district(refresh=True)
-        return make_plan(known, day, self._carbon())
+        return make_plan(known, day, self._carbon(), self.site.running_peaks(self.clock.data_time(self.clock.now())))
 
     def _carbon(self):
         return self.feeds.carbon_source(self.config.forecast.carbon_provider)

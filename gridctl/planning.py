@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import pandas as pd
 
+from gridctl.demand_charges import PeakKey, charge_report, model_charges
 from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
@@ -99,6 +100,7 @@ def dispatch_inputs(
     soc_terminal_kwh: dict[str, float] | None = None,
     ev_reports: dict[str, ChargerReport] | None = None,
     heat_pump_temp_c: dict[str, float] | None = None,
+    running_peak_kw: dict[PeakKey, float] | None = None,
 ) -> DispatchInputs:
     """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
 
@@ -107,7 +109,8 @@ def dispatch_inputs(
 
     Measured states by asset id: ``ev_reports``, what each charger reports (vehicle connected, energy
     delivered to it, its request and departure when announced; see :func:`gridctl.flexible_loads.ev_params`);
-    ``heat_pump_temp_c``, the store temperature at the start.
+    ``heat_pump_temp_c``, the store temperature at the start; ``running_peak_kw``, the demand
+    charges' running peaks of the month so far (:mod:`gridctl.demand_charges`; default none).
     """
     cfg = district.config
     soc0 = soc_initial_kwh or {}
@@ -164,6 +167,8 @@ def dispatch_inputs(
         export_credit_factor=cfg.dispatch.export_credit_factor,
         carbon_price_per_kg=cfg.dispatch.carbon_price_per_kg,
         peak_charge_per_kw=cfg.dispatch.peak_charge_per_kw,
+        demand_charges=model_charges(cfg.dispatch.demand_charges, fc.groups.index, district.tz, cfg.dispatch.objective,
+                                     running_peak_kw or {}),
     )
     if cfg.dispatch.peak_cap == "baseline":  # no new peak: at most what no control would draw
         inp.import_limit_kw = min(inp.import_limit_kw, max(float(baseline_import_kw(inp).max()), 0.0))
@@ -227,11 +232,13 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
 
-def make_plan(district: District, day: date, carbon: CarbonSource | None = None) -> Plan:
-    """Day-ahead plan for local ``day`` from data available at the gate time."""
+def make_plan(district: District, day: date, carbon: CarbonSource | None = None,
+              running_peak_kw: dict[PeakKey, float] | None = None) -> Plan:
+    """Day-ahead plan for local ``day`` from data available at the gate time (demand charges'
+    running peaks as known then, default none)."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
-    plan = plan_horizon(district, issue, horizon, carbon=carbon)
+    plan = plan_horizon(district, issue, horizon, carbon=carbon, running_peak_kw=running_peak_kw)
     plan.summary = {"date": day.isoformat(), **plan.summary}
     log.info("plan %s: %s, emissions %.1f kg vs baseline %.1f kg", day, plan.summary["status"],
              plan.summary["emissions_kg"], plan.summary["baseline_emissions_kg"])
@@ -249,6 +256,7 @@ def plan_horizon(
     heat_pump_temp_c: dict[str, float] | None = None,
     rolling: RollingDispatch | None = None,
     carbon: CarbonSource | None = None,
+    running_peak_kw: dict[PeakKey, float] | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
@@ -262,7 +270,8 @@ def plan_horizon(
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon, carbon)
-    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c)
+    inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c,
+                          running_peak_kw)
     constrained = cfg.network.constrain_dispatch and has_assets(inp)
     network = with_ac_check and constrained
     network_rows, ac, table = {}, None, None
@@ -323,6 +332,7 @@ def plan_horizon(
         "assets": asset_summary(district),
         "violations": found,
         "ev_sessions": ev_session_report(table, inp),
+        "demand_charges": charge_report(table.grid_import_kw, cfg.dispatch.demand_charges, district.tz, running_peak_kw),
     }
     return Plan(table, summary, ac, baseline_ac, model)
 

@@ -18,11 +18,12 @@ from adapters.mqtt import Sample
 from gridctl import external_forecasts
 from gridctl.clock import DaemonClock
 from gridctl.config import Config
+from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.district import District
 from gridctl.live_history import DemoFeed, KnownDistrict
 from gridctl.live_measurements import LiveMeasurements
 from gridctl.store import Store
-from gridctl.store.series import SeriesRow, upsert_forecasts, upsert_measured
+from gridctl.store.series import SeriesRow, measured_frame, upsert_forecasts, upsert_measured
 
 log = logging.getLogger(__name__)
 WEATHER_QUANTITIES = ("temp_air_c", "ghi_w_m2", "cloud_cover_pct")
@@ -40,6 +41,7 @@ class SiteData:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-io")
         self._failing: set[str] = set()
         self._samples: dict[tuple[str, pd.Timestamp], list[float]] = {}  # (series, interval) -> [sum, count]
+        self._peaks: dict[PeakKey, float] = {}  # the demand charges' running peaks last read
 
     def planning_district(self, refresh: bool = False) -> tuple[District, bool]:
         """The district with the data known at the data clock's now, and whether it was rebuilt
@@ -51,6 +53,16 @@ class SiteData:
         self._guarded("read external forecasts", external_forecasts.refresh, self.overlays, self.store,
                       self.config, data_now)
         return known, rebuilt
+
+    def running_peaks(self, data_now: pd.Timestamp) -> dict[PeakKey, float]:
+        """The demand charges' running peaks from the store's meter rows (planner thread); while the
+        store cannot be read, the last ones read (of the same month)."""
+        try:
+            self._peaks = measured_running_peaks(self.store, self.config, data_now)
+        except Exception as exc:  # noqa: BLE001 - a store outage must not stop planning
+            log.warning("demand charges: meter rows unreadable (%s: %s); the last running peaks are used",
+                        type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+        return self._peaks
 
     def summary(self) -> dict:
         """What a plan record says of its data: gaps, fallbacks, the forecast source per quantity."""
@@ -151,3 +163,16 @@ class SiteData:
 
     def close(self, wait: bool = True) -> None:
         self._io.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def measured_running_peaks(store: Store, config: Config, data_now: pd.Timestamp) -> dict[PeakKey, float]:
+    """The demand charges' peaks of the local month of ``data_now`` from the grid-connection meter's
+    measured rows (``[measurements] meter_series``) of intervals ended by ``data_now``."""
+    charges = config.dispatch.demand_charges
+    if not charges:
+        return {}
+    local = pd.Timestamp(data_now).tz_convert(config.site.timezone)
+    month_start = pd.Timestamp(local.year, local.month, 1).tz_localize(config.site.timezone).tz_convert("UTC")
+    series = config.measurements.meter_series
+    frame = measured_frame(store, [series], month_start.to_pydatetime(), pd.Timestamp(data_now).to_pydatetime())
+    return running_peaks(frame[series], charges, config.site.timezone, data_now, config.site.resolution_min)

@@ -90,6 +90,18 @@ class HeatPumpParams:
     temp_terminal_c: float | None = None  # end-of-horizon target; None: the initial temperature
 
 
+@dataclass(frozen=True)
+class DemandCharge:
+    """A demand charge in model units: per local month of the horizon (``"YYYY-MM"``), the intervals
+    of its window and the peak import that month already reached (kW, the floor); a kW of peak
+    above the floor costs ``weight_per_kw`` in the objective (see :mod:`gridctl.dispatch.demand`)."""
+
+    name: str
+    weight_per_kw: float
+    periods: tuple[tuple[str, tuple[int, ...]], ...] = field(default=(), compare=False)
+    floor_kw: tuple[float, ...] = field(default=(), compare=False)  # per period
+
+
 @dataclass
 class DispatchInputs:
     """Everything the model needs for one horizon; arrays are aligned with ``index``."""
@@ -113,6 +125,7 @@ class DispatchInputs:
     export_credit_factor: float = 0.0  # exported kWh avoid this share of the grid's intensity
     carbon_price_per_kg: float = 0.0  # "blend": cost + carbon_price * emissions
     peak_charge_per_kw: float = 0.0  # charge on the horizon's highest import (cost terms)
+    demand_charges: tuple[DemandCharge, ...] = ()  # windowed monthly peak charges (gridctl.dispatch.demand)
 
     def __post_init__(self) -> None:
         n = len(self.index)

@@ -4,7 +4,8 @@ Per interval ``t`` (kW): ``import - export = load + sum(asset p) - (pv - curtail
 assets are batteries (``m.battery[id]``), EV charging points (``m.ev[id]``) and heat pumps
 (``m.heat_pump[id]``), each a block exposing a load-referenced ``p_kw[t]``. Forecasts (load, PV,
 intensity, price) are mutable parameters so an intraday re-solve can update them in place.
-The grid connection is in :mod:`gridctl.dispatch.grid`, the objective in
+The grid connection is in :mod:`gridctl.dispatch.grid`, demand charges in
+:mod:`gridctl.dispatch.demand`, the objective in
 :mod:`gridctl.dispatch.objective`; soft limits in :mod:`gridctl.dispatch.soft`.
 ``m.bus_flex_kw[bus, t]`` is the load-referenced power all assets add at each net bus (curtailed
 PV counts as added load); :mod:`gridctl.dispatch.network` bounds voltages and flows with it.
@@ -16,6 +17,7 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from gridctl.dispatch.battery import populate_battery
+from gridctl.dispatch.demand import populate_demand_charges
 from gridctl.dispatch.ev import populate_ev
 from gridctl.dispatch.grid import populate_grid
 from gridctl.dispatch.heat_pump import populate_heat_pump
@@ -50,6 +52,7 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
         m.ci = _series_param(T, inp.ci_kg_per_kwh)
         m.price = _series_param(T, inp.price_per_kwh)
         populate_grid(m, inp)
+        populate_demand_charges(m, inp)
         params = {b.id: b for b in inp.batteries}
         m.battery = pyo.Block(list(params), rule=lambda blk, i: populate_battery(blk, T, dt, params[i]))
         evs = {e.id: e for e in inp.ev_chargers}

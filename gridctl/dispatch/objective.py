@@ -6,9 +6,10 @@ Terms (all over the horizon, ``dt`` in hours):
   generation; the default 0 grants no credit. ``ci`` is whatever signal the carbon data holds
   (average or marginal; the plan records which).
 - ``m.cost = sum(price[t] * import[t] * dt) - export_price * sum(export[t] * dt)
-  + peak_charge_per_kw * peak_import + sum(battery degradation)``, in currency.
-- ``m.penalties``: soft-limit slacks (:mod:`gridctl.dispatch.soft`), a small curtailment penalty
-  and a tie-breaking battery-throughput penalty.
+  + peak_charge_per_kw * peak_import + demand charges + sum(battery degradation)``, in currency
+  (demand charges: :mod:`gridctl.dispatch.demand`).
+- ``m.penalties``: soft-limit slacks (:mod:`gridctl.dispatch.soft`), a small curtailment penalty,
+  a tie-breaking battery-throughput penalty and, in emissions mode, demand charges' soft caps.
 - stored-energy value at the horizon's end of batteries that use one (subtracted).
 
 Modes: ``emissions`` minimises ``emissions_kg``; ``cost`` minimises ``cost``; ``blend`` minimises
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from gridctl.dispatch.demand import demand_terms
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.soft import penalty_expr
 
@@ -38,13 +40,14 @@ def add_objective(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
         m.ci[t] * dt * (m.grid_import[t] - inp.export_credit_factor * m.grid_export[t]) for t in T
     ))
     peak = inp.peak_charge_per_kw * m.peak_import if inp.peak_charge_per_kw > 0 else 0.0
+    charge_cost, charge_penalty = demand_terms(m, inp)
     m.cost = pyo.Expression(expr=sum(
         m.price[t] * dt * m.grid_import[t] - inp.export_price_per_kwh * dt * m.grid_export[t] for t in T
-    ) + peak + sum(blk.degradation_cost for blk in batteries))
+    ) + peak + charge_cost + sum(blk.degradation_cost for blk in batteries))
     m.penalties = pyo.Expression(
         expr=inp.curtailment_penalty_per_kwh * dt * sum(m.curtail[a, t] for a in m.PV for t in T)
         + inp.throughput_penalty_per_kwh * sum(blk.throughput_kwh for blk in batteries)
-        + penalty_expr(m)
+        + penalty_expr(m) + charge_penalty
     )
     terminal_value = sum(blk.terminal_value for blk in batteries)
     main = {"emissions": m.emissions_kg, "cost": m.cost,

@@ -5,7 +5,7 @@ A re-optimisation plans the remaining horizon ``[now, end)``. While ``end`` stay
 :class:`RollingDispatch` keeps one :class:`~gridctl.dispatch.intraday.IntradayDispatch` built
 for the first such horizon and, for each later one, writes the new inputs into it: forecasts,
 measured states at ``now`` (they fix the state columns of the interval before), terminal targets,
-import and export limits,
+import and export limits, demand charges' running peaks,
 and EV sessions (column bounds and the right-hand side of each session's energy row, counting
 the energy the fixed past intervals planned). Intervals before ``now`` are held at what was
 decided (see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from gridctl.dispatch.demand import held_values
 from gridctl.dispatch.highs import SolverError, SolveResult
 from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
 from gridctl.dispatch.intraday import IntradayDispatch
@@ -37,7 +38,7 @@ STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge",
 STATIC_HEAT_PUMP = ("bus", "p_max_kw", "capacity_kwh_per_k", "temp_min_c", "temp_max_c", "loss_kw_per_k", "ambient_c")
 STATIC_INPUTS = ("dt_h", "curtailment_penalty_per_kwh",
                  "throughput_penalty_per_kwh", "objective", "export_price_per_kwh", "export_credit_factor",
-                 "carbon_price_per_kg", "peak_charge_per_kw")
+                 "carbon_price_per_kg", "peak_charge_per_kw", "demand_charges")
 
 
 @dataclasses.dataclass
@@ -138,6 +139,7 @@ class RollingDispatch:
         for h in inp.heat_pumps:
             target = h.temp_initial_c if h.temp_terminal_c is None else h.temp_terminal_c
             targets.append((m.heat_pump[h.id].temp_terminal, min(target, h.temp_max_c)))
+        targets += held_values(m, inp, k)  # demand charges: floors, windows off before k
         col_bounds, row_rhs = {}, {}
         for cols, rows in ev.values():
             col_bounds.update(cols)

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from gridctl.config import ConfigError
 from gridctl.cycle import Decision, decide, setpoints_at
+from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
@@ -100,11 +101,13 @@ def minutes_into_day(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
     return ((local - midnight).total_seconds() // 60).astype(int)
 
 
-def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float]) -> Plan:
+def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float],
+                   running_peak_kw: dict[PeakKey, float] | None = None) -> Plan:
     """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it)."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
-    return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False)
+    return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False,
+                        running_peak_kw=running_peak_kw)
 
 
 def replay_controller(
@@ -142,10 +145,15 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     end = actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
     soc_start = dict(plant.soc_kwh)
 
-    def plan_day_ahead(day: date) -> None:
+    def peaks_before(k: int) -> dict[PeakKey, float]:  # demand charges: the replayed month's peaks so far
+        charges = cfg.dispatch.demand_charges
+        return running_peaks(rec.table(district.resolution_min / 60.0).grid_import_kw.iloc[:k], charges, district.tz,
+                             actuals.index[k], district.resolution_min) if charges else {}
+
+    def plan_day_ahead(day: date, k: int) -> None:
         t0 = timer.perf_counter()
         try:
-            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh)
+            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k))
         except SolverError as exc:
             log.warning("day-ahead plan for %s failed (%s)", day, exc)
             return
@@ -158,7 +166,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     def step(k: int, s: pd.Timestamp) -> None:
         nonlocal plan
         if s in gates:
-            plan_day_ahead(gates[s])
+            plan_day_ahead(gates[s], k)
         if minutes[k] == 0:
             plan = day_ahead.get(local_dates[k], plan)
         if every and minutes[k] % every == 0:
@@ -166,7 +174,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
                                   heat_pump_temp_c=plant.temp_c, rolling=rolling,
-                                  horizon_end=end, terminal_kwh=soc_start)
+                                  horizon_end=end, terminal_kwh=soc_start, running_peak_kw=peaks_before(k))
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:
@@ -191,7 +199,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         run_interval(k, setpoints, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
 
-    plan_day_ahead(days[0])
+    plan_day_ahead(days[0], 0)
     done = _replay_intervals(actuals.index, minutes, local_dates, step, progress)
     t0 = timer.perf_counter()
     planned = pd.DataFrame(planned_rows[:done], index=actuals.index[:done])

@@ -16,6 +16,7 @@ KPI_ROWS = [
     ("emissions_adjusted_kg", "emissions incl. stored-energy change, kg CO2"),
     ("stored_energy_debt_kwh", "grid energy to restore the starting SoC, kWh"),
     ("peak_import_kw", "peak import, kW"),
+    ("demand_charge_cost", "demand charges, currency"),
     ("import_kwh", "grid import, kWh"),
     ("curtailed_kwh", "PV curtailed, kWh"),
     ("soc_end_kwh", "stored energy at the end, kWh"),
@@ -144,6 +145,8 @@ def render(result: ReplayResult) -> str:
                              ("network_bound_capture_pct", "share of the network-feasible perfect-foresight reduction"))
           if s[key] is not None),
         f"cost: {s['cost_basis']}",
+        *(f"demand charge {c['name']} {c['month']}: peak {c['peak_kw']:,.1f} kW, charge {c['charge']:,.2f}"
+          for c in s.get("demand_charges", [])),
     ]
     items = "".join(f"<li>{html.escape(f)}</li>" for f in facts if f)
     return (

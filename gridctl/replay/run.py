@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from gridctl.config import ConfigError
+from gridctl.demand_charges import realised_charges
 from gridctl.district import District
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.baselines import BASELINES
@@ -78,7 +79,8 @@ def run_replay(
     for name, operation in runs.items():
         ac, seconds = timed_ac_violations(district, actuals, operation, sample)
         controller.timings.ac_check_s += seconds
-        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0, cfg.dispatch), **ac}
+        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0, cfg.dispatch), **ac,
+                         **realised_charges(operation.grid_import_kw, cfg.dispatch.demand_charges, district.tz)}
     summary = make_summary(district, days, index, results, controller, timer.perf_counter() - t_start)
     return ReplayResult(summary, intervals_table(controller, runs), runs, controller)
 
@@ -120,6 +122,8 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "cost": ours["cost"],
         "cost_basis": COST_BASIS,
         "peak_import_kw": ours["peak_import_kw"],
+        "demand_charges": ours["demand_charges"],  # realised peak and charge per charge and month
+        "demand_charge_cost": ours["demand_charge_cost"],
         "ac_violations": ours["ac_violations"],
         "unserved_energy_kwh": ours["unserved_energy_kwh"],
         "unserved_energy_basis": UNSERVED_BASIS,
