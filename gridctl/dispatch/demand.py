@@ -13,6 +13,10 @@ persistent model (:mod:`gridctl.dispatch.rolling`) moves the floor to the newly 
 peak and sets ``on`` to 0 for intervals before its first free one (their import is in the floor
 already, as measured). In ``cost`` and ``blend`` modes the term is part of ``m.cost``; in
 ``emissions`` mode (a soft cap) part of ``m.penalties``.
+
+A kWh taken from a soft limit (a battery's terminal target, an EV session's energy) can lower
+one interval's import by ``1 / dt`` kW, worth up to ``sum(weight) / dt``; so that soft limits still
+dominate (:mod:`gridctl.dispatch.soft`), their penalties are scaled by :func:`penalty_scale`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.soft import PENALTY
 
 
 def populate_demand_charges(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
@@ -43,6 +48,12 @@ def demand_terms(m: pyo.ConcreteModel, inp: DispatchInputs) -> tuple:
     weight = {c.name: c.weight_per_kw for c in inp.demand_charges}
     term = sum(weight[c] * (m.demand_peak_kw[c, mo] - m.demand_floor_kw[c, mo]) for c, mo in m.DEMAND)
     return (0.0, term) if inp.objective == "emissions" else (term, 0.0)
+
+
+def penalty_scale(inp: DispatchInputs) -> float:
+    """Factor on every soft-limit penalty: 1 without demand charges, else large enough that the
+    smallest penalty per kWh exceeds what that kWh could save in demand charges."""
+    return 1.0 + sum(c.weight_per_kw for c in inp.demand_charges) / (min(PENALTY.values()) * inp.dt_h)
 
 
 def held_values(m: pyo.ConcreteModel, inp: DispatchInputs, k: int) -> list[tuple[pyo.Param, float]]:

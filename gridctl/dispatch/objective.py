@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from gridctl.dispatch.demand import demand_terms
+from gridctl.dispatch.demand import demand_terms, penalty_scale
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.soft import penalty_expr
 
@@ -47,7 +47,7 @@ def add_objective(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
     m.penalties = pyo.Expression(
         expr=inp.curtailment_penalty_per_kwh * dt * sum(m.curtail[a, t] for a in m.PV for t in T)
         + inp.throughput_penalty_per_kwh * sum(blk.throughput_kwh for blk in batteries)
-        + penalty_expr(m) + charge_penalty
+        + penalty_scale(inp) * penalty_expr(m) + charge_penalty
     )
     terminal_value = sum(blk.terminal_value for blk in batteries)
     main = {"emissions": m.emissions_kg, "cost": m.cost,

@@ -5,7 +5,8 @@ state, import/export caps, network limits) is written ``body + slack >= limit`` 
 ``- slack``) and the slack is charged in the objective. The penalties below are in objective
 units per unit of violation; they are chosen to dominate every real term of the objective
 (carbon intensities stay below 2 kg/kWh, prices below 2 currency/kWh), so a limit is only
-violated when it cannot be met, never to save emissions or money:
+violated when it cannot be met, never to save emissions or money (with demand charges they are
+scaled up to stay so, :func:`gridctl.dispatch.demand.penalty_scale`):
 
 - ``ev_energy``: 10 per kWh not delivered by departure;
 - ``comfort``: 10 per kWh of thermal energy below/above the comfort band, per hour

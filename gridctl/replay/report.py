@@ -146,7 +146,7 @@ def render(result: ReplayResult) -> str:
           if s[key] is not None),
         f"cost: {s['cost_basis']}",
         *(f"demand charge {c['name']} {c['month']}: peak {c['peak_kw']:,.1f} kW, charge {c['charge']:,.2f}"
-          for c in s.get("demand_charges", [])),
+          for c in s["demand_charges"]),
     ]
     items = "".join(f"<li>{html.escape(f)}</li>" for f in facts if f)
     return (
