@@ -74,15 +74,16 @@ def model_charges(charges: Sequence[DemandChargeConfig], index: pd.DatetimeIndex
 
 def charge_report(import_kw: pd.Series, charges: Sequence[DemandChargeConfig], tz: str,
                   carried_kw: dict[PeakKey, float] | None = None) -> list[dict]:
-    """Per charge and local month of ``import_kw``'s windows: the peak carried in (the running peak
-    before these intervals), the peak with them (kW), the month's charge and what these intervals
-    add to it (currency)."""
+    """Per charge and local month of ``import_kw``'s windows or of ``carried_kw``: the peak carried in
+    (the running peak before these intervals), the peak with them (kW), the month's charge and what
+    these intervals add to it (currency)."""
     carried_kw = carried_kw or {}
     price = {c.name: c.price_per_kw for c in charges}
+    planned = peaks(import_kw, charges, tz)
     out = []
-    for (name, month), peak_kw in peaks(import_kw, charges, tz).items():
+    for name, month in sorted({*planned, *(k for k in carried_kw if k[0] in price)}):
         carried = carried_kw.get((name, month), 0.0)
-        peak_kw = max(peak_kw, carried)
+        peak_kw = max(planned.get((name, month), 0.0), carried)
         out.append({"name": name, "month": month, "carried_peak_kw": round(carried, 3), "peak_kw": round(peak_kw, 3),
                     "price_per_kw": price[name], "charge": round(price[name] * peak_kw, 2),
                     "added_charge": round(price[name] * (peak_kw - carried), 2)})
@@ -91,5 +92,6 @@ def charge_report(import_kw: pd.Series, charges: Sequence[DemandChargeConfig], t
 
 def realised_charges(import_kw: pd.Series, charges: Sequence[DemandChargeConfig], tz: str) -> dict:
     """Key figures of an operation: every charge's peak and charge per month, and their sum (currency)."""
-    report = charge_report(import_kw, charges, tz)
+    keep = ("name", "month", "peak_kw", "price_per_kw", "charge")
+    report = [{k: r[k] for k in keep} for r in charge_report(import_kw, charges, tz)]
     return {"demand_charges": report, "demand_charge_cost": round(sum(r["charge"] for r in report), 2)}
