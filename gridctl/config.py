@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
-from gridctl.config_process import ProcessAssets, ProcessGroups, ProcessLoadConfig
+from gridctl.config_process import ProcessGroups, ProcessLoadConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
 from network_models.formats import is_file_source
@@ -301,11 +301,12 @@ class HeatPumpConfig(EndpointConfig):
         return self
 
 
-class AssetsConfig(ProcessAssets):
+class AssetsConfig(_Section):
     battery: list[BatteryConfig] = Field(default_factory=list)
     pv: list[PvConfig] = Field(default_factory=list)
     ev_charger: list[EvChargerConfig] = Field(default_factory=list)
     heat_pump: list[HeatPumpConfig] = Field(default_factory=list)
+    process_load: list[ProcessLoadConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AssetsConfig:

@@ -83,12 +83,6 @@ class ProcessGroupConfig(_Section):
     max_kw: float = Field(gt=0)
 
 
-class ProcessAssets(_Section):
-    """The ``process_load`` list of ``[assets]``."""
-
-    process_load: list[ProcessLoadConfig] = Field(default_factory=list)
-
-
 class ProcessGroups(_Section):
     """The top-level ``[[process_groups]]`` list, checked against the loads naming them."""
 
