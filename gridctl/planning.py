@@ -338,7 +338,7 @@ def plan_horizon(
         "assets": asset_summary(district),
         "violations": found,
         "ev_sessions": ev_session_report(table, inp),
-        "process_loads": process_report(table, inp),
+        "process_loads": process_report(table, inp.process_loads, inp.dt_h),
     }
     return Plan(table, summary, ac, baseline_ac, model)
 

@@ -19,7 +19,6 @@ import pandas as pd
 
 from gridctl.config import Config
 from gridctl.config_process import ProcessLoadConfig
-from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.process_load import (
     LONG_AGO,
     ProcessLoadParams,
@@ -104,7 +103,31 @@ def add_load_elements(net: pp.pandapowerNet, config: Config) -> list[int]:
             for p in config.assets.process_load]
 
 
-def process_report(table: pd.DataFrame, inp: DispatchInputs) -> list[dict]:
-    """Per process load and window: requested, delivered and unserved energy (kWh) and starts."""
-    return [row for pl in inp.process_loads
-            for row in window_report(pl, table[f"{pl.id}.p_kw"].to_numpy(), inp.dt_h, inp.index)]
+def process_report(table: pd.DataFrame, loads: list[ProcessLoadParams], dt_h: float) -> list[dict]:
+    """Per process load and window: requested, delivered and unserved energy (kWh) and starts of
+    the ``<id>.p_kw`` columns of ``table`` (a plan or a replayed operation)."""
+    return [row for pl in loads for row in window_report(pl, table[f"{pl.id}.p_kw"].to_numpy(), dt_h, table.index)]
+
+
+class ProcessTracker:
+    """Each process load's report (:class:`ProcessReport`) from its device counters: the energy
+    and starts counted since the first reading in the window under way, whether it runs and for
+    how long it has been in that state."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._marks: dict[str, tuple[pd.Timestamp, float, int]] = {}  # window start, counters there
+
+    def report(self, asset_id: str, now: pd.Timestamp, running: bool, state_s: float, energy_kwh: float,
+               starts: int) -> ProcessReport:
+        """The report of ``asset_id`` at ``now`` from its counters (kWh, starts) read then."""
+        cfg = next(p for p in self.config.assets.process_load if p.id == asset_id)
+        at = pd.DatetimeIndex([pd.Timestamp(now).floor(f"{self.config.site.resolution_min}min")])
+        window = occurrences(cfg, at, self.config.site.timezone)
+        if not window:
+            self._marks.pop(asset_id, None)
+            return ProcessReport(running, state_s / 60.0)
+        mark = self._marks.get(asset_id)
+        if mark is None or mark[0] != window[0][0]:
+            mark = self._marks[asset_id] = (window[0][0], energy_kwh, starts)
+        return ProcessReport(running, state_s / 60.0, energy_kwh - mark[1], starts - mark[2])
