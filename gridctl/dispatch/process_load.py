@@ -14,6 +14,8 @@ load-referenced power ``p[t]`` (kW) with
   a soft slack at the ``process_energy`` penalty, 10 per kWh) and
   ``sum(start[t] for t in w) <= starts_left[w]``: 1 for a contiguous (single-block) load,
   ``max_starts`` otherwise, less the starts already made in a window in progress;
+- a load running at ``t`` started within the last ``L`` intervals, ``L`` the longest block its
+  window's energy allows (valid for integer plans; tightens the LP relaxation);
 - ``start_cost = startup_cost * sum(start[t])`` in objective units (kg CO2e in the emissions
   mode, currency in the cost and blend modes), added to the objective.
 
@@ -22,6 +24,7 @@ A group ``g`` with budget ``max_kw``: ``sum(p_l[t] for l in g) <= max_kw`` for e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,11 +111,27 @@ def populate_process_load(blk: pyo.Block, T: pyo.Set, dt_h: float, pl: ProcessLo
         blk.p_kw[t] for t in range(pl.windows[i].start, pl.windows[i].end)) * dt_h + unserved[i]
         == pl.windows[i].energy_kwh)
     blk.starts = pyo.Constraint(W, rule=lambda _, i: _starts_row(blk, pl.windows[i]))
+    recent = _recent_start_rows(pl, ub, dt_h)
+    blk.recent_start = pyo.Constraint(list(recent), rule=lambda _, t: blk.on[t] <= _window_sum(blk.start, t, recent[t]))
     blk.start_cost = pyo.Expression(expr=pl.startup_cost * sum(blk.start[t] for t in T))
 
 
 def _window_sum(var: pyo.Var, t: int, steps: int):
     return sum(var[k] for k in range(max(0, t - steps + 1), t + 1))
+
+
+def _recent_start_rows(pl: ProcessLoadParams, may_run: np.ndarray, dt_h: float) -> dict[int, int]:
+    """Per interval ``t`` of a window that opens with the load off, the longest block ``L`` its
+    energy allows (``energy / (p_min * dt)`` intervals): running at ``t`` means a start within the
+    last ``L`` intervals. Valid for every integer plan, these rows cut fractional plans that
+    spread a block thinly (they tighten the LP relaxation)."""
+    rows = {}
+    for w in pl.windows:
+        off_before = not may_run[w.start - 1] if w.start > 0 else not pl.on_initial
+        longest = math.floor(w.energy_kwh / (pl.p_min_kw * dt_h) + 1e-9)
+        if off_before and longest < w.end - w.start:
+            rows.update({t: longest for t in range(w.start, w.end)})
+    return rows
 
 
 def _starts_row(blk: pyo.Block, w: ProcessWindow):
