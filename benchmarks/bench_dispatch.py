@@ -34,7 +34,7 @@ def main() -> None:
     district = District.load(load_config())
     horizon = local_day(DAY, district.tz, district.resolution_min)
     fc = make_forecast(district, gate_time(DAY, district.tz, district.config.site.gate_time), horizon)
-    inp = dispatch_inputs(district, fc)
+    inp = dataclasses.replace(dispatch_inputs(district, fc), process_loads=[])  # LP; process loads: bench_process
     build_s, res = _cold(inp)
     print(f"{DAY} day-ahead, {len(inp.batteries)} batteries, {len(inp.ev_chargers)} EV chargers, "
           f"{len(inp.heat_pumps)} heat pumps, {len(inp.pv_assets)} PV: {res.num_cols} cols x {res.num_rows} rows")

@@ -185,9 +185,11 @@ def render() -> str:
     text = TOML.read_text(encoding="utf-8")
     toml = (*toml_comments(text), tomllib.loads(text))
     lines = [HEADER]
-    for name, field in Config.model_fields.items():
-        if not field.exclude:
-            lines += section(field.annotation, name, toml, False)
+    tables = [(n, f) for n, f in Config.model_fields.items() if not f.exclude]
+    for name, field in [t for t in tables if typing.get_origin(t[1].annotation) is not list]:
+        lines += section(field.annotation, name, toml, False)
+    for name, field in [t for t in tables if typing.get_origin(t[1].annotation) is list]:  # [[arrays]] last
+        lines += section(typing.get_args(field.annotation)[0], name, toml, True)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

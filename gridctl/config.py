@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gridctl.config_charges import DemandCharges
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
+from gridctl.config_process import ProcessGroups, ProcessLoadConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
 from network_models.formats import is_file_source
@@ -307,6 +308,7 @@ class AssetsConfig(_Section):
     pv: list[PvConfig] = Field(default_factory=list)
     ev_charger: list[EvChargerConfig] = Field(default_factory=list)
     heat_pump: list[HeatPumpConfig] = Field(default_factory=list)
+    process_load: list[ProcessLoadConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AssetsConfig:
@@ -318,12 +320,12 @@ class AssetsConfig(_Section):
             raise ValueError(f"duplicate asset ids {dup}; every asset needs a unique id")
         return self
 
-    def all(self) -> list[BatteryConfig | PvConfig | EvChargerConfig | HeatPumpConfig]:
+    def all(self) -> list[BatteryConfig | PvConfig | EvChargerConfig | HeatPumpConfig | ProcessLoadConfig]:
         """Every configured asset, batteries first."""
-        return [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump]
+        return [*self.battery, *self.pv, *self.ev_charger, *self.heat_pump, *self.process_load]
 
 
-class Config(_Section):
+class Config(ProcessGroups):
     site: SiteConfig = Field(default_factory=SiteConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -373,7 +375,7 @@ def _format_error(err: dict) -> str:
     if err["type"] == "missing":
         return f"{key}: required key is missing; add it"
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{key}: {msg} (got {err['input']!r})"
+    return f"{key}: {msg} (got {err['input']!r})" if err["loc"] else msg  # top level: the message names its keys
 
 
 def parse_config(data: dict, base_dir: Path = Path(".")) -> Config:

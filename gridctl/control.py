@@ -38,12 +38,13 @@ log = logging.getLogger(__name__)
 class Telemetry:
     """Measured state of one device (load-referenced ``p_kw``; ``soc_kwh`` for storage; ``ev`` for
     a charger, what it reports of the vehicle connected; ``temp_c`` for a heat pump, its store
-    temperature)."""
+    temperature; ``process`` for a process load, its counters)."""
 
     p_kw: float
     soc_kwh: float | None = None
     ev: ChargerReport | None = None
     temp_c: float | None = None
+    process: tuple[bool, float, float, int] | None = None  # process load: running, s in state, kWh counter, starts
 
 
 NO_CURTAILMENT = 1e-3  # planned curtailment below this share of the rating leaves a PV plant uncapped

@@ -15,6 +15,7 @@ import pandas as pd
 
 from gridctl.demand_charges import PeakKey
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.dispatch.process_load import ProcessReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.feed_source import CarbonSource
@@ -84,7 +85,8 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
            ev_reports: dict[str, ChargerReport] | None = None,
            heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None,
            horizon_end: pd.Timestamp | None = None, terminal_kwh: dict[str, float] | None = None,
-           carbon: CarbonSource | None = None, running_peak_kw: dict[PeakKey, float] | None = None) -> Decision:
+           carbon: CarbonSource | None = None, running_peak_kw: dict[PeakKey, float] | None = None,
+           process_reports: dict[str, ProcessReport] | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
@@ -96,7 +98,8 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     (default: the configured initial SoC);
     ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`);
     ``running_peak_kw``: the demand charges' peaks of the month so far, measured before ``now``
-    (:func:`gridctl.demand_charges.running_peaks`).
+    (:func:`gridctl.demand_charges.running_peaks`);
+    ``process_reports``: per process load, its state (:class:`gridctl.dispatch.process_load.ProcessReport`).
     """
     horizon = remaining_horizon(district, now)
     if horizon_end is not None and horizon_end > horizon[0]:
@@ -104,6 +107,6 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon), terminal_kwh),
                         ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,
-                        carbon=carbon, running_peak_kw=running_peak_kw)
+                        carbon=carbon, running_peak_kw=running_peak_kw, process_reports=process_reports)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

@@ -46,12 +46,14 @@ from gridctl.config import Config
 from gridctl.control import Controller, WriteResult, pv_cap_kw
 from gridctl.cycle import decide, interval_start
 from gridctl.daemon_jobs import make_scheduler, timed
+from gridctl.dispatch.process_load import ProcessReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.feeds import FeedManager
 from gridctl.hot_state import HotState
 from gridctl.ledger.interval import interval_ledger
 from gridctl.planning import make_plan
+from gridctl.process_loads import ProcessTracker
 from gridctl.site_data import SiteData
 from gridctl.store import Store
 from gridctl.timegrid import local_day
@@ -104,6 +106,8 @@ class Daemon:
         controller.on_change = self._devices_changed
         self.started_at: pd.Timestamp | None = None
         self.hot = HotState(self.res)
+        self.process = ProcessTracker(config)  # process loads' energy and starts in their windows
+        self.process_reports: dict[str, ProcessReport] = {}
         self.site = SiteData(config, district, store, clock, self.event)
         # newest rows per feed and newest MQTT sample per series, until the store keeps them
         self.feed_frames: dict[str, pd.DataFrame] = {}
@@ -184,6 +188,8 @@ class Daemon:
             values = {k: {"p_kw": t.p_kw, **({"soc_kwh": t.soc_kwh} if t.soc_kwh is not None else {})}
                       for k, t in tel.items()}
             self.hot.add_power(now, {k: t.p_kw for k, t in tel.items()})
+            self.process_reports.update({k: self.process.report(k, self.clock.data_time(now), *t.process)
+                                         for k, t in tel.items() if t.process is not None})
             self.records.add_measurements(now.to_pydatetime(), values)
         await self.site.poll_meter(self.clock.now())
 
@@ -195,7 +201,8 @@ class Daemon:
         log.info("intraday cycle at %s (data %s)", now.isoformat(), self.clock.data_time(now).isoformat())
         soc, reports, temps = ({k: v for k, v in self.controller.latest(name).items() if k not in excluded}
                                for name in ("soc_kwh", "ev", "temp_c"))
-        cycle = partial(self._decide, excluded, self.clock.data_time(now), soc, reports, temps)
+        procs = {k: v for k, v in self.process_reports.items() if k not in excluded}
+        cycle = partial(self._decide, excluded, self.clock.data_time(now), soc, reports, temps, procs)
         try:
             decision = await asyncio.get_running_loop().run_in_executor(self._planner, cycle)
         except Exception as exc:  # noqa: BLE001 - solver failure or time-out: keep the last valid plan
@@ -274,7 +281,8 @@ class Daemon:
         tel = self.controller.state[asset_id].telemetry
         return pv_cap_kw(rated_kw, tel.p_kw if tel else rated_kw, curtailed_kw)
 
-    def _decide(self, excluded: frozenset[str], data_now: pd.Timestamp, soc: dict, reports: dict, temps: dict):
+    def _decide(self, excluded: frozenset[str], data_now: pd.Timestamp, soc: dict, reports: dict, temps: dict,
+                procs: dict):
         """One intraday decision on the data known now, without ``excluded`` (planner thread)."""
         known, rebuilt = self.site.planning_district()
         if rebuilt:
@@ -282,7 +290,8 @@ class Daemon:
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(known, set(excluded))
         return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,
-                      rolling=self._rolling, carbon=self._carbon(), running_peak_kw=self.site.running_peaks(data_now))
+                      rolling=self._rolling, carbon=self._carbon(), running_peak_kw=self.site.running_peaks(data_now),
+                      process_reports=procs)
 
     def _plan_day(self, day):
         """The day-ahead plan of ``day`` on the data known now (planner thread)."""

@@ -17,6 +17,7 @@ from adapters.drivers import (
     HeatPumpDriver,
     HostPool,
     ModbusHost,
+    ProcessLoadDriver,
     PvDriver,
     SunSpecDriver,
 )
@@ -29,12 +30,14 @@ from adapters.simulator import (
     Faults,
     HeatPumpParams,
     MeterParams,
+    ProcessLoadParams,
     PvParams,
     SimBattery,
     SimClock,
     SimEvCharger,
     SimHeatPump,
     SimMeter,
+    SimProcessLoad,
     SimPv,
     SimulatedDevice,
     Simulator,
@@ -95,8 +98,7 @@ def meter_unit_id(config: Config) -> int:
 
 
 def _faults(config: Config) -> dict[str, Faults]:
-    ids = {a.id for a in (*config.assets.battery, *config.assets.pv, *config.assets.ev_charger,
-                          *config.assets.heat_pump)} | {"meter"}
+    ids = {a.id for a in config.assets.all()} | {"meter"}
     unknown = [f"simulator.faults.{k}: no device with this id; use one of {sorted(ids)}"
                for k in config.simulator.faults if k not in ids]
     if unknown:
@@ -128,6 +130,8 @@ def simulated_devices(district: District, clock: SimClock) -> list[SimulatedDevi
             devices.append(SimEvCharger(_ev_params(district, placed), clock, faults.get(placed.cfg.id)))
         else:
             devices.append(SimHeatPump(_heat_pump_params(district, placed), clock, faults.get(placed.cfg.id)))
+    devices += [SimProcessLoad(ProcessLoadParams(p.id, p.unit_id, p.p_min_kw, p.p_max_kw), clock, faults.get(p.id))
+                for p in config.assets.process_load]  # loads added to the net: nothing of the profiles
     net_load = history[district.load_series].sum(axis=1) - history[district.pv_series].sum(axis=1)
     base_kw = net_load - represented
     limit_kw = max(config.grid.import_limit_kw, config.grid.export_limit_kw)
@@ -204,6 +208,8 @@ def drivers_on(config: Config, modbus: ModbusHost | LoopbackHost | Callable[[str
         out[e.id] = EvChargerDriver(at(e.id), e.unit_id, e.id, p_max_kw=e.p_max_kw, revert_s=revert_s)
     for h in config.assets.heat_pump:
         out[h.id] = HeatPumpDriver(at(h.id), h.unit_id, h.id, p_max_kw=h.p_max_kw, revert_s=revert_s)
+    for p in config.assets.process_load:
+        out[p.id] = ProcessLoadDriver(at(p.id), p.unit_id, p.id, p_max_kw=p.p_max_kw, revert_s=revert_s)
     return out
 
 
@@ -217,4 +223,6 @@ def ratings(district: District) -> dict[str, Rating]:
         out[p.cfg.id] = Rating(0.0, rated, safe_kw=rated)
     for f in _flexible(district):
         out[f.cfg.id] = Rating(0.0, f.p_max_kw, safe_kw=None)
+    for p in config.assets.process_load:  # no fallback write: a running process is not cut
+        out[p.id] = Rating(0.0, p.p_max_kw, safe_kw=None)
     return out

@@ -16,6 +16,7 @@ from forecasts.carbon import split_provider_rows
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
 from gridctl.flexible_loads import place as place_flexible_loads
+from gridctl.process_loads import placement_problems as process_placement_problems
 from network_models.demo import demo_district
 from network_models.formats import is_file_source, source_parts
 from network_models.loading import NetworkError, find_element, load_json
@@ -93,7 +94,8 @@ class District:
                     problems.append(f"assets.pv.{i}.sgen: sgen {p.sgen!r} is out of service or has no profile")
             except KeyError as exc:
                 problems.append(f"assets.pv.{i}.sgen: {exc.args[0]} ({p.id!r}); use an sgen index or name of the net")
-        return problems + place_flexible_loads(self.net, self.groups, self.config.assets)[1]
+        return (problems + place_flexible_loads(self.net, self.groups, self.config.assets)[1]
+                + process_placement_problems(self.net, self.config))
 
     @cached_property
     def batteries(self) -> list[PlacedBattery]:

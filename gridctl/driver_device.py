@@ -11,7 +11,8 @@ class DriverDevice:
     Batteries: ``p_kw`` load-referenced, SoC converted from % to kWh with ``e_max_kwh``.
     PV: ``p_kw`` is the output (generator-referenced) and the setpoint is the output cap.
     EV chargers and heat pumps: session energy (while a vehicle is connected) and store
-    temperature from the driver's extra telemetry, when it reports them.
+    temperature from the driver's extra telemetry, when it reports them; process loads: run state,
+    seconds in it, energy and starts counters.
     """
 
     def __init__(self, driver, e_max_kwh: float | None = None):
@@ -28,7 +29,10 @@ class DriverDevice:
         await self._ready()
         t = await self.driver.read_telemetry()
         soc = None if t.soc_pct is None or self.e_max_kwh is None else t.soc_pct / 100 * self.e_max_kwh
-        return Telemetry(t.p_kw, soc, charger_report(t.extra), t.extra.get("temp_c"))
+        x = t.extra
+        process = ((x["running"] == 1, x["state_s"] or 0.0, x["energy_kwh"], int(x["starts"] or 0))
+                   if "running" in x else None)
+        return Telemetry(t.p_kw, soc, charger_report(x), x.get("temp_c"), process)
 
     async def write(self, p_kw: float, revert_s: float) -> float:
         await self._ready()

@@ -20,8 +20,8 @@ from network_models.loading import NetworkError
 
 
 def zero_flex_table(inp: DispatchInputs) -> pd.DataFrame:
-    """A plan table in which every asset adds nothing (batteries, EVs and heat pumps at 0 kW, no curtailment)."""
-    cols = [f"{a.id}.p_kw" for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps)]
+    """A plan table in which every asset adds nothing (batteries, EVs, heat pumps, process loads at 0 kW, no curtailment)."""
+    cols = [f"{a.id}.p_kw" for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps, *inp.process_loads)]
     cols += [f"{p.id}.curtailed_kw" for p in inp.pv_assets]
     return pd.DataFrame(0.0, index=inp.index, columns=cols)
 
@@ -67,7 +67,7 @@ def bus_flex_from_table(table: pd.DataFrame, inp: DispatchInputs, buses: list[in
     """Per-bus flexible injection (T, n_bus; load-referenced kW) of a plan table, as ``m.bus_flex_kw``."""
     col = {b: i for i, b in enumerate(buses)}
     x = np.zeros((len(table), len(buses)))
-    for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps):
+    for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps, *inp.process_loads):
         x[:, col[a.bus]] += table[f"{a.id}.p_kw"].to_numpy()
     for p in inp.pv_assets:
         x[:, col[p.bus]] += table[f"{p.id}.curtailed_kw"].to_numpy()

@@ -18,6 +18,7 @@ from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, ChargerReport, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import add_network_block
+from gridctl.dispatch.process_load import ProcessReport, immediate_running
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import violations
@@ -32,6 +33,7 @@ from gridctl.flexible_loads import (
 )
 from gridctl.forecasting import district_forecasters
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
+from gridctl.process_loads import add_load_elements, process_params, process_report
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
 from network_models.profiles import element_injections
@@ -101,6 +103,7 @@ def dispatch_inputs(
     ev_reports: dict[str, ChargerReport] | None = None,
     heat_pump_temp_c: dict[str, float] | None = None,
     running_peak_kw: dict[PeakKey, float] | None = None,
+    process_reports: dict[str, ProcessReport] | None = None,
 ) -> DispatchInputs:
     """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
 
@@ -110,7 +113,9 @@ def dispatch_inputs(
     Measured states by asset id: ``ev_reports``, what each charger reports (vehicle connected, energy
     delivered to it, its request and departure when announced; see :func:`gridctl.flexible_loads.ev_params`);
     ``heat_pump_temp_c``, the store temperature at the start; ``running_peak_kw``, the demand
-    charges' running peaks of the month so far (:mod:`gridctl.demand_charges`; default none).
+    charges' running peaks of the month so far (:mod:`gridctl.demand_charges`; default none);
+    ``process_reports``, what each process load reports (running, energy and starts in the window
+    under way; :mod:`gridctl.process_loads`).
     """
     cfg = district.config
     soc0 = soc_initial_kwh or {}
@@ -157,6 +162,8 @@ def dispatch_inputs(
         pv_assets=pv_assets,
         ev_chargers=ev_chargers,
         heat_pumps=heat_pumps,
+        process_loads=process_params(cfg, district.net, fc.groups.index, process_reports),
+        process_group_max_kw={g.id: g.max_kw for g in cfg.process_groups},
         import_limit_kw=cfg.grid.import_limit_kw,
         export_limit_kw=cfg.grid.export_limit_kw,
         curtailment_penalty_per_kwh=cfg.dispatch.curtailment_penalty_per_kwh,
@@ -189,10 +196,12 @@ def unknown_states(flex: list[PlacedFlexLoad], ev_reports: dict[str, ChargerRepo
 
 def baseline_import_kw(inp: DispatchInputs) -> np.ndarray:
     """Grid import with no flexibility used: batteries idle, EVs charging at full power on arrival,
-    heat pumps following their forecast profile (heat demand / COP), no curtailment."""
+    heat pumps following their forecast profile (heat demand / COP), process loads at full power from
+    each window's start, no curtailment."""
     n = len(inp.index)
     flex = sum((immediate_charging(e, n, inp.dt_h) for e in inp.ev_chargers), np.zeros(n))
     flex = flex + sum((h.heat_demand_kw / h.cop for h in inp.heat_pumps), np.zeros(n))
+    flex = flex + sum((immediate_running(p, n, inp.dt_h) for p in inp.process_loads), np.zeros(n))
     return inp.load_kw + flex - inp.pv_kw
 
 
@@ -225,6 +234,8 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     if table is not None:
         for p in place(district.net, district.groups, district.config.assets)[0]:
             load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
+    for idx, p in zip(add_load_elements(net, district.config), district.config.assets.process_load):
+        load[idx] = 0.0 if table is None else table[f"{p.id}.p_kw"].to_numpy()
     injections = {"load": load, "sgen": sgen, "storage": storage}
     if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
         injections["gen"] = element_injections(district.groups, groups, "gen")
@@ -257,6 +268,7 @@ def plan_horizon(
     rolling: RollingDispatch | None = None,
     carbon: CarbonSource | None = None,
     running_peak_kw: dict[PeakKey, float] | None = None,
+    process_reports: dict[str, ProcessReport] | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
@@ -264,14 +276,15 @@ def plan_horizon(
     (and, under ``[network] constrain_dispatch``, tightened) with AC power flows; without it,
     re-optimisations keep the network rows of each interval's first linearisation
     (:class:`gridctl.network_plan.IntervalNetworkModels`) and, given ``rolling``, are solved in
-    its persistent model (:mod:`gridctl.dispatch.rolling`).
+    its persistent model (:mod:`gridctl.dispatch.rolling`), except with process loads: their
+    binaries and windows make each re-optimisation build a fresh model.
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon, carbon)
     inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c,
-                          running_peak_kw)
+                          running_peak_kw, process_reports)
     constrained = cfg.network.constrain_dispatch and has_assets(inp)
     network = with_ac_check and constrained
     network_rows, ac, table = {}, None, None
@@ -290,7 +303,7 @@ def plan_horizon(
                     district, m, inp.index,
                     lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
                 return add_network_block(m, data, inp.dt_h)
-        if rolling is not None:
+        if rolling is not None and not inp.process_loads:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
             result.objective = rs.objective
@@ -314,6 +327,8 @@ def plan_horizon(
         baseline_ac.reach = ac.reach
     summary = {
         "status": result.status,
+        "problem": "LP" if result.mip_gap is None else "MILP",
+        "mip_gap": result.mip_gap,
         "timezone": district.tz,
         "issue_time": issue_time.isoformat(),
         "intervals": len(horizon),
@@ -333,6 +348,7 @@ def plan_horizon(
         "violations": found,
         "ev_sessions": ev_session_report(table, inp),
         "demand_charges": charge_report(table.grid_import_kw, cfg.dispatch.demand_charges, district.tz, running_peak_kw),
+        "process_loads": process_report(table, inp.process_loads, inp.dt_h),
     }
     return Plan(table, summary, ac, baseline_ac, model)
 
@@ -351,7 +367,7 @@ def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, mo
 
 def has_assets(inp: DispatchInputs) -> bool:
     """Whether any asset can move power at a bus (the model has network-relevant injections)."""
-    return bool(inp.batteries or inp.ev_chargers or inp.heat_pumps or inp.pv_assets)
+    return bool(inp.batteries or inp.ev_chargers or inp.heat_pumps or inp.pv_assets or inp.process_loads)
 
 
 def asset_summary(district: District) -> list[dict]:
@@ -370,4 +386,6 @@ def asset_summary(district: District) -> list[dict]:
         {"id": p.cfg.id, "kind": p.kind, "bus": p.bus, "load": p.load, "p_max_kw": p.p_max_kw}
         for p in place(district.net, district.groups, district.config.assets)[0]
     ]
+    out += [{"id": p.id, "kind": "process_load", "bus": p.bus, "p_min_kw": p.p_min_kw, "p_max_kw": p.p_max_kw}
+            for p in district.config.assets.process_load]
     return out

@@ -22,7 +22,7 @@ T0 = pd.Timestamp("2016-06-01 10:00", tz="UTC")
 def test_every_configured_asset_becomes_a_device_with_its_unit_id(demo_district):
     config = demo_district.config
     devices = {d.id: d for d in simulated_devices(demo_district, simulator_clock(config, T0, speed=0))}
-    assets = [*config.assets.battery, *config.assets.pv, *config.assets.ev_charger, *config.assets.heat_pump]
+    assets = config.assets.all()
     assert {a.id: a.unit_id for a in assets} == {i: d.unit_id for i, d in devices.items() if i != "meter"}
     assert devices["meter"].unit_id == config.simulator.meter_unit_id and isinstance(devices["meter"], SimMeter)
     kinds = {SimBattery: config.assets.battery, SimPv: config.assets.pv,

@@ -12,10 +12,11 @@ from adapters.drivers.errors import (
 )
 from adapters.drivers.fleet import poll_all, write_all
 from adapters.drivers.flexible import EvChargerDriver, HeatPumpDriver
+from adapters.drivers.process_load import ProcessLoadDriver
 from adapters.drivers.sunspec import SunSpecDriver, Telemetry
 
 __all__ = [
     "BatteryDriver", "DeviceError", "DeviceProtocolError", "DeviceReadbackMismatch", "DeviceRejected",
     "DeviceTimeout", "DeviceUnreachable", "EvChargerDriver", "HeatPumpDriver", "HostPool", "ModbusHost",
-    "PvDriver", "SunSpecDriver", "Telemetry", "Timing", "poll_all", "write_all",
+    "ProcessLoadDriver", "PvDriver", "SunSpecDriver", "Telemetry", "Timing", "poll_all", "write_all",
 ]

@@ -8,11 +8,12 @@ from adapters.simulator.faults import Faults
 from adapters.simulator.gateway import Silent
 from adapters.simulator.heat_pump import HeatPumpParams, SimHeatPump
 from adapters.simulator.meter import MeterParams, SimMeter
+from adapters.simulator.process_load import ProcessLoadParams, SimProcessLoad
 from adapters.simulator.pv import PvParams, SimPv
 from adapters.simulator.server import Simulator
 
 __all__ = [
     "BatteryParams", "EvChargerParams", "EvSessionSpec", "Faults", "HeatPumpParams", "MeterParams",
-    "PvParams", "Refused", "Silent", "SimBattery", "SimClock", "SimEvCharger", "SimHeatPump", "SimMeter", "SimPv",
-    "SimulatedDevice", "Simulator",
+    "ProcessLoadParams", "PvParams", "Refused", "Silent", "SimBattery", "SimClock", "SimEvCharger", "SimHeatPump",
+    "SimMeter", "SimProcessLoad", "SimPv", "SimulatedDevice", "Simulator",
 ]

@@ -115,6 +115,8 @@ class DispatchInputs:
     pv_assets: list[CurtailablePv] = field(default_factory=list)
     ev_chargers: list[EvChargerParams] = field(default_factory=list)
     heat_pumps: list[HeatPumpParams] = field(default_factory=list)
+    process_loads: list = field(default_factory=list)  # gridctl.dispatch.process_load.ProcessLoadParams
+    process_group_max_kw: dict[str, float] = field(default_factory=dict)  # shared budget per process group
     import_limit_kw: float = float("inf")
     export_limit_kw: float = float("inf")
     curtailment_penalty_per_kwh: float = 1e-4

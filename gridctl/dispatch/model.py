@@ -1,8 +1,8 @@
 """The dispatch model: district power balance, grid connection, asset blocks, objective.
 
 Per interval ``t`` (kW): ``import - export = load + sum(asset p) - (pv - curtailed)`` where the
-assets are batteries (``m.battery[id]``), EV charging points (``m.ev[id]``) and heat pumps
-(``m.heat_pump[id]``), each a block exposing a load-referenced ``p_kw[t]``. Forecasts (load, PV,
+assets are batteries (``m.battery[id]``), EV charging points (``m.ev[id]``), heat pumps
+(``m.heat_pump[id]``) and process loads (``m.process_load[id]``, MILP), each a block exposing a load-referenced ``p_kw[t]``. Forecasts (load, PV,
 intensity, price) are mutable parameters so an intraday re-solve can update them in place.
 The grid connection is in :mod:`gridctl.dispatch.grid`, demand charges in
 :mod:`gridctl.dispatch.demand`, the objective in
@@ -23,6 +23,7 @@ from gridctl.dispatch.grid import populate_grid
 from gridctl.dispatch.heat_pump import populate_heat_pump
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.objective import add_objective
+from gridctl.dispatch.process_load import add_process_groups, populate_process_load
 
 
 def _series_param(T: pyo.Set, values) -> pyo.Param:
@@ -33,7 +34,8 @@ def _flex_by_bus(m: pyo.ConcreteModel, inp: DispatchInputs) -> dict[int, list]:
     """Per net bus, the load-referenced power each asset adds there (functions of ``t``); network
     blocks constrain their sum ``m.bus_flex_kw[bus, t]``."""
     out: dict[int, list] = {}
-    for blocks, params in ((m.battery, inp.batteries), (m.ev, inp.ev_chargers), (m.heat_pump, inp.heat_pumps)):
+    for blocks, params in ((m.battery, inp.batteries), (m.ev, inp.ev_chargers), (m.heat_pump, inp.heat_pumps),
+                           (m.process_load, inp.process_loads)):
         for a in params:
             out.setdefault(a.bus, []).append(blocks[a.id].p_kw.__getitem__)
     for p in inp.pv_assets:
@@ -59,11 +61,14 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
         m.ev = pyo.Block(list(evs), rule=lambda blk, i: populate_ev(blk, T, dt, evs[i]))
         hps = {h.id: h for h in inp.heat_pumps}
         m.heat_pump = pyo.Block(list(hps), rule=lambda blk, i: populate_heat_pump(blk, T, dt, hps[i]))
+        pls = {p.id: p for p in inp.process_loads}
+        m.process_load = pyo.Block(list(pls), rule=lambda blk, i: populate_process_load(blk, T, dt, pls[i]))
+        add_process_groups(m, inp.process_loads, inp.process_group_max_kw)
         m.PV = pyo.Set(initialize=[p.id for p in inp.pv_assets])
         m.pv_available = pyo.Param(m.PV, T, mutable=True,
                                    initialize={(p.id, t): float(p.available_kw[t]) for p in inp.pv_assets for t in T})
         m.curtail = pyo.Var(m.PV, T, bounds=lambda _, a, t: (0.0, m.pv_available[a, t]))
-        flexible = [*m.battery.values(), *m.ev.values(), *m.heat_pump.values()]
+        flexible = [*m.battery.values(), *m.ev.values(), *m.heat_pump.values(), *m.process_load.values()]
 
         def balance(_, t):
             flex = sum(blk.p_kw[t] for blk in flexible)

@@ -11,6 +11,7 @@ Terms (all over the horizon, ``dt`` in hours):
 - ``m.penalties``: soft-limit slacks (:mod:`gridctl.dispatch.soft`), a small curtailment penalty,
   a tie-breaking battery-throughput penalty and, in emissions mode, demand charges' soft caps.
 - stored-energy value at the horizon's end of batteries that use one (subtracted).
+- start-up costs of process loads (:mod:`gridctl.dispatch.process_load`), in objective units.
 
 Modes: ``emissions`` minimises ``emissions_kg``; ``cost`` minimises ``cost``; ``blend`` minimises
 ``cost + carbon_price_per_kg * emissions_kg`` (carbon priced in currency per kg). Penalties
@@ -52,4 +53,5 @@ def add_objective(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
     terminal_value = sum(blk.terminal_value for blk in batteries)
     main = {"emissions": m.emissions_kg, "cost": m.cost,
             "blend": m.cost + inp.carbon_price_per_kg * m.emissions_kg}[inp.objective]
-    m.objective = pyo.Objective(expr=main + m.penalties - terminal_value, sense=pyo.minimize)
+    start_cost = sum(blk.start_cost for blk in m.process_load.values()) if hasattr(m, "process_load") else 0.0
+    m.objective = pyo.Objective(expr=main + m.penalties - terminal_value + start_cost, sense=pyo.minimize)

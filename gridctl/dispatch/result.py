@@ -46,6 +46,10 @@ def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
         flex += p
         assets[f"{h.id}.p_kw"] = p
         assets[f"{h.id}.temp_c"] = _values(m.heat_pump[h.id].temp_c, T)
+    for pl in inp.process_loads:
+        p = _values(m.process_load[pl.id].p_kw, T)
+        flex += p
+        assets[f"{pl.id}.p_kw"] = p
     for a in m.PV:
         assets[f"{a}.curtailed_kw"] = _values(m.curtail, [(a, t) for t in T])
     # recompute the net import from the balance, so the row identity holds exactly

@@ -3,7 +3,7 @@
 Flexible loads are recorded in history with their uncontrolled behaviour. ``load_kw`` is the
 inflexible rest of the load. What they ask for: each EV charger's sessions (listed in the config
 or derived from its measured profile, as the dispatch derives them), charged at full power on
-arrival when uncontrolled; each heat pump's measured profile (its heat demand, that profile times
+arrival when uncontrolled; each process load at full power from each window's start; each heat pump's measured profile (its heat demand, that profile times
 the COP of the measured outdoor temperature or the constant COP, is the simulator's heat pump's).
 """
 
@@ -17,8 +17,10 @@ import pandas as pd
 from adapters.errors import DataError
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.inputs import EvSession
+from gridctl.dispatch.process_load import immediate_running
 from gridctl.district import District
 from gridctl.flexible_loads import ev_params, place
+from gridctl.process_loads import process_params
 
 
 @dataclass
@@ -60,6 +62,8 @@ def load_actuals(district: District, index: pd.DatetimeIndex) -> Actuals:
     evs = [ev_params(p, hist, district.tz, dt_h) for p in flex if p.kind == "ev_charger"]
     flex_kw = {p.cfg.id: p.forecast_kw(hist) for p in flex if p.kind == "heat_pump"}
     flex_kw.update({e.id: immediate_charging(e, len(index), dt_h) for e in evs})
+    flex_kw.update({p.id: immediate_running(p, len(index), dt_h)  # process loads: full power from each window's start
+                    for p in process_params(district.config, district.net, index)})
     for p in flex:
         if p.kind == "heat_pump" and p.cfg.temperature_series is not None:
             _check_outdoor(district, p.cfg.temperature_series, index)

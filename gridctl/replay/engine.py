@@ -176,7 +176,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
                                   heat_pump_temp_c=plant.temp_c, rolling=rolling,
-                                  horizon_end=end, terminal_kwh=soc_start, running_peak_kw=peaks_before(k))
+                                  horizon_end=end, terminal_kwh=soc_start, running_peak_kw=peaks_before(k),
+                                  process_reports=plant.process_reports(s))
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:

@@ -26,7 +26,8 @@ from network_models.ac_check import AcCheckResult
 COST_BASIS = ("energy only: grid import times [dispatch] import_price_per_kwh of its local hour, minus export times "
               "export_price_per_kwh, in the tariff's currency (no peak charge)")
 UNSERVED_BASIS = ("EV chargers: per session, energy asked for minus energy delivered between arrival and "
-                  "departure; heat pumps: per local day, measured energy minus delivered energy; positive parts summed")
+                  "departure; heat pumps: per local day, measured energy minus delivered energy; process loads: per "
+                  "local day, energy asked for in their windows minus energy delivered; positive parts summed")
 
 
 def sampled_index(index: pd.DatetimeIndex, minutes: pd.Index, every_min: int) -> pd.DatetimeIndex:

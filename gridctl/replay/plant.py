@@ -35,6 +35,7 @@ from adapters.drivers import (
     EvChargerDriver,
     HeatPumpDriver,
     ModbusHost,
+    ProcessLoadDriver,
     PvDriver,
     SunSpecDriver,
 )
@@ -44,6 +45,7 @@ from adapters.simulator import (
     SimClock,
     SimEvCharger,
     SimHeatPump,
+    SimProcessLoad,
     SimPv,
     SimulatedDevice,
     Simulator,
@@ -52,7 +54,9 @@ from gridctl.config import ConfigError
 from gridctl.control import charger_report, clamp
 from gridctl.devices import drivers_on, ratings, simulated_devices
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.dispatch.process_load import ProcessReport
 from gridctl.district import District
+from gridctl.process_loads import ProcessTracker
 
 log = logging.getLogger(__name__)
 LOCAL = "local"
@@ -61,13 +65,14 @@ LOCAL = "local"
 @dataclass(frozen=True)
 class Reading:
     """One device's state: its energy counter ``energy_kwh`` (batteries: absorbed minus injected;
-    loads: consumed; PV: produced), SoC (kWh), the charger's report of the vehicle connected now
-    or store temperature (degC)."""
+    loads: consumed; PV: produced), SoC (kWh), the charger's report of the vehicle connected now,
+    store temperature (degC), or a process load's run state, seconds in it and starts counter."""
 
     energy_kwh: float
     soc_kwh: float | None = None
     ev: ChargerReport | None = None
     temp_c: float | None = None
+    process: tuple[bool, float, int] | None = None
 
 
 def device_reading(device: SimulatedDevice) -> Reading:
@@ -87,7 +92,9 @@ def device_reading(device: SimulatedDevice) -> Reading:
         return Reading(device.wh_delivered / 1000, ev=report)
     if isinstance(device, SimHeatPump):
         return Reading(device.wh_consumed / 1000, temp_c=device.temp_c)
-    raise TypeError(f"{device.id}: replay reads batteries, PV, EV chargers and heat pumps, not {device.model_name}")
+    if isinstance(device, SimProcessLoad):
+        return Reading(device.wh_consumed / 1000, process=(device.running, device.since_s, device.starts))
+    raise TypeError(f"{device.id}: replay reads batteries, PV, EV chargers, heat pumps and process loads, not {device.model_name}")
 
 
 async def driver_reading(driver: SunSpecDriver, e_max_kwh: float | None) -> Reading:
@@ -105,6 +112,9 @@ async def driver_reading(driver: SunSpecDriver, e_max_kwh: float | None) -> Read
     if isinstance(driver, HeatPumpDriver):
         v = await driver.read_values([(driver.model, "TotWh"), (driver.model, "TmpSto")])
         return Reading((v["TotWh"] or 0.0) / 1000, temp_c=v["TmpSto"])
+    if isinstance(driver, ProcessLoadDriver):
+        v = await driver.read_values([(driver.model, p) for p in ("TotWh", "Run", "StTms", "Starts")])
+        return Reading((v["TotWh"] or 0.0) / 1000, process=(v["Run"] == 1, v["StTms"] or 0.0, int(v["Starts"] or 0)))
     raise TypeError(f"{driver.device_id}: no replay reading for {type(driver).__name__}")
 
 
@@ -153,6 +163,7 @@ class Plant:
         self.ratings = ratings(district)
         self.battery_ids = [b.id for b in district.config.assets.battery]
         self.write_errors = 0
+        self.process = ProcessTracker(district.config)
         self.states: dict[str, Reading] = runner.run(self._read_all())
 
     async def _read_all(self) -> dict[str, Reading]:
@@ -172,6 +183,11 @@ class Plant:
     def temp_c(self) -> dict[str, float]:
         """Each heat pump's store temperature (degC) now."""
         return {a: r.temp_c for a, r in self.states.items() if r.temp_c is not None}
+
+    def process_reports(self, now: pd.Timestamp) -> dict[str, ProcessReport]:
+        """Each process load's report at ``now``: running, for how long, energy and starts in its window."""
+        return {a: self.process.report(a, now, r.process[0], r.process[1], r.energy_kwh, r.process[2])
+                for a, r in self.states.items() if r.process is not None}
 
     def step(self, setpoints_kw: dict[str, float]) -> dict[str, float]:
         """Write ``setpoints_kw`` (load-referenced; PV: output caps), run one interval; return every

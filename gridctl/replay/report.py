@@ -121,6 +121,17 @@ def kpi_table(summary: dict) -> str:
     return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
+def process_table(summary: dict) -> str:
+    """HTML table of the process loads' windows under gridctl: requested, delivered, unserved, starts."""
+    rows = summary.get("process_loads") or []
+    if not rows:
+        return ""
+    keys = ("asset", "window_start", "requested_kwh", "delivered_kwh", "unserved_kwh", "starts")
+    head = "".join(f"<th>{k}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(r[k])}</td>" for k in keys) + "</tr>" for r in rows)
+    return f"<h2>Process loads (gridctl)</h2><table><tr>{head}</tr>{body}</table>"
+
+
 def _fmt(value) -> str:
     if value is None:
         return "n/a"
@@ -154,7 +165,7 @@ def render(result: ReplayResult) -> str:
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
         f"<h1>gridctl replay {html.escape(s['start'])} to {html.escape(s['end'])}</h1><ul>{items}</ul>"
-        f"<h2>Key figures</h2>{kpi_table(s)}{''.join(divs)}</body></html>"
+        f"<h2>Key figures</h2>{kpi_table(s)}{process_table(s)}{''.join(divs)}</body></html>"
     )
 
 

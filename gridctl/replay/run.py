@@ -11,6 +11,7 @@ import pandas as pd
 from gridctl.config import ConfigError
 from gridctl.demand_charges import realised_charges
 from gridctl.district import District
+from gridctl.process_loads import process_params, process_report
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.engine import ControllerRun, minutes_into_day, replay_controller
@@ -127,6 +128,8 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "ac_violations": ours["ac_violations"],
         "unserved_energy_kwh": ours["unserved_energy_kwh"],
         "unserved_energy_basis": UNSERVED_BASIS,
+        "process_loads": process_report(controller.operation, process_params(cfg, district.net, index),
+                                        district.resolution_min / 60.0),
         "devices": controller.devices,
         "write_errors": controller.write_errors,
         "runs": results,
