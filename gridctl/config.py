@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
+from gridctl.config_openadr import OpenAdrConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
 from network_models.formats import is_file_source
@@ -338,6 +339,7 @@ class Config(_Section):
     measurements: MeasurementsConfig = Field(default_factory=MeasurementsConfig)
     forecast_sources: ForecastSourcesConfig = Field(default_factory=ForecastSourcesConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    openadr: OpenAdrConfig = Field(default_factory=OpenAdrConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def endpoint(self, asset: EndpointConfig) -> tuple[str, int]:

@@ -17,6 +17,7 @@ from gridctl.dispatch.inputs import ChargerReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.feed_source import CarbonSource
+from gridctl.grid_events import GridEvents
 from gridctl.planning import Plan, plan_horizon
 from gridctl.timegrid import local_day
 
@@ -83,7 +84,7 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
            ev_reports: dict[str, ChargerReport] | None = None,
            heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None,
            horizon_end: pd.Timestamp | None = None, terminal_kwh: dict[str, float] | None = None,
-           carbon: CarbonSource | None = None) -> Decision:
+           carbon: CarbonSource | None = None, grid_events: GridEvents | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
@@ -93,7 +94,8 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     ``horizon_end``: plan no interval starting at or after it (replay's warm-down: the last day's
     decisions end at the replay's end); ``terminal_kwh``: per battery, the SoC to end at
     (default: the configured initial SoC);
-    ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`).
+    ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`);
+    ``grid_events``: the grid operator's events (:mod:`gridctl.grid_events`).
     """
     horizon = remaining_horizon(district, now)
     if horizon_end is not None and horizon_end > horizon[0]:
@@ -101,6 +103,6 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon), terminal_kwh),
                         ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,
-                        carbon=carbon)
+                        carbon=carbon, grid_events=grid_events)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

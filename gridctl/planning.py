@@ -30,6 +30,7 @@ from gridctl.flexible_loads import (
     place,
 )
 from gridctl.forecasting import district_forecasters
+from gridctl.grid_events import GridEvents
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
@@ -227,11 +228,12 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
 
-def make_plan(district: District, day: date, carbon: CarbonSource | None = None) -> Plan:
+def make_plan(district: District, day: date, carbon: CarbonSource | None = None,
+              grid_events: GridEvents | None = None) -> Plan:
     """Day-ahead plan for local ``day`` from data available at the gate time."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
-    plan = plan_horizon(district, issue, horizon, carbon=carbon)
+    plan = plan_horizon(district, issue, horizon, carbon=carbon, grid_events=grid_events)
     plan.summary = {"date": day.isoformat(), **plan.summary}
     log.info("plan %s: %s, emissions %.1f kg vs baseline %.1f kg", day, plan.summary["status"],
              plan.summary["emissions_kg"], plan.summary["baseline_emissions_kg"])
@@ -249,6 +251,7 @@ def plan_horizon(
     heat_pump_temp_c: dict[str, float] | None = None,
     rolling: RollingDispatch | None = None,
     carbon: CarbonSource | None = None,
+    grid_events: GridEvents | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
@@ -256,13 +259,15 @@ def plan_horizon(
     (and, under ``[network] constrain_dispatch``, tightened) with AC power flows; without it,
     re-optimisations keep the network rows of each interval's first linearisation
     (:class:`gridctl.network_plan.IntervalNetworkModels`) and, given ``rolling``, are solved in
-    its persistent model (:mod:`gridctl.dispatch.rolling`).
+    its persistent model (:mod:`gridctl.dispatch.rolling`). ``grid_events``: the grid operator's
+    events known at ``issue_time`` set limits, prices and intensities (:mod:`gridctl.grid_events`).
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
     cfg = district.config
     fc = make_forecast(district, issue_time, horizon, carbon)
     inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c)
+    events_used = grid_events.apply(inp, issue_time) if grid_events is not None else []
     constrained = cfg.network.constrain_dispatch and has_assets(inp)
     network = with_ac_check and constrained
     network_rows, ac, table = {}, None, None
@@ -323,6 +328,7 @@ def plan_horizon(
         "assets": asset_summary(district),
         "violations": found,
         "ev_sessions": ev_session_report(table, inp),
+        "grid_events": events_used,
     }
     return Plan(table, summary, ac, baseline_ac, model)
 

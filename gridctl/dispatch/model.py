@@ -17,6 +17,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from gridctl.dispatch.battery import populate_battery
 from gridctl.dispatch.ev import populate_ev
+from gridctl.dispatch.event_limits import add_event_limits
 from gridctl.dispatch.grid import populate_grid
 from gridctl.dispatch.heat_pump import populate_heat_pump
 from gridctl.dispatch.inputs import DispatchInputs
@@ -50,6 +51,7 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
         m.ci = _series_param(T, inp.ci_kg_per_kwh)
         m.price = _series_param(T, inp.price_per_kwh)
         populate_grid(m, inp)
+        add_event_limits(m, inp)
         params = {b.id: b for b in inp.batteries}
         m.battery = pyo.Block(list(params), rule=lambda blk, i: populate_battery(blk, T, dt, params[i]))
         evs = {e.id: e for e in inp.ev_chargers}
