@@ -1,4 +1,4 @@
-"""OpenADR 3 VEN client: OAuth2 client-credentials token, programs, events, reports, subscriptions.
+"""OpenADR 3 VEN client: OAuth2 client-credentials token, programs, events, reports.
 
 The REST calls and the OpenADR 3 object models are :mod:`toadr3`'s; this module adds what a VEN
 of gridctl needs around them: the events of the configured programs as plain JSON objects,
@@ -19,13 +19,9 @@ from toadr3.models import (
     Event,
     Interval,
     IntervalPeriod,
-    ObjectOperation,
-    ObjectType,
-    OperationType,
     Report,
     ReportData,
     ReportPayloadDescriptor,
-    Subscription,
     ValuesMap,
 )
 
@@ -75,18 +71,6 @@ class VenClient:
             for program_id in (await self.program_ids(client, names)).values():
                 out += [event_json(e) for e in await client.get_events(program_id=program_id)]
             return out
-
-    async def subscribe(self, names: list[str], callback_url: str) -> list[str]:
-        """Ask the VTN to call ``callback_url`` when an event of the named programs is created or
-        changed; returns the subscription ids."""
-        async with self.session() as client:
-            ids = []
-            for program_id in (await self.program_ids(client, names)).values():
-                sub = Subscription(client_name=self.cred.ven_name, program_id=program_id, object_operations=[
-                    ObjectOperation(objects=[ObjectType.EVENT], operations=[OperationType.POST, OperationType.PUT],
-                                    callback_url=callback_url)])
-                ids.append((await client.post_subscription(sub)).id)
-            return ids
 
     async def post_report(self, report: Report) -> str | None:
         """Post ``report`` to the VTN; returns the id the VTN gave it."""

@@ -23,7 +23,6 @@ class OpenAdrConfig(BaseModel):
     programs: list[str] = Field(default_factory=list)
     poll_interval_s: float = Field(60.0, gt=0)
     ven_name: str = Field("gridctl-ven", min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")
-    callback_url: str = ""
 
     def token_endpoint(self) -> str:
         """The OAuth2 token endpoint: ``token_url``, else ``<vtn_url>/auth/token``."""

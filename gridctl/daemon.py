@@ -55,6 +55,7 @@ from gridctl.planning import make_plan
 from gridctl.site_data import SiteData
 from gridctl.store import Store
 from gridctl.timegrid import local_day
+from gridctl.ven import Ven
 
 log = logging.getLogger(__name__)
 FORECAST_COLUMNS = ["load_kw", "pv_kw", "ci_kg_per_kwh"]
@@ -102,6 +103,7 @@ class Daemon:
         self._running: set[asyncio.Task] = set()
         self._districts: dict[frozenset[str], District] = {}  # by excluded assets: built once, models reused
         controller.on_change = self._devices_changed
+        self.ven = Ven.from_config(config, store, self.request_replan, clock.now)  # OpenADR VEN, or None
         self.started_at: pd.Timestamp | None = None
         self.hot = HotState(self.res)
         self.site = SiteData(config, district, store, clock, self.event)
@@ -205,6 +207,8 @@ class Daemon:
             return
         self.metrics.solve_seconds.labels("intraday").observe(decision.plan.summary["solve_s"])
         self._store_plan("intraday", now, decision.plan, excluded)
+        if self.ven is not None:
+            await self.ven.after_plan(decision.plan.table, self.event)
 
     async def day_ahead(self) -> None:
         """Plan the next local day (data clock) with AC check; stored as ``accepted``."""
@@ -282,12 +286,12 @@ class Daemon:
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(known, set(excluded))
         return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,
-                      rolling=self._rolling, carbon=self._carbon())
+                      rolling=self._rolling, carbon=self._carbon(), grid_events=self.ven and self.ven.events)
 
     def _plan_day(self, day):
         """The day-ahead plan of ``day`` on the data known now (planner thread)."""
         known, _ = self.site.planning_district(refresh=True)
-        return make_plan(known, day, self._carbon())
+        return make_plan(known, day, self._carbon(), self.ven and self.ven.events)
 
     def _carbon(self):
         return self.feeds.carbon_source(self.config.forecast.carbon_provider)

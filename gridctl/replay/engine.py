@@ -36,6 +36,7 @@ from gridctl.cycle import Decision, decide, setpoints_at
 from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
+from gridctl.grid_events import GridEvents
 from gridctl.planning import Plan, plan_horizon
 from gridctl.replay.actuals import Actuals
 from gridctl.replay.operation import Recorder
@@ -100,11 +101,13 @@ def minutes_into_day(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
     return ((local - midnight).total_seconds() // 60).astype(int)
 
 
-def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float]) -> Plan:
+def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float],
+                   grid_events: GridEvents | None = None) -> Plan:
     """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it)."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
-    return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False)
+    return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False,
+                        grid_events=grid_events)
 
 
 def replay_controller(
@@ -114,18 +117,21 @@ def replay_controller(
     soc_kwh: dict[str, float] | None = None,
     progress: bool = False,
     modbus: ModbusTarget | None = None,
+    grid_events: GridEvents | None = None,
 ) -> ControllerRun:
     """Replay gridctl over ``days`` (consecutive local dates covering ``actuals.index``) on the
-    simulator's devices: in-process, or over Modbus TCP at ``modbus``."""
+    simulator's devices: in-process, or over Modbus TCP at ``modbus``; ``grid_events``: recorded
+    grid-operator events, each used from the time it was issued."""
     check_replay_settings(district)
     with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant:
-        run = _run(district, actuals, days, plant, progress)
+        run = _run(district, actuals, days, plant, progress, grid_events)
     if modbus is not None:
         run.devices = "modbus-tcp"
     return run
 
 
-def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool) -> ControllerRun:
+def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool,
+         grid_events: GridEvents | None = None) -> ControllerRun:
     cfg = district.config
     every = cfg.replay.reoptimise_every_min
     rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
@@ -145,7 +151,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     def plan_day_ahead(day: date) -> None:
         t0 = timer.perf_counter()
         try:
-            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh)
+            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh, grid_events)
         except SolverError as exc:
             log.warning("day-ahead plan for %s failed (%s)", day, exc)
             return
@@ -166,7 +172,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
                                   heat_pump_temp_c=plant.temp_c, rolling=rolling,
-                                  horizon_end=end, terminal_kwh=soc_start)
+                                  horizon_end=end, terminal_kwh=soc_start, grid_events=grid_events)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:
