@@ -30,8 +30,8 @@ def credentials(cfg: OpenAdrConfig) -> VenCredentials:
     """The VTN's address and the client credentials from the environment; :class:`ConfigError` when unset."""
     missing = [name for name in (cfg.client_id_env, cfg.client_secret_env) if not os.environ.get(name)]
     if missing:
-        raise ConfigError([f"openadr: environment variable {', '.join(missing)} is not set; export the "
-                           "VTN's OAuth2 client id and secret there"])
+        raise ConfigError([f"openadr: environment variable {', '.join(missing)} is not set; "
+                           + "export the VTN's OAuth2 client id and secret there"])
     return VenCredentials(cfg.vtn_url.rstrip("/"), cfg.token_endpoint(), os.environ[cfg.client_id_env],
                           os.environ[cfg.client_secret_env], cfg.scope, cfg.ven_name)
 
