@@ -121,7 +121,8 @@ def _period(event: Event, interval: Interval, k: int) -> tuple[pd.Timestamp, pd.
         raise EventFormatError(f"intervals.{k}: no intervalPeriod with a start and a positive duration")
     start = pd.Timestamp(period.start)
     if start.tzinfo is None:
-        raise EventFormatError(f"intervals.{k}.intervalPeriod.start: {period.start} has no UTC offset")
+        where = f"intervals.{k}.intervalPeriod" if own else "intervalPeriod"
+        raise EventFormatError(f"{where}.start: {period.start} has no UTC offset")
     start = start.tz_convert("UTC") + (0 if own else k) * period.duration
     return start, start + period.duration
 

@@ -34,6 +34,7 @@ SCALE = {  # payload type -> unit -> factor to gridctl's unit (kW, currency/kWh,
     "PRICE": {None: 1.0, "KWH": 1.0, "MWH": 1e-3},
     "GHG": {None: 1e-3, "G_PER_KWH": 1e-3, "KG_PER_KWH": 1.0},
 }
+UNITS = {"IMPORT_CAPACITY_LIMIT": "kW", "EXPORT_CAPACITY_LIMIT": "kW", "PRICE": "per kWh", "GHG": "kg/kWh"}
 
 
 def known_at(event: dict) -> pd.Timestamp:
