@@ -148,3 +148,22 @@ def test_recorded_events_file_is_checked_by_position_and_field(tmp_path):
         load_events(path)
     path.write_text(json.dumps([good]))
     assert isinstance(load_events(path), GridEvents)
+
+
+def test_measured_import_is_reported_once_the_event_has_ended(demo_config, vtn):
+    program = vtn.add_program("dso-flex")
+    event = vtn.put_event(cap_event(program["id"], 9000.0), ISSUED)
+    cfg = demo_config.openadr.model_copy(update={"enabled": True, "vtn_url": vtn.url, "programs": ["dso-flex"]})
+    clock = {"now": pd.Timestamp("2016-07-12T17:30:00+02:00")}
+    ven = Ven(cfg, None, lambda reason: None, lambda: clock["now"])
+    asyncio.run(ven.poll())
+    measured = pd.Series(8500.0 + np.arange(16), index=pd.date_range("2016-07-12T16:30:00+02:00", periods=16,
+                                                                      freq="15min").tz_convert("UTC"))
+    assert asyncio.run(ven.report_measured(measured)) == []  # still running
+    clock["now"] = pd.Timestamp("2016-07-12T20:05:00+02:00")
+    assert asyncio.run(ven.report_measured(measured)) == [event["id"]]
+    assert asyncio.run(ven.report_measured(measured)) == []  # once per event
+    [report] = vtn.reports
+    assert report["payloadDescriptors"][0]["readingType"] == "DIRECT_READ"
+    values = [i["payloads"][0]["values"][0] for i in report["resources"][0]["intervals"]]
+    assert values == list(measured.iloc[2:14])  # 17:00 to 20:00 only
