@@ -88,6 +88,10 @@ class GridEvents:
                 out[eid] = (t, ev)
         return [ev for _, ev in out.values()]
 
+    def issued_within(self, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        """Whether an event version was issued in ``(start, end]``."""
+        return any(start < t <= end for _, t in self.events)
+
     def in_force(self, issue_time: pd.Timestamp) -> pd.DataFrame:
         """Signal rows of the newest version of each event known at ``issue_time``."""
         known = self.rows[self.rows.known_at <= issue_time]

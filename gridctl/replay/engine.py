@@ -4,7 +4,8 @@ Per replayed interval starting at ``s`` (all decisions are made at ``now = s``, 
 only see intervals that ended by then):
 
 1. at the gate time of a replayed day, the day-ahead plan for that day is made;
-2. every ``[replay] reoptimise_every_min`` minutes after local midnight, :func:`gridctl.cycle.decide`
+2. every ``[replay] reoptimise_every_min`` minutes after local midnight, and at the first interval
+   start after a recorded grid-operator event (version) was issued, :func:`gridctl.cycle.decide`
    re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
    each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force),
    in one persistent model per horizon end (:class:`gridctl.dispatch.rolling.RollingDispatch`).
@@ -147,6 +148,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     # warm-down: decisions plan no further than the replay's end and end there at the starting SoC
     end = actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
     soc_start = dict(plant.soc_kwh)
+    res = pd.Timedelta(minutes=district.resolution_min)
 
     def plan_day_ahead(day: date) -> None:
         t0 = timer.perf_counter()
@@ -167,7 +169,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             plan_day_ahead(gates[s])
         if minutes[k] == 0:
             plan = day_ahead.get(local_dates[k], plan)
-        if every and minutes[k] % every == 0:
+        replan = grid_events is not None and grid_events.issued_within(s - res, s)  # as the daemon does
+        if (every and minutes[k] % every == 0) or replan:
             t0 = timer.perf_counter()
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
