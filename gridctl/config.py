@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gridctl.config_charges import DemandCharges
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
+from gridctl.config_openadr import OpenAdrConfig
 from gridctl.config_process import ProcessGroups, ProcessLoadConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
@@ -342,6 +343,7 @@ class Config(ProcessGroups):
     measurements: MeasurementsConfig = Field(default_factory=MeasurementsConfig)
     forecast_sources: ForecastSourcesConfig = Field(default_factory=ForecastSourcesConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    openadr: OpenAdrConfig = Field(default_factory=OpenAdrConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def endpoint(self, asset: EndpointConfig) -> tuple[str, int]:

@@ -19,6 +19,7 @@ from gridctl.dispatch.process_load import ProcessReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.feed_source import CarbonSource
+from gridctl.grid_events import GridEvents
 from gridctl.planning import Plan, plan_horizon
 from gridctl.timegrid import local_day
 
@@ -86,7 +87,8 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
            heat_pump_temp_c: dict[str, float] | None = None, rolling: RollingDispatch | None = None,
            horizon_end: pd.Timestamp | None = None, terminal_kwh: dict[str, float] | None = None,
            carbon: CarbonSource | None = None, running_peak_kw: dict[PeakKey, float] | None = None,
-           process_reports: dict[str, ProcessReport] | None = None) -> Decision:
+           process_reports: dict[str, ProcessReport] | None = None,
+           grid_events: GridEvents | None = None) -> Decision:
     """Re-optimise from ``now`` with measured states and return the current interval's setpoints.
 
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
@@ -99,7 +101,8 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     ``carbon``: whether provider carbon forecasts may be used (:mod:`gridctl.feed_source`);
     ``running_peak_kw``: the demand charges' peaks of the month so far, measured before ``now``
     (:func:`gridctl.demand_charges.running_peaks`);
-    ``process_reports``: per process load, its state (:class:`gridctl.dispatch.process_load.ProcessReport`).
+    ``process_reports``: per process load, its state (:class:`gridctl.dispatch.process_load.ProcessReport`);
+    ``grid_events``: the grid operator's events (:mod:`gridctl.grid_events`).
     """
     horizon = remaining_horizon(district, now)
     if horizon_end is not None and horizon_end > horizon[0]:
@@ -107,6 +110,7 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon), terminal_kwh),
                         ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,
-                        carbon=carbon, running_peak_kw=running_peak_kw, process_reports=process_reports)
+                        carbon=carbon, running_peak_kw=running_peak_kw, process_reports=process_reports,
+                        grid_events=grid_events)
     start = horizon[0]
     return Decision(pd.Timestamp(now), start, plan, setpoints_at(plan, start))

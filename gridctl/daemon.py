@@ -57,6 +57,7 @@ from gridctl.process_loads import ProcessTracker
 from gridctl.site_data import SiteData
 from gridctl.store import Store
 from gridctl.timegrid import local_day
+from gridctl.ven import Ven
 
 log = logging.getLogger(__name__)
 FORECAST_COLUMNS = ["load_kw", "pv_kw", "ci_kg_per_kwh"]
@@ -104,6 +105,7 @@ class Daemon:
         self._running: set[asyncio.Task] = set()
         self._districts: dict[frozenset[str], District] = {}  # by excluded assets: built once, models reused
         controller.on_change = self._devices_changed
+        self.ven = Ven.from_config(config, store, self.request_replan, clock.now)  # OpenADR VEN, or None
         self.started_at: pd.Timestamp | None = None
         self.hot = HotState(self.res)
         self.process = ProcessTracker(config)  # process loads' energy and starts in their windows
@@ -212,6 +214,8 @@ class Daemon:
             return
         self.metrics.solve_seconds.labels("intraday").observe(decision.plan.summary["solve_s"])
         self._store_plan("intraday", now, decision.plan, excluded)
+        if self.ven is not None:
+            await self.ven.after_plan(decision.plan.table, self.event)
 
     async def day_ahead(self) -> None:
         """Plan the next local day (data clock) with AC check; stored as ``accepted``."""
@@ -291,12 +295,13 @@ class Daemon:
             self._districts[excluded] = without_assets(known, set(excluded))
         return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,
                       rolling=self._rolling, carbon=self._carbon(), running_peak_kw=self.site.running_peaks(data_now),
-                      process_reports=procs)
+                      process_reports=procs, grid_events=self.ven and self.ven.events)
 
     def _plan_day(self, day):
         """The day-ahead plan of ``day`` on the data known now (planner thread)."""
         known, _ = self.site.planning_district(refresh=True)
-        return make_plan(known, day, self._carbon(), self.site.running_peaks(self.clock.data_time(self.clock.now())))
+        return make_plan(known, day, self._carbon(), self.site.running_peaks(self.clock.data_time(self.clock.now())),
+                         self.ven and self.ven.events)
 
     def _carbon(self):
         return self.feeds.carbon_source(self.config.forecast.carbon_provider)

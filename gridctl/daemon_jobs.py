@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -52,6 +53,9 @@ def make_scheduler(daemon: Daemon) -> AsyncIOScheduler:
         "day_ahead": (daemon.day_ahead, CronTrigger(hour=gate.hour, minute=gate.minute, second=gate.second, timezone=tz)),
         "housekeeping": (daemon.housekeeping, IntervalTrigger(hours=1, start_date=now + pd.Timedelta(minutes=5))),
     }
+    if daemon.ven is not None:  # [openadr]: the VTN's events, first poll a second after start
+        jobs["openadr"] = (partial(daemon.ven.cycle, daemon.event),
+                           IntervalTrigger(seconds=cfg.openadr.poll_interval_s, start_date=now + pd.Timedelta(seconds=1)))
     for job_id, func, period_s in daemon.feeds.jobs():  # one per [[feeds.source]], first run a second after start
         jobs[job_id] = (func, IntervalTrigger(seconds=period_s, start_date=now + pd.Timedelta(seconds=1)))
     for job_id, (func, trigger) in jobs.items():

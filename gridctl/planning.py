@@ -32,6 +32,7 @@ from gridctl.flexible_loads import (
     place,
 )
 from gridctl.forecasting import district_forecasters
+from gridctl.grid_events import GridEvents
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.process_loads import add_load_elements, process_params, process_report
 from gridctl.timegrid import gate_time, local_day
@@ -244,12 +245,13 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
 
 
 def make_plan(district: District, day: date, carbon: CarbonSource | None = None,
-              running_peak_kw: dict[PeakKey, float] | None = None) -> Plan:
+              running_peak_kw: dict[PeakKey, float] | None = None, grid_events: GridEvents | None = None) -> Plan:
     """Day-ahead plan for local ``day`` from data available at the gate time (demand charges'
-    running peaks as known then, default none)."""
+    running peaks and the grid operator's events as known then, default none)."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
-    plan = plan_horizon(district, issue, horizon, carbon=carbon, running_peak_kw=running_peak_kw)
+    plan = plan_horizon(district, issue, horizon, carbon=carbon, running_peak_kw=running_peak_kw,
+                        grid_events=grid_events)
     plan.summary = {"date": day.isoformat(), **plan.summary}
     log.info("plan %s: %s, emissions %.1f kg vs baseline %.1f kg", day, plan.summary["status"],
              plan.summary["emissions_kg"], plan.summary["baseline_emissions_kg"])
@@ -269,6 +271,7 @@ def plan_horizon(
     carbon: CarbonSource | None = None,
     running_peak_kw: dict[PeakKey, float] | None = None,
     process_reports: dict[str, ProcessReport] | None = None,
+    grid_events: GridEvents | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
@@ -277,7 +280,8 @@ def plan_horizon(
     re-optimisations keep the network rows of each interval's first linearisation
     (:class:`gridctl.network_plan.IntervalNetworkModels`) and, given ``rolling``, are solved in
     its persistent model (:mod:`gridctl.dispatch.rolling`), except with process loads: their
-    binaries and windows make each re-optimisation build a fresh model.
+    binaries and windows make each re-optimisation build a fresh model. ``grid_events``: the grid operator's
+    events known at ``issue_time`` set limits, prices and intensities (:mod:`gridctl.grid_events`).
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
     """
@@ -285,6 +289,7 @@ def plan_horizon(
     fc = make_forecast(district, issue_time, horizon, carbon)
     inp = dispatch_inputs(district, fc, soc_initial_kwh, soc_terminal_kwh, ev_reports, heat_pump_temp_c,
                           running_peak_kw, process_reports)
+    events_used = grid_events.apply(inp, issue_time) if grid_events is not None else []
     constrained = cfg.network.constrain_dispatch and has_assets(inp)
     network = with_ac_check and constrained
     network_rows, ac, table = {}, None, None
@@ -349,6 +354,7 @@ def plan_horizon(
         "ev_sessions": ev_session_report(table, inp),
         "demand_charges": charge_report(table.grid_import_kw, cfg.dispatch.demand_charges, district.tz, running_peak_kw),
         "process_loads": process_report(table, inp.process_loads, inp.dt_h),
+        "grid_events": events_used,
     }
     return Plan(table, summary, ac, baseline_ac, model)
 

@@ -9,13 +9,16 @@ import socket
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 import uvicorn
 from browser import assert_offline, browser_args
 from test_daemon import running_daemon
+from test_openadr import cap_event
 
 from gridctl.api import create_app
 from gridctl.api.app import STATIC
+from gridctl.store.openadr import add_event
 
 # the bare page (headers and empty panels) compresses to about 60 kB, the drawn one to over 250 kB
 RENDERED_PNG_BYTES = 150_000
@@ -44,6 +47,9 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
     browser = [*browser_args(tmp_path / "chromium"), "--virtual-time-budget=10000", "--window-size=1400,2600"]
     shot = Path(os.environ.get("DASHBOARD_SCREENSHOT", tmp_path / "dashboard.png"))
     async with running_daemon(demo_district, tmp_path, scale=30.0) as run:
+        issued = pd.Timestamp("2016-11-24T08:00:00Z").to_pydatetime()
+        add_event(run.store, {**cap_event("dso-flex", 9000.0, "ev1"), "createdDateTime": issued.isoformat()},
+                  issued, issued)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(run.daemon), host="127.0.0.1", port=port,
                                                log_config=None, lifespan="off"))
@@ -86,6 +92,7 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
     for device in ("bess_park", "bess_depot", "bess_works", "pv_park", "pv_works", "ev_depot", "hp_office"):
         assert f"<td>{device}</td>" in dom
     assert "daemon_started" in dom  # recent events
+    assert "<td>evening-import-cap</td><td>dso-flex</td>" in dom and "<td>IMPORT_CAPACITY_LIMIT 9000 kW</td>" in dom
     assert shot.stat().st_size > RENDERED_PNG_BYTES  # a screenshot with charts and tables, not the bare page
     assert_solve_seconds_are_the_plans_solve_s(metrics, plans)
 

@@ -52,7 +52,7 @@ def test_sqlite_file_is_in_wal_mode(tmp_path):
     s = Store("sqlite:///var/x.sqlite", base_dir=tmp_path)
     with s.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"  # the newest migration
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"  # the newest migration
     assert (tmp_path / "var" / "x.sqlite").is_file()
     Store("sqlite:///var/x.sqlite", base_dir=tmp_path)  # migrating a current schema is a no-op
 

@@ -26,6 +26,7 @@ from gridctl.api.dashboard import dashboard_data
 from gridctl.api.ledger import ledger_router
 from gridctl.api.limits import MAX_OFFSET, BodyLimit, ReadCache, Time
 from gridctl.api.measurements import measurements_router
+from gridctl.api.openadr import openadr_router
 
 if TYPE_CHECKING:  # the daemon imports the API's metrics
     from gridctl.daemon import Daemon
@@ -59,6 +60,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ledger_router(daemon))
     app.include_router(measurements_router(daemon))
+    app.include_router(openadr_router(daemon))
     app.add_middleware(BodyLimit, max_bytes=daemon.config.api.max_body_bytes)
     store, hot = daemon.store, daemon.hot
     cache = ReadCache(lambda: daemon.records.delivered)

@@ -1,5 +1,5 @@
 """``gridctl replay --start D --end D [--out DIR] [--baseline NAME] [--perfect-foresight]
-[--modbus local|HOST:PORT [--modbus-control URL]]`` and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
+[--modbus local|HOST:PORT [--modbus-control URL]] [--events FILE]`` and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "running `gridctl simulate --clock-start START --control-port N` (default: in-process)")
     p.add_argument("--modbus-control", metavar="URL",
                    help="with --modbus HOST:PORT: that simulator's control endpoint, e.g. http://127.0.0.1:5021")
+    p.add_argument("--events", type=Path, metavar="FILE",
+                   help="recorded grid-operator events: a JSON list of OpenADR 3 event objects (docs/openadr.md)")
     p.add_argument("--sweep", type=Path, help="sweep.toml: run a grid of scenarios on Dask, one summary row each")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
     p.add_argument("--workers", type=int, default=None, help="local cluster workers (default: one per core)")
@@ -62,10 +64,11 @@ def _replay(args: argparse.Namespace) -> int:
     from gridctl.replay.run import run_replay
 
     modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
+    grid_events = None if args.events is None else _events(args.events)
     district = District.load(config)
     check_days(district, start=args.start, end=args.end)
     with logging_redirect_tqdm():
-        result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
+        result = run_replay(district, args.start, args.end, progress=True, modbus=modbus, grid_events=grid_events)
     paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")
@@ -86,6 +89,16 @@ def _replay(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def _events(path: Path):
+    """Recorded OpenADR events; a bad file or event is a one-line :class:`ConfigError` (exit 2)."""
+    from gridctl.grid_events import EventFormatError, load_events
+
+    try:
+        return load_events(path)
+    except EventFormatError as exc:
+        raise ConfigError([f"--events {exc}"]) from None
 
 
 def _sweep(args: argparse.Namespace) -> int:

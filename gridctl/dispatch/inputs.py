@@ -128,6 +128,8 @@ class DispatchInputs:
     carbon_price_per_kg: float = 0.0  # "blend": cost + carbon_price * emissions
     peak_charge_per_kw: float = 0.0  # charge on the horizon's highest import (cost terms)
     demand_charges: tuple[DemandCharge, ...] = ()  # windowed monthly peak charges (gridctl.dispatch.demand)
+    event_import_limit_kw: np.ndarray | None = None  # grid operator's limit per interval, NaN: none
+    event_export_limit_kw: np.ndarray | None = None  # (gridctl.dispatch.event_limits)
 
     def __post_init__(self) -> None:
         n = len(self.index)

@@ -19,6 +19,7 @@ from pyomo.common.gc_manager import PauseGC
 from gridctl.dispatch.battery import populate_battery
 from gridctl.dispatch.demand import populate_demand_charges
 from gridctl.dispatch.ev import populate_ev
+from gridctl.dispatch.event_limits import add_event_limits
 from gridctl.dispatch.grid import populate_grid
 from gridctl.dispatch.heat_pump import populate_heat_pump
 from gridctl.dispatch.inputs import DispatchInputs
@@ -55,6 +56,7 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
         m.price = _series_param(T, inp.price_per_kwh)
         populate_grid(m, inp)
         populate_demand_charges(m, inp)
+        add_event_limits(m, inp)
         params = {b.id: b for b in inp.batteries}
         m.battery = pyo.Block(list(params), rule=lambda blk, i: populate_battery(blk, T, dt, params[i]))
         evs = {e.id: e for e in inp.ev_chargers}

@@ -29,6 +29,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from gridctl.dispatch.demand import held_values
+from gridctl.dispatch.event_limits import event_limits_key
 from gridctl.dispatch.highs import SolverError, SolveResult
 from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
 from gridctl.dispatch.intraday import IntradayDispatch
@@ -185,6 +186,7 @@ def _static(inp: DispatchInputs) -> tuple:
     return (
         tuple(getattr(inp, f) for f in STATIC_INPUTS),
         math.isfinite(inp.import_limit_kw), math.isfinite(inp.export_limit_kw),  # the limits' values move in place
+        event_limits_key(inp),
         tuple((b.id, *(getattr(b, f) for f in STATIC_BATTERY)) for b in inp.batteries),
         tuple((h.id, *(getattr(h, f) for f in STATIC_HEAT_PUMP)) for h in inp.heat_pumps),
         tuple((p.id, p.bus) for p in inp.pv_assets),

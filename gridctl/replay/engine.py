@@ -4,7 +4,8 @@ Per replayed interval starting at ``s`` (all decisions are made at ``now = s``, 
 only see intervals that ended by then):
 
 1. at the gate time of a replayed day, the day-ahead plan for that day is made;
-2. every ``[replay] reoptimise_every_min`` minutes after local midnight, :func:`gridctl.cycle.decide`
+2. every ``[replay] reoptimise_every_min`` minutes after local midnight, and at the first interval
+   start after a recorded grid-operator event (version) was issued, :func:`gridctl.cycle.decide`
    re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
    each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force),
    in one persistent model per horizon end (:class:`gridctl.dispatch.rolling.RollingDispatch`).
@@ -39,6 +40,7 @@ from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
+from gridctl.grid_events import GridEvents
 from gridctl.planning import Plan, plan_horizon
 from gridctl.replay.actuals import Actuals
 from gridctl.replay.operation import Recorder
@@ -104,12 +106,13 @@ def minutes_into_day(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
 
 
 def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float],
-                   running_peak_kw: dict[PeakKey, float] | None = None) -> Plan:
+                   running_peak_kw: dict[PeakKey, float] | None = None,
+                   grid_events: GridEvents | None = None) -> Plan:
     """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it)."""
     horizon = local_day(day, district.tz, district.resolution_min)
     issue = gate_time(day, district.tz, district.config.site.gate_time)
     return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False,
-                        running_peak_kw=running_peak_kw)
+                        running_peak_kw=running_peak_kw, grid_events=grid_events)
 
 
 def replay_controller(
@@ -119,18 +122,21 @@ def replay_controller(
     soc_kwh: dict[str, float] | None = None,
     progress: bool = False,
     modbus: ModbusTarget | None = None,
+    grid_events: GridEvents | None = None,
 ) -> ControllerRun:
     """Replay gridctl over ``days`` (consecutive local dates covering ``actuals.index``) on the
-    simulator's devices: in-process, or over Modbus TCP at ``modbus``."""
+    simulator's devices: in-process, or over Modbus TCP at ``modbus``; ``grid_events``: recorded
+    grid-operator events, each used from the time it was issued."""
     check_replay_settings(district)
     with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant:
-        run = _run(district, actuals, days, plant, progress)
+        run = _run(district, actuals, days, plant, progress, grid_events)
     if modbus is not None:
         run.devices = "modbus-tcp"
     return run
 
 
-def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool) -> ControllerRun:
+def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool,
+         grid_events: GridEvents | None = None) -> ControllerRun:
     cfg = district.config
     every = cfg.replay.reoptimise_every_min
     rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
@@ -146,6 +152,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     # warm-down: decisions plan no further than the replay's end and end there at the starting SoC
     end = actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
     soc_start = dict(plant.soc_kwh)
+    res = pd.Timedelta(minutes=district.resolution_min)
 
     def peaks_before(k: int) -> dict[PeakKey, float]:  # demand charges: the replayed month's peaks so far
         charges = cfg.dispatch.demand_charges
@@ -155,7 +162,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     def plan_day_ahead(day: date, k: int) -> None:
         t0 = timer.perf_counter()
         try:
-            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k))
+            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k), grid_events)
         except SolverError as exc:
             log.warning("day-ahead plan for %s failed (%s)", day, exc)
             return
@@ -171,13 +178,14 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             plan_day_ahead(gates[s], k)
         if minutes[k] == 0:
             plan = day_ahead.get(local_dates[k], plan)
-        if every and minutes[k] % every == 0:
+        replan = grid_events is not None and grid_events.issued_within(s - res, s)  # as the daemon does
+        if (every and minutes[k] % every == 0) or replan:
             t0 = timer.perf_counter()
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,
                                   heat_pump_temp_c=plant.temp_c, rolling=rolling,
                                   horizon_end=end, terminal_kwh=soc_start, running_peak_kw=peaks_before(k),
-                                  process_reports=plant.process_reports(s))
+                                  process_reports=plant.process_reports(s), grid_events=grid_events)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
             else:

@@ -11,6 +11,7 @@ import pandas as pd
 from gridctl.config import ConfigError
 from gridctl.demand_charges import realised_charges
 from gridctl.district import District
+from gridctl.grid_events import GridEvents
 from gridctl.process_loads import process_params, process_report
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.baselines import BASELINES
@@ -53,9 +54,11 @@ def run_replay(
     soc_kwh: dict[str, float] | None = None,
     progress: bool = False,
     modbus: ModbusTarget | None = None,
+    grid_events: GridEvents | None = None,
 ) -> ReplayResult:
     """Replay gridctl and the configured baselines from local ``start`` to ``end`` (inclusive);
-    gridctl's devices in-process, or over Modbus TCP at ``modbus`` (baselines always in-process)."""
+    gridctl's devices in-process, or over Modbus TCP at ``modbus`` (baselines always in-process);
+    ``grid_events``: recorded grid-operator events gridctl's decisions take (the baselines do not)."""
     t_start = timer.perf_counter()
     cfg = district.config
     days = replay_days(start, end)
@@ -64,7 +67,7 @@ def run_replay(
         index = index.append(local_day(d, district.tz, district.resolution_min))
     actuals = load_actuals(district, index)
     soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
-    controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus)
+    controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events)
     if controller.interrupted:  # the baselines and KPIs cover the whole days gridctl replayed
         index = controller.operation.index
         days = sorted(set(index.tz_convert(district.tz).date))

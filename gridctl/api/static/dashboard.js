@@ -184,11 +184,25 @@ function draw(d) {
   document.body.dataset.rendered = d.now;
 }
 
+async function drawGridEvents(tz) {
+  const r = await fetch("/api/openadr/events");
+  if (!r.ok) return;
+  const body = await r.json();
+  table("openadr", ["event", "program", `issued (${tz})`, `from (${tz})`, `to (${tz})`, "signals", "reports"],
+        body.events.slice(-20).reverse().map(e => [[e.event.eventName || e.event_id, e.program_id, at(e.version_at, tz),
+                                                    e.start ? at(e.start, tz) : "", e.end ? at(e.end, tz) : "",
+                                                    e.signals.join(", "),
+                                                    e.reports.map(x => x.reading_type).join(", ")]]));
+}
+
 async function refresh() {
   try {
     const r = await fetch("/api/dashboard");
-    if (r.ok) draw(await r.json());
-    else document.getElementById("health").textContent = `the daemon answered ${r.status} ${r.statusText}`;
+    if (r.ok) {
+      const d = await r.json();
+      draw(d);
+      await drawGridEvents(d.timezone);
+    } else document.getElementById("health").textContent = `the daemon answered ${r.status} ${r.statusText}`;
   } catch (err) {
     document.getElementById("health").textContent = `no answer from the daemon: ${err}`;
   }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from gridctl.store import series_models  # noqa: F401 - the series tables belong to Base.metadata
+from gridctl.store import openadr, series_models  # noqa: F401 - their tables belong to Base.metadata
 from gridctl.store.models import Base
 
 config = context.config
