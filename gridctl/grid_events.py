@@ -79,11 +79,11 @@ class GridEvents:
         self.events[key] = event
         return True
 
-    def latest(self, at: pd.Timestamp | None = None) -> list[dict]:
-        """The newest version of each event known at ``at`` (all when None)."""
+    def latest(self) -> list[dict]:
+        """The newest version of each event."""
         out: dict[str, tuple[pd.Timestamp, dict]] = {}
         for (eid, t), ev in self.events.items():
-            if (at is None or t <= at) and (eid not in out or t > out[eid][0]):
+            if eid not in out or t > out[eid][0]:
                 out[eid] = (t, ev)
         return [ev for _, ev in out.values()]
 
