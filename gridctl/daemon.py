@@ -12,6 +12,8 @@ see :mod:`gridctl.clock`):
   just ended is written.
 * ``poll`` every ``telemetry_s``: telemetry of every device that is due.
 * ``housekeeping`` hourly: retention.
+* ``openadr`` every ``[openadr] poll_interval_s`` when enabled: the grid operator's events
+  (:mod:`gridctl.ven`; a new one re-plans at once, plans take them, reports go back).
 
 Every job has ``coalesce`` (a backlog runs once), ``max_instances=1`` (no overlap) and a misfire
 grace time; misses, overlaps and errors are logged and stored as events, so clock jumps show up

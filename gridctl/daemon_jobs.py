@@ -2,8 +2,8 @@
 
 Jobs (``AsyncIOScheduler`` in the site time zone, fired on the daemon clock, see
 :mod:`gridctl.clock`): ``tick`` at every interval start, ``intraday`` ``intraday_lead_s`` before
-it, ``poll`` every ``telemetry_s``, ``day_ahead`` at the gate time, ``housekeeping`` hourly, and one
-job per configured feed. Each has ``coalesce``, ``max_instances=1`` and a misfire grace time.
+it, ``poll`` every ``telemetry_s``, ``day_ahead`` at the gate time, ``housekeeping`` hourly, ``openadr``
+every ``[openadr] poll_interval_s`` when enabled, and one job per configured feed. Each has ``coalesce``, ``max_instances=1`` and a misfire grace time.
 """
 
 from __future__ import annotations

@@ -52,13 +52,12 @@ def signal_rows(event: dict) -> pd.DataFrame:
     """The event's intervals of the payload types gridctl uses, in gridctl's units, with ``known_at``."""
     rows = event_intervals(event)
     rows = rows[rows.payload_type.isin(list(SCALE))].copy()
-    for ptype, unit in set(zip(rows.payload_type, rows.units)):
-        key = None if unit is None else str(unit).upper()
+    keys = [None if u is None or pd.isna(u) else str(u).upper() for u in rows.units]
+    for ptype, unit, key in zip(rows.payload_type, rows.units, keys):
         if key not in SCALE[ptype]:
             raise EventFormatError(f"payloadDescriptors.{ptype}.units: {unit!r} is not one of "
                                    f"{sorted(k for k in SCALE[ptype] if k)}")
-        sel = (rows.payload_type == ptype) & (rows.units.astype(object) == unit)
-        rows.loc[sel, "value"] = rows.loc[sel, "value"] * SCALE[ptype][key]
+    rows["value"] = rows.value.to_numpy() * np.array([SCALE[p][k] for p, k in zip(rows.payload_type, keys)])
     rows["known_at"] = known_at(event)
     return rows
 
@@ -80,11 +79,11 @@ class GridEvents:
         self.events[key] = event
         return True
 
-    def latest(self, at: pd.Timestamp | None = None) -> list[dict]:
-        """The newest version of each event known at ``at`` (all when None)."""
+    def latest(self) -> list[dict]:
+        """The newest version of each event."""
         out: dict[str, tuple[pd.Timestamp, dict]] = {}
         for (eid, t), ev in self.events.items():
-            if (at is None or t <= at) and (eid not in out or t > out[eid][0]):
+            if eid not in out or t > out[eid][0]:
                 out[eid] = (t, ev)
         return [ev for _, ev in out.values()]
 
