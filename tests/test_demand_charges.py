@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dispatch_case import solve_case
+from test_cli_errors import assert_one_line, gridctl
 
 from gridctl.config import parse_config
 from gridctl.config_charges import DemandChargeConfig
@@ -130,3 +131,17 @@ def test_a_persistent_model_carries_the_new_running_peak_as_a_rebuild_does():
         assert kept.objective == pytest.approx(built.objective, abs=1e-6)
         assert kept.model.demand_peak_kw["peak", "2016-07"].value == pytest.approx(
             built.model.demand_peak_kw["peak", "2016-07"].value, abs=1e-6)
+
+
+@pytest.mark.parametrize("table, pattern", [
+    ('name = "m"\nprice_per_kw = 10.0\nhours = [8, 24]', r"dispatch\.demand_charges\.0\.hours: \[24\] outside 0-23"),
+    ('name = "m"\nprice_per_kw = 10.0\nweekdays = []', r"dispatch\.demand_charges\.0\.weekdays: empty weekdays"),
+    ('name = "m"\nprice_per_kw = -1.0', r"dispatch\.demand_charges\.0\.price_per_kw: .*greater than 0"),
+    ('name = "m"\nprice_per_kw = 1.0\n[[dispatch.demand_charges]]\nname = "m"\nprice_per_kw = 2.0',
+     r"dispatch\.demand_charges: duplicate demand charge names \['m'\]"),
+])
+def test_a_bad_charge_is_one_line_and_exit_2(table, pattern, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[[dispatch.demand_charges]]\n{table}\n")
+    proc = gridctl("plan", "--config", str(config), "--date", "2016-07-14", "--out", str(tmp_path / "out"))
+    assert_one_line(proc, 2, r"^error: " + pattern)
