@@ -22,7 +22,7 @@ PRICE = 0.1  # per kWh, flat: shifting energy is free, only the peak costs
 
 
 def inputs(charge: DemandChargeConfig, running: dict | None = None, load_kw=LOAD_KW, start="2016-07-14T00:00Z",
-           objective="cost") -> DispatchInputs:
+           objective="cost", carbon_price_per_kg=0.0) -> DispatchInputs:
     """Hourly case (UTC site) with a lossless 5 kW / 10 kWh battery at 6 kWh that must end there."""
     n = len(load_kw)
     index = pd.date_range(start, periods=n, freq="1h", tz="UTC")
@@ -30,6 +30,7 @@ def inputs(charge: DemandChargeConfig, running: dict | None = None, load_kw=LOAD
     return DispatchInputs(index=index, dt_h=1.0, load_kw=np.array(load_kw), pv_kw=np.zeros(n),
                           ci_kg_per_kwh=np.full(n, 0.3), batteries=[bat], objective=objective,
                           price_per_kwh=np.full(n, PRICE), throughput_penalty_per_kwh=0.0,
+                          carbon_price_per_kg=carbon_price_per_kg,
                           demand_charges=model_charges([charge], index, "UTC", objective, running or {}))
 
 
@@ -37,11 +38,13 @@ def charge(**kw) -> DemandChargeConfig:
     return DemandChargeConfig(**{"name": "peak", "price_per_kw": 10.0, **kw})
 
 
-def test_peak_shaving_reaches_the_flat_analytic_peak():
-    res, table, _ = solve_case(inputs(charge()))
+@pytest.mark.parametrize("objective", ["cost", "blend"])
+def test_peak_shaving_reaches_the_flat_analytic_peak(objective):
+    res, table, _ = solve_case(inputs(charge(), objective=objective, carbon_price_per_kg=0.1))
     assert table.grid_import_kw.max() == pytest.approx(7.0, abs=1e-6)
-    # energy at the flat price plus 10 per kW of the 7 kW peak
-    assert res.objective == pytest.approx(PRICE * 28 + 10.0 * 7.0, abs=1e-6)
+    # energy at the flat price plus 10 per kW of the 7 kW peak (blend: plus 0.1 per kg of 28 kWh at 0.3 kg/kWh)
+    carbon = 0.1 * 0.3 * 28 if objective == "blend" else 0.0
+    assert res.objective == pytest.approx(PRICE * 28 + 10.0 * 7.0 + carbon, abs=1e-6)
     report = charge_report(table.grid_import_kw, [charge()], "UTC")
     assert report == [{"name": "peak", "month": "2016-07", "carried_peak_kw": 0.0, "peak_kw": 7.0,
                        "price_per_kw": 10.0, "charge": 70.0, "added_charge": 70.0}]
