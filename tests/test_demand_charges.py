@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dispatch_case import solve_case
+from test_cli_errors import assert_one_line, gridctl
 
 from gridctl.config import parse_config
 from gridctl.config_charges import DemandChargeConfig
@@ -21,7 +22,7 @@ PRICE = 0.1  # per kWh, flat: shifting energy is free, only the peak costs
 
 
 def inputs(charge: DemandChargeConfig, running: dict | None = None, load_kw=LOAD_KW, start="2016-07-14T00:00Z",
-           objective="cost") -> DispatchInputs:
+           objective="cost", carbon_price_per_kg=0.0) -> DispatchInputs:
     """Hourly case (UTC site) with a lossless 5 kW / 10 kWh battery at 6 kWh that must end there."""
     n = len(load_kw)
     index = pd.date_range(start, periods=n, freq="1h", tz="UTC")
@@ -29,6 +30,7 @@ def inputs(charge: DemandChargeConfig, running: dict | None = None, load_kw=LOAD
     return DispatchInputs(index=index, dt_h=1.0, load_kw=np.array(load_kw), pv_kw=np.zeros(n),
                           ci_kg_per_kwh=np.full(n, 0.3), batteries=[bat], objective=objective,
                           price_per_kwh=np.full(n, PRICE), throughput_penalty_per_kwh=0.0,
+                          carbon_price_per_kg=carbon_price_per_kg,
                           demand_charges=model_charges([charge], index, "UTC", objective, running or {}))
 
 
@@ -36,11 +38,13 @@ def charge(**kw) -> DemandChargeConfig:
     return DemandChargeConfig(**{"name": "peak", "price_per_kw": 10.0, **kw})
 
 
-def test_peak_shaving_reaches_the_flat_analytic_peak():
-    res, table, _ = solve_case(inputs(charge()))
+@pytest.mark.parametrize("objective", ["cost", "blend"])
+def test_peak_shaving_reaches_the_flat_analytic_peak(objective):
+    res, table, _ = solve_case(inputs(charge(), objective=objective, carbon_price_per_kg=0.1))
     assert table.grid_import_kw.max() == pytest.approx(7.0, abs=1e-6)
-    # energy at the flat price plus 10 per kW of the 7 kW peak
-    assert res.objective == pytest.approx(PRICE * 28 + 10.0 * 7.0, abs=1e-6)
+    # energy at the flat price plus 10 per kW of the 7 kW peak (blend: plus 0.1 per kg of 28 kWh at 0.3 kg/kWh)
+    carbon = 0.1 * 0.3 * 28 if objective == "blend" else 0.0
+    assert res.objective == pytest.approx(PRICE * 28 + 10.0 * 7.0 + carbon, abs=1e-6)
     report = charge_report(table.grid_import_kw, [charge()], "UTC")
     assert report == [{"name": "peak", "month": "2016-07", "carried_peak_kw": 0.0, "peak_kw": 7.0,
                        "price_per_kw": 10.0, "charge": 70.0, "added_charge": 70.0}]
@@ -130,3 +134,17 @@ def test_a_persistent_model_carries_the_new_running_peak_as_a_rebuild_does():
         assert kept.objective == pytest.approx(built.objective, abs=1e-6)
         assert kept.model.demand_peak_kw["peak", "2016-07"].value == pytest.approx(
             built.model.demand_peak_kw["peak", "2016-07"].value, abs=1e-6)
+
+
+@pytest.mark.parametrize("table, pattern", [
+    ('name = "m"\nprice_per_kw = 10.0\nhours = [8, 24]', r"dispatch\.demand_charges\.0\.hours: \[24\] outside 0-23"),
+    ('name = "m"\nprice_per_kw = 10.0\nweekdays = []', r"dispatch\.demand_charges\.0\.weekdays: empty weekdays"),
+    ('name = "m"\nprice_per_kw = -1.0', r"dispatch\.demand_charges\.0\.price_per_kw: .*greater than 0"),
+    ('name = "m"\nprice_per_kw = 1.0\n[[dispatch.demand_charges]]\nname = "m"\nprice_per_kw = 2.0',
+     r"dispatch\.demand_charges: duplicate demand charge names \['m'\]"),
+])
+def test_a_bad_charge_is_one_line_and_exit_2(table, pattern, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[[dispatch.demand_charges]]\n{table}\n")
+    proc = gridctl("plan", "--config", str(config), "--date", "2016-07-14", "--out", str(tmp_path / "out"))
+    assert_one_line(proc, 2, r"^error: " + pattern)
