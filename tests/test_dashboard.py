@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from browser import assert_offline, browser_args
+from ports import uvicorn_port
 from test_daemon import running_daemon
 
 from gridctl.api import create_app
@@ -19,12 +19,6 @@ from gridctl.api.app import STATIC
 
 # the bare page (headers and empty panels) compresses to about 60 kB, the drawn one to over 250 kB
 RENDERED_PNG_BYTES = 150_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_dashboard_needs_no_network():
@@ -44,12 +38,12 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
     browser = [*browser_args(tmp_path / "chromium"), "--virtual-time-budget=10000", "--window-size=1400,2600"]
     shot = Path(os.environ.get("DASHBOARD_SCREENSHOT", tmp_path / "dashboard.png"))
     async with running_daemon(demo_district, tmp_path, scale=30.0) as run:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(run.daemon), host="127.0.0.1", port=port,
+        server = uvicorn.Server(uvicorn.Config(create_app(run.daemon), host="127.0.0.1", port=0,
                                                log_config=None, lifespan="off"))
         task = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started and not task.done():
             await asyncio.sleep(0.05)
+        port = uvicorn_port(server)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 data = (await client.get("/api/dashboard")).json()
