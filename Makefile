@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test`: a number, auto (one per CPU) or 0 (serial, in this process)
+TEST_WORKERS ?= auto
 
 .PHONY: run test bench lint plan clean floors mutants docs docs-figures
 
@@ -15,8 +17,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/gridctl run --config config.toml
 
+# each test file runs whole on one worker (--dist loadfile): its module fixtures are built once
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

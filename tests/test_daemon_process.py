@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from ports import free_port
 
 from adapters.drivers import BatteryDriver, HostPool
 from gridctl.config import DEFAULT_CONFIG_PATH
@@ -24,12 +24,6 @@ from gridctl.store import Store
 from gridctl.store.repository import TABLES
 
 GRIDCTL = str(Path(sys.executable).with_name("gridctl"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(tmp_path: Path) -> tuple[Path, int, int]:

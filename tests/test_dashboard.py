@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import pandas as pd
 import pytest
 import uvicorn
 from browser import assert_offline, browser_args
+from ports import uvicorn_port
 from test_daemon import running_daemon
 from test_openadr import cap_event
 
@@ -22,12 +22,6 @@ from gridctl.store.openadr import add_event
 
 # the bare page (headers and empty panels) compresses to about 60 kB, the drawn one to over 250 kB
 RENDERED_PNG_BYTES = 150_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_dashboard_needs_no_network():
@@ -50,12 +44,12 @@ async def test_dashboard_renders_plan_in_headless_chromium(demo_district, tmp_pa
         issued = pd.Timestamp("2016-11-24T08:00:00Z").to_pydatetime()
         add_event(run.store, {**cap_event("dso-flex", 9000.0, "ev1"), "createdDateTime": issued.isoformat()},
                   issued, issued)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(run.daemon), host="127.0.0.1", port=port,
+        server = uvicorn.Server(uvicorn.Config(create_app(run.daemon), host="127.0.0.1", port=0,
                                                log_config=None, lifespan="off"))
         task = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started and not task.done():
             await asyncio.sleep(0.05)
+        port = uvicorn_port(server)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 data = (await client.get("/api/dashboard")).json()

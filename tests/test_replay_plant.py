@@ -4,7 +4,6 @@ served on 127.0.0.1 (Modbus and its HTTP control endpoint on real sockets)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from ports import uvicorn_port
 from test_replay import replay_district
 
 from adapters.simulator import SimClock
@@ -43,12 +43,6 @@ def in_process(naive, actuals):
     return replay_controller(naive, actuals, [DAY])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def served(district, start) -> Iterator[ModbusTarget]:
     """What ``gridctl simulate --clock-start START --control-port N`` serves, on a thread of its own."""
@@ -57,12 +51,12 @@ def served(district, start) -> Iterator[ModbusTarget]:
     thread.start()
     sim = simulator(district, SimClock(start), "127.0.0.1", 0)
     port = asyncio.run_coroutine_threadsafe(sim.start(), loop).result(10)
-    control = ControlServer(sim, "127.0.0.1", free_port())
+    control = ControlServer(sim, "127.0.0.1", 0)
     serving = asyncio.run_coroutine_threadsafe(control.serve(), loop)
     while not control.started and not serving.done():
         time.sleep(0.02)
     try:
-        yield ModbusTarget("127.0.0.1", port, f"http://127.0.0.1:{control.config.port}")
+        yield ModbusTarget("127.0.0.1", port, f"http://127.0.0.1:{uvicorn_port(control)}")
     finally:
         control.should_exit = True
         serving.result(10)
