@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from modbus_fixtures import FAST, START
 
@@ -12,6 +15,22 @@ from adapters.sunspec import DeviceMap
 PRESS = ProcessLoadParams("press", 41, p_min_kw=50.0, p_max_kw=200.0, ramp_s=60.0)
 
 
+@asynccontextmanager
+async def driven(interlocked: bool = False) -> AsyncIterator[tuple[Simulator, SimProcessLoad, ProcessLoadDriver]]:
+    """The press served on an ephemeral port and its driver, discovered over TCP."""
+    clock = SimClock(START)
+    device = SimProcessLoad(PRESS, clock)
+    device.interlocked = interlocked
+    async with Simulator([device], clock) as sim:
+        host = ModbusHost("127.0.0.1", sim.port, FAST)
+        try:
+            drv = ProcessLoadDriver(host, PRESS.unit_id, PRESS.id, p_max_kw=PRESS.p_max_kw, revert_s=7200)
+            await drv.discover()
+            yield sim, device, drv
+        finally:
+            host.close()
+
+
 def test_map_64903_is_a_pysunspec2_model_with_its_points():
     model = DeviceMap.build([1, 64903]).model(64903)
     for name in ("St", "W", "WMinRtg", "WMaxRtg", "Ilk", "Starts", "StTms", "TotWh", "Run", "Rst", "WSet"):
@@ -19,78 +38,60 @@ def test_map_64903_is_a_pysunspec2_model_with_its_points():
 
 
 async def test_start_ramps_runs_at_setpoint_and_stops():
-    clock = SimClock(START)
-    device = SimProcessLoad(PRESS, clock)
-    async with Simulator([device], clock) as sim:
-        host = ModbusHost("127.0.0.1", sim.port, FAST)
-        try:
-            drv = ProcessLoadDriver(host, PRESS.unit_id, PRESS.id, p_max_kw=PRESS.p_max_kw, revert_s=7200)
-            await drv.discover()
-            assert await drv.write_setpoint(120.0) == pytest.approx(120.0)
-            clock.advance(30)
-            t = await drv.read_telemetry()
-            assert t.p_kw == pytest.approx(60.0, abs=0.5)  # half-way up the 60 s ramp
-            assert t.extra["running"] == 1 and t.extra["starts"] == 1
-            clock.advance(3570)  # one hour after the start: 30 s ramp energy short of 120 kWh
-            t = await drv.read_telemetry()
-            assert t.p_kw == pytest.approx(120.0)
-            assert t.extra["energy_kwh"] == pytest.approx(120.0 - 120.0 * 30 / 3600, abs=0.01)
-            assert await drv.write_setpoint(0.0) == 0.0
-            clock.advance(60)
-            t = await drv.read_telemetry()
-            assert t.p_kw == 0.0 and t.extra["running"] == 0 and t.extra["state_s"] == 60
-        finally:
-            host.close()
+    async with driven() as (sim, _, drv):
+        assert await drv.write_setpoint(120.0) == pytest.approx(120.0)
+        sim.clock.advance(30)
+        t = await drv.read_telemetry()
+        assert t.p_kw == pytest.approx(60.0, abs=0.5)  # half-way up the 60 s ramp
+        assert t.extra["running"] == 1 and t.extra["starts"] == 1
+        sim.clock.advance(3570)  # one hour after the start: 30 s ramp energy short of 120 kWh
+        t = await drv.read_telemetry()
+        assert t.p_kw == pytest.approx(120.0)
+        assert t.extra["energy_kwh"] == pytest.approx(120.0 - 120.0 * 30 / 3600, abs=0.01)
+        assert await drv.write_setpoint(0.0) == 0.0
+        sim.clock.advance(60)
+        t = await drv.read_telemetry()
+        assert t.p_kw == 0.0 and t.extra["running"] == 0 and t.extra["state_s"] == 60
+
+
+async def test_a_power_below_the_running_minimum_is_refused():
+    async with driven() as (_, device, drv):
+        with pytest.raises(DeviceRejected) as refused:
+            await drv.write_setpoint(20.0)
+        assert refused.value.code == 3 and not device.running
 
 
 async def test_interlock_refuses_a_start_which_is_not_written_again_until_it_clears():
-    clock = SimClock(START)
-    device = SimProcessLoad(PRESS, clock)
-    device.interlocked = True
-    async with Simulator([device], clock) as sim:
-        host = ModbusHost("127.0.0.1", sim.port, FAST)
-        try:
-            drv = ProcessLoadDriver(host, PRESS.unit_id, PRESS.id, p_max_kw=PRESS.p_max_kw, revert_s=7200)
-            await drv.discover()
-            with pytest.raises(DeviceRejected) as refused:
-                await drv.write_setpoint(200.0)
-            assert refused.value.code == 4 and device.starts == 0
-            sim.set_fault("press", offline=True)  # a request now would time out
-            with pytest.raises(DeviceRejected):  # refused again by the driver: nothing sent
-                await drv.write_setpoint(200.0)
-            sim.clear_faults("press")
-            assert device.image.get_raw(device.pt(64903, "WSetEna")) == 0
-            t = await drv.read_telemetry()
-            assert t.extra["interlock"] == 1 and drv.start_refused
-            device.interlocked = False
-            await drv.read_telemetry()
-            assert await drv.write_setpoint(200.0) == pytest.approx(200.0)
-            assert device.running and device.starts == 1
-        finally:
-            host.close()
+    async with driven(interlocked=True) as (sim, device, drv):
+        with pytest.raises(DeviceRejected) as refused:
+            await drv.write_setpoint(200.0)
+        assert refused.value.code == 4 and device.starts == 0
+        sim.set_fault("press", offline=True)  # a request now would time out
+        with pytest.raises(DeviceRejected):  # refused again by the driver: nothing sent
+            await drv.write_setpoint(200.0)
+        sim.clear_faults("press")
+        assert device.image.get_raw(device.pt(64903, "WSetEna")) == 0
+        t = await drv.read_telemetry()
+        assert t.extra["interlock"] == 1 and drv.start_refused
+        device.interlocked = False
+        await drv.read_telemetry()
+        assert await drv.write_setpoint(200.0) == pytest.approx(200.0)
+        assert device.running and device.starts == 1
 
 
 async def test_trip_stops_the_process_until_reset():
-    clock = SimClock(START)
-    device = SimProcessLoad(PRESS, clock)
-    async with Simulator([device], clock) as sim:
-        host = ModbusHost("127.0.0.1", sim.port, FAST)
-        try:
-            drv = ProcessLoadDriver(host, PRESS.unit_id, PRESS.id, p_max_kw=PRESS.p_max_kw, revert_s=7200)
-            await drv.discover()
+    async with driven() as (sim, device, drv):
+        await drv.write_setpoint(200.0)
+        sim.clock.advance(120)
+        sim.set_fault("press", alarm=True)
+        sim.clock.advance(10)
+        t = await drv.read_telemetry()
+        assert t.p_kw == 0.0 and not t.available and t.alarms == 2 and t.extra["running"] == 0
+        with pytest.raises(DeviceRejected):
             await drv.write_setpoint(200.0)
-            clock.advance(120)
-            sim.set_fault("press", alarm=True)
-            clock.advance(10)
-            t = await drv.read_telemetry()
-            assert t.p_kw == 0.0 and not t.available and t.alarms == 2 and t.extra["running"] == 0
-            with pytest.raises(DeviceRejected):
-                await drv.write_setpoint(200.0)
-            reset = drv.point(64903, "Rst")
-            await host.write(PRESS.id, PRESS.unit_id, reset.address, [1])
-            t = await drv.read_telemetry()
-            assert t.available and not drv.start_refused
-            assert await drv.write_setpoint(200.0) == pytest.approx(200.0)
-            assert device.starts == 2
-        finally:
-            host.close()
+        reset = drv.point(64903, "Rst")
+        await drv.host.write(PRESS.id, PRESS.unit_id, reset.address, [1])
+        t = await drv.read_telemetry()
+        assert t.available and not drv.start_refused
+        assert await drv.write_setpoint(200.0) == pytest.approx(200.0)
+        assert device.starts == 2

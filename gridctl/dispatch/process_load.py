@@ -166,11 +166,11 @@ def immediate_running(pl: ProcessLoadParams, n: int, dt_h: float) -> np.ndarray:
     """No flexibility: full power from each window's start until its energy is delivered."""
     p = np.zeros(n)
     for w in pl.windows:
-        left = w.energy_kwh
-        for t in range(w.start, w.end):
-            p[t] = min(pl.p_max_kw, left / dt_h)
-            p[t] = p[t] if p[t] >= pl.p_min_kw - 1e-9 else 0.0
-            left -= p[t] * dt_h
+        full, rest_kwh = divmod(w.energy_kwh + 1e-9, pl.p_max_kw * dt_h)
+        steps = min(int(full), w.end - w.start)
+        p[w.start:w.start + steps] = pl.p_max_kw
+        if steps < w.end - w.start and rest_kwh / dt_h >= pl.p_min_kw:  # a last, partial interval
+            p[w.start + steps] = rest_kwh / dt_h
     return p
 
 
