@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pandas as pd
 import pytest
 from modbus_fixtures import FAST, START
 
 from adapters.drivers import DeviceRejected, ModbusHost, ProcessLoadDriver
 from adapters.simulator import ProcessLoadParams, SimClock, SimProcessLoad, Simulator
 from adapters.sunspec import DeviceMap
+from gridctl.control import Controller, ControlSettings, Rating
+from gridctl.driver_device import DriverDevice
+from gridctl.store import Store
 
 PRESS = ProcessLoadParams("press", 41, p_min_kw=50.0, p_max_kw=200.0, ramp_s=60.0)
 
@@ -95,3 +99,26 @@ async def test_trip_stops_the_process_until_reset():
         assert t.available and not drv.start_refused
         assert await drv.write_setpoint(200.0) == pytest.approx(200.0)
         assert device.starts == 2
+
+
+async def test_control_layer_switches_the_load_and_sends_a_refused_start_once(tmp_path):
+    async with driven(interlocked=True) as (sim, device, drv):
+        clock = [pd.Timestamp("2026-06-01 10:00", tz="UTC")]  # daemon time, one interval per write
+        store = Store(f"sqlite:///{tmp_path / 'control.sqlite'}")
+        ctl = Controller({PRESS.id: DriverDevice(drv)}, {PRESS.id: Rating(0.0, PRESS.p_max_kw, safe_kw=None)},
+                         store, lambda: clock[0], ControlSettings())
+        now = clock[0]
+        (refused,) = await ctl.apply(now, {PRESS.id: (150.0, "plan")})
+        assert not refused.ok and "exception 4" in refused.error
+        sim.set_fault("press", offline=True)  # a request would now time out: the next failure is the driver's own
+        (again,) = await ctl.apply(now, {PRESS.id: (150.0, "plan")})
+        assert not again.ok and "not retried" in again.error and device.starts == 0
+        sim.clear_faults("press")
+        device.interlocked = False
+        tel = (await ctl.poll())[PRESS.id]
+        assert tel.process == (False, 0.0, 0.0, 0)
+        (started,) = await ctl.apply(now, {PRESS.id: (150.0, "plan")})
+        assert started.ok and device.running and device.target_kw() == pytest.approx(150.0)
+        clock[0] += pd.Timedelta(minutes=15)
+        (stopped,) = await ctl.apply(clock[0], {PRESS.id: (0.0, "plan")})
+        assert stopped.ok and not device.running and device.starts == 1
