@@ -68,7 +68,8 @@ def demo() -> list[str]:
         fc = make_forecast(district, gate_time(day, district.tz, cfg.site.gate_time), horizon)
         inp = dispatch_inputs(district, fc)
         base, ac_s = _timed(check_schedule, district, fc.groups, zero_flex_table(inp))
-        buses = sorted({a.bus for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps, *inp.pv_assets)})
+        buses = sorted({a.bus for a in (*inp.batteries, *inp.ev_chargers, *inp.heat_pumps, *inp.process_loads,
+                                        *inp.pv_assets)})
         x = bus_flex_from_table(plan.table, inp, buses)
         for method in ("sensitivity", "lindistflow"):
             grid = linear_grid(method, district.net, base, buses, device_q_per_p(district, buses))

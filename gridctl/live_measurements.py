@@ -37,7 +37,8 @@ class LiveMeasurements:
         self.meter_failing = False
         m = config.measurements
         self.pv_series = sorted(s for s in known if s.startswith("pv/"))
-        self.own_ids = [a.id for a in (*config.assets.battery, *config.assets.ev_charger, *config.assets.heat_pump)]
+        a = config.assets
+        self.own_ids = [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump, *a.process_load)]
         self.meter_series, self.derived_series = m.meter_series, m.derived_load_series
 
     async def read_meter(self, data_now: pd.Timestamp) -> list[SeriesRow]:

@@ -85,8 +85,8 @@ def _window(cfg: ProcessLoadConfig, index: pd.DatetimeIndex, ws: pd.Timestamp, w
     inside = np.flatnonzero((index >= ws) & (index < we))
     whole_steps = (we - ws).total_seconds() / 3600 / dt_h
     under_way = ws < index[0]
-    if under_way and report is not None:
-        energy, done = max(cfg.requested_kwh - report.delivered_kwh, 0.0), report.starts
+    if under_way and report is not None:  # in 10 Wh steps: counters read in Wh or exactly plan alike
+        energy, done = max(round(cfg.requested_kwh - report.delivered_kwh, 2), 0.0), report.starts
     else:
         energy, done = cfg.requested_kwh * min(len(inside) / whole_steps, 1.0), 0
     if cfg.on_off:

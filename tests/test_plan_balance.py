@@ -20,7 +20,7 @@ DAY = date(2016, 1, 14)  # winter: heat pumps, EV sessions and batteries all run
 
 def _asset_ids(district) -> list[str]:
     a = district.config.assets
-    return [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump)]
+    return [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump, *a.process_load)]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_model_grid_exchange_carries_every_asset(solved, demo_district):
 
 def test_plan_emissions_are_what_the_solver_minimised(demo_district):
     # objective = emissions of the model's grid import + small curtailment and throughput penalties
-    # (no soft limit violated); the table's emissions come from its own balance, so both agree only
+    # + process loads' start-up costs (no soft limit violated); the table's emissions come from its own balance, so both agree only
     # when the model's balance holds every asset the table lists
     horizon = local_day(DAY, demo_district.tz, demo_district.resolution_min)
     plan = plan_horizon(demo_district, gate_time(DAY, demo_district.tz, demo_district.config.site.gate_time),
@@ -59,6 +59,9 @@ def test_plan_emissions_are_what_the_solver_minimised(demo_district):
     battery = t[[f"{b.id}.p_kw" for b in demo_district.config.assets.battery]]
     penalties = (d.curtailment_penalty_per_kwh * t.pv_curtailed_kw.sum() * 0.25
                  + d.throughput_penalty_per_kwh * battery.abs().sum().sum() * 0.25)
+    cost_per_start = {p.id: p.startup_cost for p in demo_district.config.assets.process_load}
+    starts = sum(cost_per_start[w["asset"]] * w["starts"] for w in s["process_loads"])
+    assert starts > 0  # not a vacuous check: the demo's process loads start
     emissions = float((t.grid_import_kw.clip(lower=0) * t.ci_kg_per_kwh).sum() * 0.25)
     assert s["emissions_kg"] == pytest.approx(emissions, rel=1e-9)
-    assert s["objective"] == pytest.approx(emissions + penalties, abs=1e-3)
+    assert s["objective"] == pytest.approx(emissions + penalties + starts, abs=1e-3)

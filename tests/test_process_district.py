@@ -8,6 +8,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import pytest
+from test_cli_errors import assert_one_line, config_with, gridctl
 from test_replay import replay_district
 
 from gridctl.config import parse_config
@@ -92,3 +93,17 @@ def test_replay_keeps_one_press_block_across_re_optimisations(demo_district):
     assert rows["compressors"]["delivered_kwh"] == pytest.approx(800.0, abs=2.0)
     op = result.runs["gridctl"]
     assert (op["press_line.p_kw"] + op["compressors.p_kw"]).max() <= 300.0 + 1e-6
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    ((r'^group = "works"( +# process group.*)$', r'group = "wrks"\1'),
+     r"^error: assets\.process_load\.0\.group: 'wrks' \('press_line'\) is not one of the process_groups \['works'\]$"),
+    ((r"^run_h = 3\.0 .*$", "run_h = 3.1"), r"^error: assets\.process_load\.0\.energy_kwh: 'press_line' on/off .*whole 15-min"),
+    ((r'^bus = "MV4.101 Bus 12"( +# bus of the net \(index or name\) where.*)$', r'bus = "nowhere"\1'),
+     r"^error: assets\.process_load\.0\.bus: no bus named 'nowhere'"),
+    ((r"^p_min_kw = 50\.0 .*$", "p_min_kw = 500.0"), r"^error: assets\.process_load\.1: .*p_min_kw 500.0 is above p_max_kw"),
+])
+def test_process_load_mistakes_are_one_line_and_exit_2(edit, pattern, tmp_path):
+    proc = gridctl("plan", "--date", "2016-07-14", "--config", str(config_with(tmp_path, edit)),
+                   "--out", str(tmp_path / "out"))
+    assert_one_line(proc, 2, pattern)

@@ -108,7 +108,7 @@ def test_every_run_balances_against_the_recorded_history(demo_day):
     inflexible = hist[district.load_series].sum(axis=1).to_numpy() - recorded_flex
     pv = hist[district.pv_series].sum(axis=1).to_numpy()
     a = district.config.assets
-    ids = [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump)]
+    ids = [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump, *a.process_load)]
     for name, op in result.runs.items():
         expected = inflexible + op[[f"{i}.p_kw" for i in ids]].sum(axis=1) - (pv - op.pv_curtailed_kw)
         np.testing.assert_allclose(op.grid_import_kw, expected, atol=1e-6, err_msg=name)

@@ -5,13 +5,21 @@ import pandas as pd
 import pytest
 
 from gridctl.cycle import decide
+from gridctl.daemon import without_assets
 from gridctl.dispatch.inputs import ChargerReport
 from gridctl.dispatch.rolling import RollingDispatch
 
 DAY_START = pd.Timestamp("2016-07-11T22:00Z")  # local midnight of 12 July (CEST)
 
 
+def test_process_loads_make_every_decision_build_its_own_model(demo_district):
+    rolling = RollingDispatch()
+    decide(demo_district, DAY_START + pd.Timedelta(hours=9), {}, rolling=rolling)
+    assert rolling.builds == 0 and rolling.updates == 0  # binaries and reported states: a fresh MILP
+
+
 def test_a_day_of_persistent_decisions_matches_rebuilt_ones(demo_district):
+    demo_district = without_assets(demo_district, {p.id for p in demo_district.config.assets.process_load})
     rolling = RollingDispatch()
     rng = np.random.default_rng(3)
     soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in demo_district.batteries}

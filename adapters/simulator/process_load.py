@@ -52,18 +52,16 @@ class SimProcessLoad(SimulatedDevice):
         super().__init__(params.id, params.unit_id, clock, faults)
 
     def configure(self) -> None:
-        p = self.params
-        w_max = p.p_max_kw * 1000
+        w_min, w_max = self.params.p_min_kw * 1000, self.params.p_max_kw * 1000
         self.set_sf(MODEL, "W_SF", w_max)
-        self.set_raw(MODEL, "WSet_SF", 0)
-        self.set(MODEL, "WMinRtg", p.p_min_kw * 1000)
-        self.set(MODEL, "WMaxRtg", w_max)
-        self.set_raw(MODEL, "RmpTms", round(p.ramp_s))
-        for name, raw in (("Run", STOP), ("Rst", 0), ("WSetEna", 0), ("WSet", 0), ("WSetRvrt", 0),
-                          ("WSetEnaRvrt", 0), ("WSetRvrtTms", 0)):
+        raws = {"WSet_SF": 0, "RmpTms": round(self.params.ramp_s), "Run": STOP, "Rst": 0, "WSetEna": 0, "WSet": 0,
+                "WSetRvrt": 0, "WSetEnaRvrt": 0, "WSetRvrtTms": 0}
+        for name, raw in raws.items():
             self.set_raw(MODEL, name, raw)
-        for name in ("WSet", "WSetRvrt"):
-            self.limit(MODEL, name, 0, w_max)
+        self.set(MODEL, "WMinRtg", w_min)
+        self.set(MODEL, "WMaxRtg", w_max)
+        self.limit(MODEL, "WSet", 0, w_max)
+        self.limit(MODEL, "WSetRvrt", 0, w_max)
 
     @property
     def tripped(self) -> bool:
@@ -71,10 +69,9 @@ class SimProcessLoad(SimulatedDevice):
 
     def check_write(self, staged: RegisterImage) -> None:
         w_min = self.params.p_min_kw * 1000
-        for name in ("WSet", "WSetRvrt"):
-            w = staged.get(self.pt(MODEL, name))
-            if w is not None and 0 < w < w_min:
-                raise Refused(ILLEGAL_VALUE, f"{self.id}: {name}={w} W is below the minimum {w_min} W")
+        low = {n: w for n in ("WSet", "WSetRvrt") if 0 < (w := staged.get(self.pt(MODEL, n)) or 0.0) < w_min}
+        if low:
+            raise Refused(ILLEGAL_VALUE, f"{self.id}: {low} W below the running minimum {w_min} W")
         if staged.get_raw(self.pt(MODEL, "Run")) == RUN and not self.running:
             if self.tripped:
                 raise Refused(DEVICE_FAILURE, f"{self.id}: start refused, tripped (write Rst = 1 to reset)")

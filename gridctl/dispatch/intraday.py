@@ -17,6 +17,10 @@ basis:
 
 Rows and columns whose components are indexed by the time set ``m.T`` are "timed"; others (a
 session's unserved energy, the peak import) are never fixed.
+
+Process loads' binaries make a re-solve a MIP without a warm basis, and their measured states
+(energy and starts in the window under way) have no rows here: planning builds a fresh model for
+each decision when the district has process loads (:func:`gridctl.planning.plan_horizon`).
 """
 
 from __future__ import annotations

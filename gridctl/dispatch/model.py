@@ -2,8 +2,9 @@
 
 Per interval ``t`` (kW): ``import - export = load + sum(asset p) - (pv - curtailed)`` where the
 assets are batteries (``m.battery[id]``), EV charging points (``m.ev[id]``), heat pumps
-(``m.heat_pump[id]``) and process loads (``m.process_load[id]``, MILP), each a block exposing a load-referenced ``p_kw[t]``. Forecasts (load, PV,
-intensity, price) are mutable parameters so an intraday re-solve can update them in place.
+(``m.heat_pump[id]``) and process loads (``m.process_load[id]``, MILP), each a block exposing a
+load-referenced ``p_kw[t]``. Forecasts (load, PV, intensity, price) are mutable parameters so an
+intraday re-solve can update them in place.
 The grid connection is in :mod:`gridctl.dispatch.grid`, demand charges in
 :mod:`gridctl.dispatch.demand`, the objective in
 :mod:`gridctl.dispatch.objective`; soft limits in :mod:`gridctl.dispatch.soft`.

@@ -1,7 +1,10 @@
 """Deferrable process load block (MILP) and the shared power budget of process groups.
 
-Per load and interval ``t`` (``dt`` hours): binaries ``on[t]``, ``start[t]``, ``stop[t]`` and the
-load-referenced power ``p[t]`` (kW) with
+Per load and interval ``t`` (``dt`` hours): the binary ``on[t]``, ``start[t]`` and ``stop[t]`` in
+[0, 1] and the load-referenced power ``p[t]`` (kW). ``start`` and ``stop`` need no integrality of
+their own: with ``on`` integral, the switching row makes them 0 or 1 except for a pair
+``start = stop`` while ``on`` holds, which only tightens the rows below and costs start-up cost,
+so dropping it keeps a plan feasible and no worse (HiGHS branches on ``on`` alone). Rows:
 
 - ``p_min * on[t] <= p[t] <= p_max * on[t]`` (``p_min == p_max``: on/off at one level), and
   ``on[t] = 0`` outside the load's windows;
@@ -89,8 +92,8 @@ def populate_process_load(blk: pyo.Block, T: pyo.Set, dt_h: float, pl: ProcessLo
     """Fill ``blk`` with one process load's binaries, power, switching, windows and start cost."""
     lb, ub = on_bounds(pl, len(T))
     blk.on = pyo.Var(T, within=pyo.Binary, bounds=lambda _, t: (float(lb[t]), float(ub[t])))
-    blk.start = pyo.Var(T, within=pyo.Binary)
-    blk.stop = pyo.Var(T, within=pyo.Binary)
+    blk.start = pyo.Var(T, within=pyo.UnitInterval)  # integral wherever ``on`` is (see module doc)
+    blk.stop = pyo.Var(T, within=pyo.UnitInterval)
     blk.p_kw = pyo.Var(T, bounds=lambda _, t: (0.0, pl.p_max_kw * float(ub[t])))
     blk.p_lo = pyo.Constraint(T, rule=lambda _, t: blk.p_kw[t] >= pl.p_min_kw * blk.on[t])
     blk.p_hi = pyo.Constraint(T, rule=lambda _, t: blk.p_kw[t] <= pl.p_max_kw * blk.on[t])
@@ -166,11 +169,11 @@ def immediate_running(pl: ProcessLoadParams, n: int, dt_h: float) -> np.ndarray:
     """No flexibility: full power from each window's start until its energy is delivered."""
     p = np.zeros(n)
     for w in pl.windows:
-        left = w.energy_kwh
-        for t in range(w.start, w.end):
-            p[t] = min(pl.p_max_kw, left / dt_h)
-            p[t] = p[t] if p[t] >= pl.p_min_kw - 1e-9 else 0.0
-            left -= p[t] * dt_h
+        full, rest_kwh = divmod(w.energy_kwh + 1e-9, pl.p_max_kw * dt_h)
+        steps = min(int(full), w.end - w.start)
+        p[w.start:w.start + steps] = pl.p_max_kw
+        if steps < w.end - w.start and rest_kwh / dt_h >= pl.p_min_kw:  # a last, partial interval
+            p[w.start + steps] = rest_kwh / dt_h
     return p
 
 

@@ -14,7 +14,8 @@ rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
 row for (its arrival or departure moved). Network rows are added by ``extend`` at each build;
-re-optimisations keep them (each interval keeps its first linearisation).
+re-optimisations keep them (each interval keeps its first linearisation). Districts with process
+loads do not use it (see :mod:`gridctl.dispatch.intraday`).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ WINDOW = pd.Timedelta(hours=24)
 
 def own_assets(district: District) -> list[str]:
     a = district.config.assets
-    return [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump)]
+    return [x.id for x in (*a.battery, *a.ev_charger, *a.heat_pump, *a.process_load)]
 
 
 def book_recent(store: Store, district: District, clock: DaemonClock, now: pd.Timestamp) -> int:
