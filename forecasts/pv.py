@@ -257,7 +257,7 @@ class PvForecaster:
         self._history = history
         location = (self.clear_sky.location.latitude, self.clear_sky.location.longitude)
         identity = (repr(self.settings), self.timezone, str(self.gate), location, repr(self.clear_sky.plants),
-                    repr(self.search), frame_key(history), frame_key(self.weather))
+                    repr(self.search), frame_key(self.weather))
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
                                     self.resolution_min, "PV", identity)
         return self

@@ -21,6 +21,7 @@ class MeasurementsConfig(_Section):
 
     meter: bool = True
     demo_feed: bool = True
+    seed_history: bool = True
     meter_host: str | None = None
     meter_port: int | None = Field(None, ge=1, le=65535)
     meter_unit_id: int | None = Field(None, ge=1, le=247)

@@ -279,6 +279,8 @@ class Daemon:
         known, rebuilt = self.site.planning_district()
         if rebuilt:
             self._districts.clear()
+        for d in self._districts.values():  # extended in place: the copies share the fitted forecasters
+            d.__dict__.update(history=known.history, carbon=known.carbon)
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(known, set(excluded))
         return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,

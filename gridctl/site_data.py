@@ -35,7 +35,8 @@ class SiteData:
         self.config, self.district, self.store, self.clock = config, district, store, clock
         self.live: LiveMeasurements | None = None  # meter and measured series
         self.feed: DemoFeed | None = None  # publishes the configured history as it becomes known
-        self.known = KnownDistrict(district, store, config.measurements.max_gap_h, report)
+        self.known = KnownDistrict(district, store, config.measurements.max_gap_h, report,
+                                   config.measurements.seed_history)
         self.overlays: dict[str, external_forecasts.ExternalOverlay] = {}  # external forecasts in use
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-io")
         self._failing: set[str] = set()
@@ -43,7 +44,8 @@ class SiteData:
 
     def planning_district(self, refresh: bool = False) -> tuple[District, bool]:
         """The district with the data known at the data clock's now, and whether it was rebuilt
-        (run in the planner thread: it reads the store)."""
+        (else extended in place with the newest measurements; run in the planner thread: it reads
+        the store and, on the first call, seeds it)."""
         data_now = self.clock.data_time(self.clock.now())
         known, rebuilt = self.known.at(data_now, refresh)
         if rebuilt:
