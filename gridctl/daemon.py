@@ -276,7 +276,7 @@ class Daemon:
 
     def _decide(self, excluded: frozenset[str], data_now: pd.Timestamp, soc: dict, reports: dict, temps: dict):
         """One intraday decision on the data known now, without ``excluded`` (planner thread)."""
-        known, rebuilt = self.site.planning_district()
+        known, rebuilt = self.site.planning_district(weather=self.feeds.weather_source())
         if rebuilt:
             self._districts.clear()
         for d in self._districts.values():  # extended in place: the copies share the fitted forecasters
@@ -288,7 +288,7 @@ class Daemon:
 
     def _plan_day(self, day):
         """The day-ahead plan of ``day`` on the data known now (planner thread)."""
-        known, _ = self.site.planning_district(refresh=True)
+        known, _ = self.site.planning_district(refresh=True, weather=self.feeds.weather_source())
         return make_plan(known, day, self._carbon())
 
     def _carbon(self):

@@ -25,7 +25,7 @@ from adapters.mqtt import MqttSubscriber, Sample
 from adapters.providers.http import FeedError
 from gridctl.config import Config
 from gridctl.feed_clients import Fetch, fetcher, secret
-from gridctl.feed_source import CarbonSource, carbon_source
+from gridctl.feed_source import CarbonSource, WeatherSource, carbon_source, weather_source
 
 log = logging.getLogger(__name__)
 CHECK_S = 60.0  # freshness is also checked this often (daemon clock seconds), besides after each fetch
@@ -222,6 +222,11 @@ class FeedManager:
         """Whether plans may use provider carbon forecasts now (see :func:`gridctl.feed_source.carbon_source`)."""
         self.check()
         return carbon_source(self.status(), use_provider)
+
+    def weather_source(self) -> WeatherSource:
+        """Whether the load and PV forecasters may use weather forecasts now (:func:`gridctl.feed_source.weather_source`)."""
+        self.check()
+        return weather_source(self.status())
 
     def jobs(self) -> list[tuple[str, Callable[[], Awaitable[None]], float]]:
         """(job id, coroutine function, period in daemon-clock seconds) of every scheduled job."""

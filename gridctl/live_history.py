@@ -21,12 +21,14 @@ import pandas as pd
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl import forecasting
 from gridctl.district import District
+from gridctl.feed_source import WeatherSource, weather_source
 from gridctl.measurements import SeriesSpec, ingest
 from gridctl.store import Store
 from gridctl.store.seed import seed_history
 from gridctl.store.series import forecast_rows, forecast_table, measured_frame
 
 log = logging.getLogger(__name__)
+NO_WEATHER_FEED = weather_source({})
 
 
 def _feeds(district: District) -> dict[str, str]:
@@ -121,16 +123,16 @@ def known_weather(district: District, store: Store, data_now: pd.Timestamp) -> p
 
 
 def known_district(district: District, store: Store, data_now: pd.Timestamp,
-                   history: pd.DataFrame | None = None) -> District:
+                   history: pd.DataFrame | None = None, weather: bool = True) -> District:
     """A copy of ``district`` whose history (``history``, default :func:`known_history`), carbon data
-    and weather forecasts are those known at ``data_now``."""
+    and weather forecasts (none without ``weather``) are those known at ``data_now``."""
     out = copy.copy(district)
     for name, attr in vars(type(district)).items():
         if isinstance(attr, cached_property):
             out.__dict__.pop(name, None)
     out.__dict__["history"] = known_history(district, store, data_now) if history is None else history
     out.__dict__["carbon"] = known_carbon(district, store, data_now)
-    out.__dict__["weather"] = known_weather(district, store, data_now)
+    out.__dict__["weather"] = known_weather(district, store, data_now) if weather else None
     out.__dict__["known_at"] = data_now
     forecasting._FITTED.pop(out, None)
     return out
@@ -162,6 +164,7 @@ class KnownDistrict:
         self.current: District | None = None
         self.day = None
         self.gaps: list[str] = []
+        self.weather = NO_WEATHER_FEED
 
     def history(self, data_now: pd.Timestamp) -> pd.DataFrame:
         """History known at ``data_now`` (seeding the store first, once)."""
@@ -173,16 +176,19 @@ class KnownDistrict:
             return known_history(self.district, self.store, data_now)
         return self.stored.until(data_now)[list(self.district.history.columns)]
 
-    def at(self, data_now: pd.Timestamp, refresh: bool = False) -> tuple[District, bool]:
-        """(the district known at ``data_now``, whether it was rebuilt rather than extended in place)."""
+    def at(self, data_now: pd.Timestamp, refresh: bool = False,
+           weather: WeatherSource = NO_WEATHER_FEED) -> tuple[District, bool]:
+        """(the district known at ``data_now``, whether it was rebuilt rather than extended in place);
+        with weather forecasts unless every weather feed is stale (``weather``)."""
         day = data_now.tz_convert(self.district.tz).date()
         history = self.history(data_now)
-        same_day = not refresh and self.current is not None and self.day == day and not self.gaps
+        changed, self.weather = weather.weather != self.weather.weather, weather
+        same_day = not (refresh or changed) and self.current is not None and self.day == day and not self.gaps
         if same_day and not gaps(history, self.district.resolution_min, data_now, self.max_gap_h):
             forecasting.extend(self.current, history, known_carbon(self.district, self.store, data_now))
             self.current.__dict__["known_at"] = data_now
             return self.current, False
-        self.current, self.day = known_district(self.district, self.store, data_now, history), day
+        self.current, self.day = known_district(self.district, self.store, data_now, history, weather.weather), day
         self.gaps = gaps(history, self.district.resolution_min, data_now, self.max_gap_h)
         for line in self.gaps:
             self.report("warning", "measurement_gap", line)
@@ -196,7 +202,8 @@ class KnownDistrict:
     def record(self) -> dict:
         """What the plan record says of its data: history known until, measurement gaps."""
         until = None if self.current is None or self.current.history.empty else self.current.history.index.max()
-        return {"history_known_until": None if until is None else until.isoformat(), "measurement_gaps": self.gaps}
+        return {"history_known_until": None if until is None else until.isoformat(), "measurement_gaps": self.gaps,
+                "weather_source": self.weather.as_dict()}
 
 
 class DemoFeed:

@@ -19,7 +19,8 @@ from gridctl import external_forecasts
 from gridctl.clock import DaemonClock
 from gridctl.config import Config
 from gridctl.district import District
-from gridctl.live_history import DemoFeed, KnownDistrict
+from gridctl.feed_source import WeatherSource
+from gridctl.live_history import NO_WEATHER_FEED, DemoFeed, KnownDistrict
 from gridctl.live_measurements import LiveMeasurements
 from gridctl.store import Store
 from gridctl.store.series import SeriesRow, upsert_forecasts, upsert_measured
@@ -42,12 +43,12 @@ class SiteData:
         self._failing: set[str] = set()
         self._samples: dict[tuple[str, pd.Timestamp], list[float]] = {}  # (series, interval) -> [sum, count]
 
-    def planning_district(self, refresh: bool = False) -> tuple[District, bool]:
+    def planning_district(self, refresh: bool = False, weather: WeatherSource = NO_WEATHER_FEED) -> tuple[District, bool]:
         """The district with the data known at the data clock's now, and whether it was rebuilt
         (else extended in place with the newest measurements; run in the planner thread: it reads
         the store and, on the first call, seeds it)."""
         data_now = self.clock.data_time(self.clock.now())
-        known, rebuilt = self.known.at(data_now, refresh)
+        known, rebuilt = self.known.at(data_now, refresh, weather)
         if rebuilt:
             self.overlays = external_forecasts.overlay(known, self.config)
         self._guarded("read external forecasts", external_forecasts.refresh, self.overlays, self.store,
