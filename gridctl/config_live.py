@@ -42,5 +42,6 @@ class ForecastSourcesConfig(_Section):
 
     external: dict[str, Literal["load_kw", "pv_kw", "ci_kg_per_kwh"]] = Field(default_factory=dict)
     max_age_h: float = Field(24.0, gt=0)
+    file: str = ""
     source: dict[Literal["load_kw", "pv_kw", "ci_kg_per_kwh"], Literal["own", "external"]] = Field(
         default_factory=dict)

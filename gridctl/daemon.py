@@ -109,7 +109,8 @@ class Daemon:
         self.feed_frames: dict[str, pd.DataFrame] = {}
         self.feed_samples: dict[str, Sample] = {}
         self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event,
-                                             on_sample=self._feed_sample, now=clock.now)
+                                             on_sample=self._feed_sample, now=clock.now,
+                                             on_forecast=self.site.add_forecast)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:

@@ -39,6 +39,7 @@ class SiteData:
         self.known = KnownDistrict(district, store, config.measurements.max_gap_h, report,
                                    config.measurements.seed_history)
         self.overlays: dict[str, external_forecasts.ExternalOverlay] = {}  # external forecasts in use
+        self.forecast_file = external_forecasts.ForecastFile(config, report)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-io")
         self._failing: set[str] = set()
         self._samples: dict[tuple[str, pd.Timestamp], list[float]] = {}  # (series, interval) -> [sum, count]
@@ -51,6 +52,7 @@ class SiteData:
         known, rebuilt = self.known.at(data_now, refresh, weather)
         if rebuilt:
             self.overlays = external_forecasts.overlay(known, self.config)
+        self._guarded("read the forecast file", self.forecast_file.poll, self.store, data_now)
         self._guarded("read external forecasts", external_forecasts.refresh, self.overlays, self.store,
                       self.config, data_now)
         return known, rebuilt
@@ -90,6 +92,14 @@ class SiteData:
         key = (sample.series_id, self.clock.data_time(sample.ts_utc).floor(res))
         acc = self._samples.setdefault(key, [0.0, 0])
         acc[0], acc[1] = acc[0] + sample.value, acc[1] + 1
+
+    def add_forecast(self, series_id: str, rows: list[dict]) -> None:
+        """An MQTT message of external forecast rows of ``series_id`` (``[feeds.mqtt] forecast_topics``):
+        validated now (:class:`gridctl.measurements.BatchError` naming the bad rows), stored in the background."""
+        quantity = self.config.forecast_sources.external.get(series_id, "")
+        batch = [{"series_id": series_id, "quantity": quantity, **r} for r in rows]
+        good = external_forecasts.check_forecasts(batch, self.config, self.clock.data_time(self.clock.now()))
+        self.submit("store MQTT forecasts", upsert_forecasts, self.store, good, "mqtt")
 
     def _ended_means(self, data_ended: pd.Timestamp) -> list[SeriesRow]:
         """Mean of the samples of every interval up to ``data_ended`` (their buffers are emptied)."""
