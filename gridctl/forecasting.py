@@ -78,9 +78,12 @@ def district_forecasters(district: District) -> DistrictForecasters:
 def extend(district: District, history: pd.DataFrame, carbon: pd.DataFrame) -> None:
     """Give ``district`` and its fitted forecasters longer history and carbon data (the live
     daemon's newest measurements); trained models are reused until their next retraining cutoff."""
-    district.__dict__["history"], district.__dict__["carbon"] = history, carbon
     f = district_forecasters(district)
-    f.load.fit(history[district.load_series])
-    f.pv.fit(history[district.pv_series])
-    f.carbon.fit(carbon)
+    if not history.equals(district.history):
+        district.__dict__["history"] = history
+        f.load.fit(history[district.load_series])
+        f.pv.fit(history[district.pv_series])
+    if not carbon.equals(district.carbon):
+        district.__dict__["carbon"] = carbon
+        f.carbon.fit(carbon)
     model_cache.persist([f.load, f.pv, f.carbon], district.config.resolve(model_cache.FOLDER))
