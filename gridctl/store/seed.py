@@ -12,7 +12,6 @@ multi-row ``INSERT ... ON CONFLICT DO NOTHING`` elsewhere.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -72,35 +71,40 @@ def seed_history(store: Store, history: pd.DataFrame, data_now: pd.Timestamp, re
     return done
 
 
+def _epochs(index: pd.DatetimeIndex) -> list[int]:
+    """UTC interval starts as whole seconds since 1970 (the database formats them: formatting a
+    year of stamps in Python costs more than inserting them)."""
+    return (index.tz_convert("UTC").asi8 // 1_000_000_000).tolist()
+
+
+def _naive_utc(t: datetime) -> datetime:
+    """``t`` as the store keeps times: naive UTC (:class:`gridctl.store.models.UtcDateTime`)."""
+    return pd.Timestamp(t).tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
 def _insert(store: Store, series: str, values: pd.Series, received_at: datetime) -> None:
     """One series' rows in one transaction (SQLite: ``executemany`` on the driver, duplicates
-    skipped; stamps in SQLAlchemy's SQLite storage format)."""
-    received = _sqlite_time(pd.DatetimeIndex([received_at]))[0]
-    rows = zip([series] * len(values), ["p_kw"] * len(values), _sqlite_time(values.index),
-               values.to_numpy(dtype=float).tolist(), [SOURCE] * len(values), [received] * len(values), strict=True)
+    skipped; stamps in SQLAlchemy's SQLite storage format, ``2016-01-01 00:15:00.000000``)."""
+    received = _naive_utc(received_at).strftime("%Y-%m-%d %H:%M:%S.%f")
     with store.engine.begin() as conn:
         conn.connection.driver_connection.executemany(
-            f"INSERT OR IGNORE INTO measured_series ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows)
-
-
-def _sqlite_time(index: pd.DatetimeIndex) -> list[str]:
-    """UTC stamps as SQLAlchemy stores a ``DateTime`` in SQLite (``2016-01-01 00:15:00.000000``)."""
-    return list(index.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f"))
+            f"INSERT OR IGNORE INTO measured_series ({', '.join(COLUMNS)}) VALUES (?, 'p_kw', "
+            f"strftime('%Y-%m-%d %H:%M:%S', ?, 'unixepoch') || '.000000', ?, '{SOURCE}', ?)",
+            zip([series] * len(values), _epochs(values.index), values.to_numpy(dtype=float).tolist(),
+                [received] * len(values), strict=True))
 
 
 def _copy(store: Store, series: str, values: pd.Series, received_at: datetime) -> None:
-    """One series' rows in one transaction on PostgreSQL: ``COPY`` into a temporary table, then
-    inserted where not stored yet."""
-    received = pd.Timestamp(received_at).tz_convert("UTC").tz_localize(None).isoformat()
-    buffer = io.StringIO()
-    pd.DataFrame({"series_id": series, "quantity": "p_kw", "interval_start": values.index.tz_convert("UTC").tz_localize(None),
-                  "value": values.to_numpy(dtype=float), "source": SOURCE, "received_at": received}
-                 ).to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
+    """One series' rows in one transaction on PostgreSQL: ``COPY`` of (epoch seconds, value) into a
+    temporary table, then inserted where not stored yet."""
+    buffer = "".join(f"{t},{v!r}\n" for t, v in zip(_epochs(values.index), values.to_numpy(dtype=float).tolist(),
+                                                   strict=True))
     with store.engine.begin() as conn:
         cursor = conn.connection.driver_connection.cursor()
         cursor.execute("SET LOCAL statement_timeout = 0")  # a year of one series takes longer than a write
-        cursor.execute("CREATE TEMPORARY TABLE seed_rows (LIKE measured_series INCLUDING DEFAULTS) ON COMMIT DROP")
-        with cursor.copy(f"COPY seed_rows ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(buffer.getvalue())
-        conn.execute(text(f"INSERT INTO measured_series ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
-                          "FROM seed_rows ON CONFLICT DO NOTHING"))
+        cursor.execute("CREATE TEMPORARY TABLE seed_rows (epoch_s bigint, value double precision) ON COMMIT DROP")
+        with cursor.copy("COPY seed_rows (epoch_s, value) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buffer)
+        conn.execute(text(f"INSERT INTO measured_series ({', '.join(COLUMNS)}) SELECT :series, 'p_kw', "
+                          f"to_timestamp(epoch_s) AT TIME ZONE 'UTC', value, '{SOURCE}', :received FROM seed_rows "
+                          "ON CONFLICT DO NOTHING"), {"series": series, "received": _naive_utc(received_at)})
