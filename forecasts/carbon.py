@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from forecasts.base import history_before
 from forecasts.calendar import WallClockHistory, holiday_flags, time_of_day_h
 from forecasts.load import LOAD_SETTINGS, GbmSettings
-from forecasts.schedule import TrainedModels, frame_key
+from forecasts.schedule import TrainedModels
 from forecasts.seasonal_naive import SeasonalNaive
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class CarbonForecaster:
         provider = provider.assign(issued_at_utc=pd.to_datetime(provider.issued_at_utc, utc=True))
         self._provider = provider.sort_values("issued_at_utc", kind="stable").sort_index(kind="stable")
         self.measured = measured[[COLUMN]].resample(f"{self.resolution_min}min").ffill()
-        identity = (repr(self.settings), self.timezone, self.country, self.subdivision, frame_key(self.measured))
+        identity = (repr(self.settings), self.timezone, self.country, self.subdivision)
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
                                     self.resolution_min, "carbon", identity)
         return self

@@ -141,7 +141,7 @@ class LoadForecaster:
         """Keep ``history``; models are trained on the part known at each issue time."""
         self._history = history
         identity = (repr(self.settings), self.timezone, str(self.gate), self.country, self.subdivision,
-                    frame_key(history), frame_key(self.weather))
+                    frame_key(self.weather))
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
                                     self.resolution_min, "load", identity)
         return self

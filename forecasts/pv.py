@@ -219,10 +219,9 @@ def fit_plants(known: pd.DataFrame, clear_sky: ClearSkyModel, search: PlantSearc
 
 @dataclass(frozen=True)
 class TrainedPv:
-    """What one training cutoff learned: fitted plants, their clear-sky output, the clear-sky-index model."""
+    """What one training cutoff learned: fitted plants and the clear-sky-index model."""
 
     plants: dict[str, PvPlant]
-    clear: pd.DataFrame  # clear-sky output (kW) of the fitted plants from LOOKBACK before the cutoff on
     regressor: HistGradientBoostingRegressor
 
 
@@ -257,7 +256,7 @@ class PvForecaster:
         self._history = history
         location = (self.clear_sky.location.latitude, self.clear_sky.location.longitude)
         identity = (repr(self.settings), self.timezone, str(self.gate), location, repr(self.clear_sky.plants),
-                    repr(self.search), frame_key(history), frame_key(self.weather))
+                    repr(self.search), frame_key(self.weather))
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
                                     self.resolution_min, "PV", identity)
         return self
@@ -276,7 +275,8 @@ class PvForecaster:
         bound = self.clear_sky.power(horizon, trained.plants)
         recent = known.loc[known.index > issue_time - LOOKBACK]
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
-        x = self._features(recent, trained.clear.loc[recent.index], horizon, bound, issue)
+        clear = self.clear_sky.power(recent.index, trained.plants)  # physics only: any history after training too
+        x = self._features(recent, clear, horizon, bound, issue)
         with threadpool_limits(self.settings.n_threads, user_api="openmp"):
             csi = trained.regressor.predict(x).reshape(bound.shape)
         return pd.DataFrame(np.clip(csi, 0.0, 1.0) * bound.to_numpy(), index=horizon, columns=known.columns)
@@ -299,7 +299,7 @@ class PvForecaster:
         log.debug("PV plants fitted until %s: %s", known.index.max(), "; ".join(
             f"{s} {p.kwp:.0f} kWp, azimuth {p.azimuth_deg:.0f}, tilt {p.tilt_deg:.0f}, clock {p.clock_offset_min:+.0f} min"
             for s, p in plants.items()))
-        clear = self.clear_sky.power(self._history.index, plants)  # physics only: plants are fitted on ``known``
+        clear = self.clear_sky.power(known.index, plants)  # physics only: plants are fitted on ``known``
         # the first LOOKBACK (at most half the history) only feeds the features of later rows
         warmup = min(LOOKBACK, (known.index.max() - known.index.min()) / 2)
         targets = known.index[known.index >= known.index.min() + warmup]
@@ -316,7 +316,7 @@ class PvForecaster:
             model.fit(without_empty_features(x[rows], "PV"), np.clip(y[rows], 0.0, 1.5),
                       sample_weight=b[rows] / b[rows].mean())
         log.info("PV model trained on %d rows, %d series, until %s", len(rows), known.shape[1], known.index.max())
-        return TrainedPv(plants, clear.loc[clear.index > known.index.max() - LOOKBACK], model)
+        return TrainedPv(plants, model)
 
     def _features(self, known: pd.DataFrame, clear: pd.DataFrame, targets: pd.DatetimeIndex,
                   bound: pd.DataFrame, issue: pd.DatetimeIndex) -> np.ndarray:

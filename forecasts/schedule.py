@@ -39,8 +39,9 @@ def frame_key(frame: pd.DataFrame | None) -> tuple:
 class TrainedModels:
     """Models trained at periodic cutoffs, cached by cutoff (``None``: too little history).
 
-    ``identity`` must capture everything the trained model depends on besides the cutoff
-    (settings, time zone, the data's :func:`frame_key`).
+    ``identity`` must capture everything the trained model depends on besides the cutoff and the
+    history known at it (settings, time zone, other data's :func:`frame_key`); an instance serves
+    one history.
     """
 
     def __init__(self, train: Callable[[pd.DataFrame], Any], retrain_days: int, min_history_days: int,
@@ -52,17 +53,25 @@ class TrainedModels:
         self.what = what
         self.identity = (what, retrain_days, min_history_days, resolution_min, *identity)
         self.reason: str | None = None
+        self._keys: dict[pd.Timestamp, tuple] = {}  # cutoff -> model key (one history per instance)
 
     def cutoff(self, issue_time: pd.Timestamp) -> pd.Timestamp:
         """Training cutoff used for forecasts issued at ``issue_time``."""
         return EPOCH + ((pd.Timestamp(issue_time) - EPOCH) // self.period) * self.period
 
     def get(self, history: pd.DataFrame, issue_time: pd.Timestamp) -> Any:
-        """Model for ``issue_time`` (trained if needed); ``None`` with ``reason`` set when history is short."""
+        """Model for ``issue_time`` (trained if needed); ``None`` with ``reason`` set when history is short.
+
+        Keyed by the content of the history known at the cutoff, so history extended after the
+        cutoff (the live daemon's newest measurements) reuses the model until the next cutoff."""
         cut = self.cutoff(issue_time)
-        key = (self.identity, cut)
-        if key not in _MODELS:
+        known = None
+        if cut not in self._keys:
             known = history_before(history, cut, self.resolution_min)
+            self._keys[cut] = (self.identity, cut, frame_key(known))
+        key = self._keys[cut]
+        if key not in _MODELS:
+            known = history_before(history, cut, self.resolution_min) if known is None else known
             span = known.index.max() - known.index.min() if len(known) else pd.Timedelta(0)
             if span < self.min_history:
                 _MODELS[key] = (None, f"only {span} of history before {cut}, need {self.min_history.days} days")

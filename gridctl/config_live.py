@@ -21,6 +21,7 @@ class MeasurementsConfig(_Section):
 
     meter: bool = True
     demo_feed: bool = True
+    seed_history: bool = True
     meter_host: str | None = None
     meter_port: int | None = Field(None, ge=1, le=65535)
     meter_unit_id: int | None = Field(None, ge=1, le=247)
@@ -41,5 +42,6 @@ class ForecastSourcesConfig(_Section):
 
     external: dict[str, Literal["load_kw", "pv_kw", "ci_kg_per_kwh"]] = Field(default_factory=dict)
     max_age_h: float = Field(24.0, gt=0)
+    file: str = ""
     source: dict[Literal["load_kw", "pv_kw", "ci_kg_per_kwh"], Literal["own", "external"]] = Field(
         default_factory=dict)

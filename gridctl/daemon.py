@@ -117,7 +117,8 @@ class Daemon:
         self.feed_frames: dict[str, pd.DataFrame] = {}
         self.feed_samples: dict[str, Sample] = {}
         self.feeds = FeedManager.from_config(config, on_rows=self._feed_rows, on_event=self.event,
-                                             on_sample=self._feed_sample, now=clock.now)
+                                             on_sample=self._feed_sample, now=clock.now,
+                                             on_forecast=self.site.add_forecast)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -290,9 +291,11 @@ class Daemon:
     def _decide(self, excluded: frozenset[str], data_now: pd.Timestamp, soc: dict, reports: dict, temps: dict,
                 procs: dict):
         """One intraday decision on the data known now, without ``excluded`` (planner thread)."""
-        known, rebuilt = self.site.planning_district()
+        known, rebuilt = self.site.planning_district(weather=self.feeds.weather_source())
         if rebuilt:
             self._districts.clear()
+        for d in self._districts.values():  # extended in place: the copies share the fitted forecasters
+            d.__dict__.update(history=known.history, carbon=known.carbon)
         if excluded not in self._districts:
             self._districts[excluded] = without_assets(known, set(excluded))
         return decide(self._districts[excluded], data_now, soc, ev_reports=reports, heat_pump_temp_c=temps,
@@ -301,7 +304,7 @@ class Daemon:
 
     def _plan_day(self, day):
         """The day-ahead plan of ``day`` on the data known now (planner thread)."""
-        known, _ = self.site.planning_district(refresh=True)
+        known, _ = self.site.planning_district(refresh=True, weather=self.feeds.weather_source())
         return make_plan(known, day, self._carbon(), self.site.running_peaks(self.clock.data_time(self.clock.now())),
                          self.ven and self.ven.events)
 

@@ -1,8 +1,9 @@
 """Forecasts handed in from outside (a vendor, a SCADA system, a site's own models).
 
-``POST /api/forecasts`` stores rows in the canonical form (``series_id``, ``quantity``,
-``interval_start_utc``, ``value``, ``issued_at_utc``) for the series of ``[forecast_sources]
-external``. Per quantity (``load_kw``: the district's inflexible load, ``pv_kw``: its PV,
+``POST /api/forecasts``, the file ``[forecast_sources] file`` (read again when it changes) and the
+MQTT topics ``[feeds.mqtt] forecast_topics`` store rows in the canonical form (``series_id``,
+``quantity``, ``interval_start_utc``, ``value``, ``issued_at_utc``) for the series of
+``[forecast_sources] external``, validated alike (:func:`check_forecasts`). Per quantity (``load_kw``: the district's inflexible load, ``pv_kw``: its PV,
 ``ci_kg_per_kwh``: grid carbon intensity) ``[forecast_sources] source`` chooses gridctl's own
 forecaster or the newest external forecast issued before the issue time; an external forecast
 older than ``max_age_h`` is stale and gridctl's own is used, and the plan record says which
@@ -12,8 +13,10 @@ forecasts so that they sum to the external value.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +25,7 @@ from gridctl.config import Config
 from gridctl.district import District
 from gridctl.measurements import BatchError, SeriesSpec, check_rows
 from gridctl.store import Store
-from gridctl.store.series import forecast_rows, upsert_forecasts
+from gridctl.store.series import SeriesRow, forecast_rows, upsert_forecasts
 
 ATTRIBUTE = {"load_kw": "load", "pv_kw": "pv", "ci_kg_per_kwh": "carbon"}  # DistrictForecasters field
 HORIZON = pd.Timedelta(days=3)  # how far ahead external rows are read for one cycle
@@ -80,8 +83,8 @@ def refresh(overlays: dict[str, ExternalOverlay], store: Store, config: Config, 
                                (data_now + HORIZON).to_pydatetime()) if series else o.rows.iloc[:0]
 
 
-def ingest_forecasts(store: Store, rows: Sequence[dict], config: Config, data_now: pd.Timestamp, source: str) -> int:
-    """Validate a batch of external forecast rows and store it (all or nothing); rows new or changed."""
+def check_forecasts(rows: Sequence[dict], config: Config, data_now: pd.Timestamp) -> list[SeriesRow]:
+    """Canonical rows of a batch of external forecast rows; :class:`BatchError` naming every bad row."""
     known = {s: SeriesSpec(q, True) for s, q in config.forecast_sources.external.items()}
     far = pd.Timestamp.max.tz_localize("UTC")
     good, problems = check_rows(rows, known, config.site.resolution_min, far)
@@ -97,4 +100,52 @@ def ingest_forecasts(store: Store, rows: Sequence[dict], config: Config, data_no
     if problems:
         raise BatchError(sorted(problems, key=lambda p: int(p.split(":")[0].split()[1])))
     issued_at = [pd.Timestamp(r["issued_at_utc"]).tz_convert("UTC").to_pydatetime() for r in rows]
-    return upsert_forecasts(store, [replace(r, issued_at=t) for r, t in zip(good, issued_at)], source)
+    return [replace(r, issued_at=t) for r, t in zip(good, issued_at, strict=True)]
+
+
+def ingest_forecasts(store: Store, rows: Sequence[dict], config: Config, data_now: pd.Timestamp, source: str) -> int:
+    """Validate a batch of external forecast rows and store it (all or nothing); rows new or changed."""
+    return upsert_forecasts(store, check_forecasts(rows, config, data_now), source)
+
+
+def read_forecast_file(path: Path) -> list[dict]:
+    """Rows of a forecast file in the canonical form: CSV (a header row) or JSON (a list of rows or
+    ``{"rows": [...]}``); :class:`gridctl.measurements.BatchError` when it is neither."""
+    try:
+        if path.suffix.lower() == ".json":
+            doc = json.loads(path.read_text())
+            rows = doc.get("rows") if isinstance(doc, dict) else doc
+        else:
+            rows = pd.read_csv(path, dtype={"value": float}).to_dict("records")
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise BatchError([f"row 0: {path.name}: {exc}"]) from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise BatchError([f"row 0: {path.name}: give a list of rows or {{\"rows\": [...]}}"])
+    return rows
+
+
+class ForecastFile:
+    """``[forecast_sources] file``: read again (and stored like ``POST /api/forecasts``) whenever its
+    modification time or size changes; a bad file is reported and nothing of it is stored."""
+
+    def __init__(self, config: Config, report):
+        self.config, self.report = config, report  # report(severity, kind, message): the daemon's event
+        self.path = config.resolve(config.forecast_sources.file) if config.forecast_sources.file else None
+        self.seen: tuple[float, int] | None = None
+
+    def poll(self, store: Store, data_now: pd.Timestamp) -> int | None:
+        """Store the file's rows when it changed since the last poll; rows new or changed (None: unchanged)."""
+        if self.path is None or not self.path.exists():
+            return None
+        stat = self.path.stat()
+        if (stat.st_mtime, stat.st_size) == self.seen:
+            return None
+        self.seen = (stat.st_mtime, stat.st_size)
+        try:
+            written = ingest_forecasts(store, read_forecast_file(self.path), self.config, data_now, "file")
+        except BatchError as exc:
+            self.report("warning", "forecast_file_rejected", f"{self.path}: nothing stored: "
+                        + "; ".join(exc.problems[:10]) + (" ..." if len(exc.problems) > 10 else ""))
+            return 0
+        self.report("info", "forecast_file", f"{self.path}: {written} rows new or changed")
+        return written

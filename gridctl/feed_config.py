@@ -61,13 +61,14 @@ class MqttConfig(_Section):
     username_env: str = ""  # environment variables of the broker login ("" = anonymous)
     password_env: str = ""
     topics: dict[str, str] = Field(default_factory=dict)  # MQTT topic (wildcards allowed) -> series id
+    forecast_topics: dict[str, str] = Field(default_factory=dict)  # topic -> [forecast_sources] external series
     max_age_s: float = Field(900.0, gt=0)  # stale when no message arrived for this long, s
     reconnect_s: float = Field(5.0, gt=0)  # wait between connection attempts, s
 
     @model_validator(mode="after")
     def _topics_when_enabled(self) -> MqttConfig:
-        if self.enabled and not self.topics:
-            raise ValueError("mqtt is enabled but no topics are mapped to series ids")
+        if self.enabled and not (self.topics or self.forecast_topics):
+            raise ValueError("mqtt is enabled but no topics (or forecast_topics) are mapped to series ids")
         return self
 
 

@@ -1,4 +1,4 @@
-"""Which carbon-intensity source a plan may use, given the freshness of the carbon feeds.
+"""Which carbon-intensity and weather sources a plan may use, given the freshness of the feeds.
 
 The rule: provider rows (forecasts a provider issued) are used while at least one carbon feed
 is fresh; when every configured carbon feed is stale beyond its ``max_age_s``, forecasts fall
@@ -24,15 +24,46 @@ class CarbonSource:
         return "provider" if self.provider else "profile"
 
 
+def _stale_ages(feeds: Mapping[str, Mapping], signal: str) -> tuple[dict[str, Mapping], list[str], str]:
+    """(the feeds of ``signal``, the fresh ones, the ages of all)."""
+    of = {k: v for k, v in feeds.items() if v.get("signal") == signal}
+    fresh = sorted(k for k, v in of.items() if not v["stale"])
+    ages = ", ".join(f"{k} {v['age_s']:.0f} s > {v['max_age_s']:.0f} s" for k, v in sorted(of.items()))
+    return of, fresh, ages
+
+
 def carbon_source(feeds: Mapping[str, Mapping], use_provider: bool = True) -> CarbonSource:
     """Decide from feed states (``FeedManager.status()``: ``signal``, ``stale``, ``age_s``, ``max_age_s``)."""
     if not use_provider:
         return CarbonSource(False, "[forecast] carbon_provider = false")
-    carbon = {k: v for k, v in feeds.items() if v.get("signal") == "carbon"}
+    carbon, fresh, ages = _stale_ages(feeds, "carbon")
     if not carbon:
         return CarbonSource(True, "no carbon feed configured: provider rows of [data] carbon")
-    fresh = sorted(k for k, v in carbon.items() if not v["stale"])
     if fresh:
         return CarbonSource(True, f"carbon feed {', '.join(fresh)} fresh")
-    ages = ", ".join(f"{k} {v['age_s']:.0f} s > {v['max_age_s']:.0f} s" for k, v in sorted(carbon.items()))
     return CarbonSource(False, f"every carbon feed is stale ({ages}): profile model")
+
+
+@dataclass(frozen=True)
+class WeatherSource:
+    """``weather``: the load and PV forecasters may use weather forecasts; ``reason``: why, for the plan record."""
+
+    weather: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"source": "weather" if self.weather else "no_weather", "reason": self.reason}
+
+
+def weather_source(feeds: Mapping[str, Mapping]) -> WeatherSource:
+    """Weather forecasts are used while a weather feed is fresh (or none is configured: the
+    configured table and the stored forecasts); when every weather feed is stale, the load model
+    forecasts from calendar and recent load and the PV model from clear-sky output and recent
+    output, without weather features."""
+    weather, fresh, ages = _stale_ages(feeds, "weather")
+    if not weather:
+        return WeatherSource(True, "no weather feed configured: [data] weather and the stored weather forecasts")
+    if fresh:
+        return WeatherSource(True, f"weather feed {', '.join(fresh)} fresh")
+    return WeatherSource(False, f"every weather feed is stale ({ages}): load and PV forecasts without weather "
+                                "features (calendar, recent values, clear-sky output)")

@@ -25,7 +25,7 @@ from adapters.mqtt import MqttSubscriber, Sample
 from adapters.providers.http import FeedError
 from gridctl.config import Config
 from gridctl.feed_clients import Fetch, fetcher, secret
-from gridctl.feed_source import CarbonSource, carbon_source
+from gridctl.feed_source import CarbonSource, WeatherSource, carbon_source, weather_source
 
 log = logging.getLogger(__name__)
 CHECK_S = 60.0  # freshness is also checked this often (daemon clock seconds), besides after each fetch
@@ -102,8 +102,11 @@ class FeedManager:
 
     @classmethod
     def from_config(cls, config: Config, on_rows: OnRows, on_event: OnEvent, on_sample: OnSample | None = None,
-                    now: Callable[[], pd.Timestamp] = _utc_now, env: Mapping[str, str] = os.environ) -> FeedManager:
-        """The manager of ``[feeds]``; :class:`gridctl.config.ConfigError` when a key variable is unset."""
+                    now: Callable[[], pd.Timestamp] = _utc_now, env: Mapping[str, str] = os.environ,
+                    on_forecast: Callable[[str, list[dict]], None] | None = None) -> FeedManager:
+        """The manager of ``[feeds]``; :class:`gridctl.config.ConfigError` when a key variable is unset.
+        ``on_forecast(series_id, rows)`` takes the rows of ``[feeds.mqtt] forecast_topics`` messages
+        (a ``ValueError`` counts the message as bad)."""
         cfg = config.feeds
         specs = {f.id: FeedSpec(f.signal, f.kind, f.interval_s, f.max_age_s, fetcher(f, cfg, config.site, env))
                  for f in cfg.source}
@@ -113,7 +116,8 @@ class FeedManager:
             user = secret("mqtt", "username_env", m.username_env, env) if m.username_env else ""
             password = secret("mqtt", "password_env", m.password_env, env) if m.password_env else ""
             mqtt = MqttSubscriber(m.host, m.port, m.topics, on_sample or (lambda sample: None), username=user,
-                                  password=password, reconnect_s=m.reconnect_s, now=now)
+                                  password=password, reconnect_s=m.reconnect_s, now=now,
+                                  forecast_topics=m.forecast_topics, on_rows=on_forecast)
         return cls(specs, on_rows, on_event, now, mqtt, cfg.mqtt.max_age_s)
 
     @property
@@ -222,6 +226,11 @@ class FeedManager:
         """Whether plans may use provider carbon forecasts now (see :func:`gridctl.feed_source.carbon_source`)."""
         self.check()
         return carbon_source(self.status(), use_provider)
+
+    def weather_source(self) -> WeatherSource:
+        """Whether the load and PV forecasters may use weather forecasts now (:func:`gridctl.feed_source.weather_source`)."""
+        self.check()
+        return weather_source(self.status())
 
     def jobs(self) -> list[tuple[str, Callable[[], Awaitable[None]], float]]:
         """(job id, coroutine function, period in daemon-clock seconds) of every scheduled job."""

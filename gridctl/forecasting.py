@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from weakref import WeakKeyDictionary
 
+import pandas as pd
+
 from forecasts.carbon import CarbonForecaster
 from forecasts.generation import GenerationForecaster
 from forecasts.load import GbmSettings, LoadForecaster
@@ -71,3 +73,17 @@ def district_forecasters(district: District) -> DistrictForecasters:
         model_cache.persist([f.load, f.pv, f.carbon], district.config.resolve(model_cache.FOLDER))
         _FITTED[district] = f
     return _FITTED[district]
+
+
+def extend(district: District, history: pd.DataFrame, carbon: pd.DataFrame) -> None:
+    """Give ``district`` and its fitted forecasters longer history and carbon data (the live
+    daemon's newest measurements); trained models are reused until their next retraining cutoff."""
+    f = district_forecasters(district)
+    if not history.equals(district.history):
+        district.__dict__["history"] = history
+        f.load.fit(history[district.load_series])
+        f.pv.fit(history[district.pv_series])
+    if not carbon.equals(district.carbon):
+        district.__dict__["carbon"] = carbon
+        f.carbon.fit(carbon)
+    model_cache.persist([f.load, f.pv, f.carbon], district.config.resolve(model_cache.FOLDER))

@@ -4,7 +4,7 @@ instead of training again.
 A model is stored with joblib under ``var/models/`` (next to the config) as
 ``<what>-<key>.joblib``; the key is a hash of everything the trained model depends on: the
 forecaster's identity (settings, time zone and a content hash of its data:
-:class:`forecasts.schedule.TrainedModels`), the span of history it is trained on, and the
+:class:`forecasts.schedule.TrainedModels`), the content of the history it is trained on, and the
 versions of Python and the libraries that build and pickle it. A file that cannot be read is
 trained again and replaced; a model that cannot be written is used from memory.
 """
@@ -24,7 +24,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from forecasts.schedule import TrainedModels
+from forecasts.schedule import TrainedModels, frame_key
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def library_versions() -> tuple[str, ...]:
 
 def model_path(folder: Path, models: TrainedModels, known: pd.DataFrame) -> Path:
     """File of the model ``models`` trains on ``known``."""
-    key = repr((models.identity, str(known.index.min()), str(known.index.max()), known.shape, library_versions()))
+    key = repr((models.identity, frame_key(known), library_versions()))
     return folder / f"{models.what.lower()}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.joblib"
 
 

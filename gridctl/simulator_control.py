@@ -11,6 +11,7 @@ clock stands still, ``gridctl simulate --clock-start``).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import asdict
 
 import uvicorn
@@ -18,7 +19,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from adapters.errors import DataError
-from adapters.simulator import SimulatedDevice, Simulator
+from adapters.simulator import Faults, SimulatedDevice, Simulator
 
 
 def _state(device: SimulatedDevice) -> dict:
@@ -27,19 +28,22 @@ def _state(device: SimulatedDevice) -> dict:
             "models": list(device.models), "p_kw": device.p_kw, "faults": asdict(device.faults)}
 
 
-def control_app(sim: Simulator) -> FastAPI:
-    """The control API of ``sim``."""
+def control_app(sims: Simulator | Sequence[Simulator]) -> FastAPI:
+    """The control API of one simulator, or of several sharing one clock (one per gateway)."""
     app = FastAPI(title="gridctl simulator control")
+    sims = [sims] if isinstance(sims, Simulator) else list(sims)
+    sim = sims[0]  # the clock's owner
 
     def device(device_id: str) -> SimulatedDevice:
-        try:
-            return sim[device_id]
-        except KeyError as exc:
-            raise HTTPException(404, exc.args[0]) from None
+        found = [s.devices[device_id] for s in sims if device_id in s.devices]
+        if not found:
+            raise HTTPException(404, f"no simulated device {device_id!r}; have "
+                                     f"{sorted(d for s in sims for d in s.devices)}")
+        return found[0]
 
     @app.get("/devices")
     def devices() -> list[dict]:
-        return [_state(d) for d in sim.devices.values()]
+        return [_state(d) for s in sims for d in s.devices.values()]
 
     @app.put("/devices/{device_id}/faults")
     def set_faults(device_id: str, faults: dict[str, bool | int | float | None]) -> dict:
@@ -52,8 +56,9 @@ def control_app(sim: Simulator) -> FastAPI:
 
     @app.delete("/devices/{device_id}/faults")
     def clear_faults(device_id: str) -> dict:
-        sim.clear_faults(device(device_id).id)
-        return _state(sim[device_id])
+        target = device(device_id)
+        target.faults.update(**asdict(Faults()))
+        return _state(target)
 
     @app.get("/clock")
     def clock() -> dict:
@@ -76,8 +81,8 @@ class ClockStep(BaseModel):
 class ControlServer(uvicorn.Server):
     """uvicorn inside the simulator's event loop; the caller owns SIGTERM/SIGINT."""
 
-    def __init__(self, sim: Simulator, host: str, port: int):
-        super().__init__(uvicorn.Config(control_app(sim), host=host, port=port, log_config=None,
+    def __init__(self, sims: Simulator | Sequence[Simulator], host: str, port: int):
+        super().__init__(uvicorn.Config(control_app(sims), host=host, port=port, log_config=None,
                                         lifespan="off", access_log=False))
 
     @contextlib.contextmanager

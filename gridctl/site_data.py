@@ -20,7 +20,8 @@ from gridctl.clock import DaemonClock
 from gridctl.config import Config
 from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.district import District
-from gridctl.live_history import DemoFeed, KnownDistrict
+from gridctl.feed_source import WeatherSource
+from gridctl.live_history import NO_WEATHER_FEED, DemoFeed, KnownDistrict
 from gridctl.live_measurements import LiveMeasurements
 from gridctl.store import Store
 from gridctl.store.series import SeriesRow, measured_frame, upsert_forecasts, upsert_measured
@@ -36,20 +37,24 @@ class SiteData:
         self.config, self.district, self.store, self.clock = config, district, store, clock
         self.live: LiveMeasurements | None = None  # meter and measured series
         self.feed: DemoFeed | None = None  # publishes the configured history as it becomes known
-        self.known = KnownDistrict(district, store, config.measurements.max_gap_h, report)
+        self.known = KnownDistrict(district, store, config.measurements.max_gap_h, report,
+                                   config.measurements.seed_history)
         self.overlays: dict[str, external_forecasts.ExternalOverlay] = {}  # external forecasts in use
+        self.forecast_file = external_forecasts.ForecastFile(config, report)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-io")
         self._failing: set[str] = set()
         self._samples: dict[tuple[str, pd.Timestamp], list[float]] = {}  # (series, interval) -> [sum, count]
         self._peaks: dict[PeakKey, float] = {}  # the demand charges' running peaks last read
 
-    def planning_district(self, refresh: bool = False) -> tuple[District, bool]:
+    def planning_district(self, refresh: bool = False, weather: WeatherSource = NO_WEATHER_FEED) -> tuple[District, bool]:
         """The district with the data known at the data clock's now, and whether it was rebuilt
-        (run in the planner thread: it reads the store)."""
+        (else extended in place with the newest measurements; run in the planner thread: it reads
+        the store and, on the first call, seeds it)."""
         data_now = self.clock.data_time(self.clock.now())
-        known, rebuilt = self.known.at(data_now, refresh)
+        known, rebuilt = self.known.at(data_now, refresh, weather)
         if rebuilt:
             self.overlays = external_forecasts.overlay(known, self.config)
+        self._guarded("read the forecast file", self.forecast_file.poll, self.store, data_now)
         self._guarded("read external forecasts", external_forecasts.refresh, self.overlays, self.store,
                       self.config, data_now)
         return known, rebuilt
@@ -99,6 +104,14 @@ class SiteData:
         key = (sample.series_id, self.clock.data_time(sample.ts_utc).floor(res))
         acc = self._samples.setdefault(key, [0.0, 0])
         acc[0], acc[1] = acc[0] + sample.value, acc[1] + 1
+
+    def add_forecast(self, series_id: str, rows: list[dict]) -> None:
+        """An MQTT message of external forecast rows of ``series_id`` (``[feeds.mqtt] forecast_topics``):
+        validated now (:class:`gridctl.measurements.BatchError` naming the bad rows), stored in the background."""
+        quantity = self.config.forecast_sources.external.get(series_id, "")
+        batch = [{"series_id": series_id, "quantity": quantity, **r} for r in rows]
+        good = external_forecasts.check_forecasts(batch, self.config, self.clock.data_time(self.clock.now()))
+        self.submit("store MQTT forecasts", upsert_forecasts, self.store, good, "mqtt")
 
     def _ended_means(self, data_ended: pd.Timestamp) -> list[SeriesRow]:
         """Mean of the samples of every interval up to ``data_ended`` (their buffers are emptied)."""

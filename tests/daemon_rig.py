@@ -120,7 +120,7 @@ class SteppedDaemon:
 
 
 @contextlib.asynccontextmanager
-async def stepped_daemon(district, tmp_path, start: str = START, plan: bool = True,
+async def stepped_daemon(district, tmp_path, start: str = START, plan: bool = True, seed_history: bool = False,
                          **daemon_settings) -> AsyncIterator[SteppedDaemon]:
     """A daemon on a :class:`SteppedClock` with the simulator on a free port; with ``plan`` it reads
     the devices, plans and writes the first setpoints as :meth:`Daemon.start` does, without starting
@@ -128,7 +128,8 @@ async def stepped_daemon(district, tmp_path, start: str = START, plan: bool = Tr
     cfg = district.config
     settings = {"telemetry_s": 60.0, "intraday_lead_s": 300.0, "retry_base_s": 30.0, "retry_max_s": 120.0,
                 "misfire_grace_s": 600.0, **daemon_settings}
-    config = cfg.model_copy(update={"daemon": cfg.daemon.model_copy(update=settings)})
+    config = cfg.model_copy(update={"daemon": cfg.daemon.model_copy(update=settings), "measurements":
+                                    cfg.measurements.model_copy(update={"seed_history": seed_history})})
     clock = SteppedClock(pd.Timestamp(start))
     sim_clock = devices.simulator_clock(config, clock.now(), speed=0.0)
     sim = devices.simulator(district, sim_clock, port=0)

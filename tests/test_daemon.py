@@ -44,12 +44,14 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running_daemon(district, tmp_path, scale: float = 180.0, start: str = START, store_url: str | None = None,
-                         **daemon_settings):
-    """A daemon with the simulator on a free port, a SQLite store in ``tmp_path`` and a fast clock."""
+                         seed_history: bool = False, **daemon_settings):
+    """A daemon with the simulator on a free port, a SQLite store in ``tmp_path`` and a fast clock
+    (without ``seed_history`` it plans on the configured history up to now, not a seeded store)."""
     cfg = district.config
     settings = {"telemetry_s": 60.0, "intraday_lead_s": 300.0, "retry_base_s": 30.0, "retry_max_s": 120.0,
                 "misfire_grace_s": 600.0, **daemon_settings}
-    config = cfg.model_copy(update={"daemon": cfg.daemon.model_copy(update=settings)})
+    config = cfg.model_copy(update={"daemon": cfg.daemon.model_copy(update=settings), "measurements":
+                                    cfg.measurements.model_copy(update={"seed_history": seed_history})})
     clock = DaemonClock(scale, pd.Timestamp(start), data_year=2016)
     sim = simulator(district, clock, port=0)
     port = await sim.start()

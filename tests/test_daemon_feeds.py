@@ -1,6 +1,6 @@
 """The daemon with a carbon feed served by a real loopback HTTP server and an MQTT topic on the
 loopback Mosquitto, on an accelerated clock: a published measurement reaches the store's measured
-series; the
+series and the next forecast (it feeds ``load/G0-A``); the
 provider goes quiet -> ``feed_stale`` is stored and plans fall back to the profile model and say
 so; it comes back -> ``feed_recovered`` and plans use provider forecasts again."""
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pandas as pd
 
+import gridctl.daemon
 from gridctl.api.dashboard import dashboard_data
 from gridctl.feed_config import FeedsConfig
 from gridctl.store import Store
@@ -37,8 +38,16 @@ def plan_after(store: Store, ts: str) -> dict | None:
     return later[0] if later else None
 
 
-async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_district, tmp_path):
+async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_district, tmp_path, monkeypatch):
     cfg = demo_district.config
+    histories = []  # (data-clock now, the history the forecasters get) of every intraday cycle
+    decide = gridctl.daemon.decide
+
+    def recording(known, now, *args, **kwargs):
+        histories.append((pd.Timestamp(now), known.history["load/G0-A"].copy()))
+        return decide(known, now, *args, **kwargs)
+
+    monkeypatch.setattr(gridctl.daemon, "decide", recording)
     with LoopbackHTTP() as provider:
         provider.routes["/intensity/"] = GB
         topic = f"gridctl-test/{uuid.uuid4().hex}/meter"
@@ -47,7 +56,7 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
                             mqtt={"enabled": True, "topics": {topic: "site/mqtt_kw"}, "max_age_s": 1e6})
         district = copy.copy(demo_district)  # same net, data and trained forecasters; feeds configured
         district.config = cfg.model_copy(update={"feeds": feeds, "measurements": cfg.measurements.model_copy(
-            update={"series": {"site/mqtt_kw": "p_kw"}})})
+            update={"series": {"site/mqtt_kw": "p_kw"}, "forecast_inputs": {"load/G0-A": "site/mqtt_kw"}})})
         async with running_daemon(district, tmp_path, scale=SCALE, start=START, telemetry_s=120.0) as run:
             daemon, store, clock = run.daemon, run.store, run.daemon.clock
             run.flushed()
@@ -68,6 +77,10 @@ async def test_stale_feed_switches_plans_to_the_profile_model_and_back(demo_dist
                 return None if got.empty else got["site/mqtt_kw"].iloc[0]
 
             assert await wait_for(stored, 60.0, "the MQTT interval mean in the store") == 812.5  # after its tick
+            since = len(histories)
+            later = await wait_for(lambda: [h for _, h in histories[since:] if interval in h.index], 60.0,
+                                   "a forecast after it")
+            assert later[0].loc[interval] == 812.5  # the measured series feeds load/G0-A's forecast from then on
 
             provider.silent, silenced = True, clock.now()
             stale = (await wait_for(lambda: events(store, "feed_stale", silenced), 60.0, "feed_stale"))[0]

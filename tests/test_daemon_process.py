@@ -27,8 +27,9 @@ GRIDCTL = str(Path(sys.executable).with_name("gridctl"))
 
 
 def write_config(tmp_path: Path) -> tuple[Path, int, int]:
-    """The default config with the store in ``tmp_path``, free ports, a 180x clock and the
-    seasonal-naive forecasters (fitting the models at every start would only cost time here)."""
+    """The default config with the store in ``tmp_path``, free ports, a 180x clock, the
+    seasonal-naive forecasters (fitting the models at every start would only cost time here) and
+    no seeding of the store (a year of history: tests/test_live_history.py seeds)."""
     sim_port, api_port = free_port(), free_port()
     text = DEFAULT_CONFIG_PATH.read_text()
     for pattern, value in [
@@ -39,6 +40,7 @@ def write_config(tmp_path: Path) -> tuple[Path, int, int]:
         (r"^telemetry_s = 10.0", "telemetry_s = 60.0"),
         (r"^intraday_lead_s = 120.0", "intraday_lead_s = 300.0"),
         (r"^min_history_days = 28", "min_history_days = 400"),  # seasonal-naive forecasts: no model fit
+        (r"^seed_history = true", "seed_history = false"),  # the configured history up to now, not a store copy
     ]:
         text, n = re.subn(pattern, value, text, flags=re.MULTILINE)
         assert n == 1, f"config.toml has no line matching {pattern!r}"

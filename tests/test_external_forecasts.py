@@ -1,20 +1,26 @@
-"""Forecasts from outside: POST /api/forecasts, and the external forecast used while fresh."""
+"""Forecasts from outside: POST /api/forecasts, the forecast file, MQTT (the loopback Mosquitto), and
+the external forecast used while fresh."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
+import uuid
 
+import aiomqtt
 import httpx
 import pandas as pd
 import pytest
-from test_daemon import running_daemon
+from test_daemon import running_daemon, wait_for
 
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.api import create_app
 from gridctl.clock import DaemonClock
 from gridctl.control import Controller
 from gridctl.daemon import Daemon
-from gridctl.external_forecasts import ExternalOverlay, ingest_forecasts
+from gridctl.external_forecasts import ExternalOverlay, ForecastFile, ingest_forecasts
+from gridctl.feed_config import FeedsConfig
 from gridctl.measurements import BatchError
 from gridctl.store import Store
 from gridctl.store.series import forecast_rows
@@ -100,3 +106,62 @@ async def test_the_daemon_plans_with_a_fresh_external_forecast_and_says_so(demo_
         plan = run.flushed().latest_plan()  # the start plan, once the store took it from the journal
     assert plan["kind"] == "intraday"
     assert plan["summary"]["forecast_sources"]["load_kw"].startswith("external (issued 2016-11-25T11:00:00+00:00")
+
+
+def test_the_forecast_file_is_read_again_when_it_changes_and_a_bad_one_stores_nothing(demo_district, tmp_path):
+    path = tmp_path / "vendor.csv"
+    config = external_config(demo_district.config)
+    config = config.model_copy(update={"forecast_sources": config.forecast_sources.model_copy(
+        update={"file": str(path)})})
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    events = []
+    forecast_file = ForecastFile(config, lambda *e: events.append(e))
+
+    def stored() -> list[float]:
+        return forecast_rows(store, "vendor/load", NOW.to_pydatetime(), NOW.floor("D").to_pydatetime(),
+                             (NOW + pd.Timedelta(days=1)).to_pydatetime()).value.tolist()
+
+    try:
+        pd.DataFrame(rows("2016-06-01T09:00:00Z", "2016-06-01T10:00:00Z", [9000.0, 9100.0])).to_csv(path, index=False)
+        assert forecast_file.poll(store, NOW) == 2 and stored() == [9000.0, 9100.0]
+        assert forecast_file.poll(store, NOW) is None  # unchanged: not read again
+        bad = rows("2016-06-01T09:30:00Z", "2016-06-01T10:00:00Z", [9500.0, float("nan")])
+        path.write_text(json.dumps({"rows": bad}).replace("NaN", '"x"'))
+        path.rename(path := path.with_suffix(".json"))
+        forecast_file.path = path  # a JSON file in its place
+        assert forecast_file.poll(store, NOW) == 0 and stored() == [9000.0, 9100.0]  # nothing of it stored
+        assert events[-1][:2] == ("warning", "forecast_file_rejected") and "row 1: value 'x'" in events[-1][2]
+        path.write_text(json.dumps({"rows": bad[:1]}))
+        assert forecast_file.poll(store, NOW) == 1 and stored() == [9500.0]  # the newer issue wins
+    finally:
+        store.close()
+
+
+async def test_forecasts_over_mqtt_reach_the_store_and_bad_messages_are_counted(demo_district, tmp_path):
+    topic = f"gridctl-test/{uuid.uuid4().hex}/vendor-load"
+    config = external_config(demo_district.config)
+    config = config.model_copy(update={"feeds": FeedsConfig(mqtt={"enabled": True, "forecast_topics": {
+        topic: "vendor/load"}})})
+    store = Store(f"sqlite:///{tmp_path / 'gridctl.sqlite'}")
+    clock = DaemonClock(1.0, pd.Timestamp("2026-06-01T10:07:00Z"), data_year=2016)
+    daemon = Daemon(config, demo_district, store, Controller({}, {}, store, clock.now), clock)
+    good = {"issued_at_utc": "2016-06-01T09:00:00Z",
+            "rows": [{"interval_start_utc": "2016-06-01T10:00:00Z", "value": 8000.0},
+                     {"interval_start_utc": "2016-06-01T10:15:00Z", "value": 8100.0}]}
+    try:
+        await daemon.feeds.start()
+        await asyncio.wait_for(daemon.feeds.mqtt.subscribed.wait(), 30.0)
+        async with aiomqtt.Client("127.0.0.1", 1883) as client:
+            await client.publish(topic, b"not json", qos=1)
+            await client.publish(topic, json.dumps({**good, "issued_at_utc": "2016-06-02T00:00:00Z"}), qos=1)
+            await client.publish(topic, json.dumps(good), qos=1)
+        await wait_for(lambda: daemon.feeds.mqtt.stats.received >= 3, what="three messages")
+        daemon.site.drain()
+        got = forecast_rows(store, "vendor/load", NOW.to_pydatetime(), NOW.floor("D").to_pydatetime(),
+                            (NOW + pd.Timedelta(days=1)).to_pydatetime())
+        assert got.value.tolist() == [8000.0, 8100.0]
+        assert daemon.feeds.status()["mqtt"]["failures"] == 2  # not JSON; issued after now
+    finally:
+        await daemon.feeds.stop()
+        daemon.site.close()
+        store.close()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
 
 import pandas as pd
 
-from adapters.drivers import HostPool, Timing
+from adapters.drivers import BatteryDriver, DeviceError, HostPool, Timing
 from adapters.simulator import BatteryParams, SimBattery, SimClock, Simulator
 from benchmarks.bench_gateways import battery, stalled_gateway
 from gridctl.commands.check import print_endpoint_warnings
-from gridctl.config import ConfigError, parse_config
+from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, load_config, parse_config
 from gridctl.control import Controller, ControlSettings, Rating
 from gridctl.devices import drivers, endpoints
 from gridctl.driver_device import DriverDevice
 from gridctl.store import Store
+from tests.test_daemon_process import GRIDCTL, free_port
 
 START = pd.Timestamp("2016-06-01 10:00", tz="UTC")
 STALL_TIMING = Timing(timeout_s=1.0, retries=0)  # each request to the stalled gateway costs 1 s
@@ -80,3 +83,40 @@ def test_check_warns_about_unreachable_endpoints_with_the_asset_id(tmp_path, cap
     print_endpoint_warnings(str(path))
     err = capsys.readouterr().err
     assert "warning: 127.0.0.1:9 unreachable" in err and "far_bess" in err
+
+
+async def test_simulate_serves_one_gateway_per_configured_endpoint(tmp_path):
+    gateway, second = free_port(), free_port()
+    text = DEFAULT_CONFIG_PATH.read_text()
+    text, n = re.subn(r'^(id = "bess_works")$', rf"\1\nport = {second}", text, count=1, flags=re.MULTILINE)
+    assert n == 1
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    proc = await asyncio.create_subprocess_exec(GRIDCTL, "simulate", "--config", str(path), "--port", str(gateway),
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        lines = []
+        while not lines or "gateway(s)" not in lines[-1]:  # until every gateway is announced
+            line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert f"serving 1 devices on 127.0.0.1:{second}" in "".join(lines), "".join(lines)
+        config = load_config(path)
+        pool = HostPool(Timing(timeout_s=2.0, retries=0))
+        found = drivers(config, pool, port=gateway)
+        try:
+            for asset_id in ("bess_works", "bess_park"):  # each answers at its own endpoint
+                await found[asset_id].discover()
+                assert (await found[asset_id].read_telemetry()).soc_pct is not None
+            moved = BatteryDriver(pool.get("127.0.0.1", gateway), 3, "bess_works_on_gateway", p_max_kw=1000.0)
+            try:
+                await moved.discover()
+            except DeviceError:
+                pass
+            else:
+                raise AssertionError("bess_works must not answer on the default gateway")
+        finally:
+            pool.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
