@@ -1,5 +1,5 @@
 """``gridctl replay --start D --end D [--out DIR] [--baseline NAME] [--perfect-foresight]
-[--modbus local|HOST:PORT [--modbus-control URL]]`` and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
+[--modbus local|HOST:PORT [--modbus-control URL]] [--workers N --chunks K --warmup-days W]`` and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
 
 from __future__ import annotations
 
@@ -33,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --modbus HOST:PORT: that simulator's control endpoint, e.g. http://127.0.0.1:5021")
     p.add_argument("--sweep", type=Path, help="sweep.toml: run a grid of scenarios on Dask, one summary row each")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
-    p.add_argument("--workers", type=int, default=None, help="local cluster workers (default: one per core)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local Dask cluster workers (default: one per core); without --sweep: replay in chunks on them")
+    p.add_argument("--chunks", type=int, default=None,
+                   help="split the window into this many chunks of days replayed in parallel on Dask (default: --workers)")
+    p.add_argument("--warmup-days", type=int, default=2,
+                   help="with --chunks: days each chunk after the first is replayed before its first day and trimmed (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +69,12 @@ def _replay(args: argparse.Namespace) -> int:
     modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
     district = District.load(config)
     check_days(district, start=args.start, end=args.end)
+    chunks = args.chunks or args.workers
     with logging_redirect_tqdm():
-        result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
+        if chunks and chunks > 1:
+            result = _chunked(args, district, chunks)
+        else:
+            result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
     paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")
@@ -86,6 +95,19 @@ def _replay(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def _chunked(args: argparse.Namespace, district, chunks: int):
+    """The window replayed in ``chunks`` chunks on Dask (:mod:`gridctl.replay.chunks`)."""
+    from gridctl.extras import require
+
+    if args.modbus is not None:
+        raise ConfigError(["--modbus replays one simulator in order; drop --chunks/--workers or --modbus"])
+    require("dask.distributed", "replay --chunks")
+    from gridctl.replay.chunks import run_chunked
+
+    return run_chunked(district, args.start, args.end, chunks, args.warmup_days, args.workers, args.scheduler,
+                       progress=True)
 
 
 def _sweep(args: argparse.Namespace) -> int:
