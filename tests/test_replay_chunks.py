@@ -40,10 +40,12 @@ def test_chunked_replay_agrees_with_the_sequential_one(demo_district):
     # the first chunk starts where the sequential replay does: the same operation to the boundary
     first = sequential.intervals.index < chunked.runs["gridctl"].index[2 * 96]
     assert (chunked.runs["gridctl"][first].grid_import_kw - sequential.runs["gridctl"][first].grid_import_kw).abs().max() < 1.0
-    # the second chunk starts its warm-up a day early from the initial SoC: it re-converges
+    # the second chunk starts its warm-up a day early from the initial SoC and re-converges in it
+    # (measured: gridctl's emissions within 2e-8 relative, baselines equal); the tolerance leaves
+    # room for ties, LP optima of equal cost with another dispatch, after a different warm start
     for run in ("gridctl", "none", "self-consumption"):
         x, y = a["runs"][run], b["runs"][run]
-        assert y["emissions_adjusted_kg"] == pytest.approx(x["emissions_adjusted_kg"], rel=0.002), run
-        assert y["peak_import_kw"] == pytest.approx(x["peak_import_kw"], rel=0.01), run
-    assert b["reduction_pct"] == pytest.approx(a["reduction_pct"], abs=0.2)
-    assert abs(b["ac_violations"] - a["ac_violations"]) <= 2
+        assert y["emissions_adjusted_kg"] == pytest.approx(x["emissions_adjusted_kg"], rel=1e-4), run
+        assert y["peak_import_kw"] == pytest.approx(x["peak_import_kw"], rel=1e-3), run
+    assert b["reduction_pct"] == pytest.approx(a["reduction_pct"], abs=0.01)
+    assert abs(b["ac_violations"] - a["ac_violations"]) <= 1
