@@ -13,6 +13,10 @@ from pathlib import Path
 from gridctl.commands.guards import check_days, check_order, iso_date, output_dir
 from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, ReplayConfig, load_config
 
+if typing.TYPE_CHECKING:
+    from gridctl.district import District
+    from gridctl.replay.run import ReplayResult
+
 # the baselines a replay compares with (gridctl.replay.baselines.BASELINES), named as the config types them
 BASELINES = typing.get_args(typing.get_args(ReplayConfig.model_fields["baselines"].annotation)[0])
 
@@ -69,9 +73,9 @@ def _replay(args: argparse.Namespace) -> int:
     modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
     district = District.load(config)
     check_days(district, start=args.start, end=args.end)
-    chunks = args.chunks or args.workers
+    chunks = args.chunks if args.chunks is not None else args.workers
     with logging_redirect_tqdm():
-        if chunks and chunks > 1:
+        if chunks is not None and chunks != 1:  # fewer than 1: refused by the chunked replay
             result = _chunked(args, district, chunks)
         else:
             result = run_replay(district, args.start, args.end, progress=True, modbus=modbus)
@@ -97,7 +101,7 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chunked(args: argparse.Namespace, district, chunks: int):
+def _chunked(args: argparse.Namespace, district: District, chunks: int) -> ReplayResult:
     """The window replayed in ``chunks`` chunks on Dask (:mod:`gridctl.replay.chunks`)."""
     from gridctl.extras import require
 
