@@ -3,7 +3,9 @@
 ``python -m benchmarks.bench_replay --modbus`` then replays the same days with gridctl's devices
 over Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares;
 ``--full-year`` (or ``GRIDCTL_BENCH_FULL_YEAR=1`` under ``make bench``) then replays
-2016-01-15..2016-12-31 as ``gridctl replay`` does and prints its time.
+2016-01-15..2016-12-31 as ``gridctl replay`` does and prints its time (otherwise it prints how
+to run it); ``--chunks K`` also replays the week in K chunks on a local Dask cluster of K workers
+(``gridctl replay --workers K --chunks K``, :mod:`gridctl.replay.chunks`).
 """
 
 import argparse
@@ -16,16 +18,23 @@ import pandas as pd
 from gridctl.config import load_config
 from gridctl.district import District
 from gridctl.forecasting import district_forecasters
+from gridctl.replay.chunks import run_chunked
 from gridctl.replay.plant import ModbusTarget
 from gridctl.replay.run import ReplayResult, run_replay
 
 START, END = date(2016, 7, 11), date(2016, 7, 17)
 YEAR_START, YEAR_END = date(2016, 1, 15), date(2016, 12, 31)
+WARMUP_DAYS = 2
 
 
-def timed(district: District, modbus: ModbusTarget | None, start: date = START, end: date = END) -> ReplayResult:
+def timed(district: District, modbus: ModbusTarget | None, start: date = START, end: date = END,
+          chunks: int = 0) -> ReplayResult:
     t0 = time.perf_counter()
-    result = run_replay(district, start, end, modbus=modbus)
+    if chunks > 1:
+        result = run_chunked(district, start, end, chunks, WARMUP_DAYS, n_workers=chunks)
+        print(f"in {chunks} chunks on {chunks} Dask workers, each after the first warmed up {WARMUP_DAYS} days:")
+    else:
+        result = run_replay(district, start, end, modbus=modbus)
     wall = time.perf_counter() - t0
     s = result.summary
     days = s["days"]
@@ -52,7 +61,7 @@ def train_forecasters(district: District, start: date, end: date) -> None:
     print(f"forecasters trained for {start}..{end} in {time.perf_counter() - t0:.1f} s")
 
 
-def main(modbus: bool = False, full_year: bool = False) -> None:
+def main(modbus: bool = False, full_year: bool = False, chunks: int = 0) -> None:
     district = District.load(load_config())
     _ = district.history, district.carbon
     train_forecasters(district, START, END)
@@ -61,13 +70,19 @@ def main(modbus: bool = False, full_year: bool = False) -> None:
         tcp = timed(district, ModbusTarget())
         io = (tcp.summary["timings_s"]["bookkeeping"] - local.summary["timings_s"]["bookkeeping"]) / tcp.summary["days"]
         print(f"  Modbus TCP device I/O adds {io:.2f} s per simulated day")
+    if chunks > 1:
+        timed(district, None, chunks=chunks)
     if full_year or os.environ.get("GRIDCTL_BENCH_FULL_YEAR") == "1":
         timed(district, None, YEAR_START, YEAR_END)
+    else:
+        print(f"full-year replay {YEAR_START}..{YEAR_END} skipped (long): GRIDCTL_BENCH_FULL_YEAR=1 make bench, or "
+              f"python -m benchmarks.bench_replay --full-year, or time gridctl replay --start {YEAR_START} --end {YEAR_END}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modbus", action="store_true", help="also replay over Modbus TCP and compare")
     parser.add_argument("--full-year", action="store_true", help=f"also replay {YEAR_START}..{YEAR_END}")
+    parser.add_argument("--chunks", type=int, default=0, help="also replay the week in this many chunks on Dask")
     args = parser.parse_args()
-    main(args.modbus, args.full_year)
+    main(args.modbus, args.full_year, args.chunks)

@@ -8,6 +8,7 @@ intervals that ended in ``[issue - window, issue]``.
 
 from __future__ import annotations
 
+import functools
 from datetime import time
 
 import holidays
@@ -26,10 +27,16 @@ def day_ahead_issue_times(index: pd.DatetimeIndex, timezone: str, gate: time) ->
 def holiday_flags(index: pd.DatetimeIndex, timezone: str, country: str, subdivision: str | None) -> np.ndarray:
     """1.0 where the local date of an interval is a public holiday of ``country`` (``subdivision``)."""
     local = index.tz_convert(timezone)
-    years = sorted(set(local.year))
-    calendar = holidays.country_holidays(country, subdiv=subdivision, years=years)
-    dates = pd.DatetimeIndex(sorted(calendar)) if calendar else pd.DatetimeIndex([])
+    dates = holiday_dates(country, subdivision, tuple(sorted(set(local.year))))
     return local.tz_localize(None).normalize().isin(dates).astype(float)
+
+
+@functools.lru_cache(maxsize=64)
+def holiday_dates(country: str, subdivision: str | None, years: tuple[int, ...]) -> pd.DatetimeIndex:
+    """The public holidays of ``country`` (``subdivision``) in ``years`` (built once per arguments:
+    every forecast issue asks again)."""
+    calendar = holidays.country_holidays(country, subdiv=subdivision, years=list(years))
+    return pd.DatetimeIndex(sorted(calendar)) if calendar else pd.DatetimeIndex([])
 
 
 def time_of_day_h(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:

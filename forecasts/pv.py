@@ -112,6 +112,7 @@ class ClearSkyModel:
         self.location = pvlib.location.Location(latitude, longitude)
         self.plants = plants
         self.resolution_min = resolution_min
+        self._held: tuple[dict[str, PvPlant], pd.DataFrame] | None = None  # the last power() asked for
 
     def midpoints(self, index: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Midpoint of each interval starting at ``index``."""
@@ -137,8 +138,19 @@ class ClearSkyModel:
                              "ghi": cs["ghi"], "dni": cs["dni"], "dhi": cs["dhi"]}, index=instants)
 
     def power(self, index: pd.DatetimeIndex, plants: dict[str, PvPlant] | None = None) -> pd.DataFrame:
-        """Clear-sky AC output of every plant (kW; default: the configured plants): the physical upper bound."""
+        """Clear-sky AC output of every plant (kW; default: the configured plants): the physical upper bound.
+
+        Rolling forecasts ask for shrinking tails of one horizon: the last result is kept and answers
+        for the same plants at any of its intervals (the physics is per instant, so the numbers are the same)."""
         plants = self.plants if plants is None else plants
+        held = self._held
+        if held is not None and held[0] == plants and index.isin(held[1].index).all():
+            return held[1].loc[index]
+        out = self._power(index, plants)
+        self._held = (dict(plants), out)
+        return out.copy()  # callers may change theirs; the held one stays
+
+    def _power(self, index: pd.DatetimeIndex, plants: dict[str, PvPlant]) -> pd.DataFrame:
         mid = self.midpoints(index)
         shifted = {off: mid + pd.Timedelta(minutes=off) for off in {p.clock_offset_min for p in plants.values()}}
         sky = self.sky(pd.DatetimeIndex(np.unique(np.concatenate([s.asi8 for s in shifted.values()])), tz="UTC"))

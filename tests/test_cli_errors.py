@@ -83,6 +83,8 @@ def test_out_under_a_file(tmp_path):
     (["replay", "--start", "2016-07-14", "--end", "2016-07-10"], r"^error: --end 2016-07-10 is before --start"),
     (["forecast", "evaluate", "--start", "2016-07-14", "--end", "2016-07-10"], r"^error: --end 2016-07-10 is before"),
     (["replay", "--start", "2016-07-14", "--end", "2016-07-15", "--baseline", "magic"], r"^error: argument --baseline"),
+    (["replay", "--start", "2016-07-14", "--end", "2016-07-15", "--chunks", "3"],
+     r"^error: --chunks 3: the window has only 2 days; use at most 2"),
     (["simulate", "--clock-start", "2016-07-11T00:00"], r"^error: argument --clock-start: .* has no UTC offset"),
     (["plan", "--date", "2016-07-14", "--config", "/nonexistent/gridctl.toml"], r"^error: .*gridctl.toml: config file not found"),
     (["frobnicate"], r"^error: argument COMMAND: invalid choice: 'frobnicate'"),

@@ -1,5 +1,6 @@
 """``gridctl replay --start D --end D [--out DIR] [--baseline NAME] [--perfect-foresight]
-[--modbus local|HOST:PORT [--modbus-control URL]] [--events FILE]`` and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
+[--modbus local|HOST:PORT [--modbus-control URL]] [--events FILE] [--workers N --chunks K --warmup-days W]``
+and ``gridctl replay --sweep sweep.toml [--scheduler tcp://HOST:PORT]``: backtests."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from pathlib import Path
 
 from gridctl.commands.guards import check_days, check_order, iso_date, output_dir
 from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, ReplayConfig, load_config
+
+if typing.TYPE_CHECKING:
+    from gridctl.district import District
+    from gridctl.replay.run import ReplayResult
 
 # the baselines a replay compares with (gridctl.replay.baselines.BASELINES), named as the config types them
 BASELINES = typing.get_args(typing.get_args(ReplayConfig.model_fields["baselines"].annotation)[0])
@@ -35,7 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recorded grid-operator events: a JSON list of OpenADR 3 event objects (docs/openadr.md)")
     p.add_argument("--sweep", type=Path, help="sweep.toml: run a grid of scenarios on Dask, one summary row each")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: a local cluster)")
-    p.add_argument("--workers", type=int, default=None, help="local cluster workers (default: one per core)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local Dask cluster workers (default: one per core); without --sweep: replay in chunks on them")
+    p.add_argument("--chunks", type=int, default=None,
+                   help="split the window into this many chunks of days replayed in parallel on Dask (default: --workers)")
+    p.add_argument("--warmup-days", type=int, default=2,
+                   help="with --chunks: days each chunk after the first is replayed before its first day and trimmed (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,8 +77,12 @@ def _replay(args: argparse.Namespace) -> int:
     grid_events = None if args.events is None else _events(args.events)
     district = District.load(config)
     check_days(district, start=args.start, end=args.end)
+    chunks = args.chunks if args.chunks is not None else args.workers
     with logging_redirect_tqdm():
-        result = run_replay(district, args.start, args.end, progress=True, modbus=modbus, grid_events=grid_events)
+        if chunks is not None and chunks != 1:  # fewer than 1: refused by the chunked replay
+            result = _chunked(args, district, chunks)
+        else:
+            result = run_replay(district, args.start, args.end, progress=True, modbus=modbus, grid_events=grid_events)
     paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")
@@ -99,6 +113,21 @@ def _events(path: Path):
         return load_events(path)
     except EventFormatError as exc:
         raise ConfigError([f"--events {exc}"]) from None
+
+
+def _chunked(args: argparse.Namespace, district: District, chunks: int) -> ReplayResult:
+    """The window replayed in ``chunks`` chunks on Dask (:mod:`gridctl.replay.chunks`)."""
+    from gridctl.extras import require
+
+    if args.modbus is not None:
+        raise ConfigError(["--modbus replays one simulator in order; drop --chunks/--workers or --modbus"])
+    if args.events is not None:
+        raise ConfigError(["--events is replayed in order; drop --chunks/--workers or --events"])
+    require("dask.distributed", "replay --chunks")
+    from gridctl.replay.chunks import run_chunked
+
+    return run_chunked(district, args.start, args.end, chunks, args.warmup_days, args.workers, args.scheduler,
+                       progress=True)
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ from gridctl.dispatch.inputs import DispatchInputs
 
 
 def _values(var, index) -> np.ndarray:
-    return np.array([pyo.value(var[i]) for i in index], dtype=float)
+    """Solution values of ``var`` at ``index`` (read directly: every column holds one after a solve)."""
+    return np.fromiter((var[i].value for i in index), dtype=float, count=len(index))
 
 
 def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:

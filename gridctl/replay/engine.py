@@ -123,20 +123,24 @@ def replay_controller(
     progress: bool = False,
     modbus: ModbusTarget | None = None,
     grid_events: GridEvents | None = None,
+    plan_end: pd.Timestamp | None = None,
 ) -> ControllerRun:
     """Replay gridctl over ``days`` (consecutive local dates covering ``actuals.index``) on the
     simulator's devices: in-process, or over Modbus TCP at ``modbus``; ``grid_events``: recorded
-    grid-operator events, each used from the time it was issued."""
+    grid-operator events, each used from the time it was issued. ``plan_end``: where the
+    warm-down ends decisions (default: the end of ``actuals``; a later one for a chunk of a
+    longer replay, :mod:`gridctl.replay.chunks`)."""
     check_replay_settings(district)
+    end = plan_end or actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
     with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant:
-        run = _run(district, actuals, days, plant, progress, grid_events)
+        run = _run(district, actuals, days, plant, progress, end, grid_events)
     if modbus is not None:
         run.devices = "modbus-tcp"
     return run
 
 
 def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool,
-         grid_events: GridEvents | None = None) -> ControllerRun:
+         end: pd.Timestamp, grid_events: GridEvents | None = None) -> ControllerRun:
     cfg = district.config
     every = cfg.replay.reoptimise_every_min
     rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
@@ -149,8 +153,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     planned_rows = []
     plan: Plan | None = None
     rolling = RollingDispatch()
-    # warm-down: decisions plan no further than the replay's end and end there at the starting SoC
-    end = actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
+    # warm-down: decisions plan no further than ``end`` and end there at the starting SoC
     soc_start = dict(plant.soc_kwh)
     res = pd.Timedelta(minutes=district.resolution_min)
 

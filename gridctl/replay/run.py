@@ -13,9 +13,9 @@ from gridctl.demand_charges import realised_charges
 from gridctl.district import District
 from gridctl.grid_events import GridEvents
 from gridctl.process_loads import process_params, process_report
-from gridctl.replay.actuals import load_actuals
+from gridctl.replay.actuals import Actuals, load_actuals
 from gridctl.replay.baselines import BASELINES
-from gridctl.replay.engine import ControllerRun, minutes_into_day, replay_controller
+from gridctl.replay.engine import ControllerRun, Timings, minutes_into_day, replay_controller
 from gridctl.replay.kpis import (
     COST_BASIS,
     UNSERVED_BASIS,
@@ -47,6 +47,14 @@ def replay_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def replay_index(district: District, days: list[date]) -> pd.DatetimeIndex:
+    """The intervals (UTC starts) of the consecutive local ``days``."""
+    index = local_day(days[0], district.tz, district.resolution_min)
+    for d in days[1:]:
+        index = index.append(local_day(d, district.tz, district.resolution_min))
+    return index
+
+
 def run_replay(
     district: District,
     start: date,
@@ -60,23 +68,32 @@ def run_replay(
     gridctl's devices in-process, or over Modbus TCP at ``modbus`` (baselines always in-process);
     ``grid_events``: recorded grid-operator events gridctl's decisions take (the baselines do not)."""
     t_start = timer.perf_counter()
-    cfg = district.config
     days = replay_days(start, end)
-    index = local_day(days[0], district.tz, district.resolution_min)
-    for d in days[1:]:
-        index = index.append(local_day(d, district.tz, district.resolution_min))
-    actuals = load_actuals(district, index)
-    soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
+    actuals = load_actuals(district, replay_index(district, days))
     controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events)
     if controller.interrupted:  # the baselines and KPIs cover the whole days gridctl replayed
-        index = controller.operation.index
-        days = sorted(set(index.tz_convert(district.tz).date))
-        actuals = load_actuals(district, index)
-    runs = {CONTROLLER: controller.operation}
-    for name in cfg.replay.baselines:
+        days = sorted(set(controller.operation.index.tz_convert(district.tz).date))
+        actuals = load_actuals(district, controller.operation.index)
+    runs = {CONTROLLER: controller.operation, **run_baselines(district, actuals, soc_kwh, controller.timings)}
+    return evaluate(district, days, actuals, runs, controller, soc_kwh, t_start)
+
+
+def run_baselines(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
+                  timings: Timings) -> dict[str, pd.DataFrame]:
+    """The operation of every configured baseline over ``actuals`` (their time added to ``timings``)."""
+    runs = {}
+    for name in district.config.replay.baselines:
         t0 = timer.perf_counter()
         runs[name] = BASELINES[name](district, actuals, soc_kwh)
-        controller.timings.baselines_s += timer.perf_counter() - t0
+        timings.baselines_s += timer.perf_counter() - t0
+    return runs
+
+
+def evaluate(district: District, days: list[date], actuals: Actuals, runs: dict[str, pd.DataFrame],
+             controller: ControllerRun, soc_kwh: dict[str, float] | None, t_start: float) -> ReplayResult:
+    """KPIs and AC checks of every run over ``actuals``, the summary and the interval table."""
+    cfg, index = district.config, actuals.index
+    soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
     dt_h = district.resolution_min / 60.0
     sample = sampled_index(index, minutes_into_day(index, district.tz), cfg.replay.ac_check_every_min)
     results = {}

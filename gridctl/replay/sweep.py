@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from tqdm import tqdm
-
 from gridctl.config import ConfigError, parse_config
 from gridctl.district import District
-from gridctl.extras import require
 from gridctl.forecasting import _FITTED, district_forecasters
+from gridctl.replay.cluster import dask_map
 from gridctl.replay.run import CONTROLLER, run_replay
 
 ROW_KEYS = ["emissions_kg", "emissions_adjusted_kg", "baseline_emissions_kg", "baseline_emissions_adjusted_kg",
@@ -107,7 +105,7 @@ def district_with_config(base: District, config) -> District:
     return district
 
 
-def _district(config) -> District:
+def worker_district(config) -> District:
     """A district for ``config``, reusing the network and data already loaded in this process."""
     key = config.network.model_dump_json() + config.data.model_dump_json() + config.site.model_dump_json()
     if key not in _DISTRICTS:
@@ -117,7 +115,7 @@ def _district(config) -> District:
 
 def run_scenario(base: dict, base_dir: Path, scenario: Scenario) -> dict:
     """Replay one scenario; return its summary row."""
-    district = _district(scenario_config(base, scenario, base_dir))
+    district = worker_district(scenario_config(base, scenario, base_dir))
     summary = run_replay(district, scenario.start, scenario.end).summary
     row = {"scenario": scenario.name, "start": scenario.start.isoformat(), "end": scenario.end.isoformat(),
            "battery_scale": scenario.battery_scale, **dict(scenario.overrides)}
@@ -131,17 +129,5 @@ def run_scenario(base: dict, base_dir: Path, scenario: Scenario) -> dict:
 def run_sweep(base: dict, base_dir: Path, scenarios: list[Scenario], scheduler: str | None = None,
               n_workers: int | None = None, progress: bool = False) -> list[dict]:
     """Run ``scenarios`` on a Dask cluster (a new LocalCluster, or the one at ``scheduler``); rows in order."""
-    distributed = require("dask.distributed", "replay --sweep")
-    Client, LocalCluster, as_completed = distributed.Client, distributed.LocalCluster, distributed.as_completed
-    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=":0")
-    client = Client(scheduler or cluster)
-    try:
-        futures = [client.submit(run_scenario, base, base_dir, s, pure=False) for s in scenarios]
-        for _ in tqdm(as_completed(futures), total=len(futures), unit="scenario", desc="sweep", disable=not progress):
-            pass
-        return client.gather(futures)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    tasks = [(base, base_dir, s) for s in scenarios]
+    return dask_map(run_scenario, tasks, scheduler, n_workers, progress, unit="scenario")
