@@ -13,7 +13,7 @@ import time
 import httpx
 import pandas as pd
 import pytest
-from test_daemon_process import Daemon, daemons, wait_for, write_config  # noqa: F401 - the daemons fixture
+from test_daemon_process import GUARD_S, Daemon, daemons, wait_for, write_config  # noqa: F401 - the daemons fixture
 
 from gridctl import devices
 from gridctl.store import Store
@@ -58,7 +58,7 @@ def test_sigkill_after_first_write_and_sigterm_safe_state(tmp_path, external_sim
     first = Daemon(config)
     started.append(first)
     first.wait_line(r"dashboard at")
-    wait_for(lambda: httpx.get(f"{api}/health").status_code == 200, timeout_s=90)
+    wait_for(lambda: httpx.get(f"{api}/health").status_code == 200)
     # the next tick writes bess_park first; bess_depot answers late, so the tick is still going
     sim.set_fault("bess_depot", delay_s=0.6)
     park = sim["bess_park"]
@@ -76,7 +76,7 @@ def test_sigkill_after_first_write_and_sigterm_safe_state(tmp_path, external_sim
     second = Daemon(config)  # replays the journal the killed daemon left
     started.append(second)
     second.wait_line(r"dashboard at")
-    wait_for(lambda: httpx.get(f"{api}/health").status_code == 200, timeout_s=90)
+    wait_for(lambda: httpx.get(f"{api}/health").status_code == 200)
 
     def record_of_write():
         rows = Store(f"sqlite:///{db}").page("setpoints", since.to_pydatetime(), asset_id="bess_park").items
@@ -99,8 +99,8 @@ def test_sigkill_after_first_write_and_sigterm_safe_state(tmp_path, external_sim
                 and all(d.get(d.models[-1], "WSetEna") == 0 for d in sim.devices.values()
                         if d.id.startswith(("ev", "hp"))))
 
-    wait_for(safe_state, timeout_s=30)
-    assert second.proc.wait(timeout=60) == 0, "".join(second.lines[-30:])
+    wait_for(safe_state)
+    assert second.proc.wait(timeout=GUARD_S) == 0, "".join(second.lines[-30:])
     store = Store(f"sqlite:///{db}")
     stop = [r for r in store.page("setpoints", limit=100_000).items if r["source"] == "stop"]
     assert {r["asset_id"] for r in stop} == set(BATTERIES) and all(r["ok"] and r["written_kw"] == 0 for r in stop)
