@@ -76,6 +76,7 @@ class NetworkConfig(_Section):
     method: Literal["sensitivity", "lindistflow"] = "sensitivity"
     thermal_margin_pct: float = Field(0.0, ge=0, lt=50)
     ac_rounds: int = Field(4, ge=1, le=20)
+    recentre_h: float = Field(3.0, ge=0, le=24)
 
     @field_validator("source")
     @classmethod
@@ -117,6 +118,7 @@ class DispatchConfig(_Section):
     peak_charge_per_kw: float = Field(0.0, ge=0)
     lookahead_h: float = Field(24.0, ge=0, le=48)
     peak_cap: Literal["baseline", "limit"] = "baseline"
+    load_quantile: float = Field(0.5, ge=0.5, lt=1.0)
 
     @field_validator("import_price_per_kwh")
     @classmethod

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import time as timer
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
+import pyomo.environ as pyo
 
 from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
 from gridctl.dispatch.ev import immediate_charging
@@ -30,6 +32,7 @@ from gridctl.flexible_loads import (
     place,
 )
 from gridctl.forecasting import district_forecasters
+from gridctl.headroom import load_headroom_kw, peak_guard_kw, row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
@@ -166,7 +169,7 @@ def dispatch_inputs(
         peak_charge_per_kw=cfg.dispatch.peak_charge_per_kw,
     )
     if cfg.dispatch.peak_cap == "baseline":  # no new peak: at most what no control would draw
-        inp.import_limit_kw = min(inp.import_limit_kw, max(float(baseline_import_kw(inp).max()), 0.0))
+        inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, baseline_import_kw(inp), load_headroom_kw(district, fc))
     return inp
 
 
@@ -274,13 +277,7 @@ def plan_horizon(
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
-        extend = None
-        if constrained:  # re-optimisations: rows from each interval's first linearisation, no AC loop
-            def extend(m):
-                data = interval_network_models(district).network_data(
-                    district, m, inp.index,
-                    lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
-                return add_network_block(m, data, inp.dt_h)
+        extend = intraday_network_rows(district, fc, inp, rolling) if constrained else None
         if rolling is not None:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
@@ -325,6 +322,22 @@ def plan_horizon(
         "ev_sessions": ev_session_report(table, inp),
     }
     return Plan(table, summary, ac, baseline_ac, model)
+
+
+def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs,
+                          rolling: RollingDispatch | None) -> Callable[[pyo.ConcreteModel], dict]:
+    """``extend`` adding the network rows of a re-optimisation: each interval's first linearisation,
+    re-centred around the latest forecast every ``[network] recentre_h`` hours (a held model with
+    the old rows is then rebuilt), around loads at ``[dispatch] load_quantile``; no AC loop."""
+    models = interval_network_models(district)
+
+    def base_ac(new: pd.DatetimeIndex) -> AcCheckResult:
+        return check_schedule(district, row_groups(district, fc, new), zero_flex_table(inp).loc[new])
+
+    if models.recentre(district, inp.index, fc.issue_time, base_ac, district.config.network.recentre_h) and rolling:
+        rolling.held = None
+    return lambda m: add_network_block(m, models.network_data(district, m, inp.index, base_ac, fc.issue_time),
+                                       inp.dt_h)
 
 
 def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model) -> LoopResult:

@@ -103,8 +103,8 @@ class DispatchInputs:
     pv_assets: list[CurtailablePv] = field(default_factory=list)
     ev_chargers: list[EvChargerParams] = field(default_factory=list)
     heat_pumps: list[HeatPumpParams] = field(default_factory=list)
-    import_limit_kw: float = float("inf")
-    export_limit_kw: float = float("inf")
+    import_limit_kw: float | np.ndarray = float("inf")  # one number or one per interval
+    export_limit_kw: float | np.ndarray = float("inf")
     curtailment_penalty_per_kwh: float = 1e-4
     throughput_penalty_per_kwh: float = 1e-5
     objective: str = "emissions"  # "emissions", "cost" or "blend" (see gridctl.dispatch.objective)
