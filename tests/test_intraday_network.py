@@ -5,6 +5,7 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.dispatch.model import build_model
+from gridctl.headroom import row_groups
 from gridctl.network_plan import IntervalNetworkModels, interval_network_models, zero_flex_table
 from gridctl.planning import check_schedule, dispatch_inputs, make_forecast
 from gridctl.replay.sweep import district_with_config
@@ -73,3 +74,19 @@ def test_recentred_rows_remove_a_violation_the_stale_linearisation_leaves(demo_d
         plan = decide(district, NOW, {}).plan
         violations[every_h] = check_schedule(district, fc.groups.loc[block], plan.table.loc[block]).violations
     assert violations[0.0] > 0 and violations[3.0] == 0
+
+
+def test_upper_quantile_rows_keep_the_limits_when_the_loads_come_in_high(today_only):
+    """Rows linearised with the loads at their P90 keep the feeder within its limits when the loads
+    reach their P90; rows at the median forecast leave it overloaded then."""
+    plans = {}
+    for q in (0.5, 0.9):
+        cfg = today_only.config.model_copy(deep=True)
+        cfg.dispatch.load_quantile = q
+        district = district_with_config(today_only, cfg)
+        plans[q] = decide(district, NOW, {}).plan
+    fc = make_forecast(district, NOW, plans[0.9].table.index)
+    high = row_groups(district, fc, fc.groups.index)
+    assert (high[district.load_series].sum(axis=1) > fc.groups[district.load_series].sum(axis=1)).any()
+    counts = {q: check_schedule(today_only, high, plan.table).violations for q, plan in plans.items()}
+    assert counts[0.5] > 0 and counts[0.9] == 0

@@ -2,11 +2,16 @@
 
 from datetime import date
 
+import numpy as np
 import pytest
+from dispatch_case import solve_case
+from test_dispatch import _inputs as case_inputs
 
 from gridctl.dispatch.highs import solve
+from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
+from gridctl.headroom import peak_guard_kw
 from gridctl.planning import baseline_import_kw, dispatch_inputs, make_forecast
 from gridctl.replay.sweep import district_with_config
 from gridctl.timegrid import gate_time, local_day
@@ -37,3 +42,17 @@ def test_limit_mode_keeps_only_the_configured_connection_limit(demo_district):
     cfg.dispatch.peak_cap = "limit"
     inp = _inputs(district_with_config(demo_district, cfg))
     assert inp.import_limit_kw == cfg.grid.import_limit_kw
+
+
+def test_the_guard_keeps_the_load_forecasts_headroom_where_charging_adds_import():
+    # 1 h intervals; loads 10, 20, 16, 10 kW: no control peaks at 20 kW. The intensity dips at hour 2
+    # before a dirty hour 3: plain emissions mode charges at hour 2 up to that peak; with the load's
+    # upper quantile 3 kW above its forecast there, the guard charges only up to 17 kW, and it never
+    # holds the import below what no control would draw (hour 1 stays at 20 kW)
+    load = np.array([10.0, 20.0, 16.0, 10.0])
+    battery = BatteryParams("b", 0, 10.0, 0.0, 20.0, 0.0, 1.0, 1.0)
+    for headroom, top in ((np.zeros(4), 20.0), (np.array([0.0, 3.0, 3.0, 0.0]), 17.0)):
+        limit = peak_guard_kw(1e6, load, headroom)
+        _, table, found = solve_case(case_inputs([0.6, 0.6, 0.1, 0.6], load, batteries=[battery], import_limit_kw=limit))
+        assert table.grid_import_kw.to_numpy() == pytest.approx([10.0, 20.0, top, 10.0 - (top - 16.0)], abs=1e-6)
+        assert found == []
