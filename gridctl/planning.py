@@ -34,7 +34,7 @@ from gridctl.flexible_loads import (
 from gridctl.forecasting import district_forecasters
 from gridctl.headroom import load_headroom_kw, peak_guard_kw, row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
-from gridctl.timegrid import gate_time, local_day
+from gridctl.timegrid import gate_time, local_day, local_day_ends
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
 from network_models.profiles import element_injections
 
@@ -138,7 +138,7 @@ def dispatch_inputs(
     heat_pumps = [
         heat_pump_params(p, fc.groups, None if p.cfg.temperature_series is None else outdoor_temperature(
             district.history, p.cfg.temperature_series, fc.issue_time, fc.groups.index, district.tz,
-            district.resolution_min), temps.get(p.cfg.id))
+            district.resolution_min), temps.get(p.cfg.id), local_day_ends(fc.groups.index, district.tz))
         for p in flex if p.kind == "heat_pump"
     ]
     flexible_kw = sum((p.forecast_kw(fc.groups) for p in flex), np.zeros(len(fc.groups)))

@@ -88,6 +88,7 @@ class HeatPumpParams:
     loss_kw_per_k: float = 0.0
     ambient_c: float = 20.0
     temp_terminal_c: float | None = None  # end-of-horizon target; None: the initial temperature
+    day_ends: tuple[int, ...] = ()  # last interval of each local day in the horizon: the target holds there too
 
 
 @dataclass
