@@ -34,15 +34,31 @@ def row_groups(district: District, fc: Forecast, index: pd.DatetimeIndex) -> pd.
 _UPPER: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest upper-quantile load forecast
 
 
-def peak_guard_kw(limit_kw: float, base_kw: np.ndarray, headroom_kw: np.ndarray) -> float | np.ndarray:
-    """Import limit that makes no new peak: the highest import the forecasts give without control
-    (``base_kw``) over the horizon (and the connection limit ``limit_kw``), less ``headroom_kw`` per interval for the load
-    forecast's error, but never below what no control would draw in that interval (the guard
-    stops added charging, it does not force discharging). One number when there is no headroom."""
-    cap = min(float(limit_kw), max(float(base_kw.max()), 0.0))
+def peak_guard_kw(limit_kw: float, base_kw: np.ndarray, headroom_kw: np.ndarray, day_peak_kw: float = 0.0
+                  ) -> float | np.ndarray:
+    """Import limit that makes no new peak: the highest import without control, forecast over the
+    horizon (``base_kw``) or measured earlier today (``day_peak_kw``), within the connection limit
+    ``limit_kw``; less ``headroom_kw`` per interval for the load forecast's error, but never below
+    what no control would draw in that interval (the guard stops added charging, it does not force
+    discharging). One number when there is no headroom."""
+    cap = min(float(limit_kw), max(float(base_kw.max()), day_peak_kw, 0.0))
     if not headroom_kw.any():
         return cap
     return np.maximum(cap - headroom_kw, np.minimum(base_kw, cap))
+
+
+def day_peak_so_far_kw(district: District, now: pd.Timestamp, start: pd.Timestamp) -> float:
+    """Highest import without control in the intervals of ``now``'s local day that ended by ``now``
+    (measured load minus measured PV of the history) when the horizon starting at ``start`` begins that day; else 0."""
+    local = pd.Timestamp(now).tz_convert(district.tz)
+    if pd.Timestamp(start).tz_convert(district.tz).date() != local.date():
+        return 0.0
+    day_start = local.normalize().tz_convert("UTC")
+    end = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(minutes=district.resolution_min)
+    h = district.history.loc[(district.history.index >= day_start) & (district.history.index <= end)]
+    if h.empty:
+        return 0.0
+    return float((h[district.load_series].sum(axis=1) - h[district.pv_series].sum(axis=1)).max())
 
 
 def load_headroom_kw(district: District, fc: Forecast) -> np.ndarray:

@@ -32,7 +32,7 @@ from gridctl.flexible_loads import (
     place,
 )
 from gridctl.forecasting import district_forecasters
-from gridctl.headroom import load_headroom_kw, peak_guard_kw, row_groups
+from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_guard_kw, row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.timegrid import gate_time, local_day, local_day_ends
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
@@ -106,7 +106,8 @@ def dispatch_inputs(
     """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
 
     Import limit: ``[grid] import_limit_kw``, and with ``[dispatch] peak_cap = "baseline"`` at most
-    the highest import the forecasts give without control (:func:`baseline_import_kw`).
+    the highest import without control, forecast (:func:`baseline_import_kw`) or measured earlier
+    today, less the load forecast's headroom (:mod:`gridctl.headroom`).
 
     Measured states by asset id: ``ev_reports``, what each charger reports (vehicle connected, energy
     delivered to it, its request and departure when announced; see :func:`gridctl.flexible_loads.ev_params`);
@@ -169,7 +170,8 @@ def dispatch_inputs(
         peak_charge_per_kw=cfg.dispatch.peak_charge_per_kw,
     )
     if cfg.dispatch.peak_cap == "baseline":  # no new peak: at most what no control would draw
-        inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, baseline_import_kw(inp), load_headroom_kw(district, fc))
+        inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, baseline_import_kw(inp), load_headroom_kw(district, fc),
+                                            day_peak_so_far_kw(district, fc.issue_time, fc.groups.index[0]))
     return inp
 
 

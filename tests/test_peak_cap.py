@@ -3,15 +3,17 @@
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 from dispatch_case import solve_case
 from test_dispatch import _inputs as case_inputs
 
+from gridctl.cycle import decide
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
-from gridctl.headroom import peak_guard_kw
+from gridctl.headroom import day_peak_so_far_kw, peak_guard_kw
 from gridctl.planning import baseline_import_kw, dispatch_inputs, make_forecast
 from gridctl.replay.sweep import district_with_config
 from gridctl.timegrid import gate_time, local_day
@@ -56,3 +58,20 @@ def test_the_guard_keeps_the_load_forecasts_headroom_where_charging_adds_import(
         _, table, found = solve_case(case_inputs([0.6, 0.6, 0.1, 0.6], load, batteries=[battery], import_limit_kw=limit))
         assert table.grid_import_kw.to_numpy() == pytest.approx([10.0, 20.0, top, 10.0 - (top - 16.0)], abs=1e-6)
         assert found == []
+
+
+def test_a_late_horizon_may_recharge_up_to_the_days_measured_peak(demo_district):
+    # 21:00 local on the replay's last day (warm-down: no plan past midnight), batteries nearly empty:
+    # the forecast's own peak over the last three hours would leave little room to recharge, today's
+    # measured peak without control leaves enough, and the plan stays below it
+    now = pd.Timestamp("2016-01-28T20:00Z")
+    end = pd.Timestamp("2016-01-28T23:00Z")
+    soc = {b.cfg.id: b.cfg.soc_min_kwh for b in demo_district.batteries}
+    plan = decide(demo_district, now, soc, horizon_end=end).plan
+    day_peak = day_peak_so_far_kw(demo_district, now, now)
+    fc = make_forecast(demo_district, now, plan.table.index)
+    assert day_peak > float(baseline_import_kw(dispatch_inputs(demo_district, fc)).max()) + 1000.0
+    last = plan.table.iloc[-1]
+    for b in demo_district.batteries:
+        assert last[f"{b.cfg.id}.soc_kwh"] == pytest.approx(b.cfg.soc_initial_kwh, rel=1e-3)
+    assert plan.table.grid_import_kw.max() <= day_peak + 1e-3
