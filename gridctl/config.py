@@ -118,7 +118,7 @@ class DispatchConfig(_Section):
     peak_charge_per_kw: float = Field(0.0, ge=0)
     lookahead_h: float = Field(24.0, ge=0, le=48)
     peak_cap: Literal["baseline", "limit"] = "baseline"
-    load_quantile: float = Field(0.5, ge=0.5, lt=1.0)
+    load_quantile: float = Field(0.9, ge=0.5, lt=1.0)
 
     @field_validator("import_price_per_kwh")
     @classmethod
