@@ -15,7 +15,8 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import add_network_block
 from gridctl.district import District
 from gridctl.network_plan import network_data, zero_flex_table
-from gridctl.planning import check_schedule, dispatch_inputs, make_forecast
+from gridctl.plan_ac import check_schedule
+from gridctl.planning import dispatch_inputs, make_forecast
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 1, 14)

@@ -22,7 +22,8 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening, add_network_block
 from gridctl.district import District
 from gridctl.network_plan import bus_flex_from_table, device_q_per_p, network_data, zero_flex_table
-from gridctl.planning import check_schedule, dispatch_inputs, make_forecast, make_plan
+from gridctl.plan_ac import check_schedule
+from gridctl.planning import dispatch_inputs, make_forecast, make_plan
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import Limits, ac_check
 from network_models.jacobian import jacobian_sensitivities

@@ -8,6 +8,7 @@ value given and what is allowed (:class:`ConfigError`).
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from datetime import time
 from pathlib import Path
 from typing import Literal
@@ -79,6 +80,7 @@ class NetworkConfig(_Section):
     method: Literal["sensitivity", "lindistflow"] = "sensitivity"
     thermal_margin_pct: float = Field(0.0, ge=0, lt=50)
     ac_rounds: int = Field(4, ge=1, le=20)
+    recentre_h: float = Field(3.0, ge=0, le=24)
 
     @field_validator("source")
     @classmethod
@@ -121,6 +123,7 @@ class DispatchConfig(_Section):
     lookahead_h: float = Field(24.0, ge=0, le=48)
     peak_cap: Literal["baseline", "limit"] = "baseline"
     demand_charges: DemandCharges = Field(default_factory=list)
+    load_quantile: float = Field(0.9, ge=0.5, lt=1.0)
 
     @field_validator("import_price_per_kwh")
     @classmethod
@@ -313,10 +316,7 @@ class AssetsConfig(_Section):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AssetsConfig:
-        seen: dict[str, int] = {}
-        for asset in self.all():
-            seen[asset.id] = seen.get(asset.id, 0) + 1
-        dup = sorted(k for k, n in seen.items() if n > 1)
+        dup = sorted(k for k, n in Counter(a.id for a in self.all()).items() if n > 1)
         if dup:
             raise ValueError(f"duplicate asset ids {dup}; every asset needs a unique id")
         return self

@@ -49,18 +49,22 @@ def device_q_per_p(district: District, buses: list[int]) -> np.ndarray:
 
 
 def network_data(district: District, model: pyo.ConcreteModel, base: AcCheckResult) -> NetworkData:
-    """Linear model (``[network] method``) of the district for the model's flexible buses around ``base``.
+    """Linear model (``[network] method``) of the district for the model's flexible buses around ``base``."""
+    return buses_network_data(district, list(model.FLEX_BUS), base)
+
+
+def buses_network_data(district: District, buses: list, base: AcCheckResult) -> NetworkData:
+    """Linear model (``[network] method``) of the district for the flexible ``buses`` around ``base``.
 
     Raises :class:`NetworkError` (naming the key) when the method cannot model the net.
     """
-    buses = list(model.FLEX_BUS)
     method = district.config.network.method
     try:
         grid = linear_grid(method, district.net, base, buses, device_q_per_p(district, buses))
     except ValueError as exc:  # e.g. LinDistFlow on a meshed net
         raise NetworkError([f"network.method: {method!r} cannot model this net ({exc})"]) from None
     point = OperatingPoint.from_ac(base, grid, district.net)
-    return NetworkData(grid, point, network_limits(district), Tightening.none(len(model.T), grid))
+    return NetworkData(grid, point, network_limits(district), Tightening.none(len(base.vm_pu), grid))
 
 
 def bus_flex_from_table(table: pd.DataFrame, inp: DispatchInputs, buses: list[int]) -> np.ndarray:
@@ -82,14 +86,16 @@ class _IntervalModel:
     dpf: np.ndarray  # (n_branch, n_inj)
     dqf: np.ndarray  # (n_branch, n_inj)
     point: tuple[np.ndarray, ...]  # vm_pu, loading_pct, p_kw, q_kvar, vm_from of the interval
+    issued: pd.Timestamp  # issue time of the forecast it was linearised under
 
 
 class IntervalNetworkModels:
-    """Linear network models of a district's intervals, each linearised once, at its first plan.
+    """Linear network models of a district's intervals, linearised at their first plan and re-centred.
 
     Re-optimisations during the day reuse the model made for an interval by the first plan that
     covered it (the AC state without flexibility under that plan's forecast) instead of running
-    an AC power flow and a linearisation per interval at every re-optimisation. Intervals
+    an AC power flow and a linearisation per interval at every re-optimisation; :meth:`recentre`
+    re-makes the models of the next hours around the latest forecast every few hours. Intervals
     before the earliest one asked for are dropped, so a running daemon keeps about two days.
     """
 
@@ -97,18 +103,19 @@ class IntervalNetworkModels:
         self._buses: list | None = None
         self._layout: tuple[str, np.ndarray, list[str], np.ndarray] | None = None  # method, buses, branches, ratings
         self._by_interval: dict[pd.Timestamp, _IntervalModel] = {}
+        self.recentres = 0  # how often :meth:`recentre` re-made models
 
     def network_data(self, district: District, model: pyo.ConcreteModel, index: pd.DatetimeIndex,
-                     base_ac: Callable[[pd.DatetimeIndex], AcCheckResult]) -> NetworkData:
+                     base_ac: Callable[[pd.DatetimeIndex], AcCheckResult], issued: pd.Timestamp) -> NetworkData:
         """Network data for ``model`` over ``index``; ``base_ac(intervals)`` runs the AC check
-        without flexibility for intervals not seen before."""
+        without flexibility for intervals not seen before (under the forecast ``issued`` then)."""
         buses = list(model.FLEX_BUS)
         if buses != self._buses:
             self._buses, self._by_interval = buses, {}
         self._by_interval = {t: v for t, v in self._by_interval.items() if t >= index[0]}
         new = index[~index.isin(list(self._by_interval))]
         if len(new):
-            self._add(district, model, new, base_ac(new))
+            self._add(district, list(model.FLEX_BUS), new, base_ac(new), issued)
         rows = [self._by_interval[t] for t in index]
         method, bus_idx, branches, rated = self._layout
         grid = LinearGrid(method, bus_idx, branches, np.asarray(buses), rated,
@@ -117,15 +124,34 @@ class IntervalNetworkModels:
         point = OperatingPoint(*(np.stack([r.point[k] for r in rows]) for k in range(5)))
         return NetworkData(grid, point, network_limits(district), Tightening.none(len(index), grid))
 
-    def _add(self, district: District, model: pyo.ConcreteModel, new: pd.DatetimeIndex, base: AcCheckResult) -> None:
-        data = network_data(district, model, base)
+    def recentre(self, district: District, index: pd.DatetimeIndex, issued: pd.Timestamp,
+                 base_ac: Callable[[pd.DatetimeIndex], AcCheckResult], every_h: float) -> bool:
+        """Re-linearise around the forecast ``issued`` now when an interval of the next ``every_h``
+        hours of ``index`` holds a model made more than ``2 * every_h`` hours before it starts: then
+        every interval of the next ``2 * every_h`` hours gets a new model (``every_h`` 0: never).
+        Returns whether any model changed (a held model with the old rows must be rebuilt)."""
+        if every_h <= 0 or self._buses is None:
+            return False
+        lead = pd.Timedelta(hours=every_h)
+        near = [t for t in index[index < issued + lead] if t in self._by_interval]
+        if not any(t - self._by_interval[t].issued > 2 * lead for t in near):
+            return False
+        block = index[index < issued + 2 * lead]
+        self._add(district, self._buses, block, base_ac(block), issued)
+        self.recentres += 1
+        return True
+
+    def _add(self, district: District, buses: list, new: pd.DatetimeIndex, base: AcCheckResult,
+             issued: pd.Timestamp) -> None:
+        data = buses_network_data(district, buses, base)
         g, p = data.grid, data.point
         self._layout = (g.method, g.buses, g.branches, g.s_rated_kva)
         last = g.dvm.shape[0] - 1  # LinDistFlow: one time-invariant model
         for i, t in enumerate(new):
             k = min(i, last)
             self._by_interval[t] = _IntervalModel(g.dvm[k], g.dpf[k], g.dqf[k],
-                                                  (p.vm_pu[i], p.loading_pct[i], p.p_kw[i], p.q_kvar[i], p.vm_from[i]))
+                                                  (p.vm_pu[i], p.loading_pct[i], p.p_kw[i], p.q_kvar[i], p.vm_from[i]),
+                                                  issued)
 
 
 _INTERVAL_MODELS: WeakKeyDictionary[District, IntervalNetworkModels] = WeakKeyDictionary()

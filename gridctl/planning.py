@@ -12,12 +12,10 @@ import numpy as np
 import pandas as pd
 
 from gridctl.demand_charges import PeakKey, charge_report, model_charges
-from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, ChargerReport, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
-from gridctl.dispatch.network import add_network_block
 from gridctl.dispatch.process_load import ProcessReport, immediate_running
 from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.rolling import RollingDispatch
@@ -33,11 +31,11 @@ from gridctl.flexible_loads import (
 )
 from gridctl.forecasting import district_forecasters
 from gridctl.grid_events import GridEvents
-from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
-from gridctl.process_loads import add_load_elements, process_params, process_report
-from gridctl.timegrid import gate_time, local_day
-from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
-from network_models.profiles import element_injections
+from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_guard_kw
+from gridctl.plan_ac import check_schedule, intraday_network_rows, solve_with_ac_loop
+from gridctl.process_loads import process_params, process_report
+from gridctl.timegrid import gate_time, local_day, local_day_ends
+from network_models.ac_check import AcCheckResult
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +107,8 @@ def dispatch_inputs(
     """Assemble model inputs from forecasts and configuration (terminal SoC default: the initial SoC).
 
     Import limit: ``[grid] import_limit_kw``, and with ``[dispatch] peak_cap = "baseline"`` at most
-    the highest import the forecasts give without control (:func:`baseline_import_kw`).
+    the highest import without control, forecast (:func:`baseline_import_kw`) or measured earlier
+    today, less the load forecast's headroom (:mod:`gridctl.headroom`).
 
     Measured states by asset id: ``ev_reports``, what each charger reports (vehicle connected, energy
     delivered to it, its request and departure when announced; see :func:`gridctl.flexible_loads.ev_params`);
@@ -144,7 +143,7 @@ def dispatch_inputs(
     heat_pumps = [
         heat_pump_params(p, fc.groups, None if p.cfg.temperature_series is None else outdoor_temperature(
             district.history, p.cfg.temperature_series, fc.issue_time, fc.groups.index, district.tz,
-            district.resolution_min), temps.get(p.cfg.id))
+            district.resolution_min), temps.get(p.cfg.id), local_day_ends(fc.groups.index, district.tz))
         for p in flex if p.kind == "heat_pump"
     ]
     flexible_kw = sum((p.forecast_kw(fc.groups) for p in flex), np.zeros(len(fc.groups)))
@@ -179,7 +178,8 @@ def dispatch_inputs(
                                      running_peak_kw or {}),
     )
     if cfg.dispatch.peak_cap == "baseline":  # no new peak: at most what no control would draw
-        inp.import_limit_kw = min(inp.import_limit_kw, max(float(baseline_import_kw(inp).max()), 0.0))
+        inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, baseline_import_kw(inp), load_headroom_kw(district, fc),
+                                            day_peak_so_far_kw(district, fc.issue_time, fc.groups.index[0]))
     return inp
 
 
@@ -218,30 +218,6 @@ def ev_session_report(table: pd.DataFrame, inp: DispatchInputs) -> list[dict]:
                         "requested_kwh": round(s.energy_kwh, 3), "delivered_kwh": round(delivered, 3),
                         "unserved_kwh": round(max(s.energy_kwh - delivered, 0.0), 3)})
     return out
-
-
-def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
-    """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
-    units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
-    net, storage_idx = with_storage(district.net, units)
-    sgen = element_injections(district.groups, groups, "sgen")
-    storage = pd.DataFrame(0.0, index=groups.index, columns=storage_idx)
-    if table is not None:
-        for p in district.pv_assets:
-            sgen[p.sgen] = sgen[p.sgen] - table[f"{p.cfg.id}.curtailed_kw"].to_numpy()
-        for b, idx in zip(district.batteries, storage_idx):
-            storage[idx] = table[f"{b.cfg.id}.p_kw"].to_numpy()
-    load = element_injections(district.groups, groups, "load")
-    if table is not None:
-        for p in place(district.net, district.groups, district.config.assets)[0]:
-            load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
-    for idx, p in zip(add_load_elements(net, district.config), district.config.assets.process_load):
-        load[idx] = 0.0 if table is None else table[f"{p.id}.p_kw"].to_numpy()
-    injections = {"load": load, "sgen": sgen, "storage": storage}
-    if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
-        injections["gen"] = element_injections(district.groups, groups, "gen")
-    net_cfg = district.config.network
-    return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
 
 def make_plan(district: District, day: date, carbon: CarbonSource | None = None,
@@ -301,13 +277,7 @@ def plan_horizon(
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
-        extend = None
-        if constrained:  # re-optimisations: rows from each interval's first linearisation, no AC loop
-            def extend(m):
-                data = interval_network_models(district).network_data(
-                    district, m, inp.index,
-                    lambda new: check_schedule(district, fc.groups.loc[new], zero_flex_table(inp).loc[new]))
-                return add_network_block(m, data, inp.dt_h)
+        extend = intraday_network_rows(district, fc, inp, rolling) if constrained else None
         if rolling is not None and not inp.process_loads:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
@@ -357,18 +327,6 @@ def plan_horizon(
         "grid_events": events_used,
     }
     return Plan(table, summary, ac, baseline_ac, model)
-
-
-def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model) -> LoopResult:
-    """Solve ``model`` with the network rows linearised around the AC state without flexibility
-    under ``fc``, tightened by AC checks of its plan (at most ``[network] ac_rounds``)."""
-    cfg = district.config
-    base = check_schedule(district, fc.groups, zero_flex_table(inp))
-    return solve_network_aware(
-        model, network_data(district, model, base), inp.dt_h,
-        lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
-        cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
-    )
 
 
 def has_assets(inp: DispatchInputs) -> bool:

@@ -18,3 +18,9 @@ def local_day(day: date, timezone: str, resolution_min: int) -> pd.DatetimeIndex
 def gate_time(day: date, timezone: str, gate: time) -> pd.Timestamp:
     """UTC instant of the day-ahead gate for ``day``: ``gate`` local time on the previous day."""
     return pd.Timestamp(datetime.combine(day - timedelta(days=1), gate), tz=timezone).tz_convert("UTC")
+
+
+def local_day_ends(index: pd.DatetimeIndex, timezone: str) -> tuple[int, ...]:
+    """Positions in ``index`` of the last interval of each local day it holds (complete or not)."""
+    days = index.tz_convert(timezone).date
+    return tuple(i for i in range(len(days)) if i == len(days) - 1 or days[i + 1] != days[i])

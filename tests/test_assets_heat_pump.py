@@ -49,3 +49,15 @@ def test_too_small_heat_pump_reports_comfort_violation():
 def test_cop_follows_outdoor_temperature():
     cop = cop_from_temperature(np.array([0.0, 10.0, 40.0]), sink_c=35.0)
     assert cop == pytest.approx([0.45 * 308.15 / 35, 0.45 * 308.15 / 25, 7.0])
+
+
+def test_each_local_day_ends_at_the_target_temperature():
+    # two "days" of two hours each (day ends at positions 1 and 3): 3 kWh of heat on each day, the
+    # first day dirty, the second clean. Without day ends the pump leaves the first day's heat to the
+    # store and re-heats on the clean day; with them the first day draws its own heat.
+    ci = [0.9, 0.9, 0.1, 0.1]
+    free = _solve(_hp([0, 3, 0, 3]), ci)[1]
+    assert free["hp.temp_c"].iloc[1] == pytest.approx(42.0, abs=1e-6)
+    _, table, viol = _solve(_hp([0, 3, 0, 3], day_ends=(1, 3)), ci)
+    assert table["hp.temp_c"].to_numpy()[[1, 3]] == pytest.approx([45.0, 45.0], abs=1e-6)
+    assert table["hp.p_kw"].iloc[:2].sum() == pytest.approx(1.0, abs=1e-6) and viol == []

@@ -5,8 +5,10 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.dispatch.model import build_model
-from gridctl.network_plan import IntervalNetworkModels, zero_flex_table
-from gridctl.planning import check_schedule, dispatch_inputs, make_forecast
+from gridctl.headroom import row_groups
+from gridctl.network_plan import IntervalNetworkModels, interval_network_models, zero_flex_table
+from gridctl.plan_ac import check_schedule
+from gridctl.planning import dispatch_inputs, make_forecast
 from gridctl.replay.sweep import district_with_config
 
 NOW = pd.Timestamp("2016-07-14T12:00Z")  # 14:00 CEST: the truck depot congests the feeder from 16:00
@@ -44,9 +46,48 @@ def test_each_interval_is_linearised_once(today_only):
         return check_schedule(today_only, fc.groups.loc[new], zero_flex_table(inp).loc[new])
 
     models = IntervalNetworkModels()
-    first = models.network_data(today_only, model, horizon, base_ac)
+    first = models.network_data(today_only, model, horizon, base_ac, NOW)
     later = horizon[4:]
     inp_later = dispatch_inputs(today_only, make_forecast(today_only, NOW, later))
-    second = models.network_data(today_only, build_model(inp_later), later, base_ac)
+    second = models.network_data(today_only, build_model(inp_later), later, base_ac, NOW)
     assert len(asked) == 1 and asked[0].equals(horizon)  # the later horizon reused all its intervals
     assert (second.grid.dpf == first.grid.dpf[4:]).all() and (second.point.vm_pu == first.point.vm_pu[4:]).all()
+
+
+def test_recentred_rows_remove_a_violation_the_stale_linearisation_leaves(demo_district):
+    """Rows linearised a day ago around a wrong operating point (loads 25 % low) let the plan
+    overload the feeder under today's forecast; re-centring the next hours around the latest
+    forecast restores the limits there."""
+    block = pd.date_range(NOW, NOW + pd.Timedelta(hours=6), freq="15min", inclusive="left")
+    violations = {}
+    for every_h in (0.0, 3.0):
+        cfg = demo_district.config.model_copy(deep=True)
+        cfg.dispatch.lookahead_h, cfg.network.recentre_h = 0.0, every_h
+        district = district_with_config(demo_district, cfg)
+        horizon = pd.date_range(NOW, block[-1], freq="15min")
+        fc = make_forecast(district, NOW, horizon)
+        inp = dispatch_inputs(district, fc)
+        low = fc.groups.assign(**{c: 0.75 * fc.groups[c] for c in district.load_series})
+        stale = NOW - pd.Timedelta(days=1)
+        interval_network_models(district).network_data(
+            district, build_model(inp), horizon,
+            lambda new, g=low, d=district, i=inp: check_schedule(d, g.loc[new], zero_flex_table(i).loc[new]), stale)
+        plan = decide(district, NOW, {}).plan
+        violations[every_h] = check_schedule(district, fc.groups.loc[block], plan.table.loc[block]).violations
+    assert violations[0.0] > 0 and violations[3.0] == 0
+
+
+def test_upper_quantile_rows_keep_the_limits_when_the_loads_come_in_high(today_only):
+    """Rows linearised with the loads at their P90 keep the feeder within its limits when the loads
+    reach their P90; rows at the median forecast leave it overloaded then."""
+    plans = {}
+    for q in (0.5, 0.9):
+        cfg = today_only.config.model_copy(deep=True)
+        cfg.dispatch.load_quantile = q
+        district = district_with_config(today_only, cfg)
+        plans[q] = decide(district, NOW, {}).plan
+    fc = make_forecast(district, NOW, plans[0.9].table.index)
+    high = row_groups(district, fc, fc.groups.index)
+    assert (high[district.load_series].sum(axis=1) > fc.groups[district.load_series].sum(axis=1)).any()
+    counts = {q: check_schedule(today_only, high, plan.table).violations for q, plan in plans.items()}
+    assert counts[0.5] > 0 and counts[0.9] == 0

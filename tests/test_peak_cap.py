@@ -2,11 +2,18 @@
 
 from datetime import date
 
+import numpy as np
+import pandas as pd
 import pytest
+from dispatch_case import solve_case
+from test_dispatch import _inputs as case_inputs
 
+from gridctl.cycle import decide, terminal_targets
 from gridctl.dispatch.highs import solve
+from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
+from gridctl.headroom import day_peak_so_far_kw, peak_guard_kw
 from gridctl.planning import baseline_import_kw, dispatch_inputs, make_forecast
 from gridctl.replay.sweep import district_with_config
 from gridctl.timegrid import gate_time, local_day
@@ -22,8 +29,10 @@ def _inputs(district):
 
 def test_the_plan_never_imports_above_the_uncontrolled_forecast_peak(demo_district):
     inp = _inputs(demo_district)
-    peak = float(baseline_import_kw(inp).max())
-    assert inp.import_limit_kw == pytest.approx(peak)
+    base = baseline_import_kw(inp)
+    peak = float(base.max())
+    limit = np.broadcast_to(inp.import_limit_kw, base.shape)  # less the load forecast's headroom
+    assert limit.max() == pytest.approx(peak) and (limit >= base - 1e-6).all()
     assert peak < demo_district.config.grid.import_limit_kw
     model = build_model(inp)
     solve(model)
@@ -37,3 +46,34 @@ def test_limit_mode_keeps_only_the_configured_connection_limit(demo_district):
     cfg.dispatch.peak_cap = "limit"
     inp = _inputs(district_with_config(demo_district, cfg))
     assert inp.import_limit_kw == cfg.grid.import_limit_kw
+
+
+def test_the_guard_keeps_the_load_forecasts_headroom_where_charging_adds_import():
+    # 1 h intervals; loads 10, 20, 16, 10 kW: no control peaks at 20 kW. The intensity dips at hour 2
+    # before a dirty hour 3: plain emissions mode charges at hour 2 up to that peak; with the load's
+    # upper quantile 3 kW above its forecast there, the guard charges only up to 17 kW, and it never
+    # holds the import below what no control would draw (hour 1 stays at 20 kW)
+    load = np.array([10.0, 20.0, 16.0, 10.0])
+    battery = BatteryParams("b", 0, 10.0, 0.0, 20.0, 0.0, 1.0, 1.0)
+    for headroom, top in ((np.zeros(4), 20.0), (np.array([0.0, 3.0, 3.0, 0.0]), 17.0)):
+        limit = peak_guard_kw(1e6, load, headroom)
+        _, table, found = solve_case(case_inputs([0.6, 0.6, 0.1, 0.6], load, batteries=[battery], import_limit_kw=limit))
+        assert table.grid_import_kw.to_numpy() == pytest.approx([10.0, 20.0, top, 10.0 - (top - 16.0)], abs=1e-6)
+        assert found == []
+
+
+def test_a_late_horizon_may_recharge_up_to_the_days_measured_peak(demo_district):
+    # 23:00 local on the replay's last day (warm-down: no plan past midnight), batteries nearly empty:
+    # the forecast's own peak over the last hour would leave little room to recharge, today's
+    # measured peak without control leaves enough, and the plan stays below it
+    now = pd.Timestamp("2016-01-28T22:00Z")
+    end = pd.Timestamp("2016-01-28T23:00Z")
+    soc = {b.cfg.id: b.cfg.soc_min_kwh for b in demo_district.batteries}
+    plan = decide(demo_district, now, soc, horizon_end=end).plan
+    day_peak = day_peak_so_far_kw(demo_district, now, now)
+    fc = make_forecast(demo_district, now, plan.table.index)
+    assert day_peak > float(baseline_import_kw(dispatch_inputs(demo_district, fc)).max()) + 1000.0
+    last, target = plan.table.iloc[-1], terminal_targets(demo_district, soc, len(plan.table))
+    for b in demo_district.batteries:  # the initial SoC, or what an hour at full power reaches
+        assert last[f"{b.cfg.id}.soc_kwh"] == pytest.approx(target[b.cfg.id], rel=1e-3)
+    assert plan.table.grid_import_kw.max() <= day_peak + 1e-3

@@ -6,7 +6,8 @@ capacity ``C`` kWh/K whose temperature ``temp[t]`` (degC, at the interval's end)
 ``C * (temp[t] - temp[t-1]) = (cop[t] * p[t] - heat_demand[t] - ua * (temp[t-1] - ambient)) * dt``
 from the mutable initial temperature (telemetry). The comfort band ``[temp_min, temp_max]`` and
 the terminal target (end at least at ``temp_terminal_c``, default the initial temperature, so the
-store is not drained at the horizon's end) are soft (``comfort`` and ``terminal`` penalties of
+store is not drained at the horizon's end, and the same at the end of every local day the horizon
+holds, ``day_ends``, so each day's heat is drawn that day) are soft (``comfort`` and ``terminal`` penalties of
 :mod:`gridctl.dispatch.soft`). ``cop`` and ``heat_demand`` are mutable parameters.
 
 Data: the heat demand of a heat pump whose uncontrolled electric profile is known is that
@@ -49,6 +50,10 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
     target = hp.temp_initial_c if hp.temp_terminal_c is None else hp.temp_terminal_c
     blk.temp_terminal = pyo.Param(initialize=min(target, hp.temp_max_c), mutable=True)  # re-optimisations move it
     blk.terminal = pyo.Constraint(expr=blk.temp_c[T.last()] + short >= blk.temp_terminal)
+    day_ends = [t for t in hp.day_ends if t != T.last()]  # the store ends each local day at the target too
+    day_short = add_slack(blk, "day_end_short_k", T, limit="day_end_temp", asset=hp.id, unit="K",
+                          penalty=PENALTY["terminal"] * C, dense=False)
+    blk.day_end = pyo.Constraint(day_ends, rule=lambda _, t: blk.temp_c[t] + day_short[t] >= blk.temp_terminal)
 
 
 def net_heat_kw(heat_in_kw, heat_demand_kw, temp_c, hp: HeatPumpParams):

@@ -88,6 +88,7 @@ class HeatPumpParams:
     loss_kw_per_k: float = 0.0
     ambient_c: float = 20.0
     temp_terminal_c: float | None = None  # end-of-horizon target; None: the initial temperature
+    day_ends: tuple[int, ...] = ()  # last interval of each local day in the horizon: the target holds there too
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,8 @@ class DispatchInputs:
     heat_pumps: list[HeatPumpParams] = field(default_factory=list)
     process_loads: list = field(default_factory=list)  # gridctl.dispatch.process_load.ProcessLoadParams
     process_group_max_kw: dict[str, float] = field(default_factory=dict)  # shared budget per process group
-    import_limit_kw: float = float("inf")
-    export_limit_kw: float = float("inf")
+    import_limit_kw: float | np.ndarray = float("inf")  # one number or one per interval
+    export_limit_kw: float | np.ndarray = float("inf")
     curtailment_penalty_per_kwh: float = 1e-4
     throughput_penalty_per_kwh: float = 1e-5
     objective: str = "emissions"  # "emissions", "cost" or "blend" (see gridctl.dispatch.objective)

@@ -21,7 +21,6 @@ loads do not use it (see :mod:`gridctl.dispatch.intraday`).
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 
@@ -31,6 +30,7 @@ import pyomo.environ as pyo
 
 from gridctl.dispatch.demand import held_values
 from gridctl.dispatch.event_limits import event_limits_key
+from gridctl.dispatch.grid import per_interval
 from gridctl.dispatch.highs import SolverError, SolveResult
 from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
 from gridctl.dispatch.intraday import IntradayDispatch
@@ -132,8 +132,14 @@ class RollingDispatch:
             cop={h.id: pad(np.ones(k), h.cop) for h in inp.heat_pumps})
         d.set_state(k, battery_soc_kwh={b.id: b.soc_initial_kwh for b in inp.batteries},
                     heat_pump_temp_c={h.id: h.temp_initial_c for h in inp.heat_pumps})
-        targets = [(getattr(m, f"{name}_limit_kw"), getattr(inp, f"{name}_limit_kw"))
-                   for name in ("import", "export") if math.isfinite(getattr(inp, f"{name}_limit_kw"))]
+        n = len(d.inp.index)
+        for name in ("import", "export"):
+            if hasattr(m, f"{name}_limit_kw"):
+                limit = pad(per_interval(getattr(d.inp, f"{name}_limit_kw"), n),
+                            per_interval(getattr(inp, f"{name}_limit_kw"), n - k))
+                getattr(m, f"{name}_limit_kw").store_values(dict(enumerate(limit.tolist())))
+                setattr(d.inp, f"{name}_limit_kw", limit)
+        targets = []
         for b in inp.batteries:
             if b.terminal_value_per_kwh is None:
                 target = b.soc_initial_kwh if b.soc_terminal_min_kwh is None else b.soc_terminal_min_kwh
@@ -186,7 +192,7 @@ def _static(inp: DispatchInputs) -> tuple:
     """Everything of ``inp`` a re-optimisation cannot change in place."""
     return (
         tuple(getattr(inp, f) for f in STATIC_INPUTS),
-        math.isfinite(inp.import_limit_kw), math.isfinite(inp.export_limit_kw),  # the limits' values move in place
+        bool(np.isfinite(inp.import_limit_kw).all()), bool(np.isfinite(inp.export_limit_kw).all()),  # values move in place
         event_limits_key(inp),
         tuple((b.id, *(getattr(b, f) for f in STATIC_BATTERY)) for b in inp.batteries),
         tuple((h.id, *(getattr(h, f) for f in STATIC_HEAT_PUMP)) for h in inp.heat_pumps),

@@ -42,9 +42,11 @@ class SoftLimit:
 
 
 def add_slack(blk: pyo.Block, name: str, index, *, limit: str, asset: str | None, unit: str,
-              penalty: float, labels: dict | None = None) -> pyo.Var:
-    """Add a non-negative slack ``blk.<name>`` over ``index`` (``None``: scalar) and register it."""
-    var = pyo.Var(within=pyo.NonNegativeReals) if index is None else pyo.Var(index, within=pyo.NonNegativeReals)
+              penalty: float, labels: dict | None = None, dense: bool = True) -> pyo.Var:
+    """Add a non-negative slack ``blk.<name>`` over ``index`` (``None``: scalar; ``dense=False``: only
+    the members used are made) and register it."""
+    var = pyo.Var(within=pyo.NonNegativeReals) if index is None else pyo.Var(index, within=pyo.NonNegativeReals,
+                                                                             dense=dense)
     blk.add_component(name, var)
     registry(blk.model()).append(SoftLimit(limit, asset, unit, var, penalty, labels or {}))
     return var

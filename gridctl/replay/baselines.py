@@ -23,7 +23,8 @@ from gridctl.dispatch.highs import solve
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
 from gridctl.district import District
-from gridctl.planning import Forecast, dispatch_inputs, has_assets, solve_with_ac_loop
+from gridctl.plan_ac import solve_with_ac_loop
+from gridctl.planning import Forecast, dispatch_inputs, has_assets
 from gridctl.replay.actuals import Actuals
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import open_plant

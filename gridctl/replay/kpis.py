@@ -19,7 +19,7 @@ import pandas as pd
 
 from gridctl.config import BatteryConfig, DispatchConfig
 from gridctl.district import District
-from gridctl.planning import check_schedule
+from gridctl.plan_ac import check_schedule
 from gridctl.replay.actuals import Actuals
 from network_models.ac_check import AcCheckResult
 

@@ -1,0 +1,78 @@
+"""The AC side of planning: the AC check of a schedule, the network rows of a re-optimisation
+and the AC loop of a day-ahead plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
+from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.network import add_network_block
+from gridctl.dispatch.result import plan_table
+from gridctl.dispatch.rolling import RollingDispatch
+from gridctl.district import District
+from gridctl.flexible_loads import place
+from gridctl.headroom import row_groups
+from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
+from gridctl.process_loads import add_load_elements
+from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
+from network_models.profiles import element_injections
+
+if TYPE_CHECKING:
+    from gridctl.planning import Forecast
+
+
+def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
+    """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
+    units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
+    net, storage_idx = with_storage(district.net, units)
+    sgen = element_injections(district.groups, groups, "sgen")
+    storage = pd.DataFrame(0.0, index=groups.index, columns=storage_idx)
+    if table is not None:
+        for p in district.pv_assets:
+            sgen[p.sgen] = sgen[p.sgen] - table[f"{p.cfg.id}.curtailed_kw"].to_numpy()
+        for b, idx in zip(district.batteries, storage_idx):
+            storage[idx] = table[f"{b.cfg.id}.p_kw"].to_numpy()
+    load = element_injections(district.groups, groups, "load")
+    if table is not None:
+        for p in place(district.net, district.groups, district.config.assets)[0]:
+            load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
+    for idx, p in zip(add_load_elements(net, district.config), district.config.assets.process_load):
+        load[idx] = 0.0 if table is None else table[f"{p.id}.p_kw"].to_numpy()
+    injections = {"load": load, "sgen": sgen, "storage": storage}
+    if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
+        injections["gen"] = element_injections(district.groups, groups, "gen")
+    net_cfg = district.config.network
+    return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
+
+
+def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs,
+                          rolling: RollingDispatch | None) -> Callable[[pyo.ConcreteModel], dict]:
+    """``extend`` adding the network rows of a re-optimisation: each interval's first linearisation,
+    re-centred around the latest forecast every ``[network] recentre_h`` hours (a held model with
+    the old rows is then rebuilt), around loads at ``[dispatch] load_quantile``; no AC loop."""
+    models = interval_network_models(district)
+
+    def base_ac(new: pd.DatetimeIndex) -> AcCheckResult:
+        return check_schedule(district, row_groups(district, fc, new), zero_flex_table(inp).loc[new])
+
+    if models.recentre(district, inp.index, fc.issue_time, base_ac, district.config.network.recentre_h) and rolling:
+        rolling.held = None
+    return lambda m: add_network_block(m, models.network_data(district, m, inp.index, base_ac, fc.issue_time),
+                                       inp.dt_h)
+
+
+def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model) -> LoopResult:
+    """Solve ``model`` with the network rows linearised around the AC state without flexibility
+    under ``fc``, tightened by AC checks of its plan (at most ``[network] ac_rounds``)."""
+    cfg = district.config
+    base = check_schedule(district, fc.groups, zero_flex_table(inp))
+    return solve_network_aware(
+        model, network_data(district, model, base), inp.dt_h,
+        lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
+        cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
+    )
