@@ -84,9 +84,7 @@ async def test_read_endpoints_health_metrics_openapi(api):
     assert health.status_code == 200
     h = health.json()
     assert h["scheduler"]["running"] and h["database"]["ok"]
-    config = run.daemon.config.assets
-    assets = {a.id for a in (*config.battery, *config.pv, *config.ev_charger, *config.heat_pump)}
-    assert set(h["devices"]) == assets
+    assert set(h["devices"]) == {a.id for a in run.daemon.config.assets.all()}
     plan = (await client.get("/api/plan")).json()
     assert plan["items"] and plan["latest"]["status"] == "active"
     row = plan["items"][0]

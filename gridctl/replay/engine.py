@@ -26,6 +26,7 @@ to their recorded, uncontrolled profiles.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as timer
 from dataclasses import dataclass, field
@@ -240,9 +241,9 @@ def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, s
             step(k, s)
             bar.update(1)
         return len(index)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C inside the plant's event loop cancels its step
         if not done:
-            raise
+            raise KeyboardInterrupt from None
         return done
     finally:
         bar.close()
