@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 # sub-command name -> module in gridctl.commands exposing add_arguments(parser) and run(args) -> int;
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._module.run(args))
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # handled: a repeated Ctrl-C during shutdown must not kill the exit code
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # every error ends as one line; -v adds the traceback
