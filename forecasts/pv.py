@@ -105,6 +105,10 @@ PV_SETTINGS = GbmSettings(max_iter=60, learning_rate=0.05, max_leaf_nodes=7, min
                           max_train_rows=100_000)
 
 
+HELD_ROWS = 100_000  # clear-sky rows kept per plant set (about three years of 15-minute intervals)
+HELD_PLANT_SETS = 3
+
+
 class ClearSkyModel:
     """Clear-sky output (kW) of a set of PV plants at one location."""
 
@@ -112,7 +116,7 @@ class ClearSkyModel:
         self.location = pvlib.location.Location(latitude, longitude)
         self.plants = plants
         self.resolution_min = resolution_min
-        self._held: tuple[dict[str, PvPlant], pd.DataFrame] | None = None  # the last power() asked for
+        self._held: list[tuple[dict[str, PvPlant], pd.DataFrame]] = []  # computed rows per plant set, newest last
 
     def midpoints(self, index: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Midpoint of each interval starting at ``index``."""
@@ -140,15 +144,19 @@ class ClearSkyModel:
     def power(self, index: pd.DatetimeIndex, plants: dict[str, PvPlant] | None = None) -> pd.DataFrame:
         """Clear-sky AC output of every plant (kW; default: the configured plants): the physical upper bound.
 
-        Rolling forecasts ask for shrinking tails of one horizon: the last result is kept and answers
-        for the same plants at any of its intervals (the physics is per instant, so the numbers are the same)."""
-        plants = self.plants if plants is None else plants
-        held = self._held
-        if held is not None and held[0] == plants and index.isin(held[1].index).all():
-            return held[1].loc[index]
-        out = self._power(index, plants)
-        self._held = (dict(plants), out)
-        return out.copy()  # callers may change theirs; the held one stays
+        The physics is per instant, so computed rows are kept per plant set (the last
+        ``HELD_PLANT_SETS``, at most ``HELD_ROWS`` rows each) and only intervals not computed
+        before are computed: rolling forecasts ask for overlapping horizons and history windows."""
+        plants = dict(self.plants if plants is None else plants)
+        others = [(p, frame) for p, frame in self._held if p != plants]
+        held = next((frame for p, frame in self._held if p == plants), pd.DataFrame(columns=list(plants), dtype=float))
+        new = index[~index.isin(held.index)].unique()
+        if len(new):
+            computed = self._power(new, plants)
+            held = (pd.concat([held, computed]) if len(held) else computed).sort_index()
+        out = held.loc[index]  # a copy: callers may change theirs
+        self._held = [*others[-(HELD_PLANT_SETS - 1):], (plants, held.iloc[-HELD_ROWS:])]
+        return out
 
     def _power(self, index: pd.DatetimeIndex, plants: dict[str, PvPlant]) -> pd.DataFrame:
         mid = self.midpoints(index)

@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
 
 from gridctl.district import District
-from gridctl.forecasting import district_forecasters
 
 if TYPE_CHECKING:
     from gridctl.planning import Forecast
 
 
 def row_groups(district: District, fc: Forecast, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Forecast groups over ``index`` with every load at its ``[dispatch] load_quantile`` (0.5: as
-    forecast), the headroom network rows keep for the load forecast's error."""
+    """Forecast groups over ``index`` with every load at its ``[dispatch] load_quantile`` (issued with
+    the median, :func:`gridctl.planning.make_forecast`; as forecast when there is none, e.g. actuals
+    or ``load_quantile`` 0.5), the headroom network rows keep for the load forecast's error."""
     groups = fc.groups.loc[index]
-    q = district.config.dispatch.load_quantile
-    if q <= 0.5:
+    if fc.load_upper is None:
         return groups
-    key = (fc.issue_time, q)
-    held = _UPPER.get(district)
-    if held is None or held[0] != key or not index.isin(held[1].index).all():
-        upper = district_forecasters(district).load.predict_quantiles(fc.issue_time, fc.groups.index.union(index), (q,))
-        held = _UPPER[district] = (key, upper[q])
-    upper = held[1].loc[index]
+    upper = fc.load_upper.loc[index]
     return groups.assign(**{c: np.maximum(upper[c].to_numpy(), groups[c].to_numpy()) for c in district.load_series})
-
-
-_UPPER: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest upper-quantile load forecast
 
 
 def peak_guard_kw(limit_kw: float, base_kw: np.ndarray, headroom_kw: np.ndarray, day_peak_kw: float = 0.0

@@ -49,6 +49,7 @@ class Forecast:
     ci_kg_per_kwh: pd.Series
     signal_type: str
     carbon_source: dict = field(default_factory=dict)  # which source forecast the intensity, and why (recorded in the plan summary)
+    load_upper: pd.DataFrame | None = None  # loads at ``[dispatch] load_quantile`` from the same issue (None: no headroom)
 
 
 @dataclass
@@ -62,7 +63,8 @@ class Plan:
 
 def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
                   carbon: CarbonSource | None = None) -> Forecast:
-    """Forecasts from data known at ``issue_time`` (load: P50 of the GBM; PV: pvlib clear sky times
+    """Forecasts from data known at ``issue_time`` (load: P50 of the GBM, and its ``[dispatch]
+    load_quantile`` for headroom; PV: pvlib clear sky times
     the learned clear-sky index; carbon: provider forecast, else profile model) for ``horizon``.
 
     ``carbon`` says whether provider forecasts may be used, from the feeds' freshness; the forecast
@@ -80,15 +82,18 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
         leads = pd.date_range(min(first, horizon[0]), horizon[-1], freq=res).union(horizon)
         fc = district_forecasters(district)
         ci = fc.carbon.predict(issue_time, leads, use_provider=carbon.provider)
-        groups = pd.concat([fc.load.predict(issue_time, leads), fc.pv.predict(issue_time, leads)], axis=1)
-        held = ((issue_time, carbon), Forecast(issue_time, groups, ci["ci_kg_per_kwh"], ci.attrs["signal_type"]),
-                ci["source"])
+        q = district.config.dispatch.load_quantile
+        loads = fc.load.predict_quantiles(issue_time, leads, (0.5, q) if q > 0.5 else (0.5,))  # one issue, every quantile
+        groups = pd.concat([loads[0.5], fc.pv.predict(issue_time, leads)], axis=1)
+        held = ((issue_time, carbon), Forecast(issue_time, groups, ci["ci_kg_per_kwh"], ci.attrs["signal_type"],
+                                               load_upper=loads.get(q) if q > 0.5 else None), ci["source"])
         _ISSUED[district] = held
     _, fc_all, sources = held
     source = {"source": carbon.name, "reason": carbon.reason,
               "intervals": {k: int(v) for k, v in sources.loc[horizon].value_counts().items()}}
+    upper = None if fc_all.load_upper is None else fc_all.load_upper.loc[horizon]
     return Forecast(issue_time, fc_all.groups.loc[horizon], fc_all.ci_kg_per_kwh.loc[horizon], fc_all.signal_type,
-                    source)
+                    source, upper)
 
 
 _ISSUED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest issue per district
