@@ -1,7 +1,7 @@
 """Intraday decisions on the demo district: the persistent model updated in place vs a rebuild.
 
-Hourly decisions over one local day (as replay makes them), each made twice from the same
-measured states: through :class:`gridctl.dispatch.rolling.RollingDispatch` and by rebuilding
+Hourly decisions over one local day (as replay makes them; process loads following the plan),
+each made twice from the same measured states: through :class:`gridctl.dispatch.rolling.RollingDispatch` and by rebuilding
 the model. Prints the median optimisation time (model build or update, hand-over and solve) and
 the median whole decision (forecasts, inputs, optimisation, plan table) of each path.
 """
@@ -16,38 +16,40 @@ from gridctl.cycle import decide
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.forecasting import district_forecasters
+from gridctl.process_loads import reports_from_operation
 
 DAY_START = pd.Timestamp("2016-07-11T22:00Z")  # local midnight of 12 July
 
 
-def _timed(district, now, soc, rolling=None):
+def _timed(district, now, soc, reports, rolling=None):
     t0 = time.perf_counter()
-    decision = decide(district, now, soc, rolling=rolling)
+    decision = decide(district, now, soc, rolling=rolling, process_reports=reports)
     s = decision.plan.summary
     return decision, s["build_s"] + s["solve_s"], time.perf_counter() - t0
 
 
 def main() -> None:
-    config = load_config()
-    config.assets.process_load = []  # process loads make every decision a fresh MILP (bench_process)
-    district = District.load(config)
+    district = District.load(load_config())
     district_forecasters(district)
     rolling = RollingDispatch()
     soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in district.batteries}
     times = {"persistent": ([], []), "rebuild": ([], [])}
-    first = None
+    first, operation = None, None
     for hour in range(24):
         now = DAY_START + pd.Timedelta(hours=hour)
-        kept, opt, total = _timed(district, now, soc, rolling)
+        reports = None if operation is None else reports_from_operation(district.config, operation, now)
+        kept, opt, total = _timed(district, now, soc, reports, rolling)
         if hour == 0:
             first = opt
         else:
             times["persistent"][0].append(opt)
             times["persistent"][1].append(total)
-        _, opt, total = _timed(district, now, soc)
+        _, opt, total = _timed(district, now, soc, reports)
         times["rebuild"][0].append(opt)
         times["rebuild"][1].append(total)
         nxt = now + pd.Timedelta(hours=1)
+        done = kept.plan.table.loc[now:nxt].iloc[:-1]
+        operation = done if operation is None else pd.concat([operation, done])
         soc = {b: float(kept.plan.table.loc[nxt, f"{b}.soc_kwh"]) for b in soc}
     print(f"24 hourly decisions from {DAY_START} ({rolling.builds} model build, {rolling.updates} in-place updates; "
           f"the build took {first:.3f} s)")

@@ -260,8 +260,7 @@ def plan_horizon(
     (and, under ``[network] constrain_dispatch``, tightened) with AC power flows; without it,
     re-optimisations keep the network rows of each interval's first linearisation
     (:class:`gridctl.network_plan.IntervalNetworkModels`) and, given ``rolling``, are solved in
-    its persistent model (:mod:`gridctl.dispatch.rolling`), except with process loads: their
-    binaries and windows make each re-optimisation build a fresh model. ``grid_events``: the grid operator's
+    its persistent model (:mod:`gridctl.dispatch.rolling`). ``grid_events``: the grid operator's
     events known at ``issue_time`` set limits, prices and intensities (:mod:`gridctl.grid_events`).
 
     Raises :class:`gridctl.dispatch.highs.SolverError` when no solution is found.
@@ -283,7 +282,7 @@ def plan_horizon(
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
         extend = intraday_network_rows(district, fc, inp, rolling) if constrained else None
-        if rolling is not None and not inp.process_loads:
+        if rolling is not None:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
             result.objective = rs.objective

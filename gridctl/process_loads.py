@@ -131,3 +131,23 @@ class ProcessTracker:
         if mark is None or mark[0] != window[0][0]:
             mark = self._marks[asset_id] = (window[0][0], energy_kwh, starts)
         return ProcessReport(running, state_s / 60.0, energy_kwh - mark[1], starts - mark[2])
+
+
+def reports_from_operation(config: Config, operation: pd.DataFrame, now: pd.Timestamp) -> dict[str, ProcessReport]:
+    """What each process load would report at ``now`` had it run as ``operation`` says (``<id>.p_kw``
+    per interval start, intervals before ``now``; e.g. a plan followed exactly)."""
+    step = pd.Timedelta(minutes=config.site.resolution_min)
+    out = {}
+    for cfg in config.assets.process_load:
+        p = operation[f"{cfg.id}.p_kw"].loc[:now - step].to_numpy()
+        on = p > 1e-6
+        changed = np.flatnonzero(on != on[-1])
+        held_steps = len(on) - (changed[-1] + 1) if len(changed) else LONG_AGO
+        window = occurrences(cfg, pd.DatetimeIndex([now]), config.site.timezone)
+        n = int(((operation.index >= window[0][0]) & (operation.index < now)).sum()) if window else 0
+        starts = on & ~np.r_[False, on[:-1]]
+        out[cfg.id] = ProcessReport(bool(on[-1]), held_steps * step.total_seconds() / 60.0,
+                                    float(p[len(p) - n:].sum() * step.total_seconds() / 3600.0) if n else 0.0,
+                                    int(starts[len(starts) - n:].sum()) if n else 0)
+    return out
+

@@ -18,9 +18,8 @@ basis:
 Rows and columns whose components are indexed by the time set ``m.T`` are "timed"; others (a
 session's unserved energy, the peak import) are never fixed.
 
-Process loads' binaries make a re-solve a MIP without a warm basis, and their measured states
-(energy and starts in the window under way) have no rows here: planning builds a fresh model for
-each decision when the district has process loads (:func:`gridctl.planning.plan_horizon`).
+Process loads' binaries make a re-solve a MIP without a warm basis; their measured states are
+the held plan's or the model is rebuilt (:mod:`gridctl.dispatch.rolling_process`).
 """
 
 from __future__ import annotations
@@ -190,6 +189,10 @@ class IntradayDispatch:
     def past_sum(self, cols: list[int]) -> float:
         """Sum of the last solution over ``cols`` (what fixed columns hold)."""
         return float(self._x[cols].sum()) if cols else 0.0
+
+    def last_values(self, cols: list[int]) -> np.ndarray:
+        """The last solution's values of ``cols``."""
+        return self._x[cols]
 
     def _shift_session(self, ev_id: str, k: int, delivered_kwh: float) -> None:
         """Move the energy row of the session in progress at ``k`` by planned-minus-delivered energy."""

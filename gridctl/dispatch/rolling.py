@@ -13,9 +13,9 @@ rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
-row for (its arrival or departure moved). Network rows are added by ``extend`` at each build;
-re-optimisations keep them (each interval keeps its first linearisation). Districts with process
-loads do not use it (see :mod:`gridctl.dispatch.intraday`).
+row for (its arrival or departure moved), or a process load reports a state the held plan did
+not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each
+build; re-optimisations keep them until the rows are re-centred (:mod:`gridctl.network_plan`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from gridctl.dispatch.grid import per_interval
 from gridctl.dispatch.highs import SolverError, SolveResult
 from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
 from gridctl.dispatch.intraday import IntradayDispatch
+from gridctl.dispatch.rolling_process import process_rows, static_key
 
 STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
                   "terminal_value_per_kwh", "degradation_cost_per_kwh", "binary")
@@ -114,6 +115,9 @@ class RollingDispatch:
         """Write ``inp`` (the horizon from interval ``k`` of the held model) into the held model;
         False (nothing written) when an EV session has no row there."""
         d, m = self.held, self.held.model
+        process = process_rows(d, inp.process_loads, k)
+        if process is None:
+            return False
         ev = {}
         for held, new in zip(d.inp.ev_chargers, inp.ev_chargers):
             mapped = self._ev_sessions(held, new, k)
@@ -148,7 +152,7 @@ class RollingDispatch:
             target = h.temp_initial_c if h.temp_terminal_c is None else h.temp_terminal_c
             targets.append((m.heat_pump[h.id].temp_terminal, min(target, h.temp_max_c)))
         targets += held_values(m, inp, k)  # demand charges: floors, windows off before k
-        col_bounds, row_rhs = {}, {}
+        col_bounds, row_rhs = {}, dict(process)
         for cols, rows in ev.values():
             col_bounds.update(cols)
             row_rhs.update(rows)
@@ -198,4 +202,5 @@ def _static(inp: DispatchInputs) -> tuple:
         tuple((h.id, *(getattr(h, f) for f in STATIC_HEAT_PUMP)) for h in inp.heat_pumps),
         tuple((p.id, p.bus) for p in inp.pv_assets),
         tuple((e.id, e.bus, e.p_max_kw, e.p_min_kw) for e in inp.ev_chargers),
+        static_key(inp.process_loads), tuple(sorted(inp.process_group_max_kw.items())),
     )

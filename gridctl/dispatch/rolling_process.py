@@ -1,0 +1,65 @@
+"""Process loads in the persistent model: is the held plan the state the loads report?
+
+The held model (:class:`gridctl.dispatch.intraday.IntradayDispatch`) keeps its past intervals at
+what it planned, so it can serve a re-optimisation from interval ``k`` only when each process
+load did what was planned: the same running state at ``k`` held for as long (up to the longest
+minimum up/down time), and, in every window still open, the same starts. The energy delivered may
+differ (counters, ramps): the window's energy row then asks for the reported rest on top of what
+the fixed past intervals hold, as a rebuild would. Otherwise a new model is built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gridctl.dispatch.intraday import IntradayDispatch
+from gridctl.dispatch.process_load import ProcessLoadParams
+
+STATIC = ("bus", "p_min_kw", "p_max_kw", "min_on_steps", "min_off_steps", "startup_cost", "group")
+
+
+def static_key(loads: list[ProcessLoadParams]) -> tuple:
+    """What of the process loads a re-optimisation cannot change in place."""
+    return tuple((p.id, *(getattr(p, f) for f in STATIC)) for p in loads)
+
+
+def process_rows(d: IntradayDispatch, new_loads: list[ProcessLoadParams], k: int) -> dict[int, float] | None:
+    """Right-hand sides (by HiGHS row) of the held windows' energy rows that make the held model
+    the one of ``new_loads`` (parameters of the horizon from interval ``k``), or None when a load's
+    reported state is not the held plan's."""
+    rhs: dict[int, float] = {}
+    for held, new in zip(d.inp.process_loads, new_loads):
+        planned = _planned(d, held)
+        if not _same_state(held, new, planned, k):
+            return None
+        blk = d.model.process_load[held.id]
+        open_windows = [w for w in held.windows if w.end > k]
+        if len(open_windows) != len(new.windows):
+            return None
+        for w, nw in zip(open_windows, new.windows):
+            past = slice(w.start, max(w.start, k))
+            starts = None if w.starts_left is None else w.starts_left - int(planned["start"][past].sum() + 0.5)
+            if (max(w.start - k, 0), w.end - k, starts) != (nw.start, nw.end, nw.starts_left):
+                return None
+            i = held.windows.index(w)
+            rhs[d.row_of[id(blk.energy[i])]] = nw.energy_kwh + float(planned["p_kw"][past].sum()) * d.inp.dt_h
+    return rhs
+
+
+def _planned(d: IntradayDispatch, held: ProcessLoadParams) -> dict[str, np.ndarray]:
+    """The last solution's ``on``, ``start`` and ``p_kw`` of one process load over the held horizon."""
+    blk = d.model.process_load[held.id]
+    n = len(d.inp.index)
+    return {name: d.last_values([d.col_of[id(getattr(blk, name)[t])] for t in range(n)])
+            for name in ("on", "start", "p_kw")}
+
+
+def _same_state(held: ProcessLoadParams, new: ProcessLoadParams, planned: dict[str, np.ndarray], k: int) -> bool:
+    """Whether the load reports, at ``k``, the running state the held plan had there, held as long
+    (counted up to the longest minimum up/down time, beyond which it no longer binds)."""
+    on = planned["on"][:k] > 0.5
+    state = bool(on[-1]) if k else held.on_initial
+    run = len(on) - (np.flatnonzero(on != state)[-1] + 1) if (on != state).any() else \
+        len(on) + (held.steps_in_state if held.on_initial == state else 0)
+    cap = max(held.min_on_steps, held.min_off_steps, 1)
+    return new.on_initial == state and min(run, cap) == min(new.steps_in_state, cap)
