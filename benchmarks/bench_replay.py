@@ -1,11 +1,12 @@
 """Replay of 7 days of the demo district (default config): seconds per simulated day by phase.
 
-``python -m benchmarks.bench_replay --modbus`` then replays the same days with gridctl's devices
-over Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares;
-``--full-year`` (or ``GRIDCTL_BENCH_FULL_YEAR=1`` under ``make bench``) then replays
-2016-01-15..2016-12-31 as ``gridctl replay`` does and prints its time (otherwise it prints how
-to run it); ``--chunks K`` also replays the week in K chunks on a local Dask cluster of K workers
-(``gridctl replay --workers K --chunks K``, :mod:`gridctl.replay.chunks`).
+Then it replays the full year 2016-01-15..2016-12-31 in one chunk per CPU on a local Dask
+cluster (``gridctl replay --workers N --chunks N --warmup-days 2``, :mod:`gridctl.replay.chunks`)
+and prints its time; ``GRIDCTL_BENCH_FULL_YEAR=0`` skips it, ``--full-year-sequential`` replays
+the year in this process instead (``gridctl replay --start 2016-01-15 --end 2016-12-31``).
+``python -m benchmarks.bench_replay --modbus`` also replays the week with gridctl's devices over
+Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares; ``--chunks K``
+also replays the week in K chunks on K Dask workers.
 """
 
 import argparse
@@ -61,7 +62,7 @@ def train_forecasters(district: District, start: date, end: date) -> None:
     print(f"forecasters trained for {start}..{end} in {time.perf_counter() - t0:.1f} s")
 
 
-def main(modbus: bool = False, full_year: bool = False, chunks: int = 0) -> None:
+def main(modbus: bool = False, sequential_year: bool = False, chunks: int = 0) -> None:
     district = District.load(load_config())
     _ = district.history, district.carbon
     train_forecasters(district, START, END)
@@ -72,17 +73,22 @@ def main(modbus: bool = False, full_year: bool = False, chunks: int = 0) -> None
         print(f"  Modbus TCP device I/O adds {io:.2f} s per simulated day")
     if chunks > 1:
         timed(district, None, chunks=chunks)
-    if full_year or os.environ.get("GRIDCTL_BENCH_FULL_YEAR") == "1":
+    if os.environ.get("GRIDCTL_BENCH_FULL_YEAR") == "0":
+        print(f"full-year replay {YEAR_START}..{YEAR_END} skipped (GRIDCTL_BENCH_FULL_YEAR=0)")
+    elif sequential_year:
         timed(district, None, YEAR_START, YEAR_END)
     else:
-        print(f"full-year replay {YEAR_START}..{YEAR_END} skipped (long): GRIDCTL_BENCH_FULL_YEAR=1 make bench, or "
-              f"python -m benchmarks.bench_replay --full-year, or time gridctl replay --start {YEAR_START} --end {YEAR_END}")
+        workers = max(os.cpu_count() or 1, 2)
+        print(f"full-year replay {YEAR_START}..{YEAR_END} in {workers} chunks (GRIDCTL_BENCH_FULL_YEAR=0 skips it) ...",
+              flush=True)
+        timed(district, None, YEAR_START, YEAR_END, chunks=workers)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modbus", action="store_true", help="also replay over Modbus TCP and compare")
-    parser.add_argument("--full-year", action="store_true", help=f"also replay {YEAR_START}..{YEAR_END}")
+    parser.add_argument("--full-year-sequential", action="store_true",
+                        help=f"replay {YEAR_START}..{YEAR_END} in this process, not in chunks on Dask")
     parser.add_argument("--chunks", type=int, default=0, help="also replay the week in this many chunks on Dask")
     args = parser.parse_args()
-    main(args.modbus, args.full_year, args.chunks)
+    main(args.modbus, args.full_year_sequential, args.chunks)
