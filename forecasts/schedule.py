@@ -75,12 +75,11 @@ class TrainedModels:
             span = known.index.max() - known.index.min() if len(known) else pd.Timedelta(0)
             if span < self.min_history:
                 _MODELS[key] = (None, f"only {span} of history before {cut}, need {self.min_history.days} days")
+                log.warning("%s forecast falls back to seasonal naive: %s", self.what, _MODELS[key][1])  # once per cutoff
             else:
                 _MODELS[key] = (self.train(known), None)
             while len(_MODELS) > KEEP:
                 _MODELS.popitem(last=False)
         _MODELS.move_to_end(key)
         model, self.reason = _MODELS[key]
-        if model is None:
-            log.warning("%s forecast falls back to seasonal naive: %s", self.what, self.reason)
         return model
