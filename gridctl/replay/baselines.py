@@ -6,8 +6,8 @@ in-process (also when gridctl's own run goes over Modbus TCP).
 - ``self-consumption``: the usual rule-based control: batteries charge from PV surplus and
   discharge to cover load, within their limits, shared by power rating.
 - ``perfect-foresight``: the optimum with actual data known in advance: the same dispatch model
-  over the whole replayed period with actuals as forecasts, ending at the initial SoC or above
-  (copper plate: no network limits).
+  over the whole replayed period (in blocks of a week when longer) with actuals as forecasts,
+  ending at the initial SoC or above (copper plate: no network limits).
 - ``perfect-foresight-network``: the same with the network rows and the AC loop of gridctl's
   day-ahead plans (linearised around the actual AC state, tightened by AC checks of its plan):
   a bound a controller that keeps the network limits can approach.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from gridctl.dispatch.highs import solve
@@ -25,7 +26,7 @@ from gridctl.dispatch.result import plan_table
 from gridctl.district import District
 from gridctl.plan_ac import solve_with_ac_loop
 from gridctl.planning import Forecast, dispatch_inputs, has_assets
-from gridctl.replay.actuals import Actuals
+from gridctl.replay.actuals import Actuals, load_actuals
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import open_plant
 from gridctl.replay.tick import battery_setpoints, control_tick
@@ -67,16 +68,44 @@ def self_consumption(district: District, actuals: Actuals, soc_kwh: dict[str, fl
 def perfect_foresight(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None = None,
                       network: bool = False) -> pd.DataFrame:
     """The dispatch model's optimum over the whole period with actual load, PV and intensity as
-    forecasts; with ``network``, under the network rows and AC loop of gridctl's plans."""
+    forecasts; with ``network``, under the network rows and AC loop of gridctl's plans.
+
+    A period of more than ``BLOCK_DAYS`` local days is optimised block by block, each from the
+    states the previous block planned and back to its starting SoC or above (a year in one MILP is
+    out of reach; the blocks' edges make the bound slightly less tight)."""
+    tables, soc, temps = [], soc_kwh, None
+    for index in blocks(district, actuals.index):
+        block = actuals if len(index) == len(actuals.index) else load_actuals(district, index)
+        table = _optimum(district, block, soc, temps, network)
+        tables.append(table)
+        soc = {b.cfg.id: float(table[f"{b.cfg.id}.soc_kwh"].iloc[-1]) for b in district.batteries}
+        temps = {c.removesuffix(".temp_c"): float(table[c].iloc[-1]) for c in table.columns if c.endswith(".temp_c")}
+    return _follow(district, actuals, soc_kwh, pd.concat(tables), cover_net_load=False)
+
+
+BLOCK_DAYS = 7
+
+
+def blocks(district: District, index: pd.DatetimeIndex) -> list[pd.DatetimeIndex]:
+    """``index`` cut at every ``BLOCK_DAYS``-th local midnight from its first day."""
+    days = index.tz_convert(district.tz).date
+    first = days[0]
+    number = np.array([(d - first).days // BLOCK_DAYS for d in days])
+    return [index[number == n] for n in np.unique(number)]
+
+
+def _optimum(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
+             temps_c: dict[str, float] | None, network: bool) -> pd.DataFrame:
+    """Plan table of the dispatch model's optimum over ``actuals`` (see :func:`perfect_foresight`)."""
     ci = pd.Series(actuals.ci_kg_per_kwh, index=actuals.index)
     fc = Forecast(actuals.index[0], actuals.groups, ci, actuals.signal_type)
-    inp = dispatch_inputs(district, fc, soc_kwh)
+    inp = dispatch_inputs(district, fc, soc_kwh, heat_pump_temp_c=temps_c)
     model = build_model(inp)
     if network and district.config.network.constrain_dispatch and has_assets(inp):
         solve_with_ac_loop(district, fc, inp, model)
     else:
         solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
-    return _follow(district, actuals, soc_kwh, plan_table(model, inp), cover_net_load=False)
+    return plan_table(model, inp)
 
 
 def perfect_foresight_network(district: District, actuals: Actuals,
