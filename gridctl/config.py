@@ -124,6 +124,7 @@ class DispatchConfig(_Section):
     peak_cap: Literal["baseline", "limit"] = "baseline"
     demand_charges: DemandCharges = Field(default_factory=list)
     load_quantile: float = Field(0.9, ge=0.5, lt=1.0)
+    headroom_days: int = Field(14, ge=0, le=60)
 
     @field_validator("import_price_per_kwh")
     @classmethod
@@ -134,8 +135,7 @@ class DispatchConfig(_Section):
 
     def hourly_import_price(self) -> list[float]:
         """The import price of each local hour 0-23 (currency per kWh)."""
-        p = self.import_price_per_kwh
-        return list(p) if isinstance(p, list) else [p] * 24
+        return list(p) if isinstance(p := self.import_price_per_kwh, list) else [p] * 24
 
 
 class StoreConfig(_Section):

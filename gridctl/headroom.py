@@ -1,13 +1,24 @@
-"""Headroom for forecast error: upper-quantile loads for network rows and the no-new-peak import guard."""
+"""Headroom for forecast error: upper-quantile loads for network rows and the no-new-peak import guard.
+
+A load's upper quantile is the larger of the forecaster's own quantile and the same quantile of
+the median forecast's realised errors (actual minus forecast) over the last ``[dispatch]
+headroom_days`` days: the forecasts issued at the same time of day on each of those days, errors
+at leads within :data:`LEAD_WINDOW` of a target's lead pooled (conformal-style calibration from
+data known at the issue time; it also holds when the forecaster has no quantile model, e.g. its
+seasonal-naive fallback on short history).
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
 
 from gridctl.district import District
+from gridctl.forecasting import district_forecasters
 
 if TYPE_CHECKING:
     from gridctl.planning import Forecast
@@ -20,8 +31,69 @@ def row_groups(district: District, fc: Forecast, index: pd.DatetimeIndex) -> pd.
     groups = fc.groups.loc[index]
     if fc.load_upper is None:
         return groups
-    upper = fc.load_upper.loc[index]
+    key = (fc.issue_time, district.config.dispatch.load_quantile)
+    held = _UPPER.get(district)
+    if held is None or held[0] != key or not index.isin(held[1].index).all():
+        leads = fc.groups.index
+        errors = error_quantile_kw(district, fc.issue_time, leads, key[1])
+        held = _UPPER[district] = (key, np.maximum(fc.load_upper, fc.groups[district.load_series] + errors))
+    upper = held[1].loc[index]
     return groups.assign(**{c: np.maximum(upper[c].to_numpy(), groups[c].to_numpy()) for c in district.load_series})
+
+
+_UPPER: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest upper-quantile load forecast
+
+LEAD_WINDOW = pd.Timedelta(hours=1)  # errors at leads this close to a target's lead count for it
+
+
+def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.DatetimeIndex,
+                      q: float) -> pd.DataFrame:
+    """Per target and load series, the headroom (kW) the realised errors of the median load
+    forecast call for: the ``q`` quantile of its errors at about the target's lead, from the
+    forecasts issued at ``issue_time``'s time of day on each of the ``[dispatch] headroom_days``
+    days before (leads beyond a day: the last day-long lead's); 0 where no error is known or
+    ``headroom_days`` is 0."""
+    loads = district.load_series
+    days = district.config.dispatch.headroom_days
+    res = pd.Timedelta(minutes=district.resolution_min)
+    if days == 0:
+        return pd.DataFrame(0.0, index=targets, columns=loads)
+    first = issue_time.floor(res)  # past issues on the interval grid recur day after day (cached)
+    held = _ERRORS.setdefault(district, {})
+    for t in [t for t in held if t < first - pd.Timedelta(days=days)]:
+        del held[t]
+    errors = np.stack([_day_errors(district, first - pd.Timedelta(days=k)) for k in range(1, days + 1)])
+    per_day = errors.shape[1]  # (days, leads of one day, series)
+    w = int(LEAD_WINDOW / res)
+    padded = np.pad(errors, ((0, 0), (w, w), (0, 0)), constant_values=np.nan)
+    pooled = np.lib.stride_tricks.sliding_window_view(padded, 2 * w + 1, axis=1)  # days, lead, series, window
+    pooled = pooled.transpose(1, 2, 0, 3).reshape(per_day, len(loads), -1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a lead with no known error: no headroom
+        by_lead = np.nan_to_num(np.nanquantile(pooled, q, axis=2, method="higher"))
+    lead = ((targets - first) // res).to_numpy().clip(0, per_day - 1)
+    return pd.DataFrame(by_lead[lead], index=targets, columns=loads)
+
+
+def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
+    """Actual minus median forecast (kW; leads of one day x load series) of the load forecast
+    issued at ``issued`` (on the interval grid), every lead of which ended a day later; NaN where
+    unknown (cached)."""
+    held = _ERRORS.setdefault(district, {})
+    if issued not in held:
+        res = pd.Timedelta(minutes=district.resolution_min)
+        targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
+        loads, history = district.load_series, district.history
+        known = history.loc[(history.index >= targets[0]) & (history.index <= targets[-1]), loads]
+        try:
+            forecast = district_forecasters(district).load.predict(issued, targets)[loads]
+        except ValueError:  # too little history then for any forecast: no error known
+            forecast = pd.DataFrame(np.nan, index=targets, columns=loads)
+        held[issued] = (known.reindex(targets) - forecast).to_numpy(dtype=float)
+    return held[issued]
+
+
+_ERRORS: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # a day's realised errors by issue time
 
 
 def peak_guard_kw(limit_kw: float, base_kw: np.ndarray, headroom_kw: np.ndarray, day_peak_kw: float = 0.0

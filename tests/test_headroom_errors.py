@@ -1,0 +1,51 @@
+"""The load headroom calibrated from the forecast's realised errors (``[dispatch] headroom_days``)."""
+
+import pandas as pd
+
+from gridctl.cycle import decide
+from gridctl.district import District
+from gridctl.headroom import error_quantile_kw, row_groups
+from gridctl.plan_ac import check_schedule
+from gridctl.planning import make_forecast
+from gridctl.replay.sweep import district_with_config
+
+NOW = pd.Timestamp("2016-01-23T16:00Z")  # under 28 days of history: seasonal naive, no quantile model
+
+
+def with_headroom_days(base: District, days: int) -> District:
+    cfg = base.config.model_copy(deep=True)
+    cfg.dispatch.lookahead_h, cfg.dispatch.headroom_days = 0.0, days
+    return district_with_config(base, cfg)
+
+
+def test_error_headroom_reads_nothing_issued_or_measured_after_the_issue(demo_district):
+    """Loads after the issue time changed tenfold leave the headroom as it was."""
+    horizon = pd.date_range(NOW, periods=16, freq="15min")
+    district = with_headroom_days(demo_district, 3)
+    before = error_quantile_kw(district, NOW, horizon, 0.9)
+    changed = District(district.config, demo_district.net)
+    history = demo_district.history.copy()
+    later = history.index >= NOW - pd.Timedelta(minutes=14)  # the interval under way at NOW, and after
+    history.loc[later, district.load_series] *= 10.0
+    changed.__dict__.update(history=history, carbon=demo_district.carbon)
+    after = error_quantile_kw(changed, NOW, horizon, 0.9)
+    assert (before.to_numpy() > 0).any()
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_seen_errors_keep_the_feeder_within_limits_where_the_forecaster_has_no_quantiles(demo_district):
+    """On short history the load forecaster has no quantile model, so its P90 is its median and the
+    network rows keep no headroom: the evening peak's realised loads then overload the feeder the
+    plan counted on. With the headroom calibrated from the last two weeks' realised errors the
+    plan keeps it within its limits at the realised loads."""
+    now = pd.Timestamp("2016-01-19T17:00Z")  # 18:00 CET, a Tuesday
+    block = pd.date_range(now, periods=16, freq="15min")
+    counts = {}
+    for days in (0, 14):
+        district = with_headroom_days(demo_district, days)
+        plan = decide(district, now, {}).plan
+        fc = make_forecast(district, now, plan.table.index)
+        rows = row_groups(district, fc, fc.groups.index)[district.load_series]
+        assert (rows.to_numpy() > fc.groups[district.load_series].to_numpy()).any() == (days > 0)
+        counts[days] = check_schedule(district, demo_district.history.loc[block], plan.table.loc[block]).violations
+    assert counts[0] > 0 and counts[14] == 0
