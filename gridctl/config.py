@@ -124,6 +124,7 @@ class DispatchConfig(_Section):
     peak_cap: Literal["baseline", "limit"] = "baseline"
     demand_charges: DemandCharges = Field(default_factory=list)
     load_quantile: float = Field(0.9, ge=0.5, lt=1.0)
+    heat_store_margin: bool = True
 
     @field_validator("import_price_per_kwh")
     @classmethod
@@ -200,6 +201,7 @@ class ReplayConfig(_Section):
     reoptimise_every_min: int = Field(120, ge=0)
     ac_check_every_min: int = Field(60, ge=0)
     cover_forecast_error: bool = False
+    track_heat_stores: bool = True
     baselines: list[Literal["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]] = Field(
         default_factory=lambda: ["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]
     )

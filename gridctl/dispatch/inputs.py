@@ -89,6 +89,7 @@ class HeatPumpParams:
     ambient_c: float = 20.0
     temp_terminal_c: float | None = None  # end-of-horizon target; None: the initial temperature
     day_ends: tuple[int, ...] = ()  # last interval of each local day in the horizon: the target holds there too
+    band_margin: bool = False  # plan at least one interval of worst-case heat demand above temp_min (low_margin_k)
 
 
 @dataclass(frozen=True)
