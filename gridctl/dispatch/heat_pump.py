@@ -7,7 +7,8 @@ capacity ``C`` kWh/K whose temperature ``temp[t]`` (degC, at the interval's end)
 from the mutable initial temperature (telemetry). The comfort band ``[temp_min, temp_max]`` and
 the terminal target (end at least at ``temp_terminal_c``, default the initial temperature, so the
 store is not drained at the horizon's end, and the same at the end of every local day the horizon
-holds, ``day_ends``, so each day's heat is drawn that day) are soft (``comfort`` and ``terminal`` penalties of
+holds, ``day_ends``, so each day's heat is drawn that day; with ``day_end_cap`` also at most the target
+there, so no day draws the next day's heat) are soft (``comfort`` and ``terminal`` penalties of
 :mod:`gridctl.dispatch.soft`). With ``band_margin`` the band's bottom is raised by one interval of
 worst-case heat demand (:func:`low_margin_k`, the mutable ``margin_k``). ``cop`` and ``heat_demand`` are
 mutable parameters.
@@ -58,6 +59,10 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
     day_short = add_slack(blk, "day_end_short_k", T, limit="day_end_temp", asset=hp.id, unit="K",
                           penalty=PENALTY["terminal"] * C, dense=False)
     blk.day_end = pyo.Constraint(day_ends, rule=lambda _, t: blk.temp_c[t] + day_short[t] >= blk.temp_terminal)
+    if hp.day_end_cap:
+        day_excess = add_slack(blk, "day_end_excess_k", T, limit="day_end_temp_max", asset=hp.id, unit="K",
+                               penalty=PENALTY["terminal"] * C, dense=False)
+        blk.day_end_cap = pyo.Constraint(day_ends, rule=lambda _, t: blk.temp_c[t] - day_excess[t] <= blk.temp_terminal)
 
 
 def low_margin_k(hp: HeatPumpParams, dt_h: float, cop=None, heat_demand_kw=None) -> np.ndarray:
