@@ -20,6 +20,7 @@ from gridctl.config_charges import DemandCharges
 from gridctl.config_live import ForecastSourcesConfig, MeasurementsConfig
 from gridctl.config_openadr import OpenAdrConfig
 from gridctl.config_process import ProcessGroups, ProcessLoadConfig
+from gridctl.config_replay import ReplayConfig
 from gridctl.feed_config import FeedsConfig
 from gridctl.ledger.config import LedgerConfig
 from network_models.formats import is_file_source
@@ -125,6 +126,8 @@ class DispatchConfig(_Section):
     demand_charges: DemandCharges = Field(default_factory=list)
     load_quantile: float = Field(0.9, ge=0.5, lt=1.0)
     headroom_days: int = Field(14, ge=0, le=60)
+    heat_store_margin: bool = True
+    heat_store_day_end_cap: bool = True
 
     @field_validator("import_price_per_kwh")
     @classmethod
@@ -192,17 +195,6 @@ class DaemonConfig(_Section):
     data_year: int = Field(2016, ge=0)
     time_scale: float = Field(1.0, gt=0)
     log_json: bool = False
-
-
-class ReplayConfig(_Section):
-    """Backtests (``gridctl replay``): decision cadence, AC-check sampling, baselines."""
-
-    reoptimise_every_min: int = Field(120, ge=0)
-    ac_check_every_min: int = Field(60, ge=0)
-    cover_forecast_error: bool = False
-    baselines: list[Literal["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]] = Field(
-        default_factory=lambda: ["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]
-    )
 
 
 class EndpointConfig(_Section):

@@ -62,6 +62,24 @@ def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:
     return {c.removesuffix(".p_kw"): float(row[c]) for c in plan.table.columns if c.endswith(".p_kw")}
 
 
+def heat_store_setpoints(table: pd.DataFrame, at: pd.Timestamp, temp_c: dict[str, float],
+                         capacity_kwh_per_k: dict[str, float], dt_h: float) -> dict[str, float]:
+    """Each heat pump's planned power (kW) in plan ``table`` for the interval starting ``at``, plus the
+    heat ``capacity * (planned - measured)`` its store is short of the planned temperature at ``at``
+    (minus a surplus) over the interval, divided by the planned COP: the store returns to the plan
+    but for this interval's heat-demand error. No correction at the plan's first interval (no planned
+    temperature before it). The result may leave ``[0, p_max]``; the device's clamp applies."""
+    k = table.index.get_loc(at)
+    out = {}
+    for h, measured in temp_c.items():
+        p_kw = float(table[f"{h}.p_kw"].iloc[k])
+        if k > 0:
+            short_k = float(table[f"{h}.temp_c"].iloc[k - 1]) - measured
+            p_kw += capacity_kwh_per_k[h] * short_k / (float(table[f"{h}.cop"].iloc[k]) * dt_h)
+        out[h] = p_kw
+    return out
+
+
 def terminal_targets(district: District, soc_kwh: dict[str, float], n_intervals: int,
                      target_kwh: dict[str, float] | None = None) -> dict[str, float]:
     """SoC (kWh) each battery must reach by the horizon's end: ``target_kwh`` (default: its

@@ -126,7 +126,8 @@ def _listed_sessions(cfg: EvChargerConfig, index: pd.DatetimeIndex, tz: str,
 
 
 def heat_pump_params(p: PlacedFlexLoad, groups: pd.DataFrame, outdoor_c: np.ndarray | None,
-                     temp_initial_c: float | None = None, day_ends: tuple[int, ...] = ()) -> HeatPumpParams:
+                     temp_initial_c: float | None = None, day_ends: tuple[int, ...] = (),
+                     band_margin: bool = False, day_end_cap: bool = False) -> HeatPumpParams:
     """Heat-pump parameters: heat demand = forecast profile x COP (COP from outdoor temperature when given);
     the store starts at ``temp_initial_c`` (measured) or the configured temperature, which is also its target
     at the horizon's end and at ``day_ends`` (positions of the last interval of each local day)."""
@@ -139,7 +140,7 @@ def heat_pump_params(p: PlacedFlexLoad, groups: pd.DataFrame, outdoor_c: np.ndar
         capacity_kwh_per_k=cfg.capacity_kwh_per_k, temp_min_c=cfg.temp_min_c, temp_max_c=cfg.temp_max_c,
         temp_initial_c=cfg.temp_initial_c if temp_initial_c is None else temp_initial_c,
         loss_kw_per_k=cfg.loss_kw_per_k, ambient_c=cfg.ambient_c, temp_terminal_c=cfg.temp_initial_c,
-        day_ends=day_ends,
+        day_ends=day_ends, band_margin=band_margin, day_end_cap=day_end_cap,
     )
 
 

@@ -148,7 +148,8 @@ def dispatch_inputs(
     heat_pumps = [
         heat_pump_params(p, fc.groups, None if p.cfg.temperature_series is None else outdoor_temperature(
             district.history, p.cfg.temperature_series, fc.issue_time, fc.groups.index, district.tz,
-            district.resolution_min), temps.get(p.cfg.id), local_day_ends(fc.groups.index, district.tz))
+            district.resolution_min), temps.get(p.cfg.id), local_day_ends(fc.groups.index, district.tz),
+            cfg.dispatch.heat_store_margin, cfg.dispatch.heat_store_day_end_cap)
         for p in flex if p.kind == "heat_pump"
     ]
     flexible_kw = sum((p.forecast_kw(fc.groups) for p in flex), np.zeros(len(fc.groups)))

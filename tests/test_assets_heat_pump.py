@@ -61,3 +61,14 @@ def test_each_local_day_ends_at_the_target_temperature():
     _, table, viol = _solve(_hp([0, 3, 0, 3], day_ends=(1, 3)), ci)
     assert table["hp.temp_c"].to_numpy()[[1, 3]] == pytest.approx([45.0, 45.0], abs=1e-6)
     assert table["hp.p_kw"].iloc[:2].sum() == pytest.approx(1.0, abs=1e-6) and viol == []
+
+
+def test_a_capped_day_end_leaves_the_next_days_heat_to_the_next_day():
+    # the first day clean, the second dirty: at or above the target the first day pre-heats the store
+    # to the band's top for the second (day 2 then draws less than its heat); capped it ends at 45 degC
+    ci = [0.1, 0.1, 0.9, 0.9]
+    table = _solve(_hp([0, 3, 0, 3], day_ends=(1, 3)), ci)[1]
+    assert table["hp.temp_c"].iloc[1] == pytest.approx(48.0, abs=1e-6)
+    _, table, viol = _solve(_hp([0, 3, 0, 3], day_ends=(1, 3), day_end_cap=True), ci)
+    assert table["hp.temp_c"].to_numpy()[[1, 3]] == pytest.approx([45.0, 45.0], abs=1e-6)
+    assert table["hp.p_kw"].iloc[2:].sum() == pytest.approx(1.0, abs=1e-6) and viol == []

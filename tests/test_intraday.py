@@ -106,3 +106,16 @@ def test_measured_ev_energy_replaces_the_planned_past():
     d.set_state(k, ev_delivered_kwh={"ev": planned - 4.0})
     d.solve()
     assert d.plan()["ev.p_kw"].iloc[: 6 - k].sum() == pytest.approx(20.0 - planned + 4.0, abs=1e-6)
+
+
+def test_forecast_update_moves_the_heat_store_margin():
+    # the margin above temp_min follows the heat demand and COP written into the held model
+    hp = dataclasses.replace(_hp(), band_margin=True)
+    d = IntradayDispatch(_case(CI, LOAD, PV, hp=hp))
+    d.solve()
+    demand2, cop2 = np.array([1, 1, 2, 5, 3, 2, 1, 0], float), np.full(N, 2.5)
+    d.update_forecasts(heat_demand_kw={"hp": demand2}, cop={"hp": cop2})
+    warm = d.solve()
+    cold, table = _cold(_case(CI, LOAD, PV, hp=dataclasses.replace(hp, heat_demand_kw=demand2, cop=cop2)))
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-7)
+    assert d.plan()["hp.temp_c"].to_numpy() == pytest.approx(table["hp.temp_c"].to_numpy(), abs=1e-6)

@@ -12,7 +12,8 @@ import typing
 from pathlib import Path
 
 from gridctl.commands.guards import check_days, check_order, iso_date, output_dir
-from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, ReplayConfig, load_config
+from gridctl.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from gridctl.config_replay import ReplayConfig
 
 if typing.TYPE_CHECKING:
     from gridctl.district import District

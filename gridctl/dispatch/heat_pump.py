@@ -7,8 +7,11 @@ capacity ``C`` kWh/K whose temperature ``temp[t]`` (degC, at the interval's end)
 from the mutable initial temperature (telemetry). The comfort band ``[temp_min, temp_max]`` and
 the terminal target (end at least at ``temp_terminal_c``, default the initial temperature, so the
 store is not drained at the horizon's end, and the same at the end of every local day the horizon
-holds, ``day_ends``, so each day's heat is drawn that day) are soft (``comfort`` and ``terminal`` penalties of
-:mod:`gridctl.dispatch.soft`). ``cop`` and ``heat_demand`` are mutable parameters.
+holds, ``day_ends``, so each day's heat is drawn that day; with ``day_end_cap`` also at most the target
+there, so no day draws the next day's heat) are soft (``comfort`` and ``terminal`` penalties of
+:mod:`gridctl.dispatch.soft`). With ``band_margin`` the band's bottom is raised by one interval of
+worst-case heat demand (:func:`low_margin_k`, the mutable ``margin_k``). ``cop`` and ``heat_demand`` are
+mutable parameters.
 
 Data: the heat demand of a heat pump whose uncontrolled electric profile is known is that
 profile times its COP (the heat the pump delivered). The COP follows the outdoor temperature
@@ -43,7 +46,9 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
     comfort = PENALTY["comfort"] * C * dt_h
     below = add_slack(blk, "below_k", T, limit="comfort_min", asset=hp.id, unit="K", penalty=comfort)
     above = add_slack(blk, "above_k", T, limit="comfort_max", asset=hp.id, unit="K", penalty=comfort)
-    blk.band_min = pyo.Constraint(T, rule=lambda _, t: blk.temp_c[t] + below[t] >= hp.temp_min_c)
+    margin = low_margin_k(hp, dt_h)
+    blk.margin_k = pyo.Param(T, initialize=lambda _, t: float(margin[t]), mutable=True)
+    blk.band_min = pyo.Constraint(T, rule=lambda _, t: blk.temp_c[t] + below[t] >= hp.temp_min_c + blk.margin_k[t])
     blk.band_max = pyo.Constraint(T, rule=lambda _, t: blk.temp_c[t] - above[t] <= hp.temp_max_c)
     short = add_slack(blk, "terminal_short_k", None, limit="terminal_temp", asset=hp.id, unit="K",
                       penalty=PENALTY["terminal"] * C)
@@ -54,6 +59,24 @@ def populate_heat_pump(blk: pyo.Block, T: pyo.Set, dt_h: float, hp: HeatPumpPara
     day_short = add_slack(blk, "day_end_short_k", T, limit="day_end_temp", asset=hp.id, unit="K",
                           penalty=PENALTY["terminal"] * C, dense=False)
     blk.day_end = pyo.Constraint(day_ends, rule=lambda _, t: blk.temp_c[t] + day_short[t] >= blk.temp_terminal)
+    if hp.day_end_cap:
+        day_excess = add_slack(blk, "day_end_excess_k", T, limit="day_end_temp_max", asset=hp.id, unit="K",
+                               penalty=PENALTY["terminal"] * C, dense=False)
+        blk.day_end_cap = pyo.Constraint(day_ends, rule=lambda _, t: blk.temp_c[t] - day_excess[t] <= blk.temp_terminal)
+
+
+def low_margin_k(hp: HeatPumpParams, dt_h: float, cop=None, heat_demand_kw=None) -> np.ndarray:
+    """Per interval, how far (K) above ``temp_min`` the plan keeps the store: the most it can fall below
+    the plan in one interval, before the next setpoint can correct it, when the heat demand runs at the
+    pump's full heat output ``p_max * cop`` (a demand profile at the pump's rating) instead of its forecast;
+    0 where the forecast is at or above that, and everywhere without ``hp.band_margin``.
+    ``cop``/``heat_demand_kw`` default to ``hp``'s."""
+    if not hp.band_margin:
+        return np.zeros(len(hp.cop))
+    cop = hp.cop if cop is None else cop
+    demand = hp.heat_demand_kw if heat_demand_kw is None else heat_demand_kw
+    surprise = np.maximum(hp.p_max_kw * np.asarray(cop, float) - np.asarray(demand, float), 0.0)
+    return np.minimum(surprise * dt_h / hp.capacity_kwh_per_k, hp.temp_max_c - hp.temp_min_c)
 
 
 def net_heat_kw(heat_in_kw, heat_demand_kw, temp_c, hp: HeatPumpParams):

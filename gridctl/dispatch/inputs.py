@@ -89,6 +89,8 @@ class HeatPumpParams:
     ambient_c: float = 20.0
     temp_terminal_c: float | None = None  # end-of-horizon target; None: the initial temperature
     day_ends: tuple[int, ...] = ()  # last interval of each local day in the horizon: the target holds there too
+    band_margin: bool = False  # plan at least one interval of worst-case heat demand above temp_min (low_margin_k)
+    day_end_cap: bool = False  # at day_ends the store is also at most at the target (soft): no heat drawn for the next day
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from pyomo.repn import generate_standard_repn
 from scipy import sparse
 
 from gridctl.dispatch.ev import remaining_energy_kwh
+from gridctl.dispatch.heat_pump import low_margin_k
 from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
@@ -140,6 +141,12 @@ class IntradayDispatch:
                 param = getattr(m.heat_pump[aid], attr)
                 param.store_values(dict(enumerate(np.asarray(values, float).tolist())))
                 changed.add(id(param))
+        for h in inp.heat_pumps:  # the band's margin follows the heat demand and COP
+            if h.id in (heat_demand_kw or {}) or h.id in (cop or {}):
+                blk = m.heat_pump[h.id]
+                cop_now, demand_now = ([pyo.value(p[t]) for t in m.T] for p in (blk.cop, blk.heat_demand_kw))
+                blk.margin_k.store_values(dict(enumerate(low_margin_k(h, inp.dt_h, cop_now, demand_now).tolist())))
+                changed.add(id(blk.margin_k))
         self._refresh(changed)
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,

@@ -47,6 +47,7 @@ def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
         flex += p
         assets[f"{h.id}.p_kw"] = p
         assets[f"{h.id}.temp_c"] = _values(m.heat_pump[h.id].temp_c, T)
+        assets[f"{h.id}.cop"] = np.fromiter((pyo.value(m.heat_pump[h.id].cop[t]) for t in T), dtype=float, count=len(T))
     for pl in inp.process_loads:
         p = _values(m.process_load[pl.id].p_kw, T)
         flex += p

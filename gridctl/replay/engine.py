@@ -15,7 +15,8 @@ only see intervals that ended by then):
    batteries started the replay with (as far as charging can reach it), so the last day's
    decisions do not drain the batteries for a tomorrow the replay does not score;
 3. the control tick writes the plan in force's setpoints to the simulator's devices and advances
-   their clock one interval (:mod:`gridctl.replay.tick`, :mod:`gridctl.replay.plant`); actual load
+   their clock one interval (:mod:`gridctl.replay.tick`, :mod:`gridctl.replay.plant`), heat pumps
+   corrected towards the plan's store temperature (``[replay] track_heat_stores``); actual load
    and PV come from history. SoC, EV sessions and heat-store temperatures carry over between days
    in the devices.
 
@@ -36,7 +37,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from gridctl.config import ConfigError
-from gridctl.cycle import Decision, decide, setpoints_at
+from gridctl.cycle import Decision, decide, heat_store_setpoints, setpoints_at
 from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
@@ -157,6 +158,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     # warm-down: decisions plan no further than ``end`` and end there at the starting SoC
     soc_start = dict(plant.soc_kwh)
     res = pd.Timedelta(minutes=district.resolution_min)
+    dt_h = district.resolution_min / 60.0
+    store_kwh_per_k = {h.id: h.capacity_kwh_per_k for h in cfg.assets.heat_pump}
 
     def peaks_before(k: int) -> dict[PeakKey, float]:  # demand charges: the replayed month's peaks so far
         charges = cfg.dispatch.demand_charges
@@ -209,6 +212,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         forecast_net = row.load_kw - (row.pv_kw - row.pv_curtailed_kw)
         actual_net = actuals.load_kw[k] - (actuals.pv_kw[k] - sum(curtailed.values()))
         setpoints = setpoints_at(plan, s)
+        if cfg.replay.track_heat_stores:
+            setpoints.update(heat_store_setpoints(plan.table, s, plant.temp_c, store_kwh_per_k, dt_h))
         setpoints.update(battery_setpoints(cfg.assets.battery, setpoints, actual_net - forecast_net,
                                            cfg.replay.cover_forecast_error))
         run_interval(k, setpoints, curtailed)
