@@ -104,8 +104,7 @@ class GridConfig(_Section):
     export_limit_kw: float = Field(60_000.0, ge=0)
 
 
-# demo time-of-use import tariff (currency/kWh) by local hour: night 0.22, day 0.30, evening peak 0.38
-DEMO_TARIFF = (0.22,) * 6 + (0.30,) * 11 + (0.38,) * 4 + (0.30,) + (0.22,) * 2
+DEMO_TARIFF = (0.22,) * 6 + (0.30,) * 11 + (0.38,) * 4 + (0.30,) + (0.22,) * 2  # demo time-of-use tariff by local hour
 
 
 class DispatchConfig(_Section):
@@ -124,6 +123,7 @@ class DispatchConfig(_Section):
     peak_cap: Literal["baseline", "limit"] = "baseline"
     demand_charges: DemandCharges = Field(default_factory=list)
     load_quantile: float = Field(0.9, ge=0.5, lt=1.0)
+    carbon_risk_k: float = Field(0.0, ge=0, le=5)
 
     @field_validator("import_price_per_kwh")
     @classmethod

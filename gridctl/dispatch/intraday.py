@@ -121,12 +121,18 @@ class IntradayDispatch:
     # ---- updates ---------------------------------------------------------------------------
     def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
                          pv_available_kw: dict | None = None, heat_demand_kw: dict | None = None,
-                         cop: dict | None = None) -> None:
-        """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id)."""
+                         cop: dict | None = None, ci_objective_kg_per_kwh=None) -> None:
+        """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id);
+        the objective weighs ``ci_objective_kg_per_kwh`` (default: ``ci_kg_per_kwh``)."""
         m, inp = self.model, self.inp
         changed = set()
+        if ci_kg_per_kwh is not None:
+            inp.ci_kg_per_kwh = np.asarray(ci_kg_per_kwh, dtype=float)
+            _check("ci_kg_per_kwh", inp.ci_kg_per_kwh, len(inp.index))
+            ci_objective_kg_per_kwh = ci_kg_per_kwh if ci_objective_kg_per_kwh is None else ci_objective_kg_per_kwh
         for name, param, values in (("load_kw", m.load_kw, load_kw), ("pv_kw", m.pv_kw, pv_kw),
-                                    ("ci_kg_per_kwh", m.ci, ci_kg_per_kwh), ("price_per_kwh", m.price, price_per_kwh)):
+                                    ("ci_objective_kg_per_kwh", m.ci, ci_objective_kg_per_kwh),
+                                    ("price_per_kwh", m.price, price_per_kwh)):
             if values is not None:
                 values = np.asarray(values, dtype=float)
                 _check(name, values, len(inp.index))
