@@ -56,7 +56,7 @@ ISSUE_EVERY = pd.Timedelta(hours=3)  # spacing of the training issue times
 MAX_LEAD = pd.Timedelta(hours=48)  # longest lead learned: an intraday horizon to the end of the next day
 WINDOWS = (pd.Timedelta(hours=3), pd.Timedelta(days=1), pd.Timedelta(days=7))
 LOOKBACK = pd.Timedelta(days=8)  # longest window (7 days) + 1
-ERROR_DAYS = pd.Timedelta(days=7)  # forecasts issued this long before an issue's day give its spread
+ERROR_DAYS = pd.Timedelta(days=7)  # forecasts issued this long before an issue's day give its weights and spread
 
 
 def split_provider_rows(carbon: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
