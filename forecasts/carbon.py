@@ -17,6 +17,14 @@ time of day, weekday and holiday flag, the lead time and the issue's time of day
 value, the means of the last 3 hours, day and week, and the most recent same-time value.
 Models are trained on ``history_before`` periodic cutoffs (:mod:`forecasts.schedule`); with
 less than ``min_history_days`` of measurements the forecast is yesterday's profile.
+
+The model's forecasts are re-issued every ``ISSUE_EVERY`` over the ``ERROR_DAYS`` before each
+issue time's UTC day (each with the model and provider rows it had then) and compared with the
+intervals measured by that day, per lead bucket (:mod:`forecasts.carbon_spread`). That gives the
+weight of the model's change from the last value at each lead (least squares on those forecasts:
+the model learns all leads at once and errs near the last value at the first ones, where the
+weight falls toward 0) and, from the forecasts so weighted, :meth:`CarbonForecaster.spread`: how
+far a forecast can be trusted at each lead.
 """
 
 from __future__ import annotations
@@ -29,7 +37,14 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
-from forecasts.calendar import WallClockHistory, holiday_flags, time_of_day_h
+from forecasts.calendar import WallClockHistory, holiday_flags, issued_before, time_of_day_h
+from forecasts.carbon_spread import (
+    LEAD_EDGES_H,
+    blend_weights,
+    lead_bucket,
+    spread_at,
+    spread_by_lead,
+)
 from forecasts.load import LOAD_SETTINGS, GbmSettings
 from forecasts.schedule import TrainedModels
 from forecasts.seasonal_naive import SeasonalNaive
@@ -41,6 +56,7 @@ ISSUE_EVERY = pd.Timedelta(hours=3)  # spacing of the training issue times
 MAX_LEAD = pd.Timedelta(hours=48)  # longest lead learned: an intraday horizon to the end of the next day
 WINDOWS = (pd.Timedelta(hours=3), pd.Timedelta(days=1), pd.Timedelta(days=7))
 LOOKBACK = pd.Timedelta(days=8)  # longest window (7 days) + 1
+ERROR_DAYS = pd.Timedelta(days=7)  # forecasts issued this long before an issue's day give its weights and spread
 
 
 def split_provider_rows(carbon: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -53,20 +69,25 @@ def split_provider_rows(carbon: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
 
 class CarbonForecaster:
     """Provider forecasts first (unless ``use_provider`` is false), profile model second; ``predict``
-    gives ``ci_kg_per_kwh`` and ``source``."""
+    gives ``ci_kg_per_kwh`` and ``source``. ``blend=False`` uses the model's change from the last
+    value unweighted (module doc)."""
 
     def __init__(self, timezone: str, resolution_min: int = 15, settings: GbmSettings = LOAD_SETTINGS,
-                 country: str | None = None, subdivision: str | None = None, use_provider: bool = True):
+                 country: str | None = None, subdivision: str | None = None, use_provider: bool = True,
+                 blend: bool = True):
         self.timezone = timezone
         self.resolution_min = resolution_min
         self.settings = settings
         self.country = country
         self.subdivision = subdivision
         self.use_provider = use_provider
+        self.blend = blend
         self.signal_type: str | None = None
         self._provider: pd.DataFrame | None = None
         self.measured: pd.DataFrame | None = None
         self.models: TrainedModels | None = None
+        self._spreads: dict[tuple, tuple] = {}  # (blend weight, spread) per lead bucket by (UTC day, provider used)
+        self._past: dict[pd.Timestamp, tuple] = {}  # the re-issued forecasts of the latest day asked for
 
     def fit(self, carbon: pd.DataFrame) -> CarbonForecaster:
         """Split provider forecasts from measurements; one signal type per frame."""
@@ -82,6 +103,7 @@ class CarbonForecaster:
         identity = (repr(self.settings), self.timezone, self.country, self.subdivision)
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
                                     self.resolution_min, "carbon", identity)
+        self._spreads, self._past = {}, {}
         return self
 
     def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, use_provider: bool = True) -> pd.DataFrame:
@@ -100,6 +122,64 @@ class CarbonForecaster:
             out.loc[missing, "source"] = "profile"
         out.attrs["signal_type"] = self.signal_type
         return out
+
+    def spread(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, use_provider: bool = True) -> np.ndarray:
+        """Spread (kg/kWh) of the forecast issued at ``issue_time`` per interval of ``horizon``: the
+        RMS error of this forecaster at the same lead bucket over the ``ERROR_DAYS`` before the
+        issue time's UTC day (module doc), from data known at that day's start; cached per day."""
+        issue_time = pd.Timestamp(issue_time)
+        spread = self._day_stats(issue_time.floor("D"), use_provider and self.use_provider)[1]
+        return spread_at((horizon - issue_time).total_seconds().to_numpy() / 3600.0, spread)
+
+    def _day_stats(self, day: pd.Timestamp, use_provider: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per lead bucket, the profile model's weight against the last value and the spread, for
+        forecasts issued on UTC ``day`` (from :meth:`past_forecasts` up to its start; cached)."""
+        key = (day, use_provider)
+        if key not in self._spreads:
+            if len(self._spreads) >= 4:
+                self._spreads.clear()
+            if day not in self._past:
+                self._past = {day: self.past_forecasts(day)}
+            lead_h, actual, provider, profile, last = self._past[day]
+            provider = provider if use_provider else np.full(len(provider), np.nan)
+            weight = (blend_weights(lead_h, actual - last, profile - last) if self.blend
+                      else np.ones(len(LEAD_EDGES_H) + 1))
+            blended = last + weight[lead_bucket(lead_h)] * (profile - last)
+            self._spreads[key] = weight, spread_by_lead(lead_h, actual - np.where(np.isnan(provider), blended, provider))
+        return self._spreads[key]
+
+    def past_forecasts(self, until: pd.Timestamp) -> tuple[np.ndarray, ...]:
+        """Lead (hours), measured intensity, provider forecast, profile-model forecast and last
+        measured value of the forecasts issued every ``ISSUE_EVERY`` in the ``ERROR_DAYS`` before
+        ``until``, for every lead up to ``MAX_LEAD`` whose interval had ended by ``until`` (provider
+        rows issued before each issue, NaN without; the profile model of that issue's cutoff, NaN
+        where it had none)."""
+        step = pd.Timedelta(minutes=self.resolution_min)
+        issues = pd.date_range((until - ERROR_DAYS).ceil(ISSUE_EVERY), until, freq=ISSUE_EVERY, inclusive="left")
+        leads = np.arange(int(MAX_LEAD / step))
+        which = np.repeat(np.arange(len(issues)), len(leads))  # position of each row's issue in ``issues``
+        targets = issues[which] + np.tile(leads, len(issues)) * step
+        keep = targets + step <= until
+        which, targets = which[keep], targets[keep]
+        issue = issues[which]
+        known = history_before(self.measured, until, self.resolution_min)
+        provider = np.full(len(targets), np.nan)
+        if len(self._provider):
+            provider = issued_before(self._provider, COLUMN, targets, issue)
+        recent = known.loc[known.index > until - ERROR_DAYS - LOOKBACK]
+        x, last = self._features(recent, targets, issue)
+        profile = np.full(len(targets), np.nan)
+        reason = self.models.reason
+        cutoffs = np.array([self.models.cutoff(t).value for t in issues])[which]
+        for cut in np.unique(cutoffs):
+            rows = np.flatnonzero(cutoffs == cut)
+            model = self.models.get(self.measured, issue[rows[0]])
+            if model is not None:
+                with threadpool_limits(self.settings.n_threads, user_api="openmp"):
+                    profile[rows] = np.maximum(last[rows] + model.predict(x[rows]), 0.0)
+        self.models.reason = reason
+        actual = known[COLUMN].reindex(targets).to_numpy(dtype=float)
+        return (targets - issue).total_seconds().to_numpy() / 3600.0, actual, provider, profile, last
 
     @property
     def fallback_reason(self) -> str | None:
@@ -122,8 +202,9 @@ class CarbonForecaster:
             return naive.predict(issue_time, horizon)[COLUMN].to_numpy()
         recent = known.loc[known.index > issue_time - LOOKBACK]
         x, last = self._features(recent, horizon, issue)
+        weight = self._day_stats(issue_time.floor("D"), False)[0][lead_bucket(x[:, 3])] if self.blend else 1.0
         with threadpool_limits(self.settings.n_threads, user_api="openmp"):
-            return np.maximum(last + model.predict(x), 0.0)
+            return np.maximum(last + weight * model.predict(x), 0.0)
 
     def _train(self, known: pd.DataFrame) -> HistGradientBoostingRegressor:
         s = self.settings

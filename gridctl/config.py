@@ -105,8 +105,7 @@ class GridConfig(_Section):
     export_limit_kw: float = Field(60_000.0, ge=0)
 
 
-# demo time-of-use import tariff (currency/kWh) by local hour: night 0.22, day 0.30, evening peak 0.38
-DEMO_TARIFF = (0.22,) * 6 + (0.30,) * 11 + (0.38,) * 4 + (0.30,) + (0.22,) * 2
+DEMO_TARIFF = (0.22,) * 6 + (0.30,) * 11 + (0.38,) * 4 + (0.30,) + (0.22,) * 2  # demo time-of-use tariff by local hour
 
 
 class DispatchConfig(_Section):
@@ -128,6 +127,7 @@ class DispatchConfig(_Section):
     headroom_days: int = Field(14, ge=0, le=60)
     heat_store_margin: bool = True
     heat_store_day_end_cap: bool = True
+    carbon_risk_k: float = Field(0.0, ge=0, le=5)
 
     @field_validator("import_price_per_kwh")
     @classmethod

@@ -42,27 +42,48 @@ class ExternalOverlay:
     def __getattr__(self, name: str):
         return getattr(self.own, name)
 
-    def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.DataFrame:
-        own = self.own.predict(issue_time, horizon)
-        rows = self.rows[pd.to_datetime(self.rows.issued_at, utc=True) <= issue_time]
-        if rows.empty:
-            self.used = "own (no external forecast issued before the issue time)"
+    def predict(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, **options) -> pd.DataFrame:
+        """gridctl's forecast (``options`` passed on, e.g. ``use_provider``), replaced by the external one where fresh."""
+        own = self.own.predict(issue_time, horizon, **options)
+        ext = self._external(issue_time, horizon)
+        if ext is None:
             return own
-        issued = pd.to_datetime(rows.issued_at, utc=True).max()
-        if issue_time - issued > self.max_age:
-            self.used = f"own (external forecast issued {issued.isoformat()} is stale: older than {self.max_age})"
-            return own
-        ext = rows.value.reindex(horizon)
-        self.used = f"external (issued {issued.isoformat()}, {int(ext.notna().sum())} of {len(horizon)} intervals)"
         if self.quantity == "ci_kg_per_kwh":
             out = own.copy()
             out["ci_kg_per_kwh"] = ext.fillna(own["ci_kg_per_kwh"])
             out.loc[ext.notna(), "source"] = "external"
             out.attrs = own.attrs
             return out
-        total = own.sum(axis=1)
-        factor = (ext / total).where((total > 0) & ext.notna(), 1.0)
-        return own.mul(factor, axis=0)
+        return own.mul(_factor(own, ext), axis=0)
+
+    def predict_quantiles(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
+                          quantiles: tuple[float, ...]) -> dict[float, pd.DataFrame]:
+        """Load quantiles: every quantile scaled as the median is to the external total."""
+        own = self.own.predict_quantiles(issue_time, horizon, tuple(sorted({0.5, *quantiles})))
+        ext = self._external(issue_time, horizon)
+        factor = 1.0 if ext is None else _factor(own[0.5], ext)
+        return {q: own[q].mul(factor, axis=0) for q in quantiles}
+
+    def _external(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> pd.Series | None:
+        """The newest external forecast issued by ``issue_time`` on ``horizon`` (NaN where it has no
+        row), None when there is none or it is stale; records which was used."""
+        rows = self.rows[pd.to_datetime(self.rows.issued_at, utc=True) <= issue_time]
+        if rows.empty:
+            self.used = "own (no external forecast issued before the issue time)"
+            return None
+        issued = pd.to_datetime(rows.issued_at, utc=True).max()
+        if issue_time - issued > self.max_age:
+            self.used = f"own (external forecast issued {issued.isoformat()} is stale: older than {self.max_age})"
+            return None
+        ext = rows.value.reindex(horizon)
+        self.used = f"external (issued {issued.isoformat()}, {int(ext.notna().sum())} of {len(horizon)} intervals)"
+        return ext
+
+
+def _factor(own: pd.DataFrame, ext: pd.Series) -> pd.Series:
+    """Per interval, external total over gridctl's (1 where there is no external row or no own total)."""
+    total = own.sum(axis=1)
+    return (ext / total).where((total > 0) & ext.notna(), 1.0)
 
 
 def overlay(district: District, config: Config) -> dict[str, ExternalOverlay]:

@@ -114,8 +114,10 @@ class GridEvents:
             if r.payload_type in limits:
                 limits[r.payload_type][hit] = np.fmin(limits[r.payload_type][hit], r.value)
             else:  # newest version last: its price or intensity stands
-                target = inp.price_per_kwh if r.payload_type == "PRICE" else inp.ci_kg_per_kwh
-                target[hit] = r.value
+                targets = ((inp.price_per_kwh,) if r.payload_type == "PRICE"
+                           else (inp.ci_kg_per_kwh, inp.ci_objective_kg_per_kwh))  # the operator's intensity is trusted
+                for target in targets:
+                    target[hit] = r.value
             u = used.setdefault(r.event_id, {"event_id": r.event_id, "program_id": r.program_id,
                                              "payload_types": set(), "intervals": set()})
             u["payload_types"].add(r.payload_type)

@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import pandas as pd
 
+from forecasts.carbon_spread import risk_adjusted
 from gridctl.demand_charges import PeakKey, charge_report, model_charges
 from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.highs import solve
@@ -50,6 +51,7 @@ class Forecast:
     signal_type: str
     carbon_source: dict = field(default_factory=dict)  # which source forecast the intensity, and why (recorded in the plan summary)
     load_upper: pd.DataFrame | None = None  # loads at ``[dispatch] load_quantile`` from the same issue (None: no headroom)
+    ci_spread_kg_per_kwh: pd.Series | None = None  # how far the intensity forecast is trusted (None: fully)
 
 
 @dataclass
@@ -68,10 +70,12 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
     the learned clear-sky index; carbon: provider forecast, else profile model) for ``horizon``.
 
     ``carbon`` says whether provider forecasts may be used, from the feeds' freshness; the forecast
-    records the decision and how many intervals each source forecast. Issued once per issue time
-    (and carbon decision) for every lead from the interval containing ``issue_time`` to the
-    horizon's end, and reused: a day-ahead plan and a re-optimisation at the same instant (the
-    gate time) share one issue.
+    records the decision and how many intervals each source forecast. With ``[dispatch]
+    carbon_risk_k`` above 0 it also carries the intensity's spread per interval (the carbon
+    forecaster's recent error at that lead, :meth:`forecasts.carbon.CarbonForecaster.spread`).
+    Issued once per issue time (and carbon decision) for every lead from the interval containing
+    ``issue_time`` to the horizon's end, and reused: a day-ahead plan and a re-optimisation at the
+    same instant (the gate time) share one issue.
     """
     issue_time = pd.Timestamp(issue_time)
     carbon = carbon or carbon_source({}, district.config.forecast.carbon_provider)  # no feed state: the data file
@@ -85,15 +89,19 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
         q = district.config.dispatch.load_quantile
         loads = fc.load.predict_quantiles(issue_time, leads, (0.5, q) if q > 0.5 else (0.5,))  # one issue, every quantile
         groups = pd.concat([loads[0.5], fc.pv.predict(issue_time, leads)], axis=1)
+        spread = (pd.Series(fc.carbon.spread(issue_time, leads, use_provider=carbon.provider), index=leads)
+                  if district.config.dispatch.carbon_risk_k > 0 else None)
         held = ((issue_time, carbon), Forecast(issue_time, groups, ci["ci_kg_per_kwh"], ci.attrs["signal_type"],
-                                               load_upper=loads.get(q) if q > 0.5 else None), ci["source"])
+                                               load_upper=loads.get(q) if q > 0.5 else None,
+                                               ci_spread_kg_per_kwh=spread), ci["source"])
         _ISSUED[district] = held
     _, fc_all, sources = held
     source = {"source": carbon.name, "reason": carbon.reason,
               "intervals": {k: int(v) for k, v in sources.loc[horizon].value_counts().items()}}
     upper = None if fc_all.load_upper is None else fc_all.load_upper.loc[horizon]
+    spread = None if fc_all.ci_spread_kg_per_kwh is None else fc_all.ci_spread_kg_per_kwh.loc[horizon]
     return Forecast(issue_time, fc_all.groups.loc[horizon], fc_all.ci_kg_per_kwh.loc[horizon], fc_all.signal_type,
-                    source, upper)
+                    source, upper, spread)
 
 
 _ISSUED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest issue per district
@@ -164,6 +172,7 @@ def dispatch_inputs(
         load_kw=fc.groups[district.load_series].sum(axis=1).to_numpy() - flexible_kw,
         pv_kw=fc.groups[district.pv_series].sum(axis=1).to_numpy(),
         ci_kg_per_kwh=fc.ci_kg_per_kwh.to_numpy(),
+        ci_objective_kg_per_kwh=objective_intensity(fc, cfg.dispatch.carbon_risk_k),
         batteries=batteries,
         pv_assets=pv_assets,
         ev_chargers=ev_chargers,
@@ -187,6 +196,15 @@ def dispatch_inputs(
         inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, baseline_import_kw(inp), load_headroom_kw(district, fc),
                                             day_peak_so_far_kw(district, fc.issue_time, fc.groups.index[0]))
     return inp
+
+
+def objective_intensity(fc: Forecast, k: float) -> np.ndarray:
+    """The intensity the objective weighs: the forecast shrunk toward its horizon mean by ``k``
+    spreads (:func:`forecasts.carbon_spread.risk_adjusted`), so a dip the forecaster usually
+    misses at that lead is not chased; the forecast itself without a spread."""
+    if fc.ci_spread_kg_per_kwh is None:
+        return fc.ci_kg_per_kwh.to_numpy()
+    return risk_adjusted(fc.ci_kg_per_kwh.to_numpy(), fc.ci_spread_kg_per_kwh.to_numpy(), k)
 
 
 def unknown_states(flex: list[PlacedFlexLoad], ev_reports: dict[str, ChargerReport],

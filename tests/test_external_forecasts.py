@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from test_daemon import running_daemon, wait_for
 
+from forecasts.load import LoadForecaster
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.api import create_app
 from gridctl.clock import DaemonClock
@@ -69,6 +70,16 @@ def test_a_fresh_external_forecast_replaces_the_own_one_and_a_stale_one_does_not
     late = NOW + pd.Timedelta(hours=7)
     assert overlay.predict(late, horizon).equals(own.predict(late, horizon))
     assert "stale" in overlay.used
+    # the quantiles planning asks for (median and headroom) follow the external total alike
+    short = LoadForecaster(demo_district.tz).fit(history.loc["2016-05-20":"2016-06-01 09:45"])  # seasonal naive
+    quantiles = ExternalOverlay(short, "load_kw", pd.Timedelta(hours=6))
+    quantiles.rows = stored
+    both = quantiles.predict_quantiles(NOW, horizon, (0.5, 0.9))
+    own_median = short.predict_quantiles(NOW, horizon, (0.5,))[0.5]
+    for q in (0.5, 0.9):
+        assert list(both[q].sum(axis=1).iloc[:4].round(6)) == [9000.0, 9100.0, 9200.0, 9300.0]
+        assert both[q].iloc[4:].equals(own_median.iloc[4:])
+    assert quantiles.used.startswith("external (issued 2016-06-01T09:00:00+00:00, 4 of 8")
 
 
 async def test_post_forecasts_round_trip(demo_district, tmp_path, monkeypatch):

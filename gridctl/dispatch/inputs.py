@@ -114,6 +114,8 @@ class DispatchInputs:
     load_kw: np.ndarray
     pv_kw: np.ndarray
     ci_kg_per_kwh: np.ndarray
+    # intensity the objective weighs (the risk-adjusted forecast, gridctl.planning); None: ci_kg_per_kwh
+    ci_objective_kg_per_kwh: np.ndarray | None = None
     batteries: list[BatteryParams] = field(default_factory=list)
     pv_assets: list[CurtailablePv] = field(default_factory=list)
     ev_chargers: list[EvChargerParams] = field(default_factory=list)
@@ -138,7 +140,9 @@ class DispatchInputs:
         n = len(self.index)
         if self.price_per_kwh is None:
             self.price_per_kwh = np.zeros(n)
-        for name in ("load_kw", "pv_kw", "ci_kg_per_kwh", "price_per_kwh"):
+        if self.ci_objective_kg_per_kwh is None:
+            self.ci_objective_kg_per_kwh = np.array(self.ci_kg_per_kwh, dtype=float)
+        for name in ("load_kw", "pv_kw", "ci_kg_per_kwh", "ci_objective_kg_per_kwh", "price_per_kwh"):
             arr = np.asarray(getattr(self, name), dtype=float)
             if arr.shape != (n,):
                 raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")

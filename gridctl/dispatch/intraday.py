@@ -33,16 +33,14 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.numeric_expr import NegationExpression, ProductExpression, SumExpressionBase
 from pyomo.core.expr.visitor import identify_mutable_parameters
-from pyomo.repn import generate_standard_repn
-from scipy import sparse
 
 from gridctl.dispatch.ev import remaining_energy_kwh
 from gridctl.dispatch.heat_pump import low_margin_k
 from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
+from gridctl.dispatch.param_terms import ParamTerms
 from gridctl.dispatch.result import plan_table
 
 UNTIMED = np.iinfo(np.int64).max
@@ -116,17 +114,23 @@ class IntradayDispatch:
         rows = [(i, r.constraint) for i, r in enumerate(self.repn.rows)
                 if id(r.constraint.parent_component()) in with_params and _params_of(r.constraint.expr)]
         self.cost = np.asarray(self.repn.c.toarray()[0], dtype=float) if len(self.repn.columns) else np.zeros(0)
-        self.params = _ParamTerms(rows, self.sense, self.model.objective.expr, self.col_of)
+        self.params = ParamTerms(rows, self.sense, self.model.objective.expr, self.col_of)
 
     # ---- updates ---------------------------------------------------------------------------
     def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
                          pv_available_kw: dict | None = None, heat_demand_kw: dict | None = None,
-                         cop: dict | None = None) -> None:
-        """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id)."""
+                         cop: dict | None = None, ci_objective_kg_per_kwh=None) -> None:
+        """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id);
+        the objective weighs ``ci_objective_kg_per_kwh`` (default: ``ci_kg_per_kwh``)."""
         m, inp = self.model, self.inp
         changed = set()
+        if ci_kg_per_kwh is not None:
+            inp.ci_kg_per_kwh = np.asarray(ci_kg_per_kwh, dtype=float)
+            _check("ci_kg_per_kwh", inp.ci_kg_per_kwh, len(inp.index))
+            ci_objective_kg_per_kwh = ci_kg_per_kwh if ci_objective_kg_per_kwh is None else ci_objective_kg_per_kwh
         for name, param, values in (("load_kw", m.load_kw, load_kw), ("pv_kw", m.pv_kw, pv_kw),
-                                    ("ci_kg_per_kwh", m.ci, ci_kg_per_kwh), ("price_per_kwh", m.price, price_per_kwh)):
+                                    ("ci_objective_kg_per_kwh", m.ci, ci_objective_kg_per_kwh),
+                                    ("price_per_kwh", m.price, price_per_kwh)):
             if values is not None:
                 values = np.asarray(values, dtype=float)
                 _check(name, values, len(inp.index))
@@ -273,98 +277,6 @@ class IntradayDispatch:
     def plan(self) -> pd.DataFrame:
         """The plan table (plan.csv columns) of the intervals from the current start on."""
         return plan_table(self.model, self.inp).iloc[self.start:]
-
-
-class _ParamTerms:
-    """Every number of the HiGHS model that holds mutable parameters (coefficients and bounds of
-    rows, costs and the objective's constant) as an affine map of the parameters' values.
-
-    Each number is an expression in the parameters; its gradient is measured once (values at the
-    parameters +1 and -1; a number that is not affine in them is refused), so an update is one
-    sparse product instead of evaluating thousands of Pyomo expressions.
-    """
-
-    def __init__(self, rows: list[tuple[int, object]], sense: np.ndarray, objective, col_of: dict[int, int]):
-        exprs: list = []
-
-        def add(expr) -> int:
-            exprs.append(expr)
-            return len(exprs) - 1
-
-        coef_row, coef_col, coef_q, row_ids, bound_q, const_q = [], [], [], [], [], []
-        for i, con in rows:
-            repn = generate_standard_repn(con.body, compute_values=False, quadratic=False)
-            for v, c in zip(repn.linear_vars, repn.linear_coefs):
-                if not isinstance(c, (int, float)):
-                    coef_row.append(i), coef_col.append(col_of[id(v)]), coef_q.append(add(c))
-            row_ids.append(i)
-            const_q.append(add(repn.constant))
-            bound_q.append(add(con.upper if sense[i] > 0 else con.lower))
-        obj = generate_standard_repn(objective, compute_values=False, quadratic=False)
-        cost = [(col_of[id(v)], add(c)) for v, c in zip(obj.linear_vars, obj.linear_coefs)
-                if id(v) in col_of and not isinstance(c, (int, float))]
-        self.offset_q = add(obj.constant)
-        self.coef_row, self.coef_col, self.coef_q = (np.asarray(a, dtype=np.int64) for a in (coef_row, coef_col, coef_q))
-        self.rows, self.bound_q, self.const_q = (np.asarray(a, dtype=np.int64) for a in (row_ids, bound_q, const_q))
-        self.cost_col = np.asarray([c for c, _ in cost], dtype=np.int64)
-        self.cost_q = np.asarray([q for _, q in cost], dtype=np.int64)
-        self._linearise(exprs)
-        self.last_coefs = self.values()[self.coef_q]
-
-    def _linearise(self, exprs: list) -> None:
-        index: dict[int, int] = {}
-        self.data: list = []
-        grads: list[tuple[int, int, float]] = []
-        self.q0 = np.array([float(pyo.value(e)) for e in exprs])
-        for n, e in enumerate(exprs):
-            if isinstance(e, (int, float)) or e is None:
-                continue
-            for scale, term in _terms(e):
-                for p in identify_mutable_parameters(term):
-                    j = index.setdefault(id(p), len(self.data))
-                    if j == len(self.data):
-                        self.data.append(p)
-                    grads.append((n, j, scale * _slope(term, p)))
-        rows, cols, vals = zip(*grads) if grads else ((), (), ())
-        self.grad = sparse.csr_matrix((vals, (rows, cols)), shape=(len(exprs), len(self.data)))
-        self.p0 = self._param_values()
-
-    def _param_values(self) -> np.ndarray:
-        return np.fromiter((p.value for p in self.data), dtype=float, count=len(self.data))
-
-    def values(self) -> np.ndarray:
-        """Every number at the parameters' current values."""
-        return self.q0 + self.grad @ (self._param_values() - self.p0)
-
-
-def _terms(expr, scale: float = 1.0):
-    """``expr`` as ``(factor, term)`` pairs whose weighted sum it is: sums, negations and products
-    with a number are opened (so a slope is measured on a small term, not the whole sum)."""
-    if isinstance(expr, SumExpressionBase):
-        for arg in expr.args:
-            yield from _terms(arg, scale)
-    elif isinstance(expr, NegationExpression):
-        yield from _terms(expr.args[0], -scale)
-    elif isinstance(expr, ProductExpression) and isinstance(expr.args[0], (int, float)):
-        yield from _terms(expr.args[1], scale * expr.args[0])
-    elif isinstance(expr, ProductExpression) and isinstance(expr.args[1], (int, float)):
-        yield from _terms(expr.args[0], scale * expr.args[1])
-    elif not isinstance(expr, (int, float)):
-        yield scale, expr
-
-
-def _slope(expr, p) -> float:
-    """d expr / d p, measured at p +- 1; raises when ``expr`` is not affine in ``p``."""
-    v0 = p.value
-    at = float(pyo.value(expr))
-    p.set_value(v0 + 1.0)
-    up = float(pyo.value(expr))
-    p.set_value(v0 - 1.0)
-    down = float(pyo.value(expr))
-    p.set_value(v0)
-    if abs((up - at) - (at - down)) > 1e-9 * max(1.0, abs(up), abs(down)):
-        raise ValueError(f"{expr} is not affine in {p}; the model cannot be updated in place")
-    return up - at
 
 
 def _time_of(v, T) -> int:

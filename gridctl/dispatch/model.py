@@ -53,7 +53,7 @@ def build_model(inp: DispatchInputs) -> pyo.ConcreteModel:
         T, dt = m.T, inp.dt_h
         m.load_kw = _series_param(T, inp.load_kw)
         m.pv_kw = _series_param(T, inp.pv_kw)
-        m.ci = _series_param(T, inp.ci_kg_per_kwh)
+        m.ci = _series_param(T, inp.ci_objective_kg_per_kwh)
         m.price = _series_param(T, inp.price_per_kwh)
         populate_grid(m, inp)
         populate_demand_charges(m, inp)

@@ -3,8 +3,10 @@
 Terms (all over the horizon, ``dt`` in hours):
 - ``m.emissions_kg = sum(ci[t] * import[t] * dt) - export_credit_factor * sum(ci[t] * export[t] * dt)``:
   exported energy may be credited with a share (0..1) of the grid's intensity, as displaced
-  generation; the default 0 grants no credit. ``ci`` is whatever signal the carbon data holds
-  (average or marginal; the plan records which).
+  generation; the default 0 grants no credit. ``ci`` is ``ci_objective_kg_per_kwh`` of the inputs:
+  the forecast of whatever signal the carbon data holds (average or marginal; the plan records
+  which), risk-adjusted by the planner (:func:`forecasts.carbon_spread.risk_adjusted`); the plan's
+  reported emissions use the forecast itself.
 - ``m.cost = sum(price[t] * import[t] * dt) - export_price * sum(export[t] * dt)
   + peak_charge_per_kw * peak_import + demand charges + sum(battery degradation)``, in currency
   (demand charges: :mod:`gridctl.dispatch.demand`).

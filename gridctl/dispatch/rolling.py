@@ -130,6 +130,7 @@ class RollingDispatch:
         d.update_forecasts(
             load_kw=pad(d.inp.load_kw, inp.load_kw), pv_kw=pad(d.inp.pv_kw, inp.pv_kw),
             ci_kg_per_kwh=pad(d.inp.ci_kg_per_kwh, inp.ci_kg_per_kwh),
+            ci_objective_kg_per_kwh=pad(d.inp.ci_objective_kg_per_kwh, inp.ci_objective_kg_per_kwh),
             price_per_kwh=pad(d.inp.price_per_kwh, inp.price_per_kwh),
             pv_available_kw={p.id: pad(np.zeros(k), p.available_kw) for p in inp.pv_assets},
             heat_demand_kw={h.id: pad(np.zeros(k), h.heat_demand_kw) for h in inp.heat_pumps},
