@@ -88,13 +88,26 @@ def _bad_input_problems(exc: BaseException) -> list[str] | None:
     return list(exc.problems) if any(_is(exc, module, name) for module, name in _BAD_INPUT) else None
 
 
+_SIGINTS: list[int] = []  # Ctrl-Cs received (commands that own SIGINT, e.g. run, install their own handler)
+
+
+def _on_sigint(signum: int, frame) -> None:
+    """Record the interrupt, then raise it as Python's default handler does."""
+    _SIGINTS.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gridctl`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(argv) or "").parse_args(argv)
     configure_logging(args.verbose)
+    signal.signal(signal.SIGINT, _on_sigint)
     try:
-        return int(args._module.run(args))
+        code = int(args._module.run(args))
+        if _SIGINTS and code != EXIT_INTERRUPTED:  # a library swallowed the interrupt: it still ends the command
+            raise KeyboardInterrupt
+        return code
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # handled: a repeated Ctrl-C during shutdown must not kill the exit code
         print("interrupted", file=sys.stderr)

@@ -37,9 +37,11 @@ def test_chunked_replay_agrees_with_the_sequential_one(demo_district):
     a, b = sequential.summary, chunked.summary
     assert b["days"] == a["days"] == 4 and b["intervals_per_day"] == a["intervals_per_day"]
     assert chunked.intervals.index.equals(sequential.intervals.index)
-    # the first chunk starts where the sequential replay does: the same operation to the boundary
+    # the first chunk starts where the sequential replay does: the same emissions to the boundary (the
+    # process loads' MILP solutions may differ within HiGHS's MIP gap, so intervals may differ)
     first = sequential.intervals.index < chunked.runs["gridctl"].index[2 * 96]
-    assert (chunked.runs["gridctl"][first].grid_import_kw - sequential.runs["gridctl"][first].grid_import_kw).abs().max() < 1.0
+    assert chunked.runs["gridctl"][first].emissions_kg.sum() == pytest.approx(
+        sequential.runs["gridctl"][first].emissions_kg.sum(), rel=1e-4)
     # the second chunk starts its warm-up a day early from the initial SoC and re-converges in it
     # (measured: gridctl's emissions within 2e-8 relative, baselines equal); the tolerance leaves
     # room for ties, LP optima of equal cost with another dispatch, after a different warm start

@@ -107,7 +107,7 @@ def test_modbus_replay_operates_like_the_in_process_one(naive, actuals, in_proce
     # few intervals, never the day's totals
     batteries = naive.config.assets.battery
     stored = [sum(x[f"{bess.id}.soc_kwh"] for bess in batteries) for x in (a, b)]
-    assert (abs(stored[1] - stored[0]) > 1.0).sum() <= 8  # at most two hours apart
+    assert (abs(stored[1] - stored[0]) > 1.0).sum() <= 12  # at most three hours apart
     assert stored[1].iloc[-1] == pytest.approx(stored[0].iloc[-1], abs=1e-4 * sum(bess.e_max_kwh for bess in batteries))
     assert b.grid_import_kw.sum() == pytest.approx(a.grid_import_kw.sum(), rel=1e-3)
     assert b.emissions_kg.sum() == pytest.approx(a.emissions_kg.sum(), rel=1e-3)

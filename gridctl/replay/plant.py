@@ -155,7 +155,7 @@ class Plant:
     ``read`` gives a device's :class:`Reading` by asset id; ``advance`` moves the simulated clock.
     Use as a context manager (or call :meth:`close`)."""
 
-    def __init__(self, district: District, runner: asyncio.Runner, drivers: dict[str, SunSpecDriver],
+    def __init__(self, district: District, runner: LoopRunner, drivers: dict[str, SunSpecDriver],
                  read: Callable[[str], Awaitable[Reading]], advance: Callable[[float], Awaitable[None]],
                  stop: Callable[[], Awaitable[None]] | None = None):
         self.runner, self.drivers, self.read, self.advance, self._stop = runner, drivers, read, advance, stop
@@ -240,11 +240,38 @@ async def _discover(drivers: dict[str, SunSpecDriver]) -> None:
         await driver.discover()
 
 
+class LoopRunner:
+    """Runs the plant's coroutines on one event loop. Unlike :class:`asyncio.Runner` it installs no
+    SIGINT handler: a Ctrl-C raises ``KeyboardInterrupt`` where it lands (``asyncio.Runner`` cancels
+    the step instead, and a step that absorbs the cancellation, e.g. in ``asyncio.wait_for``, would
+    lose the interrupt and the replay would run on)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)  # as asyncio.Runner: the current loop of this thread until closed
+
+    def run(self, coro):
+        """Run ``coro`` to completion and return its result."""
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        """Cancel what still runs on the loop (e.g. a simulator's server), then close it."""
+        try:
+            pending = asyncio.all_tasks(self.loop)
+            for task in pending:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            self.loop.close()
+
+
 def open_plant(district: District, start: pd.Timestamp, soc_kwh: dict[str, float] | None = None,
                modbus: ModbusTarget | None = None) -> Plant:
     """The devices at ``start`` (the first replayed interval): in-process, or over Modbus TCP."""
     revert_s = int(district.config.daemon.watchdog_s)
-    runner = asyncio.Runner()
+    runner = LoopRunner()
     try:
         if modbus is None:
             sim = _local_simulator(district, start, soc_kwh)
@@ -264,7 +291,7 @@ def open_plant(district: District, start: pd.Timestamp, soc_kwh: dict[str, float
         raise
 
 
-def _modbus_plant(district: District, runner: asyncio.Runner, start: pd.Timestamp,
+def _modbus_plant(district: District, runner: LoopRunner, start: pd.Timestamp,
                   soc_kwh: dict[str, float] | None, target: ModbusTarget, revert_s: int) -> Plant:
     sim = None
     if target.host is None:
