@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 
@@ -127,5 +128,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
+def entry() -> None:
+    """Console script: exit with ``main``'s code; after an interrupt the process ends at once with
+    130 (output flushed), so no library's shutdown work (threads, exit handlers) can turn it into a
+    death by SIGINT."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
