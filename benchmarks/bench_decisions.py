@@ -1,7 +1,7 @@
 """Intraday decisions on the demo district: the persistent model updated in place vs a rebuild.
 
-Hourly decisions over one local day (as replay makes them; process loads following the plan),
-each made twice from the same measured states: through :class:`gridctl.dispatch.rolling.RollingDispatch` and by rebuilding
+Hourly decisions over one local day (as replay makes them; process loads following the plan;
+after a day of untimed decisions, as in a running daemon or replay), each made twice from the same measured states: through :class:`gridctl.dispatch.rolling.RollingDispatch` and by rebuilding
 the model. Prints the median optimisation time (model build or update, hand-over and solve) and
 the median whole decision (forecasts, inputs, optimisation, plan table) of each path.
 """
@@ -31,6 +31,8 @@ def _timed(district, now, soc, reports, rolling=None):
 def main() -> None:
     district = District.load(load_config())
     district_forecasters(district)
+    for hour in range(24):  # a day of decisions before: the past forecasts headroom and carbon weights read are held
+        decide(district, DAY_START - pd.Timedelta(hours=24 - hour), {})
     rolling = RollingDispatch()
     soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in district.batteries}
     times = {"persistent": ([], []), "rebuild": ([], [])}
