@@ -302,7 +302,8 @@ def plan_horizon(
     else:
         extend = intraday_network_rows(district, fc, inp, rolling) if constrained else None
         if rolling is not None:
-            rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap)
+            rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
+                               cfg.dispatch.recommit_h)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
             result.objective = rs.objective
             table = rs.table(plan_table)

@@ -1,10 +1,14 @@
 """The load headroom calibrated from the forecast's realised errors (``[dispatch] headroom_days``)."""
 
+import warnings
+
+import numpy as np
 import pandas as pd
+import pytest
 
 from gridctl.cycle import decide
 from gridctl.district import District
-from gridctl.headroom import error_quantile_kw, row_groups
+from gridctl.headroom import _nanquantile_higher, error_quantile_kw, row_groups
 from gridctl.plan_ac import check_schedule
 from gridctl.planning import make_forecast
 from gridctl.replay.sweep import district_with_config
@@ -49,3 +53,16 @@ def test_seen_errors_keep_the_feeder_within_limits_where_the_forecaster_has_no_q
         assert (rows.to_numpy() > fc.groups[district.load_series].to_numpy()).any() == (days > 0)
         counts[days] = check_schedule(district, demo_district.history.loc[block], plan.table.loc[block]).violations
     assert counts[0] > 0 and counts[14] == 0
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.8, 0.9, 0.95])
+def test_the_pooled_error_quantile_is_numpys_nanquantile(q):
+    rng = np.random.default_rng(7)
+    errors = rng.normal(size=(96, 3, 70))
+    errors[rng.random(errors.shape) < 0.3] = np.nan
+    errors[5, 1, :] = np.nan  # no known error at a lead
+    errors[7, 0, :-1] = np.nan  # one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(errors, q, axis=2, method="higher")
+    np.testing.assert_array_equal(_nanquantile_higher(errors, q), expected)

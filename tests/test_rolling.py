@@ -9,14 +9,23 @@ import pytest
 from gridctl.cycle import decide
 from gridctl.daemon import without_assets
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.network_plan import interval_network_models
 from gridctl.process_loads import reports_from_operation
+from gridctl.replay.sweep import district_with_config
 
 DAY_START = pd.Timestamp("2016-07-11T22:00Z")  # local midnight of 12 July (CEST)
 
 
+def with_recommit_h(base, hours: float):
+    cfg = base.config.model_copy(deep=True)
+    cfg.dispatch.recommit_h = hours
+    return district_with_config(base, cfg)
+
+
 def test_process_loads_reoptimise_in_the_held_model_while_they_follow_the_plan(demo_district):
+    demo_district = with_recommit_h(demo_district, 0.0)  # every decision re-solves the commitment
     rolling = RollingDispatch()
     operation = None
     soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in demo_district.batteries}
@@ -42,6 +51,40 @@ def test_process_loads_reoptimise_in_the_held_model_while_they_follow_the_plan(d
         operation = plan if operation is None else pd.concat([operation, plan])
         soc = {b: float(kept.plan.table.loc[now + pd.Timedelta(hours=2), f"{b}.soc_kwh"]) for b in soc}
     assert rolling.updates >= 5  # states that follow the plan: in place, not rebuilt
+
+
+class RecordedRolling(RollingDispatch):
+    """Keeps the inputs and network rows of its last re-optimisation."""
+
+    def solve(self, inp, extend=None, *args, **kwargs):
+        self.last = (inp, extend)
+        return super().solve(inp, extend, *args, **kwargs)
+
+
+def test_a_held_commitment_is_the_lp_a_rebuild_holding_it_solves(demo_district):
+    rolling = RecordedRolling()
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in demo_district.batteries}
+    operation, problems = None, []
+    for hours in range(8):
+        now = DAY_START + pd.Timedelta(hours=6 + hours)
+        reports = reports_from_operation(demo_district.config, operation, now) if operation is not None else None
+        kept = decide(demo_district, now, soc, process_reports=reports, rolling=rolling)
+        a = kept.plan.summary
+        problems.append(a["problem"])
+        if a["problem"] == "LP":  # the process loads' on/off plan held: rebuild with it fixed
+            inp, extend = rolling.last
+            k = len(rolling.held.inp.index) - len(inp.index)
+            rebuilt = IntradayDispatch(inp, extend=extend)
+            rebuilt.hold({i: on[k:] for i, on in rolling.held.commitment().items()})
+            assert rebuilt.solve().mip_gap is None
+            assert a["objective"] == pytest.approx(rebuilt.free_objective(), rel=1e-6, abs=1e-3)
+            milp = decide(demo_district, now, soc, process_reports=reports).plan.summary
+            assert milp["problem"] == "MILP" and a["objective"] >= milp["objective"] - 1e-3
+            assert now - rolling.committed_at < pd.Timedelta(hours=demo_district.config.dispatch.recommit_h)
+        plan = kept.plan.table.loc[now:now + pd.Timedelta(minutes=45)]
+        operation = plan if operation is None else pd.concat([operation, plan])
+        soc = {b: float(kept.plan.table.loc[now + pd.Timedelta(hours=1), f"{b}.soc_kwh"]) for b in soc}
+    assert problems.count("LP") >= 3 and problems.count("MILP") >= 2  # held between re-commitments
 
 
 def test_a_day_of_persistent_decisions_matches_rebuilt_ones(demo_district):

@@ -19,7 +19,9 @@ Rows and columns whose components are indexed by the time set ``m.T`` are "timed
 session's unserved energy, the peak import) are never fixed.
 
 Process loads' binaries make a re-solve a MIP without a warm basis; their measured states are
-the held plan's or the model is rebuilt (:mod:`gridctl.dispatch.rolling_process`).
+the held plan's or the model is rebuilt (:mod:`gridctl.dispatch.rolling_process`). ``hold`` fixes
+their on/off columns at a commitment (e.g. the last MIP solution's) and makes them continuous, so
+a re-solve under a held commitment is an LP, warm from the last basis.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class IntradayDispatch:
         self._row_shift: dict[int, float] = {}
         self._col_bounds: dict[int, tuple[float, float]] = {}  # column -> (lb, ub) replacing the model's
         self._row_rhs: dict[int, float] = {}  # equality row -> right-hand side replacing the model's
+        self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -205,6 +208,35 @@ class IntradayDispatch:
         """The last solution's values of ``cols``."""
         return self._x[cols]
 
+    def commitment(self) -> dict[str, np.ndarray]:
+        """The last solution's on/off state (0 or 1) of each process load over the whole horizon."""
+        return {i: np.round(self._x[self._on_cols(i)]) for i in self.model.process_load}
+
+    def hold(self, on_by_load: dict[str, np.ndarray] | None) -> None:
+        """Fix the process loads' on/off columns at ``on_by_load`` (0/1 arrays over this model's
+        horizon) and solve them as continuous (an LP when no other integers are left); None
+        solves them as integers again."""
+        kind = highspy.HighsVarType
+        if on_by_load is None:
+            if self._held is not None:
+                cols = self._held[0]
+                self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind.kInteger.value, np.uint8))
+            self._held = None
+        else:
+            cols = np.array([j for i in on_by_load for j in self._on_cols(i)], dtype=np.int32)
+            self._held = (cols, np.concatenate([np.asarray(on_by_load[i], float) for i in on_by_load]))
+            self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind.kContinuous.value, np.uint8))
+        self._apply_bounds()
+
+    @property
+    def held(self) -> bool:
+        """Whether the process loads' commitment is held (see :meth:`hold`)."""
+        return self._held is not None
+
+    def _on_cols(self, load_id: str) -> list[int]:
+        on = self.model.process_load[load_id].on
+        return [self.col_of[id(on[t])] for t in range(len(self.inp.index))]
+
     def _shift_session(self, ev_id: str, k: int, delivered_kwh: float) -> None:
         """Move the energy row of the session in progress at ``k`` by planned-minus-delivered energy."""
         blk, params = self.model.ev[ev_id], next(e for e in self.inp.ev_chargers if e.id == ev_id)
@@ -246,6 +278,9 @@ class IntradayDispatch:
             lb[past] = ub[past] = self._x[past]
             free = self.row_time < k
             row_lo[free], row_hi[free] = -highspy.kHighsInf, highspy.kHighsInf
+        if self._held is not None:
+            cols, values = self._held
+            lb[cols] = ub[cols] = values
         for j, value in self._state_cols.items():
             lb[j] = ub[j] = value
         for j, (lo, hi) in self._col_bounds.items():

@@ -11,6 +11,12 @@ the energy the fixed past intervals planned). Intervals before ``now`` are held 
 decided (see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a
 rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo day).
 
+Process loads make a decision a MIP. Between re-commitments, an in-place re-optimisation holds
+their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
+everything else, their power included, as an LP warm from the last basis: the commitment is
+re-solved (a MIP) at every model build, once ``recommit_h`` hours have passed since the last, and
+whenever the held commitment leaves the LP without a solution.
+
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
 row for (its arrival or departure moved), or a process load reports a state the held plan did
@@ -71,13 +77,16 @@ class RollingDispatch:
         self.extension: object = None
         self.builds = 0
         self.updates = 0
+        self.committed_at: pd.Timestamp | None = None  # horizon start of the last MIP solve
 
     def solve(self, inp: DispatchInputs, extend: Callable[[pyo.ConcreteModel], object] | None = None,
-              context: object = None, time_limit_s: float = 30.0, mip_gap: float = 1e-4) -> RollingSolve:
+              context: object = None, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
+              recommit_h: float = 0.0) -> RollingSolve:
         """Optimise ``inp``'s horizon in the held model when it covers it, else in a new one
         (``extend`` adds rows, e.g. the network's, to a new model before its hand-over; a
         ``context`` (e.g. another district) or solver settings other than the last ones always
-        build a new model)."""
+        build a new model). In place, process loads keep the last commitment for ``recommit_h``
+        hours (0: every decision re-solves it)."""
         t0 = time.perf_counter()
         context = (context, time_limit_s, mip_gap)
         k = self._offset(inp) if _same(context, self.context) else None
@@ -91,14 +100,31 @@ class RollingDispatch:
             self.builds += 1
         else:
             self.updates += 1
-        build_s = time.perf_counter() - t0
         d = self.held
+        now = inp.index[0]
+        holding = (not rebuilt and recommit_h > 0 and len(inp.process_loads) > 0 and self.committed_at is not None
+                   and now - self.committed_at < pd.Timedelta(hours=recommit_h))
+        d.hold(d.commitment() if holding else None)
+        build_s = time.perf_counter() - t0
         try:
-            result = d.solve()
+            result = self._run(d, holding)
         except SolverError:
             self.held = None  # the next re-optimisation starts from a new model
             raise
+        if not d.held:
+            self.committed_at = now
         return RollingSolve(result, d.model, d.inp, k, rebuilt, build_s, d.free_objective(), self.extension)
+
+    @staticmethod
+    def _run(d: IntradayDispatch, holding: bool) -> SolveResult:
+        """Solve; a held commitment the new inputs leave without a solution is re-solved."""
+        try:
+            return d.solve()
+        except SolverError:
+            if not holding:
+                raise
+        d.hold(None)
+        return d.solve()
 
     def _offset(self, inp: DispatchInputs) -> int | None:
         """Position of ``inp``'s horizon in the held model's, when it is a tail of it with the same statics."""
