@@ -114,7 +114,7 @@ class DispatchConfig(_Section):
     throughput_penalty_per_kwh: float = Field(1e-5, ge=0)
     time_limit_s: float = Field(30.0, gt=0)
     mip_gap: float = Field(1e-4, ge=0, lt=1)
-    recommit_h: float = Field(3.0, ge=0, le=48)
+    recommit_h: float = Field(6.0, ge=0, le=48)
     battery_binary: bool = False
     import_price_per_kwh: float | list[float] = Field(default_factory=lambda: list(DEMO_TARIFF))
     export_price_per_kwh: float = Field(0.08, ge=0)
