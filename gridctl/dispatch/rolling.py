@@ -15,7 +15,8 @@ Process loads make a decision a MIP. Between re-commitments, an in-place re-opti
 their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
 everything else, their power included, as an LP warm from the last basis: the commitment is
 re-solved (a MIP) at every model build, once ``recommit_h`` hours have passed since the last, and
-whenever the held commitment leaves the LP without a solution.
+whenever the held commitment leaves the LP without a solution. Each MIP solve is followed by the
+LP of its commitment, whose basis the next held re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
@@ -102,17 +103,19 @@ class RollingDispatch:
             self.updates += 1
         d = self.held
         now = inp.index[0]
-        holding = (not rebuilt and recommit_h > 0 and len(inp.process_loads) > 0 and self.committed_at is not None
+        commits = recommit_h > 0 and len(inp.process_loads) > 0
+        holding = (commits and not rebuilt and self.committed_at is not None
                    and now - self.committed_at < pd.Timedelta(hours=recommit_h))
         d.hold(d.commitment() if holding else None)
         build_s = time.perf_counter() - t0
         try:
             result = self._run(d, holding)
+            if commits and not d.held:
+                self.committed_at = now
+                result = _polish(d, result)
         except SolverError:
             self.held = None  # the next re-optimisation starts from a new model
             raise
-        if not d.held:
-            self.committed_at = now
         return RollingSolve(result, d.model, d.inp, k, rebuilt, build_s, d.free_objective(), self.extension)
 
     @staticmethod
@@ -212,6 +215,14 @@ class RollingDispatch:
                 row_rhs[d.row_of[id(blk.energy[i])]] = d.past_sum(col[h.arrival:min(k, h.departure)]) * dt
         cols = {col[k + t]: (float(p_min[t]), float(p_max[t])) for t in range(n)}
         return cols, row_rhs
+
+
+def _polish(d: IntradayDispatch, mip: SolveResult) -> SolveResult:
+    """After a MIP solve, the LP of its commitment: a basis the next held re-optimisations start
+    warm from (HiGHS keeps none after a MIP), and a dispatch no worse than the MIP's."""
+    d.hold(d.commitment())
+    lp = d.solve()
+    return dataclasses.replace(mip, objective=lp.objective, solve_s=mip.solve_s + lp.solve_s)
 
 
 def _same(a: tuple, b: tuple | None) -> bool:
