@@ -58,9 +58,9 @@ def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.
     if days == 0:
         return pd.DataFrame(0.0, index=targets, columns=loads)
     first = issue_time.floor(res)  # past issues on the interval grid recur day after day (cached)
-    held = _ERRORS.setdefault(district, {})
-    for t in [t for t in held if t < first - pd.Timedelta(days=days)]:
-        del held[t]
+    for held in (_ERRORS.setdefault(district, {}), _ISSUES.setdefault(district, {})):
+        for t in [t for t in held if t < first - pd.Timedelta(days=days)]:
+            del held[t]
     errors = np.stack([_day_errors(district, first - pd.Timedelta(days=k)) for k in range(1, days + 1)])
     per_day = errors.shape[1]  # (days, leads of one day, series)
     w = int(LEAD_WINDOW / res)
@@ -91,17 +91,40 @@ def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
         targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
         loads, history = district.load_series, district.history
         known = history.loc[(history.index >= targets[0]) & (history.index <= targets[-1]), loads]
-        try:
-            load = district_forecasters(district).load
-            own = getattr(load, "own", load)  # gridctl's own model under an external overlay (it keeps no past issues)
-            forecast = own.predict(issued, targets)[loads]
-        except ValueError:  # too little history then for any forecast: no error known
-            forecast = pd.DataFrame(np.nan, index=targets, columns=loads)
+        forecast = _ISSUES.get(district, {}).pop(issued, None)
+        if forecast is None:
+            try:
+                load = district_forecasters(district).load
+                own = getattr(load, "own", load)  # gridctl's own model under an external overlay (it keeps no past issues)
+                forecast = own.predict_quantiles(issued, targets, issue_quantiles(district))[0.5][loads]
+            except ValueError:  # too little history then for any forecast: no error known
+                forecast = pd.DataFrame(np.nan, index=targets, columns=loads)
         held[issued] = (known.reindex(targets) - forecast).to_numpy(dtype=float)
     return held[issued]
 
 
 _ERRORS: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # a day's realised errors by issue time
+
+
+def issue_quantiles(district: District) -> tuple[float, ...]:
+    """The load quantiles one forecast issue computes (median, and ``[dispatch] load_quantile`` above it)."""
+    q = district.config.dispatch.load_quantile
+    return (0.5, q) if q > 0.5 else (0.5,)
+
+
+def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataFrame) -> None:
+    """Keep the first day of gridctl's own median load forecast issued at ``issued`` (on the interval
+    grid; ``median_kw`` from :func:`issue_quantiles`), so the headroom of the days after reads its
+    errors without issuing it again."""
+    res = pd.Timedelta(minutes=district.resolution_min)
+    if district.config.dispatch.headroom_days == 0 or issued != issued.floor(res):
+        return
+    targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
+    if targets.isin(median_kw.index).all():
+        _ISSUES.setdefault(district, {})[issued] = median_kw.loc[targets, district.load_series]
+
+
+_ISSUES: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # median forecasts issued, by issue time
 
 
 def peak_guard_kw(limit_kw: float, base_kw: np.ndarray, headroom_kw: np.ndarray, day_peak_kw: float = 0.0

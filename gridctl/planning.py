@@ -32,7 +32,7 @@ from gridctl.flexible_loads import (
 )
 from gridctl.forecasting import district_forecasters
 from gridctl.grid_events import GridEvents
-from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_guard_kw
+from gridctl.headroom import day_peak_so_far_kw, issue_quantiles, load_headroom_kw, peak_guard_kw, remember_issue
 from gridctl.plan_ac import check_schedule, intraday_network_rows, solve_with_ac_loop
 from gridctl.process_loads import process_params, process_report
 from gridctl.timegrid import gate_time, local_day, local_day_ends
@@ -87,7 +87,9 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
         fc = district_forecasters(district)
         ci = fc.carbon.predict(issue_time, leads, use_provider=carbon.provider)
         q = district.config.dispatch.load_quantile
-        loads = fc.load.predict_quantiles(issue_time, leads, (0.5, q) if q > 0.5 else (0.5,))  # one issue, every quantile
+        loads = fc.load.predict_quantiles(issue_time, leads, issue_quantiles(district))  # one issue, every quantile
+        if getattr(fc.load, "own", fc.load) is fc.load:  # gridctl's own forecast: the headroom's later errors
+            remember_issue(district, issue_time, loads[0.5])
         groups = pd.concat([loads[0.5], fc.pv.predict(issue_time, leads)], axis=1)
         spread = (pd.Series(fc.carbon.spread(issue_time, leads, use_provider=carbon.provider), index=leads)
                   if district.config.dispatch.carbon_risk_k > 0 else None)

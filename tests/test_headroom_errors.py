@@ -8,7 +8,8 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.district import District
-from gridctl.headroom import _nanquantile_higher, error_quantile_kw, row_groups
+from gridctl.forecasting import district_forecasters
+from gridctl.headroom import _day_errors, _nanquantile_higher, error_quantile_kw, row_groups
 from gridctl.plan_ac import check_schedule
 from gridctl.planning import make_forecast
 from gridctl.replay.sweep import district_with_config
@@ -66,3 +67,19 @@ def test_the_pooled_error_quantile_is_numpys_nanquantile(q):
         warnings.simplefilter("ignore", RuntimeWarning)
         expected = np.nanquantile(errors, q, axis=2, method="higher")
     np.testing.assert_array_equal(_nanquantile_higher(errors, q), expected)
+
+
+def test_a_decisions_own_issue_serves_the_headroom_later_with_the_same_errors(demo_district, monkeypatch):
+    """The median load forecast a decision issued gives the headroom of the days after its errors
+    without a second issue, and the same numbers a second issue gives."""
+    issued = pd.Timestamp("2016-07-12T09:00Z")
+    district = with_headroom_days(demo_district, 2)
+    make_forecast(district, issued, pd.date_range(issued, periods=120, freq="15min"))
+    load = district_forecasters(district).load
+    issues, predict_quantiles = [], load.predict_quantiles
+    monkeypatch.setattr(load, "predict_quantiles", lambda t, *a: issues.append(t) or predict_quantiles(t, *a))
+    served = _day_errors(district, issued)
+    assert issues == [] and not np.isnan(served).all()
+    again = _day_errors(with_headroom_days(demo_district, 2), issued)
+    assert issues == [issued]
+    np.testing.assert_array_equal(again, served)
