@@ -128,7 +128,8 @@ def simulated_devices(district: District, clock: SimClock) -> list[SimulatedDevi
             devices.append(SimEvCharger(_ev_params(district, placed), clock, faults.get(placed.cfg.id)))
         else:
             devices.append(SimHeatPump(_heat_pump_params(district, placed), clock, faults.get(placed.cfg.id)))
-    devices += [SimProcessLoad(ProcessLoadParams(p.id, p.unit_id, p.p_min_kw, p.p_max_kw), clock, faults.get(p.id))
+    devices += [SimProcessLoad(ProcessLoadParams(p.id, p.unit_id, p.p_min_kw, p.p_max_kw, p.ramp_s), clock,
+                               faults.get(p.id))
                 for p in config.assets.process_load]  # loads added to the net: nothing of the profiles
     net_load = history[district.load_series].sum(axis=1) - history[district.pv_series].sum(axis=1)
     base_kw = net_load - represented
