@@ -51,6 +51,7 @@ class ProcessLoadConfig(_Section):
     startup_cost: float = Field(0.0, ge=0)
     max_starts: int | None = Field(None, ge=1)
     group: str | None = None
+    ramp_s: float = Field(60.0, ge=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProcessLoadConfig:

@@ -44,9 +44,8 @@ from adapters.simulator import (
 )
 from gridctl.config import Config, ConfigError
 from gridctl.control import Rating
-from gridctl.dispatch.heat_pump import cop_from_temperature
 from gridctl.district import District
-from gridctl.flexible_loads import PlacedFlexLoad, ev_params
+from gridctl.flexible_loads import PlacedFlexLoad, ev_params, measured_cop
 from gridctl.flexible_loads import place as place_flexible_loads
 
 
@@ -82,8 +81,7 @@ def _heat_pump_params(district: District, placed: PlacedFlexLoad) -> HeatPumpPar
     if cfg.temperature_series is None:
         cop: float | pd.Series = cfg.cop
     elif cfg.temperature_series in history.columns:
-        cop = pd.Series(cop_from_temperature(history[cfg.temperature_series].to_numpy(), cfg.sink_temp_c,
-                                             cfg.carnot_efficiency), index=history.index)
+        cop = pd.Series(measured_cop(cfg, history), index=history.index)
     else:
         raise DataError([(f"assets.heat_pump.{cfg.id}.temperature_series: {cfg.temperature_series!r} is not a "
                           "history series; add it to the history or remove the key")])
@@ -130,7 +128,8 @@ def simulated_devices(district: District, clock: SimClock) -> list[SimulatedDevi
             devices.append(SimEvCharger(_ev_params(district, placed), clock, faults.get(placed.cfg.id)))
         else:
             devices.append(SimHeatPump(_heat_pump_params(district, placed), clock, faults.get(placed.cfg.id)))
-    devices += [SimProcessLoad(ProcessLoadParams(p.id, p.unit_id, p.p_min_kw, p.p_max_kw), clock, faults.get(p.id))
+    devices += [SimProcessLoad(ProcessLoadParams(p.id, p.unit_id, p.p_min_kw, p.p_max_kw, p.ramp_s), clock,
+                               faults.get(p.id))
                 for p in config.assets.process_load]  # loads added to the net: nothing of the profiles
     net_load = history[district.load_series].sum(axis=1) - history[district.pv_series].sum(axis=1)
     base_kw = net_load - represented

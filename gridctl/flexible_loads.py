@@ -144,6 +144,13 @@ def heat_pump_params(p: PlacedFlexLoad, groups: pd.DataFrame, outdoor_c: np.ndar
     )
 
 
+def measured_cop(cfg: HeatPumpConfig, history: pd.DataFrame) -> np.ndarray:
+    """A heat pump's COP on ``history``'s intervals: from its measured outdoor temperature, else its constant COP."""
+    if cfg.temperature_series is None:
+        return np.full(len(history), cfg.cop)
+    return cop_from_temperature(history[cfg.temperature_series].to_numpy(), cfg.sink_temp_c, cfg.carnot_efficiency)
+
+
 def outdoor_temperature(history: pd.DataFrame, series: str, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
                         tz: str, resolution_min: int) -> np.ndarray:
     """Outdoor temperature forecast (degC): the same local time on the latest day known at ``issue_time``."""

@@ -5,7 +5,8 @@ forecast). Every occurrence of its window that touches the horizon becomes a
 :class:`~gridctl.dispatch.process_load.ProcessWindow` asking for the configured energy; a window
 cut by the horizon's start or end asks for the share of the energy that its part inside the
 horizon has of the whole window, unless the load reported what it delivered in the window under
-way (then: the rest). On/off loads ask for whole intervals (rounded to the nearest).
+way (then: the rest). On/off loads ask for whole intervals (rounded to the nearest); a
+semi-continuous load's plan adds what each start's ramp (``ramp_s``) misses.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def process_params(config: Config, net: pp.pandapowerNet, index: pd.DatetimeInde
             min_off_steps=math.ceil(cfg.min_off_min / steps), startup_cost=cfg.startup_cost, group=cfg.group,
             on_initial=bool(report and report.on),
             steps_in_state=int(report.minutes_in_state // steps) if report else LONG_AGO,
+            ramp_h=0.0 if cfg.on_off else cfg.ramp_s / 3600.0,  # on/off: whole intervals only
         ))
     return out
 

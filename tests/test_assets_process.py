@@ -118,3 +118,19 @@ def test_request_beyond_the_window_is_reported_unserved():
     assert [v["limit"] for v in found] == ["process_energy"]
     balance = table.load_kw + table["press.p_kw"] - table.pv_kw
     assert np.allclose(table.grid_import_kw, balance)
+
+
+def test_a_semi_continuous_plan_adds_what_each_start_ramp_misses():
+    # 10-30 kW, 40 kWh in 08:00-16:00, a one-minute ramp: clean stretches apart make it start twice
+    ci = np.full(N, 0.5)
+    ci[36:39] = 0.1
+    ci[52:55] = 0.1
+    ramp_h = 60 / 3600
+    pl = ProcessLoadParams("comp", 1, 10.0, 30.0, (ProcessWindow(32, 64, 40.0),), ramp_h=ramp_h)
+    _, table, found = solve_case(_inputs(ci, [pl]))
+    p = table["comp.p_kw"].to_numpy()
+    starts = np.flatnonzero((p > 1e-6) & (np.r_[0.0, p[:-1]] < 1e-6))
+    assert len(starts) >= 2 and not found
+    # the device ramps linearly to p over the first minute of a start: it misses p * ramp_h / 2 there
+    delivered = p.sum() * DT_H - (p[starts] * ramp_h / 2).sum()
+    assert delivered == pytest.approx(40.0, abs=1e-6)

@@ -63,7 +63,8 @@ def test_baselines_follow_their_rules(one_day):
 def test_summary_and_intervals_follow_the_contract(one_day):
     s = one_day.summary
     for key in ("days", "emissions_kg", "baseline_emissions_kg", "reduction_pct", "cost", "ac_violations",
-                "unserved_energy_kwh", "runtime_s", "perfect_foresight_capture_pct"):
+                "unserved_energy_kwh", "unserved_energy_pct", "unserved_by_asset_kwh", "runtime_s",
+                "perfect_foresight_capture_pct"):
         assert key in s
     assert s["intervals_per_day"] == {DAY.isoformat(): 96}
     assert s["emissions_kg"] == pytest.approx(one_day.runs["gridctl"].emissions_kg.sum())
@@ -71,7 +72,7 @@ def test_summary_and_intervals_follow_the_contract(one_day):
     iv = one_day.intervals
     assert len(iv) == 96
     for col in ("load_forecast_kw", "load_actual_kw", "bess_park.p_planned_kw", "bess_park.p_day_ahead_kw",
-                "bess_park.p_kw", "none.grid_import_kw"):
+                "bess_park.p_kw", "none.grid_import_kw", "hp_school.temp_c"):
         assert col in iv
     assert (iv.load_forecast_kw != iv.load_actual_kw).any()  # decisions ran on forecasts, not actuals
     assert set(s["unadjusted"]) == {"reduction_pct", "perfect_foresight_capture_pct", "network_bound_capture_pct"}

@@ -118,6 +118,12 @@ def test_every_run_balances_against_the_recorded_history(demo_day):
     for p in flex:
         if p.kind == "heat_pump":  # to the simulated register's resolution
             np.testing.assert_allclose(none[f"{p.cfg.id}.p_kw"], p.forecast_kw(hist), atol=1e-3, err_msg=p.cfg.id)
+            # heat in = heat demand: the store (its temperature at each interval's end) loses its standing losses
+            hp = p.cfg
+            temp = none[f"{hp.id}.temp_c"].to_numpy()
+            before = np.r_[hp.temp_initial_c, temp[:-1]]
+            loss_k = hp.loss_kw_per_k * (before - hp.ambient_c) * 0.25 / hp.capacity_kwh_per_k
+            np.testing.assert_allclose(temp - before, -loss_k, rtol=0.01, atol=1e-4, err_msg=hp.id)
 
 
 def test_summary_figures_follow_from_the_runs(demo_day):
@@ -143,30 +149,33 @@ def test_summary_figures_follow_from_the_runs(demo_day):
 
 
 def test_unserved_energy_curtailment_and_samples_by_hand():
-    # 4 intervals of 1 h over two local days (UTC): a heat pump asking 10 kW each hour, a second one
-    # asking 4 kW and never served, an EV session of 30 kWh over intervals 1-2, 5 kW of PV curtailed
+    # 4 intervals of 1 h over two local days (UTC): a process load asking 10 kW each hour (booked per
+    # local day), a second one asking 4 kW and never served, an EV session of 30 kWh over intervals 1-2,
+    # 5 kW of PV curtailed
     # in the first hour
     index = pd.DatetimeIndex(["2016-07-12 22:00", "2016-07-12 23:00", "2016-07-13 00:00", "2016-07-13 01:00"],
                              tz="UTC")
     actuals = Actuals(index=index, groups=pd.DataFrame(index=index), ci_kg_per_kwh=np.full(4, 0.5),
                       signal_type="average", load_kw=np.full(4, 50.0), pv_kw=np.full(4, 20.0), pv_asset_kw={},
-                      flex_kw={"hp": np.full(4, 10.0), "hp2": np.full(4, 4.0), "ev": np.array([0.0, 15.0, 15.0, 0.0])},
+                      flex_kw={"pl": np.full(4, 10.0), "pl2": np.full(4, 4.0), "ev": np.array([0.0, 15.0, 15.0, 0.0])},
                       ev_sessions={"ev": (EvSession(1, 3, 30.0),)})
-    p = {"hp": np.array([25.0, 0.0, 5.0, 10.0]), "hp2": np.zeros(4), "ev": np.array([0.0, 10.0, 12.0, 8.0])}
+    p = {"pl": np.array([25.0, 0.0, 5.0, 10.0]), "pl2": np.zeros(4), "ev": np.array([0.0, 10.0, 12.0, 8.0])}
     op = operation_table(actuals, p, {}, {"pv": np.array([5.0, 0.0, 0.0, 0.0])}, dt_h=1.0)
     k = kpis(op, actuals, 1.0, "UTC", [], {}, TARIFF)
-    # heat pump: day 1 over-delivers (no credit), day 2 is 5 kWh short; EV: 30 - 22 kWh in its stay (the
-    # 8 kWh after departure do not count); the second heat pump: 8 kWh a day
+    # process load: day 1 over-delivers (no credit), day 2 is 5 kWh short; EV: 30 - 22 kWh in its stay (the
+    # 8 kWh after departure do not count); the second process load: 8 kWh a day
     assert k["unserved_energy_kwh"] == pytest.approx(5.0 + 16.0 + 8.0)
+    assert k["unserved_by_asset_kwh"] == pytest.approx({"pl": 5.0, "pl2": 16.0, "ev": 8.0})
+    assert k["flexible_delivered_kwh"] == 70.0 and k["unserved_energy_pct"] == pytest.approx(100 * 29.0 / 70.0)
     assert k["curtailed_kwh"] == 5.0 and k["soc_end_kwh"] == 0.0 and k["stored_energy_debt_kwh"] == 0.0
     assert list(op.grid_import_kw) == [60.0, 40.0, 47.0, 48.0]
     assert k["peak_import_kw"] == 60.0 and k["import_kwh"] == 195.0
     assert k["emissions_kg_by_day"] == {"2016-07-12": 50.0, "2016-07-13": 47.5}
-    # in Berlin all four hours fall on 13 July: the heat pump's over- and under-delivery cancel
+    # in Berlin all four hours fall on 13 July: the process load's over- and under-delivery cancel
     berlin = kpis(op, actuals, 1.0, "Europe/Berlin", [], {}, TARIFF)
     assert berlin["unserved_energy_kwh"] == pytest.approx(16.0 + 8.0)
     assert berlin["emissions_kg_by_day"] == {"2016-07-13": 97.5}
-    # read as half-hour intervals: energies halve (EV: 30 - 11 kWh; heat pump: 2.5 kWh short on 13 July)
+    # read as half-hour intervals: energies halve (EV: 30 - 11 kWh; process load: 2.5 kWh short on 13 July)
     half = kpis(op, actuals, 0.5, "UTC", [], {}, TARIFF)
     assert half["unserved_energy_kwh"] == pytest.approx(19.0 + 2.5 + 8.0)
     assert (half["curtailed_kwh"], half["import_kwh"]) == (2.5, 97.5)

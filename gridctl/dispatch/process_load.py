@@ -13,12 +13,17 @@ so dropping it keeps a plan feasible and no worse (HiGHS branches on ``on`` alon
 - minimum up time ``U`` intervals: ``sum(start[t-U+1..t]) <= on[t]``; minimum down time ``D``:
   ``sum(stop[t-D+1..t]) <= 1 - on[t]`` (a state held for less than ``U``/``D`` before the start
   is held on);
-- per window ``w``: ``sum(p[t] * dt for t in w) + unserved[w] = energy[w]`` (kWh, ``unserved``
-  a soft slack at the ``process_energy`` penalty, 10 per kWh) and
+- per window ``w``: ``sum(p[t] * dt - ramp[t] for t in w) + unserved[w] = energy[w]`` (kWh,
+  ``unserved`` a soft slack at the ``process_energy`` penalty, 10 per kWh) and
   ``sum(start[t] for t in w) <= starts_left[w]``: 1 for a contiguous (single-block) load,
   ``max_starts`` otherwise, less the starts already made in a window in progress;
 - a load running at ``t`` started within the last ``L`` intervals, ``L`` the longest block its
   window's energy allows (valid for integer plans; tightens the LP relaxation);
+- ``ramp[t] >= ramp_h / 2 * (p[t] - p_max * (1 - start[t]))``, ``ramp[t] >= 0`` (kWh): the energy
+  a start misses while the device ramps linearly to ``p[t]`` over ``ramp_h`` hours (exact for a
+  start, 0 otherwise; the energy row pushes it to its bound). Only with ``ramp_h > 0``: an on/off
+  load (``ramp_h = 0``, see :func:`gridctl.process_loads.process_params`) cannot run part of an
+  interval more, so its window asks for whole intervals and a start's ramp stays short;
 - ``start_cost = startup_cost * sum(start[t])`` in objective units (kg CO2e in the emissions
   mode, currency in the cost and blend modes), added to the objective.
 
@@ -67,6 +72,7 @@ class ProcessLoadParams:
     group: str | None = None
     on_initial: bool = False  # running at the horizon's start
     steps_in_state: int = LONG_AGO  # intervals the initial state has been held
+    ramp_h: float = 0.0  # hours from a start to the target power (0: the plan ignores the ramp)
 
 
 @dataclass(frozen=True)
@@ -110,13 +116,24 @@ def populate_process_load(blk: pyo.Block, T: pyo.Set, dt_h: float, pl: ProcessLo
     labels = {i: w.label or f"window {i}" for i, w in enumerate(pl.windows)}
     unserved = add_slack(blk, "unserved_kwh", W, limit="process_energy", asset=pl.id, unit="kWh",
                          penalty=UNSERVED_PENALTY_PER_KWH, labels=labels)
+    ramp = _ramp_losses(blk, T, pl)
     blk.energy = pyo.Constraint(W, rule=lambda _, i: sum(
-        blk.p_kw[t] for t in range(pl.windows[i].start, pl.windows[i].end)) * dt_h + unserved[i]
-        == pl.windows[i].energy_kwh)
+        blk.p_kw[t] * dt_h - ramp.get(t, 0.0) for t in range(pl.windows[i].start, pl.windows[i].end))
+        + unserved[i] == pl.windows[i].energy_kwh)
     blk.starts = pyo.Constraint(W, rule=lambda _, i: _starts_row(blk, pl.windows[i]))
     recent = _recent_start_rows(pl, ub, dt_h)
     blk.recent_start = pyo.Constraint(list(recent), rule=lambda _, t: blk.on[t] <= _window_sum(blk.start, t, recent[t]))
     blk.start_cost = pyo.Expression(expr=pl.startup_cost * sum(blk.start[t] for t in T))
+
+
+def _ramp_losses(blk: pyo.Block, T: pyo.Set, pl: ProcessLoadParams) -> dict:
+    """``ramp[t]`` (kWh) per interval where the load may run, when it has a ramp (see module doc)."""
+    if pl.ramp_h <= 0:
+        return {}
+    blk.ramp_kwh = pyo.Var(T, bounds=(0.0, pl.p_max_kw * pl.ramp_h / 2))
+    blk.ramp_row = pyo.Constraint(T, rule=lambda _, t: blk.ramp_kwh[t] >= pl.ramp_h / 2 * (
+        blk.p_kw[t] - pl.p_max_kw * (1 - blk.start[t])))
+    return {t: blk.ramp_kwh[t] for t in T}
 
 
 def _window_sum(var: pyo.Var, t: int, steps: int):

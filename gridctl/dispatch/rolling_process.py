@@ -15,7 +15,7 @@ import numpy as np
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.process_load import ProcessLoadParams
 
-STATIC = ("bus", "p_min_kw", "p_max_kw", "min_on_steps", "min_off_steps", "startup_cost", "group")
+STATIC = ("bus", "p_min_kw", "p_max_kw", "min_on_steps", "min_off_steps", "startup_cost", "group", "ramp_h")
 
 
 def static_key(loads: list[ProcessLoadParams]) -> tuple:
@@ -42,16 +42,20 @@ def process_rows(d: IntradayDispatch, new_loads: list[ProcessLoadParams], k: int
             if (max(w.start - k, 0), w.end - k, starts) != (nw.start, nw.end, nw.starts_left):
                 return None
             i = held.windows.index(w)
-            rhs[d.row_of[id(blk.energy[i])]] = nw.energy_kwh + float(planned["p_kw"][past].sum()) * d.inp.dt_h
+            held_kwh = float(planned["p_kw"][past].sum()) * d.inp.dt_h - float(planned["ramp_kwh"][past].sum())
+            rhs[d.row_of[id(blk.energy[i])]] = nw.energy_kwh + held_kwh
     return rhs
 
 
 def _planned(d: IntradayDispatch, held: ProcessLoadParams) -> dict[str, np.ndarray]:
-    """The last solution's ``on``, ``start`` and ``p_kw`` of one process load over the held horizon."""
+    """The last solution's ``on``, ``start``, ``p_kw`` and ``ramp_kwh`` (zeros without a ramp) of one
+    process load over the held horizon."""
     blk = d.model.process_load[held.id]
     n = len(d.inp.index)
-    return {name: d.last_values([d.col_of[id(getattr(blk, name)[t])] for t in range(n)])
-            for name in ("on", "start", "p_kw")}
+    names = ("on", "start", "p_kw", "ramp_kwh") if held.ramp_h > 0 else ("on", "start", "p_kw")
+    out = {name: d.last_values([d.col_of[id(getattr(blk, name)[t])] for t in range(n)]) for name in names}
+    out.setdefault("ramp_kwh", np.zeros(n))
+    return out
 
 
 def _same_state(held: ProcessLoadParams, new: ProcessLoadParams, planned: dict[str, np.ndarray], k: int) -> bool:

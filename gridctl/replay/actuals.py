@@ -9,7 +9,7 @@ the COP of the measured outdoor temperature or the constant COP, is the simulato
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from gridctl.dispatch.ev import immediate_charging
 from gridctl.dispatch.inputs import EvSession
 from gridctl.dispatch.process_load import immediate_running
 from gridctl.district import District
-from gridctl.flexible_loads import ev_params, place
+from gridctl.flexible_loads import ev_params, measured_cop, place
 from gridctl.process_loads import process_params
 
 
@@ -36,6 +36,7 @@ class Actuals:
     pv_asset_kw: dict[str, np.ndarray]  # available power of each curtailable PV plant
     flex_kw: dict[str, np.ndarray]  # uncontrolled demand of each flexible load
     ev_sessions: dict[str, tuple[EvSession, ...]]  # per charger, interval positions on ``index``
+    cop: dict[str, np.ndarray] = field(default_factory=dict)  # each heat pump's COP per interval
 
 
 def measured_carbon(district: District) -> pd.Series:
@@ -64,9 +65,10 @@ def load_actuals(district: District, index: pd.DatetimeIndex) -> Actuals:
     flex_kw.update({e.id: immediate_charging(e, len(index), dt_h) for e in evs})
     flex_kw.update({p.id: immediate_running(p, len(index), dt_h)  # process loads: full power from each window's start
                     for p in process_params(district.config, district.net, index)})
-    for p in flex:
-        if p.kind == "heat_pump" and p.cfg.temperature_series is not None:
-            _check_outdoor(district, p.cfg.temperature_series, index)
+    heat_pumps = [p.cfg for p in flex if p.kind == "heat_pump"]
+    for cfg in heat_pumps:
+        if cfg.temperature_series is not None:
+            _check_outdoor(district, cfg.temperature_series, index)
     return Actuals(
         index=index,
         groups=hist[series],
@@ -77,6 +79,7 @@ def load_actuals(district: District, index: pd.DatetimeIndex) -> Actuals:
         pv_asset_kw={p.cfg.id: hist[p.series_id].to_numpy() * p.share for p in district.pv_assets},
         flex_kw=flex_kw,
         ev_sessions={e.id: tuple(e.sessions) for e in evs},
+        cop={cfg.id: measured_cop(cfg, hist) for cfg in heat_pumps},
     )
 
 

@@ -51,7 +51,7 @@ def _follow(district: District, actuals: Actuals, soc_kwh: dict[str, float] | No
                 curtailed = {a: float(row[f"{a}.curtailed_kw"]) for a in pv_ids}
             sp.update(battery_setpoints(batteries, sp, net[k] if cover_net_load else 0.0, cover_net_load))
             p, curtailment = control_tick(plant, actuals, k, sp, curtailed)
-            rec.record(k, p, plant.soc_kwh, curtailment)
+            rec.record(k, p, plant.soc_kwh, curtailment, plant.temp_c)
     return rec.table(district.resolution_min / 60.0)
 
 

@@ -177,7 +177,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
 
     def run_interval(k: int, setpoints: dict[str, float], curtailed: dict[str, float]) -> None:
         p, curtailment = control_tick(plant, actuals, k, setpoints, curtailed)
-        rec.record(k, p, plant.soc_kwh, curtailment)
+        rec.record(k, p, plant.soc_kwh, curtailment, plant.temp_c)
 
     def step(k: int, s: pd.Timestamp) -> None:
         nonlocal plan

@@ -1,4 +1,5 @@
-"""Key figures of a replayed operation: emissions, cost, peak import, AC violations, unserved energy.
+"""Key figures of a replayed operation: emissions, cost, peak import, AC violations, unserved energy
+(:mod:`gridctl.replay.unserved`).
 
 Emissions and import use the lossless district balance of the dispatch model (the same for
 gridctl and every baseline). Runs end with different amounts of stored energy (a controller that
@@ -17,17 +18,15 @@ import time as timer
 import numpy as np
 import pandas as pd
 
-from gridctl.config import BatteryConfig, DispatchConfig
+from gridctl.config import BatteryConfig, DispatchConfig, HeatPumpConfig
 from gridctl.district import District
 from gridctl.plan_ac import check_schedule
 from gridctl.replay.actuals import Actuals
+from gridctl.replay.unserved import flexible_delivered_kwh, unserved_by_asset_kwh
 from network_models.ac_check import AcCheckResult
 
 COST_BASIS = ("energy only: grid import times [dispatch] import_price_per_kwh of its local hour, minus export times "
               "export_price_per_kwh, in the tariff's currency (no peak charge)")
-UNSERVED_BASIS = ("EV chargers: per session, energy asked for minus energy delivered between arrival and "
-                  "departure; heat pumps: per local day, measured energy minus delivered energy; process loads: per "
-                  "local day, energy asked for in their windows minus energy delivered; positive parts summed")
 
 
 def sampled_index(index: pd.DatetimeIndex, minutes: pd.Index, every_min: int) -> pd.DatetimeIndex:
@@ -72,21 +71,6 @@ def stored_energy_debt_kwh(operation: pd.DataFrame, batteries: list[BatteryConfi
     return total
 
 
-def unserved_energy_kwh(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str) -> float:
-    """Flexible energy requested and not delivered (see ``UNSERVED_BASIS``)."""
-    days = operation.index.tz_convert(timezone).date
-    total = 0.0
-    for a, requested in actuals.flex_kw.items():
-        delivered = operation[f"{a}.p_kw"].to_numpy()
-        if a in actuals.ev_sessions:
-            total += sum(max(s.energy_kwh - delivered[s.arrival:s.departure].sum() * dt_h, 0.0)
-                         for s in actuals.ev_sessions[a])
-        else:
-            gap = pd.Series((requested - delivered) * dt_h, index=operation.index)
-            total += float(gap.groupby(days).sum().clip(lower=0.0).sum())
-    return total
-
-
 def energy_cost(operation: pd.DataFrame, dt_h: float, timezone: str, tariff: DispatchConfig) -> float:
     """Cost of the grid exchange under the configured tariff (see :data:`COST_BASIS`)."""
     price = np.asarray(tariff.hourly_import_price())[operation.index.tz_convert(timezone).hour]
@@ -96,12 +80,15 @@ def energy_cost(operation: pd.DataFrame, dt_h: float, timezone: str, tariff: Dis
 
 
 def kpis(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str, batteries: list[BatteryConfig],
-         soc_initial_kwh: dict[str, float], tariff: DispatchConfig) -> dict:
-    """Totals of one operation table (see :mod:`gridctl.replay.operation`)."""
+         soc_initial_kwh: dict[str, float], tariff: DispatchConfig, heat_pumps: list[HeatPumpConfig] | None = None) -> dict:
+    """Totals of one operation table (see :mod:`gridctl.replay.operation`); unserved energy per
+    :mod:`gridctl.replay.unserved`, as a share of the flexible loads' delivered energy too."""
     soc_cols = [c for c in operation.columns if c.endswith(".soc_kwh")]
     by_day = operation.emissions_kg.groupby(operation.index.tz_convert(timezone).date).sum()
     emissions = float(operation.emissions_kg.sum())
     debt_kwh = stored_energy_debt_kwh(operation, batteries, soc_initial_kwh)
+    unserved = unserved_by_asset_kwh(operation, actuals, dt_h, timezone, heat_pumps or [])
+    delivered_kwh = flexible_delivered_kwh(operation, actuals, dt_h)
     return {
         "emissions_kg": emissions,
         "emissions_adjusted_kg": emissions + debt_kwh * float(operation.ci_kg_per_kwh.mean()),
@@ -109,7 +96,10 @@ def kpis(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str, 
         "cost": energy_cost(operation, dt_h, timezone, tariff),
         "peak_import_kw": float(operation.grid_import_kw.max()),
         "import_kwh": float(operation.grid_import_kw.clip(lower=0).sum() * dt_h),
-        "unserved_energy_kwh": unserved_energy_kwh(operation, actuals, dt_h, timezone),
+        "unserved_energy_kwh": sum(unserved.values()),
+        "unserved_by_asset_kwh": unserved,
+        "flexible_delivered_kwh": delivered_kwh,
+        "unserved_energy_pct": 100.0 * sum(unserved.values()) / delivered_kwh if delivered_kwh else None,
         "curtailed_kwh": float(operation.pv_curtailed_kw.sum() * dt_h),
         "soc_end_kwh": float(operation[soc_cols].iloc[-1].sum()) if soc_cols else 0.0,
         "emissions_kg_by_day": {d.isoformat(): float(v) for d, v in by_day.items()},

@@ -18,13 +18,13 @@ from gridctl.replay.baselines import BASELINES
 from gridctl.replay.engine import ControllerRun, Timings, minutes_into_day, replay_controller
 from gridctl.replay.kpis import (
     COST_BASIS,
-    UNSERVED_BASIS,
     capture_pct,
     kpis,
     sampled_index,
     timed_ac_violations,
 )
 from gridctl.replay.plant import ModbusTarget
+from gridctl.replay.unserved import UNSERVED_BASIS
 from gridctl.timegrid import local_day
 
 CONTROLLER = "gridctl"
@@ -100,7 +100,8 @@ def evaluate(district: District, days: list[date], actuals: Actuals, runs: dict[
     for name, operation in runs.items():
         ac, seconds = timed_ac_violations(district, actuals, operation, sample)
         controller.timings.ac_check_s += seconds
-        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0, cfg.dispatch), **ac,
+        results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0, cfg.dispatch,
+                                cfg.assets.heat_pump), **ac,
                          **realised_charges(operation.grid_import_kw, cfg.dispatch.demand_charges, district.tz)}
     summary = make_summary(district, days, index, results, controller, timer.perf_counter() - t_start)
     return ReplayResult(summary, intervals_table(controller, runs), runs, controller)
@@ -147,6 +148,8 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "demand_charge_cost": ours["demand_charge_cost"],
         "ac_violations": ours["ac_violations"],
         "unserved_energy_kwh": ours["unserved_energy_kwh"],
+        "unserved_energy_pct": ours["unserved_energy_pct"],  # of the energy the flexible loads drew
+        "unserved_by_asset_kwh": ours["unserved_by_asset_kwh"],
         "unserved_energy_basis": UNSERVED_BASIS,
         "process_loads": process_report(controller.operation, process_params(cfg, district.net, index),
                                         district.resolution_min / 60.0),
@@ -185,8 +188,9 @@ def intervals_table(controller: ControllerRun, runs: dict[str, pd.DataFrame]) ->
         out[f"{asset}.{quantity.removesuffix('_kw')}_day_ahead_kw"] = day_ahead[col]
         out[f"{asset}.{quantity.removesuffix('_kw')}_planned_kw"] = plan[col]
         out[col] = op[col]
-        if f"{asset}.soc_kwh" in op:
-            out[f"{asset}.soc_kwh"] = op[f"{asset}.soc_kwh"]
+        for state in ("soc_kwh", "temp_c"):
+            if f"{asset}.{state}" in op:
+                out[f"{asset}.{state}"] = op[f"{asset}.{state}"]
     for name, run in runs.items():
         if name != CONTROLLER:
             out[f"{name}.grid_import_kw"] = run.grid_import_kw
