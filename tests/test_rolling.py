@@ -16,6 +16,7 @@ from gridctl.process_loads import reports_from_operation
 from gridctl.replay.sweep import district_with_config
 
 DAY_START = pd.Timestamp("2016-07-11T22:00Z")  # local midnight of 12 July (CEST)
+KEYS = ("asset", "window_start", "window_end", "requested_kwh", "starts")
 
 
 def test_process_loads_reoptimise_in_the_held_model_while_they_follow_the_plan(demo_district):
@@ -41,7 +42,13 @@ def test_process_loads_reoptimise_in_the_held_model_while_they_follow_the_plan(d
         a, b = kept.plan.summary, built.plan.summary
         assert a["problem"] == "MILP"
         assert a["objective"] == pytest.approx(b["objective"], rel=2e-4)
-        assert a["process_loads"] == b["process_loads"]
+        assert a["objective"] <= b["objective"] * (1 + 1e-6)  # identical or better
+        # the same windows, requests and starts; energy within one start's ramp (the two may start a
+        # block at part load or a little later, within 1e-5 of the objective)
+        for x, y in zip(a["process_loads"], b["process_loads"], strict=True):
+            assert {k: x[k] for k in KEYS} == {k: y[k] for k in KEYS}
+            assert x["delivered_kwh"] == pytest.approx(y["delivered_kwh"], abs=1.5)
+            assert x["unserved_kwh"] == pytest.approx(y["unserved_kwh"], abs=1.5)
         if hours == 12:
             assert rolling.builds == builds + 1
         plan = kept.plan.table.loc[now:now + pd.Timedelta(minutes=105)]
