@@ -4,13 +4,13 @@ flow against the latest load estimate, and moved as little as needed to keep the
 Plans keep thermal and voltage rows with the loads at ``[dispatch] load_quantile`` (headroom), on
 each interval's first linearisation. When the load runs above that headroom, or the linearisation
 is stale, a binding row is exceeded while batteries downstream still have power and energy to
-spare. Before each interval's setpoints are written, the guard
+spare. The guard acts on measured evidence only: spending energy on the quantile itself would
+leave less for the later intervals the plan budgeted it for. Before each interval's setpoints are written, the guard
 
-1. estimates every load series for the interval as the larger of its upper quantile
-   (:func:`gridctl.headroom.row_groups`) and its median forecast plus the error measured in the
-   interval that just ended (actual minus the median forecast in force then), both from the
-   forecast of the plan in force (no new forecast): forecast errors persist from one interval to
-   the next;
+1. estimates every load series for the interval as its median forecast (that of the plan in
+   force: no new forecast) plus the error measured in the interval that just ended (actual minus
+   the median forecast in force then): forecast errors persist from one interval to the next.
+   Without a measurement of that interval the plan's setpoints stand;
 2. runs an AC power flow of the interval with those loads and the planned setpoints;
 3. where a limit (``max_loading_pct - thermal_margin_pct``, ``v_min_pu``, ``v_max_pu``) is exceeded,
    moves the batteries by the least total kW that brings every limit back (a small LP on
@@ -30,7 +30,6 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from gridctl.district import District
-from gridctl.headroom import row_groups
 from gridctl.plan_ac import check_schedule
 from gridctl.planning import make_forecast
 
@@ -60,12 +59,11 @@ class TickGuard:
         loads = district.load_series
         idx = pd.DatetimeIndex([now])
         fc = make_forecast(district, issued, idx)  # the plan's own issue: held, no new forecast
-        upper = row_groups(district, fc, idx)
-        est = upper.copy()
-        if measured_kw is not None and self.median_kw is not None and self.at == now - _res(district):
-            persisted = fc.groups.loc[now, loads] + (measured_kw[loads] - self.median_kw)
-            est[loads] = np.maximum(upper[loads].to_numpy(), persisted.to_numpy()[None])
-        self.median_kw, self.at = fc.groups.loc[now, loads], now
+        median, before = fc.groups.loc[now, loads], (self.median_kw, self.at)
+        self.median_kw, self.at = median, now
+        if measured_kw is None or before[0] is None or before[1] != now - _res(district):
+            return {b.cfg.id: float(table[f"{b.cfg.id}.p_kw"].iloc[0]) for b in district.batteries}
+        est = fc.groups.loc[idx].assign(**(median + measured_kw[loads] - before[0]).clip(lower=0.0).to_dict())
         return self._correct(district, est, table, soc_kwh)
 
     def _correct(self, district: District, groups: pd.DataFrame, table: pd.DataFrame,

@@ -58,8 +58,17 @@ def test_guard_keeps_the_feeder_within_its_rating(demo_district, guarded):
     assert guard.corrections >= 1
 
 
+def test_guard_needs_a_measurement(demo_district):
+    row = plan_row(demo_district, AT, PLANNED_DEPOT_KW[AT])
+    assert TickGuard().setpoints(demo_district, AT, AT, row, None, SOC_KWH)["bess_depot"] == PLANNED_DEPOT_KW[AT]
+
+
 def test_guard_stays_within_the_state_of_charge(demo_district):
     depot = next(b.cfg for b in demo_district.batteries if b.cfg.id == "bess_depot")
     soc = {**SOC_KWH, "bess_depot": depot.soc_min_kwh + 50.0}  # 50 kWh left: at most 190 kW for 15 minutes
-    out = TickGuard().setpoints(demo_district, AT, AT, plan_row(demo_district, AT, -100.0), None, soc)
+    guard = TickGuard()
+    guard.setpoints(demo_district, BEFORE, BEFORE, plan_row(demo_district, BEFORE, PLANNED_DEPOT_KW[BEFORE]),
+                    demo_district.history.loc[BEFORE - pd.Timedelta(minutes=15)], soc)
+    out = guard.setpoints(demo_district, AT, AT, plan_row(demo_district, AT, -100.0),
+                          demo_district.history.loc[BEFORE], soc)
     assert out["bess_depot"] == pytest.approx(-50.0 * depot.eta_discharge / 0.25)
