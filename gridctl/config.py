@@ -79,7 +79,7 @@ class NetworkConfig(_Section):
     max_loading_pct: float = Field(100.0, gt=0, le=200)
     constrain_dispatch: bool = True
     method: Literal["sensitivity", "lindistflow"] = "sensitivity"
-    thermal_margin_pct: float = Field(0.0, ge=0, lt=50)
+    thermal_margin_pct: float = Field(2.0, ge=0, lt=50)
     ac_rounds: int = Field(4, ge=1, le=20)
     recentre_h: float = Field(3.0, ge=0, le=24)
 

@@ -16,6 +16,7 @@ class ReplayConfig(BaseModel):
     ac_check_every_min: int = Field(60, ge=0)
     cover_forecast_error: bool = False
     track_heat_stores: bool = True
+    tick_guard: bool = True
     baselines: list[Literal["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]] = Field(
         default_factory=lambda: ["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 import pyomo.environ as pyo
+from pandapower import pandapowerNet
 
 from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
 from gridctl.dispatch.inputs import DispatchInputs
@@ -28,8 +30,7 @@ if TYPE_CHECKING:
 
 def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
     """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
-    units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
-    net, storage_idx = with_storage(district.net, units)
+    net, storage_idx, process_idx = _checked_net(district)
     sgen = element_injections(district.groups, groups, "sgen")
     storage = pd.DataFrame(0.0, index=groups.index, columns=storage_idx)
     if table is not None:
@@ -41,13 +42,28 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     if table is not None:
         for p in place(district.net, district.groups, district.config.assets)[0]:
             load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
-    for idx, p in zip(add_load_elements(net, district.config), district.config.assets.process_load):
+    for idx, p in zip(process_idx, district.config.assets.process_load):
         load[idx] = 0.0 if table is None else table[f"{p.id}.p_kw"].to_numpy()
     injections = {"load": load, "sgen": sgen, "storage": storage}
     if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
         injections["gen"] = element_injections(district.groups, groups, "gen")
     net_cfg = district.config.network
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
+
+
+def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int]]:
+    """The district's net with one storage per battery and one load per process load, and their
+    indices (made once per district and net)."""
+    units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
+    key = (units, [(p.id, p.bus) for p in district.config.assets.process_load])
+    held = _CHECKED.get(district)
+    if held is None or held[0] is not district.net or held[1] != key:
+        net, storage_idx = with_storage(district.net, units)
+        held = _CHECKED[district] = (district.net, key, net, storage_idx, add_load_elements(net, district.config))
+    return held[2:]
+
+
+_CHECKED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()
 
 
 def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs,

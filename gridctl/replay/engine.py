@@ -48,6 +48,7 @@ from gridctl.replay.actuals import Actuals
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import ModbusTarget, Plant, open_plant
 from gridctl.replay.tick import battery_setpoints, control_tick
+from gridctl.tick_guard import TickGuard
 from gridctl.timegrid import gate_time, local_day
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     planned_rows = []
     plan: Plan | None = None
     rolling = RollingDispatch()
+    guard = TickGuard()
     # warm-down: decisions plan no further than ``end`` and end there at the starting SoC
     soc_start = dict(plant.soc_kwh)
     res = pd.Timedelta(minutes=district.resolution_min)
@@ -216,6 +218,11 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             setpoints.update(heat_store_setpoints(plan.table, s, plant.temp_c, store_kwh_per_k, dt_h))
         setpoints.update(battery_setpoints(cfg.assets.battery, setpoints, actual_net - forecast_net,
                                            cfg.replay.cover_forecast_error))
+        if cfg.replay.tick_guard and cfg.network.constrain_dispatch:
+            written = plan.table.loc[[s]].assign(**{f"{a}.p_kw": [v] for a, v in setpoints.items()})
+            measured = actuals.groups.iloc[k - 1] if k else None
+            setpoints.update(guard.setpoints(district, s, pd.Timestamp(plan.summary["issue_time"]), written, measured,
+                                             plant.soc_kwh))
         run_interval(k, setpoints, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
 
