@@ -9,6 +9,7 @@ import pytest
 from gridctl.cycle import decide
 from gridctl.daemon import without_assets
 from gridctl.dispatch.inputs import ChargerReport
+from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.network_plan import interval_network_models
@@ -90,6 +91,28 @@ def test_a_held_commitment_is_the_lp_a_rebuild_holding_it_solves(demo_district):
         operation = plan if operation is None else pd.concat([operation, plan])
         soc = {b: float(kept.plan.table.loc[now + pd.Timedelta(hours=1), f"{b}.soc_kwh"]) for b in soc}
     assert problems.count("LP") >= 3 and problems.count("MILP") >= 2  # held between re-commitments
+
+
+def test_a_held_commitment_without_a_solution_is_solved_again(demo_district, monkeypatch):
+    """A held LP HiGHS returns no solution for (injected once) is re-solved as a MIP in the same model."""
+    rolling = RollingDispatch()
+    now = DAY_START + pd.Timedelta(hours=6)
+    first = decide(demo_district, now, {}, rolling=rolling)
+    assert first.plan.summary["problem"] == "MILP" and rolling.held.held  # polished: the commitment held
+    solve, failed = IntradayDispatch.solve, []
+
+    def failing_once(self):
+        if self.held and not failed:
+            failed.append(True)
+            raise SolverError("injected: no usable solution")
+        return solve(self)
+
+    monkeypatch.setattr(IntradayDispatch, "solve", failing_once)
+    later = now + pd.Timedelta(hours=1)
+    reports = reports_from_operation(demo_district.config, first.plan.table.loc[now:later].iloc[:-1], later)
+    again = decide(demo_district, later, {}, rolling=rolling, process_reports=reports)
+    assert failed and again.plan.summary["problem"] == "MILP" and rolling.committed_at == later
+    assert rolling.builds == 1  # in the held model, not a new one
 
 
 def test_a_day_of_persistent_decisions_matches_rebuilt_ones(demo_district):
