@@ -32,7 +32,13 @@ from gridctl.flexible_loads import (
 )
 from gridctl.forecasting import district_forecasters
 from gridctl.grid_events import GridEvents
-from gridctl.headroom import day_peak_so_far_kw, issue_quantiles, load_headroom_kw, peak_guard_kw, remember_issue
+from gridctl.headroom import (
+    day_peak_so_far_kw,
+    issue_quantiles,
+    load_headroom_kw,
+    peak_guard_kw,
+    remember_issue,
+)
 from gridctl.plan_ac import check_schedule, intraday_network_rows, solve_with_ac_loop
 from gridctl.process_loads import process_params, process_report
 from gridctl.timegrid import gate_time, local_day, local_day_ends

@@ -8,8 +8,8 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.daemon import without_assets
-from gridctl.dispatch.inputs import ChargerReport
 from gridctl.dispatch.highs import SolverError
+from gridctl.dispatch.inputs import ChargerReport
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.network_plan import interval_network_models

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as timer
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pandas as pd
@@ -197,9 +197,9 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
                                   process_reports=plant.process_reports(s), grid_events=grid_events)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
-            else:
-                plan = decision.plan
-                decisions.append(decision)
+            else:  # kept without its solved model: a year of them would not fit in memory
+                plan = replace(decision.plan, model=None)
+                decisions.append(replace(decision, plan=plan))
                 timings.add_plan(plan, timer.perf_counter() - t0)
         t0 = timer.perf_counter()
         if plan is None or s not in plan.table.index:
