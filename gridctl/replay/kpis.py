@@ -18,7 +18,7 @@ import time as timer
 import numpy as np
 import pandas as pd
 
-from gridctl.config import BatteryConfig, DispatchConfig, HeatPumpConfig
+from gridctl.config import BatteryConfig, DispatchConfig, HeatPumpConfig, ProcessLoadConfig
 from gridctl.district import District
 from gridctl.plan_ac import check_schedule
 from gridctl.replay.actuals import Actuals
@@ -80,14 +80,15 @@ def energy_cost(operation: pd.DataFrame, dt_h: float, timezone: str, tariff: Dis
 
 
 def kpis(operation: pd.DataFrame, actuals: Actuals, dt_h: float, timezone: str, batteries: list[BatteryConfig],
-         soc_initial_kwh: dict[str, float], tariff: DispatchConfig, heat_pumps: list[HeatPumpConfig] | None = None) -> dict:
+         soc_initial_kwh: dict[str, float], tariff: DispatchConfig, heat_pumps: list[HeatPumpConfig] | None = None,
+         process_loads: list[ProcessLoadConfig] | None = None) -> dict:
     """Totals of one operation table (see :mod:`gridctl.replay.operation`); unserved energy per
     :mod:`gridctl.replay.unserved`, as a share of the flexible loads' delivered energy too."""
     soc_cols = [c for c in operation.columns if c.endswith(".soc_kwh")]
     by_day = operation.emissions_kg.groupby(operation.index.tz_convert(timezone).date).sum()
     emissions = float(operation.emissions_kg.sum())
     debt_kwh = stored_energy_debt_kwh(operation, batteries, soc_initial_kwh)
-    unserved = unserved_by_asset_kwh(operation, actuals, dt_h, timezone, heat_pumps or [])
+    unserved = unserved_by_asset_kwh(operation, actuals, dt_h, timezone, heat_pumps or [], process_loads)
     delivered_kwh = flexible_delivered_kwh(operation, actuals, dt_h)
     return {
         "emissions_kg": emissions,

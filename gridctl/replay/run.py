@@ -101,7 +101,7 @@ def evaluate(district: District, days: list[date], actuals: Actuals, runs: dict[
         ac, seconds = timed_ac_violations(district, actuals, operation, sample)
         controller.timings.ac_check_s += seconds
         results[name] = {**kpis(operation, actuals, dt_h, district.tz, cfg.assets.battery, soc0, cfg.dispatch,
-                                cfg.assets.heat_pump), **ac,
+                                cfg.assets.heat_pump, cfg.assets.process_load), **ac,
                          **realised_charges(operation.grid_import_kw, cfg.dispatch.demand_charges, district.tz)}
     summary = make_summary(district, days, index, results, controller, timer.perf_counter() - t_start)
     return ReplayResult(summary, intervals_table(controller, runs), runs, controller)
