@@ -53,9 +53,17 @@ def fingerprint(net: pp.pandapowerNet) -> str:
         df = net.get(name)
         if isinstance(df, pd.DataFrame) and len(df):
             h.update(name.encode())
-            h.update(pd.util.hash_pandas_object(df.select_dtypes(include=["number", "bool"]), index=True)
-                     .to_numpy().tobytes())
+            h.update(_bytes(df.index.to_numpy()))
+            for column, dtype in df.dtypes.items():
+                if dtype.kind in "biuf":
+                    h.update(str(column).encode())
+                    h.update(_bytes(df[column].to_numpy()))
     return h.hexdigest()
+
+
+def _bytes(values: np.ndarray) -> bytes:
+    """The values' bytes (objects, e.g. a nullable column's, through pandas' stable hash)."""
+    return pd.util.hash_array(values).tobytes() if values.dtype == object else np.ascontiguousarray(values).tobytes()
 
 
 def internal_model(net: pp.pandapowerNet) -> pp.pandapowerNet:
