@@ -17,7 +17,7 @@ from gridctl.dispatch.network import add_network_block
 from gridctl.dispatch.result import plan_table
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
-from gridctl.flexible_loads import place
+from gridctl.flexible_loads import PlacedFlexLoad, place
 from gridctl.headroom import row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.process_loads import add_load_elements
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
     """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
-    net, storage_idx, process_idx = _checked_net(district)
+    net, storage_idx, process_idx, flex_loads = _checked_net(district)
     sgen = element_injections(district.groups, groups, "sgen")
     storage = pd.DataFrame(0.0, index=groups.index, columns=storage_idx)
     if table is not None:
@@ -40,7 +40,7 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
             storage[idx] = table[f"{b.cfg.id}.p_kw"].to_numpy()
     load = element_injections(district.groups, groups, "load")
     if table is not None:
-        for p in place(district.net, district.groups, district.config.assets)[0]:
+        for p in flex_loads:
             load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
     for idx, p in zip(process_idx, district.config.assets.process_load):
         load[idx] = 0.0 if table is None else table[f"{p.id}.p_kw"].to_numpy()
@@ -51,15 +51,17 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
 
-def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int]]:
-    """The district's net with one storage per battery and one load per process load, and their
-    indices (made once per district and net)."""
+def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int], list[PlacedFlexLoad]]:
+    """The district's net with one storage per battery and one load per process load, their
+    indices, and the flexible loads' elements (made once per district and net)."""
     units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
-    key = (units, [(p.id, p.bus) for p in district.config.assets.process_load])
+    assets = district.config.assets
+    key = (units, [(p.id, p.bus) for p in assets.process_load], [(a.id, a.load) for a in (*assets.ev_charger, *assets.heat_pump)])
     held = _CHECKED.get(district)
     if held is None or held[0] is not district.net or held[1] != key:
         net, storage_idx = with_storage(district.net, units)
-        held = _CHECKED[district] = (district.net, key, net, storage_idx, add_load_elements(net, district.config))
+        held = _CHECKED[district] = (district.net, key, net, storage_idx, add_load_elements(net, district.config),
+                                     place(district.net, district.groups, assets)[0])
     return held[2:]
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
 from pandapower.pypower.idx_bus import BASE_KV, BUS_TYPE, NONE
 
-from network_models.ac_model import BACKEND, copy_net, internal_model, solve_intervals
+from network_models.ac_model import BACKEND, copy_net, internal_model, model_memo, solve_intervals
 
 
 @dataclass
@@ -127,19 +127,45 @@ def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits:
 
 def _injection_change(net: pp.pandapowerNet, table: str, df: pd.DataFrame) -> np.ndarray:
     """Change of the internal bus injection (p.u., load-referenced) per interval from new element powers."""
-    el = net[table].loc[df.columns]
-    q_per_p = _power_factor(net[table]).reindex(df.columns).fillna(0.0).to_numpy()
-    factor = (el.scaling.to_numpy() if "scaling" in el else 1.0) * el.in_service.to_numpy()
-    sign = -1.0 if table in ("sgen", "gen") else 1.0  # generator-referenced tables inject
+    m = _injection_map(net, table, tuple(df.columns))
     p_mw = df.to_numpy() / 1000.0
-    dp = (p_mw - el.p_mw.to_numpy()) * factor * sign
-    q_mvar = el.q_mvar.to_numpy() if "q_mvar" in el else 0.0  # gen: reactive power is solved (PV bus)
-    dq = (p_mw * q_per_p - q_mvar) * factor * sign
-    rows = net._pd2ppc_lookups["bus"][el.bus.to_numpy()]
-    n_bus = len(net._ppc["internal"]["bus"])
-    out = np.zeros((len(df), n_bus), dtype=complex)
-    np.add.at(out.T, rows, (dp + 1j * dq).T)
-    return out / net._ppc["internal"]["baseMVA"]
+    dp = (p_mw - m.p0_mw) * m.factor
+    dq = (p_mw * m.q_per_p - m.q0_mvar) * m.factor
+    out = np.zeros((len(df), m.n_bus), dtype=complex)
+    np.add.at(out.T, m.rows, (dp + 1j * dq).T)
+    return out / m.base_mva
+
+
+@dataclass(frozen=True)
+class _InjectionMap:
+    """How the elements ``columns`` of one table of an internal model reach its bus injections."""
+
+    rows: np.ndarray  # internal bus of each element
+    factor: np.ndarray  # scaling * in service * sign (-1: generator-referenced)
+    p0_mw: np.ndarray
+    q0_mvar: np.ndarray | float
+    q_per_p: np.ndarray  # base-case power factor ratio
+    n_bus: int
+    base_mva: float
+
+
+def _injection_map(net: pp.pandapowerNet, table: str, columns: tuple) -> _InjectionMap:
+    """The :class:`_InjectionMap` of ``columns`` (made once per internal model, table and columns)."""
+    maps = model_memo(net)
+    key = ("injection", table, columns)
+    if key not in maps:
+        el = net[table].loc[list(columns)]
+        sign = -1.0 if table in ("sgen", "gen") else 1.0  # generator-referenced tables inject
+        scaling = el.scaling.to_numpy() if "scaling" in el else 1.0
+        maps[key] = _InjectionMap(
+            rows=net._pd2ppc_lookups["bus"][el.bus.to_numpy()],
+            factor=scaling * el.in_service.to_numpy() * sign,
+            p0_mw=el.p_mw.to_numpy(),
+            q0_mvar=el.q_mvar.to_numpy() if "q_mvar" in el else 0.0,  # gen: reactive power is solved (PV bus)
+            q_per_p=_power_factor(net[table]).reindex(list(columns)).fillna(0.0).to_numpy(),
+            n_bus=len(net._ppc["internal"]["bus"]),
+            base_mva=float(net._ppc["internal"]["baseMVA"]))
+    return maps[key]
 
 
 def _results(net: pp.pandapowerNet, index: pd.DatetimeIndex, V: np.ndarray, converged: np.ndarray,
@@ -149,7 +175,10 @@ def _results(net: pp.pandapowerNet, index: pd.DatetimeIndex, V: np.ndarray, conv
     energised = net.bus.in_service.to_numpy() & (ppci["bus"][lookup[net.bus.index], BUS_TYPE] != NONE)
     vm_df = pd.DataFrame(np.abs(V[:, lookup[net.bus.index[energised]]]), index=index,
                          columns=net.bus.index[energised])
-    rows, labels, rating = _branch_rows(net)
+    memo = model_memo(net)
+    if "branch_rows" not in memo:
+        memo["branch_rows"] = _branch_rows(net)
+    rows, labels, rating = memo["branch_rows"]
     br = ppci["branch"][rows]
     f, t = br[:, F_BUS].real.astype(int), br[:, T_BUS].real.astype(int)
     base = ppci["baseMVA"]

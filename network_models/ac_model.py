@@ -37,7 +37,7 @@ MODELS_KEPT = 2
 SOLUTIONS_KEPT = 1000  # per model: about 10 days of 15-minute intervals
 _TABLES = ("bus", "line", "trafo", "trafo3w", "switch", "ext_grid", "gen", "sgen", "load", "storage", "shunt",
            "impedance", "ward", "xward", "dcline")
-_MODELS: OrderedDict[str, tuple[pp.pandapowerNet, OrderedDict[bytes, np.ndarray]]] = OrderedDict()
+_MODELS: OrderedDict[str, tuple[pp.pandapowerNet, OrderedDict[bytes, np.ndarray], dict]] = OrderedDict()
 
 
 def copy_net(net: pp.pandapowerNet) -> pp.pandapowerNet:
@@ -78,10 +78,15 @@ def internal_model(net: pp.pandapowerNet) -> pp.pandapowerNet:
         pp.runpp(model, numba=False, max_iteration=30)
     except LoadflowNotConverged:
         raise NetworkError([NOT_CONVERGED]) from None
-    _MODELS[key] = (model, OrderedDict())
+    _MODELS[key] = (model, OrderedDict(), {})
     while len(_MODELS) > MODELS_KEPT:
         _MODELS.popitem(last=False)
     return model
+
+
+def model_memo(model: pp.pandapowerNet) -> dict:
+    """A dict kept with an :func:`internal_model` while it is cached, for what callers derive from it."""
+    return next((memo for m, _, memo in _MODELS.values() if m is model), {})
 
 
 def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -90,7 +95,7 @@ def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarr
     Returns voltages (NaN where not converged), convergence flags and how many rows needed a
     Newton-Raphson run (the others were solved before with the same injections).
     """
-    solved = next((s for m, s in _MODELS.values() if m is model), OrderedDict())
+    solved = next((s for m, s, _ in _MODELS.values() if m is model), OrderedDict())
     ppci = model._ppc["internal"]
     Ybus = ppci["Ybus"].tocsc()
     ref, pv, pq = (np.asarray(ppci[k], dtype=np.int64) for k in ("ref", "pv", "pq"))
