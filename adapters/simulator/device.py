@@ -47,6 +47,7 @@ class SimulatedDevice:
         self.clock = clock
         self.faults = faults or Faults()
         self.map = DeviceMap.build(list(self.models))
+        self._points: dict[tuple[int | str, str], PointDef] = {}
         self.image = RegisterImage(self.map)
         self.limits: dict[PointDef, tuple[float, float]] = {}
         self._t = clock.now()
@@ -63,7 +64,10 @@ class SimulatedDevice:
 
     # --- register helpers -------------------------------------------------------------------
     def pt(self, model: int | str, name: str) -> PointDef:
-        return self.map.point(model, name)
+        point = self._points.get((model, name))
+        if point is None:
+            point = self._points[(model, name)] = self.map.point(model, name)
+        return point
 
     def get(self, model: int | str, name: str) -> float | None:
         return self.image.get(self.pt(model, name))
