@@ -142,3 +142,29 @@ def test_a_day_of_persistent_decisions_matches_rebuilt_ones(demo_district):
     # one model for the whole day, rebuilt only when the network rows were re-centred
     recentred = interval_network_models(demo_district).recentres - recentred
     assert recentred > 0 and rolling.builds == 1 + recentred and rolling.updates == 7 - recentred
+
+
+def test_a_window_closed_in_the_held_model_asks_for_nothing_more(demo_district):
+    # the compressors' counter reads 20 kWh short of the plan, so their window's energy row asks
+    # for more than at the build; once the window (06:00-22:00) has closed, the held model's row
+    # must keep what its fixed intervals hold, not go back to the build's ask
+    rolling = RollingDispatch()
+    operation = None
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in demo_district.batteries}
+    end = DAY_START + pd.Timedelta(hours=24)
+    for hours in (16, 18, 20, 22, 23):
+        now = DAY_START + pd.Timedelta(hours=hours)
+        reports = reports_from_operation(demo_district.config, operation, now) if operation is not None else None
+        if reports and reports["compressors"].delivered_kwh > 0:
+            reports["compressors"] = dataclasses.replace(reports["compressors"],
+                                                         delivered_kwh=reports["compressors"].delivered_kwh - 20.0)
+        updates = rolling.updates
+        kept = decide(demo_district, now, soc, process_reports=reports, rolling=rolling, horizon_end=end)
+        if hours >= 22:  # the window has closed: still in place, and as a rebuild decides
+            assert rolling.updates == updates + 1
+            built = decide(demo_district, now, soc, process_reports=reports, horizon_end=end)
+            assert kept.plan.summary["objective"] == pytest.approx(built.plan.summary["objective"], rel=1e-6)
+        step = pd.Timedelta(hours=1 if hours >= 22 else 2)
+        plan = kept.plan.table.loc[now:now + step - pd.Timedelta(minutes=15)]
+        operation = plan if operation is None else pd.concat([operation, plan])
+        soc = {b: float(kept.plan.table.loc[now + step, f"{b}.soc_kwh"]) if now + step < end else soc[b] for b in soc}

@@ -5,7 +5,8 @@ what it planned, so it can serve a re-optimisation from interval ``k`` only when
 load did what was planned: the same running state at ``k`` held for as long (up to the longest
 minimum up/down time), and, in every window still open, the same starts. The energy delivered may
 differ (counters, ramps): the window's energy row then asks for the reported rest on top of what
-the fixed past intervals hold, as a rebuild would. Otherwise a new model is built.
+the fixed past intervals hold, as a rebuild would; a window already closed asks for what its fixed
+intervals hold (a rebuild has no row for it). Otherwise a new model is built.
 """
 
 from __future__ import annotations
@@ -36,14 +37,16 @@ def process_rows(d: IntradayDispatch, new_loads: list[ProcessLoadParams], k: int
         open_windows = [w for w in held.windows if w.end > k]
         if len(open_windows) != len(new.windows):
             return None
+        rest_kwh = dict(zip(open_windows, (nw.energy_kwh for nw in new.windows)))  # closed windows: nothing
         for w, nw in zip(open_windows, new.windows):
-            past = slice(w.start, max(w.start, k))
-            starts = None if w.starts_left is None else w.starts_left - int(planned["start"][past].sum() + 0.5)
+            starts = None if w.starts_left is None else w.starts_left - int(
+                planned["start"][w.start:max(w.start, k)].sum() + 0.5)
             if (max(w.start - k, 0), w.end - k, starts) != (nw.start, nw.end, nw.starts_left):
                 return None
-            i = held.windows.index(w)
+        for i, w in enumerate(held.windows):
+            past = slice(w.start, min(max(w.start, k), w.end))
             held_kwh = float(planned["p_kw"][past].sum()) * d.inp.dt_h - float(planned["ramp_kwh"][past].sum())
-            rhs[d.row_of[id(blk.energy[i])]] = nw.energy_kwh + held_kwh
+            rhs[d.row_of[id(blk.energy[i])]] = rest_kwh.get(w, 0.0) + held_kwh
     return rhs
 
 
