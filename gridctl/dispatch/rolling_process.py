@@ -41,10 +41,16 @@ def process_rows(d: IntradayDispatch, new_loads: list[ProcessLoadParams], k: int
             starts = None if w.starts_left is None else w.starts_left - int(planned["start"][past].sum() + 0.5)
             if (max(w.start - k, 0), w.end - k, starts) != (nw.start, nw.end, nw.starts_left):
                 return None
-            i = held.windows.index(w)
-            held_kwh = float(planned["p_kw"][past].sum()) * d.inp.dt_h - float(planned["ramp_kwh"][past].sum())
-            rhs[d.row_of[id(blk.energy[i])]] = nw.energy_kwh + held_kwh
+            rhs[d.row_of[id(blk.energy[held.windows.index(w)])]] = nw.energy_kwh + _held_kwh(d, planned, past)
+        for i, w in enumerate(held.windows):  # windows over: what was planned, nothing unserved (no row in a rebuild)
+            if w.end <= k:
+                rhs[d.row_of[id(blk.energy[i])]] = _held_kwh(d, planned, slice(w.start, w.end))
     return rhs
+
+
+def _held_kwh(d: IntradayDispatch, planned: dict[str, np.ndarray], past: slice) -> float:
+    """Energy (kWh) the held plan delivers in the intervals ``past``."""
+    return float(planned["p_kw"][past].sum()) * d.inp.dt_h - float(planned["ramp_kwh"][past].sum())
 
 
 def _planned(d: IntradayDispatch, held: ProcessLoadParams) -> dict[str, np.ndarray]:
