@@ -312,7 +312,7 @@ def plan_horizon(
         if rolling is not None:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
                                cfg.dispatch.recommit_h, renew)
-            model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
+            model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, dict(rs.extension or {})
             result.objective = rs.objective
             table = rs.table(plan_table)
             found = [v for v in violations(model, rs.window.index)

@@ -121,17 +121,22 @@ def row_bounds(data: NetworkData) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return v_lo, v_hi, -cap - pt.p_kw, cap - pt.p_kw
 
 
-def _groups(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, x_lo: np.ndarray, x_hi: np.ndarray,
-            margin: float = 0.0):
-    """The rows the flexibility can push past a limit (finite bounds its reach crosses, or comes
-    within ``margin`` times the band of), grouped: rows of one interval with the same
-    sensitivities (e.g. cable sections in series with the same assets below them) are one row with
-    the tightest bounds. Returns every kept row's interval, element and group, and each group's
-    first kept row and bounds."""
+def _within_reach(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, x_lo: np.ndarray, x_hi: np.ndarray,
+                  margin: float = 0.0) -> np.ndarray:
+    """(T, n_element) whether the flexibility can push a row past a finite bound (or to within
+    ``margin`` times its band of one)."""
     reach_lo, reach_hi = _reach(sens, x_lo, x_hi)
-    sens = np.broadcast_to(sens, (len(lo), *sens.shape[1:]))
     near = margin * (hi - lo)
-    tt, ee = np.nonzero(np.isfinite(lo) & np.isfinite(hi) & ((reach_lo < lo + near) | (reach_hi > hi - near)))
+    return np.isfinite(lo) & np.isfinite(hi) & ((reach_lo < lo + near) | (reach_hi > hi - near))
+
+
+def _groups(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, keep: np.ndarray):
+    """The rows ``keep`` marks, grouped: rows of one interval with the same sensitivities (e.g.
+    cable sections in series with the same assets below them) are one row with the tightest
+    bounds. Returns every kept row's interval, element and group, and each group's first kept row
+    and bounds."""
+    sens = np.broadcast_to(sens, (len(lo), *sens.shape[1:]))
+    tt, ee = np.nonzero(keep)
     if len(tt) == 0:
         return tt, ee, tt, tt, lo[tt, ee], hi[tt, ee]
     key = np.column_stack([tt, np.round(sens[tt, ee], 12)])
@@ -163,10 +168,11 @@ def _row(terms: tuple, s: np.ndarray, const: np.ndarray, lo: float, hi: float, b
 
 def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, margin: float = 0.0) -> dict:
     """(Re)place ``m.network`` with the rows of ``data`` and add its slack penalties to the objective.
-    ``margin`` also keeps rows out of the flexibility's reach by less than that share of their
-    band (spare rows :func:`renew_network_block` can give to rows that come within reach).
+    ``margin`` adds spare rows, without bounds, after them: one per group of rows out of the
+    flexibility's reach by less than that share of their band (:func:`renew_network_block` gives
+    them to rows that come within reach).
 
-    Returns the number of voltage and thermal rows built.
+    Returns the number of voltage and thermal rows built (spare rows not counted).
     """
     remove_network_block(m)
     buses = _buses(m, data)
@@ -175,10 +181,17 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, marg
         terms, const, x_lo, x_hi = flex_terms(m, buses)
         blk = m.network = pyo.Block()
         blk.row_keys = {}  # per kind: interval and element of each row
+        blk.row_counts = counts  # rows with bounds (of the intervals renewed, after a renewal)
         penalty_terms = []
         for kind, sens, lo, hi, unit, price, names in _kinds(data):
-            tt, ee, _, first, lo_k, hi_k = _groups(sens, lo, hi, x_lo, x_hi, margin)
+            keep = _within_reach(sens, lo, hi, x_lo, x_hi)
+            tt, ee, _, first, lo_k, hi_k = _groups(sens, lo, hi, keep)
             tt, ee = tt[first], ee[first]
+            counts[f"{kind}_rows"] = len(tt)
+            if margin > 0:
+                ts, es, _, spare, _, _ = _groups(sens, lo, hi, _within_reach(sens, lo, hi, x_lo, x_hi, margin) & ~keep)
+                tt, ee = np.concatenate([tt, ts[spare]]), np.concatenate([ee, es[spare]])
+                lo_k, hi_k = (np.concatenate([b, np.full(len(spare), np.nan)]) for b in (lo_k, hi_k))
             sens = np.broadcast_to(sens, (len(terms), *sens.shape[1:]))
             idx = range(len(tt))
             labels = {i: f"{names[e]} interval {t}" for i, (t, e) in enumerate(zip(tt, ee))}
@@ -191,7 +204,6 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, marg
             blk.add_component(f"{kind}_rows", pyo.Constraint(idx, rule=lambda _, i, rows=exprs: rows[i]))
             blk.row_keys[kind] = (tt, ee)
             penalty_terms += [(price * dt_h, v) for i in idx for v in (below[i], above[i])]
-            counts[f"{kind}_rows"] = len(exprs)
         blk.penalty = pyo.Expression(expr=LinearExpression(
             constant=0.0, linear_coefs=[p for p, _ in penalty_terms], linear_vars=[v for _, v in penalty_terms]))
         m.__dict__["_objective_without_network"] = m.objective.expr
@@ -201,12 +213,12 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, marg
 
 def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> list | None:
     """Write ``data`` (a linear model of intervals ``start`` on, e.g. re-centred) into the rows
-    ``m.network`` holds for those intervals, in place. Rows :func:`add_network_block` would keep
-    now take their own row if the model holds it, else a row of the same interval and kind it would
-    not keep (all rows of an interval are on the same variables); each row takes its element's new
-    sensitivities and the bounds of its group (its own bounds, out of the flexibility's reach, when
-    it would not be kept). Returns the rows rewritten, or None (nothing written) when an interval
-    has fewer rows than it would keep now."""
+    ``m.network`` holds for those intervals, in place, so they bound what a new block of ``data``
+    would: each row :func:`add_network_block` would build now takes its own row if the model holds
+    it, else a row of the same interval and kind it would not build (all rows of an interval are
+    on the same variables); every row takes its element's new sensitivities, and the rows no
+    longer needed lose their bounds. Returns the rows rewritten, or None (nothing written) when an
+    interval has fewer rows than it would build now."""
     buses = _buses(m, data)
     blk = m.network
     with PauseGC():
@@ -215,7 +227,7 @@ def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> 
         writes, keys = [], {}
         for kind, sens, lo, hi, _, _, names in _kinds(data):
             held_t, held_e = blk.row_keys[kind]
-            tt, ee, group, first, lo_g, hi_g = _groups(sens, lo, hi, x_lo, x_hi)
+            tt, ee, group, first, lo_g, hi_g = _groups(sens, lo, hi, _within_reach(sens, lo, hi, x_lo, x_hi))
             of = np.full(lo.shape, -1)
             of[tt, ee] = group
             rows = np.flatnonzero(held_t >= start)
@@ -225,19 +237,19 @@ def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> 
                 return None
             e, row_group = slots
             sens = np.broadcast_to(sens, (len(terms), *sens.shape[1:]))
-            row_lo = np.where(row_group >= 0, np.append(lo_g, np.nan)[row_group], lo[t, e])
-            row_hi = np.where(row_group >= 0, np.append(hi_g, np.nan)[row_group], hi[t, e])
+            row_lo, row_hi = (np.append(b, np.nan)[row_group] for b in (lo_g, hi_g))  # -1: no bounds
             cons = getattr(blk, f"{kind}_rows")
             below, above = getattr(blk, f"{kind}_below"), getattr(blk, f"{kind}_above")
             writes += [(cons[i], _row(terms[t[n]], sens[t[n], e[n]], const[t[n]], row_lo[n], row_hi[n],
                                       below[i], above[i])) for n, i in enumerate(rows.tolist())]
             new_e = held_e.copy()
             new_e[rows] = e
-            keys[kind] = (held_t, new_e, {int(i): f"{names[new_e[i]]} interval {held_t[i]}" for i in rows})
+            keys[kind] = (held_t, new_e, {int(i): f"{names[new_e[i]]} interval {held_t[i]}" for i in rows}, len(first))
         for con, row in writes:
             con.set_value(row)
-        for kind, (held_t, new_e, labels) in keys.items():
+        for kind, (held_t, new_e, labels, n_rows) in keys.items():
             blk.row_keys[kind] = (held_t, new_e)
+            blk.row_counts[f"{kind}_rows"] = n_rows
             for soft in registry(m):
                 if soft.slack.parent_block() is blk and soft.limit == kind:
                     soft.labels.update(labels)
@@ -245,20 +257,24 @@ def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> 
 
 
 def _slots(t: np.ndarray, e: np.ndarray, of: np.ndarray, first_t: np.ndarray, first_e: np.ndarray):
-    """Elements and groups for rows at intervals ``t`` holding elements ``e`` such that every group
-    (``of``: group of each interval and element, -1 for none; ``first_t``, ``first_e``: its first
-    row) has a row: a row of no group takes a group without a row at its interval. None when an
-    interval has too few rows."""
+    """Elements and groups (-1: none) for rows at intervals ``t`` holding elements ``e`` such that
+    every group (``of``: group of each interval and element, -1 for none; ``first_t``, ``first_e``:
+    its first row) has one row: the first row of its group, else a row of no group (or a second
+    of one) at its interval. None when an interval has too few rows."""
     e = e.copy()
     group = of[t, e]
+    _, own = np.unique(group, return_index=True)
+    spare = np.ones(len(group), dtype=bool)
+    spare[own] = False
+    group[spare | (group < 0)] = -1
     free: dict[int, list[int]] = {}
     for n in np.flatnonzero(group < 0):
         free.setdefault(int(t[n]), []).append(n)
     for g in np.setdiff1d(np.arange(len(first_t)), group):
-        spare = free.get(int(first_t[g]))
-        if not spare:
+        rows = free.get(int(first_t[g]))
+        if not rows:
             return None
-        n = spare.pop()
+        n = rows.pop()
         e[n], group[n] = first_e[g], g
     return e, group
 

@@ -62,7 +62,7 @@ class RollingSolve:
     rebuilt: bool
     build_s: float  # build (and hand-over) of a new model, or writing the new inputs into the held one
     objective: float  # objective of the horizon ``[now, end)`` alone (fixed past intervals left out)
-    extension: object  # what ``extend`` returned when the held model was built (e.g. network row counts)
+    extension: object  # what ``extend`` returned when the held model was built (e.g. network row counts, kept by ``renew``)
 
     def table(self, plan_table: Callable) -> pd.DataFrame:
         """The plan table of the horizon (``plan_table(model, inputs)`` cut at the start)."""
