@@ -14,15 +14,18 @@ rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo
 Process loads make a decision a MIP. Between re-commitments, an in-place re-optimisation holds
 their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
 everything else, their power included, as an LP warm from the last basis: the commitment is
-re-solved (a MIP) at every model build, once ``recommit_h`` hours have passed since the last, and
-whenever the held commitment leaves the LP without a solution. Each MIP solve is followed by the
+re-solved (a MIP) at every model build, after network rows were renewed, once ``recommit_h`` hours
+have passed since the last, and whenever the held commitment leaves the LP without a solution. Each MIP solve is followed by the
 LP of its commitment, whose basis the next held re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
 row for (its arrival or departure moved), or a process load reports a state the held plan did
 not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each
-build; re-optimisations keep them until the rows are re-centred (:mod:`gridctl.network_plan`).
+build. When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new
+coefficients and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
+:meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
+interval needs more rows than the held model has for it.
 """
 
 from __future__ import annotations
