@@ -14,9 +14,10 @@ rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo
 Process loads make a decision a MIP. Between re-commitments, an in-place re-optimisation holds
 their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
 everything else, their power included, as an LP warm from the last basis: the commitment is
-re-solved (a MIP) at every model build, after network rows were renewed, once ``recommit_h`` hours
-have passed since the last, and whenever the held commitment leaves the LP without a solution. Each MIP solve is followed by the
-LP of its commitment, whose basis the next held re-optimisations start from.
+re-solved (a MIP) at every model build, after network rows were renewed, once ``recommit_h``
+hours have passed since the last, and whenever the held commitment leaves the LP without a
+solution. Each MIP solve is followed by the LP of its commitment, whose basis the next held
+re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
@@ -65,7 +66,7 @@ class RollingSolve:
     rebuilt: bool
     build_s: float  # build (and hand-over) of a new model, or writing the new inputs into the held one
     objective: float  # objective of the horizon ``[now, end)`` alone (fixed past intervals left out)
-    extension: object  # what ``extend`` returned when the held model was built (e.g. network row counts, kept by ``renew``)
+    extension: object  # what ``extend`` returned at the build (e.g. network row counts; ``renew`` updates them)
 
     def table(self, plan_table: Callable) -> pd.DataFrame:
         """The plan table of the horizon (``plan_table(model, inputs)`` cut at the start)."""
