@@ -129,7 +129,7 @@ class IntervalNetworkModels:
         """Re-linearise around the forecast ``issued`` now when an interval of the next ``every_h``
         hours of ``index`` holds a model made more than ``2 * every_h`` hours before it starts: then
         every interval of the next ``2 * every_h`` hours gets a new model (``every_h`` 0: never).
-        Returns whether any model changed (a held model with the old rows must be rebuilt)."""
+        Returns whether any model changed (a held model's rows must be renewed)."""
         if every_h <= 0 or self._buses is None:
             return False
         lead = pd.Timedelta(hours=every_h)

@@ -13,9 +13,13 @@ from pandapower import pandapowerNet
 
 from gridctl.dispatch.ac_loop import LoopResult, solve_network_aware
 from gridctl.dispatch.inputs import DispatchInputs
-from gridctl.dispatch.network import add_network_block
+from gridctl.dispatch.network import (
+    RENEW_MARGIN,
+    NetworkData,
+    add_network_block,
+    renew_network_block,
+)
 from gridctl.dispatch.result import plan_table
-from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.flexible_loads import PlacedFlexLoad, place
 from gridctl.headroom import row_groups
@@ -66,22 +70,27 @@ def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int
 
 
 _CHECKED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()
+Extend = Callable[[pyo.ConcreteModel], dict]
+Renew = Callable[[pyo.ConcreteModel, int], list | None]
 
 
-def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs,
-                          rolling: RollingDispatch | None) -> Callable[[pyo.ConcreteModel], dict]:
-    """``extend`` adding the network rows of a re-optimisation: each interval's first linearisation,
-    re-centred around the latest forecast every ``[network] recentre_h`` hours (a held model with
-    the old rows is then rebuilt), around loads at ``[dispatch] load_quantile``; no AC loop."""
+def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs) -> tuple[Extend, Renew | None]:
+    """``extend`` adding the network rows of a re-optimisation (each interval's first
+    linearisation, around loads at ``[dispatch] load_quantile``; no AC loop) and, when this
+    re-optimisation re-centred them around the latest forecast (every ``[network] recentre_h``
+    hours), ``renew`` writing the re-centred rows into a held model (else None)."""
     models = interval_network_models(district)
 
     def base_ac(new: pd.DatetimeIndex) -> AcCheckResult:
         return check_schedule(district, row_groups(district, fc, new), zero_flex_table(inp).loc[new])
 
-    if models.recentre(district, inp.index, fc.issue_time, base_ac, district.config.network.recentre_h) and rolling:
-        rolling.held = None
-    return lambda m: add_network_block(m, models.network_data(district, m, inp.index, base_ac, fc.issue_time),
-                                       inp.dt_h)
+    def data(m: pyo.ConcreteModel) -> NetworkData:
+        return models.network_data(district, m, inp.index, base_ac, fc.issue_time)
+
+    every_h = district.config.network.recentre_h
+    recentred = models.recentre(district, inp.index, fc.issue_time, base_ac, every_h)
+    return (lambda m: add_network_block(m, data(m), inp.dt_h, RENEW_MARGIN if every_h > 0 else 0.0),
+            (lambda m, k: renew_network_block(m, data(m), k)) if recentred else None)
 
 
 def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model) -> LoopResult:

@@ -308,11 +308,11 @@ def plan_horizon(
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
-        extend = intraday_network_rows(district, fc, inp, rolling) if constrained else None
+        extend, renew = intraday_network_rows(district, fc, inp) if constrained else (None, None)
         if rolling is not None:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
-                               cfg.dispatch.recommit_h)
-            model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, rs.extension or {}
+                               cfg.dispatch.recommit_h, renew)
+            model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, dict(rs.extension or {})
             result.objective = rs.objective
             table = rs.table(plan_table)
             found = [v for v in violations(model, rs.window.index)

@@ -200,6 +200,24 @@ class IntradayDispatch:
         self._row_rhs = dict(row_rhs or {})
         self._refresh({id(p) for p, _ in values})
 
+    def rewrite_rows(self, cons: list) -> None:
+        """Write the numbers of constraints changed in place (``con.set_value``: a ``LinearExpression``
+        body over the variables the row was built on, no mutable parameters) into HiGHS: their
+        coefficients and bounds; the basis is kept."""
+        ids = {id(c) for c in cons}
+        for i, r in enumerate(self.repn.rows):
+            if id(r.constraint) not in ids:
+                continue
+            con = r.constraint
+            body = con.body
+            for v, a in zip(body.linear_vars, body.linear_coefs):
+                self.h.changeCoeff(i, self.col_of[id(v)], float(a))
+            if r.bound_type <= 0:
+                self.row_lo[i] = float(con.lower) - body.constant
+            if r.bound_type >= 0:
+                self.row_hi[i] = float(con.upper) - body.constant
+        self._apply_bounds()
+
     def past_sum(self, cols: list[int]) -> float:
         """Sum of the last solution over ``cols`` (what fixed columns hold)."""
         return float(self._x[cols].sum()) if cols else 0.0

@@ -16,6 +16,12 @@ one ``LinearExpression`` over the assets' variables (garbage collection paused).
 Limits are soft (:mod:`gridctl.dispatch.soft`, ``voltage`` and ``thermal``), priced far above any
 emission or cost gain, so a limit the flexibility cannot restore yields a plan and a report
 instead of an infeasible model.
+
+A new linear model of a held model's intervals (re-centred, :mod:`gridctl.network_plan`) is
+written into its rows in place (:func:`renew_network_block`; same variables, new coefficients
+and bounds, then :meth:`~gridctl.dispatch.intraday.IntradayDispatch.rewrite_rows`). A block
+built with a ``margin`` also holds rows just out of reach, which rows that come within reach
+under the new model take over; when an interval has too few, the model is rebuilt.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from network_models.linear import LinearGrid, OperatingPoint
 
 PENALTY_PER_PU_H = 1e7  # objective units per p.u. of voltage violation and hour
 PENALTY_PER_KWH = 100.0  # objective units per kW of flow above a thermal cap and hour
+RENEW_MARGIN = 0.05  # rows kept out of reach by less than this share of their band, for re-centring in place
 
 
 @dataclass(frozen=True)
@@ -114,12 +121,24 @@ def row_bounds(data: NetworkData) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return v_lo, v_hi, -cap - pt.p_kw, cap - pt.p_kw
 
 
-def _merge_parallel(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, tt: np.ndarray, ee: np.ndarray):
-    """Rows of one interval with the same sensitivities (e.g. cable sections in series with the same
-    assets below them) are one row with the tightest bounds; returns the first row of each group
-    and the merged bounds."""
+def _within_reach(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, x_lo: np.ndarray, x_hi: np.ndarray,
+                  margin: float = 0.0) -> np.ndarray:
+    """(T, n_element) whether the flexibility can push a row past a finite bound (or to within
+    ``margin`` times its band of one)."""
+    reach_lo, reach_hi = _reach(sens, x_lo, x_hi)
+    near = margin * (hi - lo)
+    return np.isfinite(lo) & np.isfinite(hi) & ((reach_lo < lo + near) | (reach_hi > hi - near))
+
+
+def _groups(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, keep: np.ndarray):
+    """The rows ``keep`` marks, grouped: rows of one interval with the same sensitivities (e.g.
+    cable sections in series with the same assets below them) are one row with the tightest
+    bounds. Returns every kept row's interval, element and group, and each group's first kept row
+    and bounds."""
+    sens = np.broadcast_to(sens, (len(lo), *sens.shape[1:]))
+    tt, ee = np.nonzero(keep)
     if len(tt) == 0:
-        return tt, ee, lo[tt, ee], hi[tt, ee]
+        return tt, ee, tt, tt, lo[tt, ee], hi[tt, ee]
     key = np.column_stack([tt, np.round(sens[tt, ee], 12)])
     _, first, group = np.unique(key, axis=0, return_index=True, return_inverse=True)
     group = group.reshape(-1)
@@ -127,56 +146,144 @@ def _merge_parallel(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray, tt: np.nda
     hi_g = np.full(len(first), np.inf)
     np.maximum.at(lo_g, group, lo[tt, ee])
     np.minimum.at(hi_g, group, hi[tt, ee])
-    return tt[first], ee[first], lo_g, hi_g
+    return tt, ee, group, first, lo_g, hi_g
 
 
-def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float) -> dict:
+def _kinds(data: NetworkData):
+    """Per row kind: name, sensitivities, bounds, unit, price per unit and hour, element names."""
+    g = data.grid
+    v_lo, v_hi, p_lo, p_hi = row_bounds(data)
+    return (("voltage", g.dvm, v_lo, v_hi, "p.u.", PENALTY_PER_PU_H, [f"bus {b}" for b in g.buses]),
+            ("thermal", g.dpf, p_lo, p_hi, "kW", PENALTY_PER_KWH, g.branches))
+
+
+def _row(terms: tuple, s: np.ndarray, const: np.ndarray, lo: float, hi: float, below, above) -> tuple:
+    """``(lower, body, upper)`` of a row with sensitivities ``s`` over one interval's flexibility."""
+    vars_t, cols, coefs = terms
+    c = float(s @ const)
+    body = LinearExpression(constant=0.0, linear_coefs=[*(s[cols] * coefs).tolist(), 1.0, -1.0],
+                            linear_vars=[*vars_t, below, above])
+    return (float(lo) - c if np.isfinite(lo) else -np.inf), body, (float(hi) - c if np.isfinite(hi) else np.inf)
+
+
+def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, margin: float = 0.0) -> dict:
     """(Re)place ``m.network`` with the rows of ``data`` and add its slack penalties to the objective.
+    ``margin`` adds spare rows, without bounds, after them: one per group of rows out of the
+    flexibility's reach by less than that share of their band (:func:`renew_network_block` gives
+    them to rows that come within reach).
 
-    Returns the number of voltage and thermal rows built.
+    Returns the number of voltage and thermal rows built (spare rows not counted).
     """
     remove_network_block(m)
-    buses = list(m.FLEX_BUS)
-    g = data.grid
-    if list(g.inj_buses) != buses:
-        raise ValueError(f"linear model injection buses {list(g.inj_buses)} differ from the model's {buses}")
+    buses = _buses(m, data)
     counts = {}
     with PauseGC():
         terms, const, x_lo, x_hi = flex_terms(m, buses)
-        v_lo, v_hi, p_lo, p_hi = row_bounds(data)
-        n_t = len(terms)
         blk = m.network = pyo.Block()
+        blk.row_keys = {}  # per kind: interval and element of each row
+        blk.row_counts = counts  # rows with bounds (of the intervals renewed, after a renewal)
         penalty_terms = []
-        for kind, sens, lo, hi, unit, price, names in (
-            ("voltage", g.dvm, v_lo, v_hi, "p.u.", PENALTY_PER_PU_H, [f"bus {b}" for b in g.buses]),
-            ("thermal", g.dpf, p_lo, p_hi, "kW", PENALTY_PER_KWH, g.branches),
-        ):
-            reach_lo, reach_hi = _reach(sens, x_lo, x_hi)
-            sens = np.broadcast_to(sens, (n_t, *sens.shape[1:]))
-            keep = np.isfinite(lo) & np.isfinite(hi) & ((reach_lo < lo) | (reach_hi > hi))
-            tt, ee, lo_k, hi_k = _merge_parallel(sens, lo, hi, *np.nonzero(keep))
+        for kind, sens, lo, hi, unit, price, names in _kinds(data):
+            keep = _within_reach(sens, lo, hi, x_lo, x_hi)
+            tt, ee, _, first, lo_k, hi_k = _groups(sens, lo, hi, keep)
+            tt, ee = tt[first], ee[first]
+            counts[f"{kind}_rows"] = len(tt)
+            if margin > 0:
+                ts, es, _, spare, _, _ = _groups(sens, lo, hi, _within_reach(sens, lo, hi, x_lo, x_hi, margin) & ~keep)
+                tt, ee = np.concatenate([tt, ts[spare]]), np.concatenate([ee, es[spare]])
+                lo_k, hi_k = (np.concatenate([b, np.full(len(spare), np.nan)]) for b in (lo_k, hi_k))
+            sens = np.broadcast_to(sens, (len(terms), *sens.shape[1:]))
             idx = range(len(tt))
             labels = {i: f"{names[e]} interval {t}" for i, (t, e) in enumerate(zip(tt, ee))}
             below = add_slack(blk, f"{kind}_below", idx, limit=kind, asset=None, unit=unit, penalty=price * dt_h,
                               labels=labels)
             above = add_slack(blk, f"{kind}_above", idx, limit=kind, asset=None, unit=unit, penalty=price * dt_h,
                               labels=labels)
-            exprs = []
-            for i, (t, e) in enumerate(zip(tt, ee)):
-                vars_t, cols, coefs = terms[t]
-                s = sens[t, e]
-                c = float(s @ const[t])
-                body = LinearExpression(constant=0.0, linear_coefs=[*(s[cols] * coefs).tolist(), 1.0, -1.0],
-                                        linear_vars=[*vars_t, below[i], above[i]])
-                exprs.append((float(lo_k[i]) - c, body, float(hi_k[i]) - c))
+            exprs = [_row(terms[t], sens[t, e], const[t], lo_k[i], hi_k[i], below[i], above[i])
+                     for i, (t, e) in enumerate(zip(tt, ee))]
             blk.add_component(f"{kind}_rows", pyo.Constraint(idx, rule=lambda _, i, rows=exprs: rows[i]))
+            blk.row_keys[kind] = (tt, ee)
             penalty_terms += [(price * dt_h, v) for i in idx for v in (below[i], above[i])]
-            counts[f"{kind}_rows"] = len(exprs)
         blk.penalty = pyo.Expression(expr=LinearExpression(
             constant=0.0, linear_coefs=[p for p, _ in penalty_terms], linear_vars=[v for _, v in penalty_terms]))
         m.__dict__["_objective_without_network"] = m.objective.expr
         m.objective.set_value(m.objective.expr + blk.penalty)
     return counts
+
+
+def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> list | None:
+    """Write ``data`` (a linear model of intervals ``start`` on, e.g. re-centred) into the rows
+    ``m.network`` holds for those intervals, in place, so they bound what a new block of ``data``
+    would: each row :func:`add_network_block` would build now takes its own row if the model holds
+    it, else a row of the same interval and kind it would not build (all rows of an interval are
+    on the same variables); every row takes its element's new sensitivities, and the rows no
+    longer needed lose their bounds. Returns the rows rewritten, or None (nothing written) when an
+    interval has fewer rows than it would build now."""
+    buses = _buses(m, data)
+    blk = m.network
+    with PauseGC():
+        terms, const, x_lo, x_hi = flex_terms(m, buses)
+        terms, const, x_lo, x_hi = terms[start:], const[start:], x_lo[start:], x_hi[start:]
+        writes, keys = [], {}
+        for kind, sens, lo, hi, _, _, names in _kinds(data):
+            held_t, held_e = blk.row_keys[kind]
+            tt, ee, group, first, lo_g, hi_g = _groups(sens, lo, hi, _within_reach(sens, lo, hi, x_lo, x_hi))
+            of = np.full(lo.shape, -1)
+            of[tt, ee] = group
+            rows = np.flatnonzero(held_t >= start)
+            t = held_t[rows] - start
+            slots = _slots(t, held_e[rows], of, tt[first], ee[first])
+            if slots is None:
+                return None
+            e, row_group = slots
+            sens = np.broadcast_to(sens, (len(terms), *sens.shape[1:]))
+            row_lo, row_hi = (np.append(b, np.nan)[row_group] for b in (lo_g, hi_g))  # -1: no bounds
+            cons = getattr(blk, f"{kind}_rows")
+            below, above = getattr(blk, f"{kind}_below"), getattr(blk, f"{kind}_above")
+            writes += [(cons[i], _row(terms[t[n]], sens[t[n], e[n]], const[t[n]], row_lo[n], row_hi[n],
+                                      below[i], above[i])) for n, i in enumerate(rows.tolist())]
+            new_e = held_e.copy()
+            new_e[rows] = e
+            keys[kind] = (held_t, new_e, {int(i): f"{names[new_e[i]]} interval {held_t[i]}" for i in rows}, len(first))
+        for con, row in writes:
+            con.set_value(row)
+        for kind, (held_t, new_e, labels, n_rows) in keys.items():
+            blk.row_keys[kind] = (held_t, new_e)
+            blk.row_counts[f"{kind}_rows"] = n_rows
+            for soft in registry(m):
+                if soft.slack.parent_block() is blk and soft.limit == kind:
+                    soft.labels.update(labels)
+    return [con for con, _ in writes]
+
+
+def _slots(t: np.ndarray, e: np.ndarray, of: np.ndarray, first_t: np.ndarray, first_e: np.ndarray):
+    """Elements and groups (-1: none) for rows at intervals ``t`` holding elements ``e`` such that
+    every group (``of``: group of each interval and element, -1 for none; ``first_t``, ``first_e``:
+    its first row) has one row: the first row of its group, else a row of no group (or a second
+    of one) at its interval. None when an interval has too few rows."""
+    e = e.copy()
+    group = of[t, e]
+    _, own = np.unique(group, return_index=True)
+    spare = np.ones(len(group), dtype=bool)
+    spare[own] = False
+    group[spare | (group < 0)] = -1
+    free: dict[int, list[int]] = {}
+    for n in np.flatnonzero(group < 0):
+        free.setdefault(int(t[n]), []).append(n)
+    for g in np.setdiff1d(np.arange(len(first_t)), group):
+        rows = free.get(int(first_t[g]))
+        if not rows:
+            return None
+        n = rows.pop()
+        e[n], group[n] = first_e[g], g
+    return e, group
+
+
+def _buses(m: pyo.ConcreteModel, data: NetworkData) -> list:
+    buses = list(m.FLEX_BUS)
+    if list(data.grid.inj_buses) != buses:
+        raise ValueError(f"linear model injection buses {list(data.grid.inj_buses)} differ from the model's {buses}")
+    return buses
 
 
 def remove_network_block(m: pyo.ConcreteModel) -> None:

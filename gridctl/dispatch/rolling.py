@@ -14,15 +14,19 @@ rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo
 Process loads make a decision a MIP. Between re-commitments, an in-place re-optimisation holds
 their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
 everything else, their power included, as an LP warm from the last basis: the commitment is
-re-solved (a MIP) at every model build, once ``recommit_h`` hours have passed since the last, and
-whenever the held commitment leaves the LP without a solution. Each MIP solve is followed by the
-LP of its commitment, whose basis the next held re-optimisations start from.
+re-solved (a MIP) at every model build, after network rows were renewed, once ``recommit_h``
+hours have passed since the last, and whenever the held commitment leaves the LP without a
+solution. Each MIP solve is followed by the LP of its commitment, whose basis the next held
+re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings) or when an EV session appears that the held model has no
 row for (its arrival or departure moved), or a process load reports a state the held plan did
 not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each
-build; re-optimisations keep them until the rows are re-centred (:mod:`gridctl.network_plan`).
+build. When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new
+coefficients and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
+:meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
+interval needs more rows than the held model has for it.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class RollingSolve:
     rebuilt: bool
     build_s: float  # build (and hand-over) of a new model, or writing the new inputs into the held one
     objective: float  # objective of the horizon ``[now, end)`` alone (fixed past intervals left out)
-    extension: object  # what ``extend`` returned when the held model was built (e.g. network row counts)
+    extension: object  # what ``extend`` returned at the build (e.g. network row counts; ``renew`` updates them)
 
     def table(self, plan_table: Callable) -> pd.DataFrame:
         """The plan table of the horizon (``plan_table(model, inputs)`` cut at the start)."""
@@ -78,20 +82,25 @@ class RollingDispatch:
         self.extension: object = None
         self.builds = 0
         self.updates = 0
+        self.renewals = 0  # in-place updates that rewrote rows (``renew``)
         self.committed_at: pd.Timestamp | None = None  # horizon start of the last MIP solve
 
     def solve(self, inp: DispatchInputs, extend: Callable[[pyo.ConcreteModel], object] | None = None,
               context: object = None, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
-              recommit_h: float = 0.0) -> RollingSolve:
+              recommit_h: float = 0.0, renew: Callable[[pyo.ConcreteModel, int], list | None] | None = None,
+              ) -> RollingSolve:
         """Optimise ``inp``'s horizon in the held model when it covers it, else in a new one
         (``extend`` adds rows, e.g. the network's, to a new model before its hand-over; a
         ``context`` (e.g. another district) or solver settings other than the last ones always
-        build a new model). In place, process loads keep the last commitment for ``recommit_h``
-        hours (0: every decision re-solves it)."""
+        build a new model). ``renew(model, k)`` rewrites rows of the held model in place (e.g.
+        re-centred network rows; ``k``: index of ``inp``'s first interval there) and returns the
+        constraints it changed, or None when it cannot (a new model is built then). In place,
+        process loads keep the last commitment for ``recommit_h`` hours (0: every decision
+        re-solves it) unless rows were renewed."""
         t0 = time.perf_counter()
         context = (context, time_limit_s, mip_gap)
         k = self._offset(inp) if _same(context, self.context) else None
-        rebuilt = k is None or not self._write(inp, k)
+        rebuilt = k is None or not self._write(inp, k) or not self._renew(renew, k)
         if rebuilt:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
@@ -104,7 +113,7 @@ class RollingDispatch:
         d = self.held
         now = inp.index[0]
         commits = recommit_h > 0 and len(inp.process_loads) > 0
-        holding = (commits and not rebuilt and self.committed_at is not None
+        holding = (commits and not rebuilt and renew is None and self.committed_at is not None
                    and now - self.committed_at < pd.Timedelta(hours=recommit_h))
         d.hold(d.commitment() if holding else None)
         build_s = time.perf_counter() - t0
@@ -128,6 +137,17 @@ class RollingDispatch:
                 raise
         d.hold(None)
         return d.solve()
+
+    def _renew(self, renew: Callable[[pyo.ConcreteModel, int], list | None] | None, k: int) -> bool:
+        """Rewrite the held model's rows ``renew`` changes (True), or False when it cannot."""
+        if renew is None:
+            return True
+        cons = renew(self.held.model, k)
+        if cons is None:
+            return False
+        self.held.rewrite_rows(cons)
+        self.renewals += 1
+        return True
 
     def _offset(self, inp: DispatchInputs) -> int | None:
         """Position of ``inp``'s horizon in the held model's, when it is a tail of it with the same statics."""
