@@ -111,16 +111,16 @@ class District:
             out.append(PlacedPv(p, idx, int(self.net.sgen.bus[idx]), row.series_id, float(row.share)))
         return out
 
-    @property
+    @cached_property
     def load_series(self) -> list[str]:
         return sorted(self.groups.series_id[self.groups.table == "load"].unique())
 
-    @property
+    @cached_property
     def pv_series(self) -> list[str]:
         """Every local generation series (PV and other kinds; generator-referenced kW)."""
         return sorted(self.groups.series_id[self.groups.table != "load"].unique())
 
-    @property
+    @cached_property
     def solar_series(self) -> list[str]:
         """The PV series among :attr:`pv_series` (forecast by the PV model)."""
         return [s for s in self.pv_series if series_kind(s) == "pv"]
