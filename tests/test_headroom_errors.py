@@ -9,7 +9,13 @@ import pytest
 from gridctl.cycle import decide
 from gridctl.district import District
 from gridctl.forecasting import district_forecasters
-from gridctl.headroom import _day_errors, _nanquantile_higher, error_quantile_kw, row_groups
+from gridctl.headroom import (
+    _day_errors,
+    _nanquantile_higher,
+    error_quantile_kw,
+    load_headroom_kw,
+    row_groups,
+)
 from gridctl.plan_ac import check_schedule
 from gridctl.planning import make_forecast
 from gridctl.replay.sweep import district_with_config
@@ -84,3 +90,16 @@ def test_a_decisions_own_issue_serves_the_headroom_later_with_the_same_errors(de
     again = _day_errors(with_headroom_days(demo_district, 2), issued)
     assert issues == [issued]
     np.testing.assert_array_equal(again, served)
+
+
+def test_headroom_and_row_loads_are_the_frame_computations(demo_district):
+    """The headroom (row sums of numpy arrays) and the row groups equal the frame arithmetic they replace."""
+    now = pd.Timestamp("2016-07-12T09:00Z")
+    fc = make_forecast(demo_district, now, pd.date_range(now, periods=60, freq="15min"))
+    loads = demo_district.load_series
+    upper = np.maximum(fc.load_upper, fc.groups[loads] + error_quantile_kw(demo_district, now, fc.groups.index, 0.9))
+    rows = fc.groups.assign(**{c: np.maximum(upper[c].to_numpy(), fc.groups[c].to_numpy()) for c in loads})
+    pd.testing.assert_frame_equal(row_groups(demo_district, fc, fc.groups.index), rows)
+    headroom = (rows[loads].sum(axis=1) - fc.groups[loads].sum(axis=1)).to_numpy()
+    assert headroom.max() > 0
+    np.testing.assert_array_equal(load_headroom_kw(demo_district, fc), headroom)
