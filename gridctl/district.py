@@ -15,6 +15,7 @@ from adapters.weather import read_weather_csv
 from forecasts.carbon import split_provider_rows
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
+from gridctl.flexible_loads import PlacedFlexLoad
 from gridctl.flexible_loads import place as place_flexible_loads
 from gridctl.process_loads import placement_problems as process_placement_problems
 from network_models.demo import demo_district
@@ -110,6 +111,12 @@ class District:
             row = sgens.loc[idx]
             out.append(PlacedPv(p, idx, int(self.net.sgen.bus[idx]), row.series_id, float(row.share)))
         return out
+
+    @cached_property
+    def flexible_placement(self) -> tuple[list[PlacedFlexLoad], list[str]]:
+        """EV chargers and heat pumps on their load elements, and the problems placing them
+        (:func:`gridctl.flexible_loads.place`; found once, as :attr:`batteries`)."""
+        return place_flexible_loads(self.net, self.groups, self.config.assets)
 
     @cached_property
     def load_series(self) -> list[str]:
