@@ -155,7 +155,8 @@ class ClearSkyModel:
         before are computed: rolling forecasts ask for overlapping horizons and history windows."""
         plants = dict(self.plants if plants is None else plants)
         others = [(p, frame) for p, frame in self._held if p != plants]
-        held = next((frame for p, frame in self._held if p == plants), pd.DataFrame(columns=list(plants), dtype=float))
+        held = next((frame for p, frame in self._held if p == plants), None)
+        held = pd.DataFrame(columns=list(plants), dtype=float) if held is None else held
         held, out = _held_rows(held, index, lambda new: self._power(new, plants))
         self._held = [*others[-(HELD_PLANT_SETS - 1):], (plants, held)]
         return out
@@ -174,16 +175,23 @@ class ClearSkyModel:
 
 def _held_rows(held: pd.DataFrame, index: pd.DatetimeIndex, compute: Callable[[pd.DatetimeIndex], pd.DataFrame]
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``held`` (sorted rows computed per instant) with ``compute`` of the intervals of ``index`` it
+    """``held`` (rows computed per instant, sorted) with ``compute`` of the intervals of ``index`` it
     lacks (the last ``HELD_ROWS``), and its rows at ``index`` (a copy: callers may change theirs)."""
-    at = held.index.get_indexer(index)
+    at = _positions(held.index, index)
     if (at < 0).any():
         computed = compute(index[at < 0].unique())
         held = (pd.concat([held, computed]) if len(held) else computed).sort_index()
-        at = held.index.get_indexer(index)
-    out = held.iloc[at]
-    out.index = index
-    return held.iloc[-HELD_ROWS:], out
+        at = _positions(held.index, index)
+    return held.iloc[-HELD_ROWS:], pd.DataFrame(held.to_numpy()[at], index=index, columns=held.columns)
+
+
+def _positions(held: pd.Index, index: pd.DatetimeIndex) -> np.ndarray:
+    """Position of each instant of ``index`` in the sorted, unique instants ``held`` (-1: not there)."""
+    if len(held) == 0:
+        return np.full(len(index), -1)
+    stamps, wanted = held.asi8, index.asi8
+    at = np.searchsorted(stamps, wanted).clip(max=len(stamps) - 1)
+    return np.where(stamps[at] == wanted, at, -1)
 
 
 def block_envelopes(known: pd.DataFrame, resolution_min: int, search: PlantSearch) -> tuple[pd.DatetimeIndex, np.ndarray]:

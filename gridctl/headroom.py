@@ -161,7 +161,8 @@ def day_peak_so_far_kw(district: District, now: pd.Timestamp, start: pd.Timestam
     h = _rows_within(district.history, day_start, end)
     if h.empty:
         return 0.0
-    return float((h[district.load_series].sum(axis=1) - h[district.pv_series].sum(axis=1)).max())
+    load, pv = (_row_sums(h[series].to_numpy(dtype=float)) for series in (district.load_series, district.pv_series))
+    return float((load - pv).max())
 
 
 def _rows_within(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
@@ -182,5 +183,6 @@ def load_headroom_kw(district: District, fc: Forecast) -> np.ndarray:
 
 
 def _row_sums(x: np.ndarray) -> np.ndarray:
-    """Sum of each row of ``x``, column after column (the order and so the bits of a frame's ``sum(axis=1)``)."""
-    return np.asfortranarray(x).sum(axis=1)
+    """Sum of each row of ``x`` as a frame's ``sum(axis=1)`` makes it: NaN as 0, column after column
+    (the same order, so the same bits)."""
+    return np.asfortranarray(np.where(np.isnan(x), 0.0, x)).sum(axis=1)
