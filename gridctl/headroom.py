@@ -106,10 +106,10 @@ def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
             try:
                 load = district_forecasters(district).load
                 own = getattr(load, "own", load)  # gridctl's own model under an external overlay (it keeps no past issues)
-                forecast = own.predict_quantiles(issued, targets, issue_quantiles(district))[0.5][loads]
+                forecast = own.predict_quantiles(issued, targets, issue_quantiles(district))[0.5][loads].to_numpy()
             except ValueError:  # too little history then for any forecast: no error known
-                forecast = pd.DataFrame(np.nan, index=targets, columns=loads)
-        held[issued] = (known.reindex(targets) - forecast).to_numpy(dtype=float)
+                forecast = np.full((len(targets), len(loads)), np.nan)
+        held[issued] = known.reindex(targets).to_numpy(dtype=float) - forecast
     return held[issued]
 
 
@@ -130,8 +130,9 @@ def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataF
     if district.config.dispatch.headroom_days == 0 or issued != issued.floor(res):
         return
     targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
-    if targets.isin(median_kw.index).all():
-        _ISSUES.setdefault(district, {})[issued] = median_kw.loc[targets, district.load_series]
+    at = median_kw.index.get_indexer(targets)
+    if (at >= 0).all():  # kW, targets x load series
+        _ISSUES.setdefault(district, {})[issued] = median_kw[district.load_series].to_numpy(dtype=float)[at]
 
 
 _ISSUES: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # median forecasts issued, by issue time
