@@ -9,9 +9,12 @@ import pyomo.environ as pyo
 from gridctl.dispatch.inputs import DispatchInputs
 
 
-def _values(var, index) -> np.ndarray:
-    """Solution values of ``var`` at ``index`` (read directly: every column holds one after a solve)."""
-    return np.fromiter((var[i].value for i in index), dtype=float, count=len(index))
+def _values(var, index: list) -> np.ndarray:
+    """Solution values of ``var`` at ``index`` (read directly: every column holds one after a solve;
+    in one pass over its members when ``index`` lists all of them in their order)."""
+    whole = len(var) == len(index) and list(var.keys()) == index
+    members = var.values() if whole else (var[i] for i in index)
+    return np.fromiter((v.value for v in members), dtype=float, count=len(index))
 
 
 def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
@@ -35,15 +38,18 @@ def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
         flex += p
         assets[f"{h.id}.p_kw"] = p
         assets[f"{h.id}.temp_c"] = _values(m.heat_pump[h.id].temp_c, T)
-        assets[f"{h.id}.cop"] = np.fromiter((pyo.value(m.heat_pump[h.id].cop[t]) for t in T), dtype=float, count=n)
+        cop = m.heat_pump[h.id].cop
+        assets[f"{h.id}.cop"] = np.fromiter((pyo.value(c) for c in cop.values()), dtype=float, count=n)
     for pl in inp.process_loads:
         p = _values(m.process_load[pl.id].p_kw, T)
         flex += p
         assets[f"{pl.id}.p_kw"] = p
     curtailed = np.zeros(n)
-    for a in m.PV:
-        assets[f"{a}.curtailed_kw"] = _values(m.curtail, [(a, t) for t in T])
-        curtailed += assets[f"{a}.curtailed_kw"]
+    pv = list(m.PV)
+    by_pv = _values(m.curtail, [(a, t) for a in pv for t in T]).reshape(len(pv), n)
+    for a, values in zip(pv, by_pv):
+        assets[f"{a}.curtailed_kw"] = values
+        curtailed += values
     load_kw, pv_kw = np.asarray(inp.load_kw, dtype=float), np.asarray(inp.pv_kw, dtype=float)
     losses_kw = np.zeros(n)
     # recompute the net import from the balance, so the row identity holds exactly
