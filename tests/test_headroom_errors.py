@@ -12,6 +12,7 @@ from gridctl.forecasting import district_forecasters
 from gridctl.headroom import (
     _day_errors,
     _nanquantile_higher,
+    day_peak_so_far_kw,
     error_quantile_kw,
     load_headroom_kw,
     row_groups,
@@ -103,3 +104,15 @@ def test_headroom_and_row_loads_are_the_frame_computations(demo_district):
     headroom = (rows[loads].sum(axis=1) - fc.groups[loads].sum(axis=1)).to_numpy()
     assert headroom.max() > 0
     np.testing.assert_array_equal(load_headroom_kw(demo_district, fc), headroom)
+
+
+def test_day_peak_is_the_frame_computation(demo_district):
+    """The day's peak import so far, from numpy row sums, is the frame arithmetic's (gaps count as 0)."""
+    now = pd.Timestamp("2016-07-12T13:00Z")
+    history = demo_district.history.copy()
+    history.iloc[history.index.get_indexer([now - pd.Timedelta(hours=2)]), 0] = np.nan  # a gap in a load series
+    district = District(demo_district.config, demo_district.net)
+    district.__dict__.update(history=history, carbon=demo_district.carbon)
+    day = history.loc[(history.index >= pd.Timestamp("2016-07-11T22:00Z")) & (history.index < now)]
+    expected = float((day[district.load_series].sum(axis=1) - day[district.pv_series].sum(axis=1)).max())
+    assert day_peak_so_far_kw(district, now, now) == expected > 0
