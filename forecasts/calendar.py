@@ -15,6 +15,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
+DAY_NS = pd.Timedelta(days=1).value
+
 
 def day_ahead_issue_times(index: pd.DatetimeIndex, timezone: str, gate: time) -> pd.DatetimeIndex:
     """Issue time of each target interval: ``gate`` local time on the day before its local date."""
@@ -51,10 +53,7 @@ class WallClockHistory:
     def __init__(self, known: pd.DataFrame, timezone: str, resolution_min: int):
         self.timezone = timezone
         self.columns = list(known.columns)
-        wall = known.index.tz_convert(timezone).tz_localize(None)
-        first = ~wall.duplicated(keep="first")
-        self._values = pd.DataFrame(known.to_numpy(dtype=float)[first], index=wall[first], columns=self.columns)
-        self._ends = pd.Series(known.index[first] + pd.Timedelta(minutes=resolution_min), index=wall[first])
+        self._index = known.index
         utc_values = known.to_numpy(dtype=float)
         self._utc_values = utc_values
         self._utc_ends = (known.index + pd.Timedelta(minutes=resolution_min)).asi8
@@ -62,24 +61,43 @@ class WallClockHistory:
         self._csum = np.vstack([np.zeros(len(self.columns)), np.cumsum(np.where(finite, utc_values, 0.0), axis=0)])
         self._ccount = np.vstack([np.zeros(len(self.columns)), np.cumsum(finite, axis=0)])
 
+    @functools.cached_property
+    def _by_wall(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local wall times (ns, sorted; the first of a repeated DST hour), their values and the
+        UTC ends (ns) of their intervals."""
+        wall = self._index.tz_convert(self.timezone).tz_localize(None)
+        first = ~wall.duplicated(keep="first")
+        order = np.argsort(wall.asi8[first], kind="stable")
+        return wall.asi8[first][order], self._utc_values[first][order], self._utc_ends[first][order]
+
+    def _wall_ns(self, targets: pd.DatetimeIndex) -> np.ndarray:
+        return targets.tz_convert(self.timezone).tz_localize(None).asi8
+
     def lag(self, targets: pd.DatetimeIndex, days: int, issue: pd.DatetimeIndex) -> np.ndarray:
         """Values ``days`` local days before each target; NaN where unknown at that target's issue."""
-        wall = targets.tz_convert(self.timezone).tz_localize(None) - pd.Timedelta(days=days)
-        values = self._values.reindex(wall).to_numpy()
-        ends = pd.DatetimeIndex(self._ends.reindex(wall))
-        unknown = ~(ends.asi8 <= issue.asi8) | ends.isna()
-        values[unknown] = np.nan
-        return values
+        return self._known_at(self._wall_ns(targets) - days * DAY_NS, issue.asi8)
+
+    def _known_at(self, wall_ns: np.ndarray, issue_ns: np.ndarray) -> np.ndarray:
+        """Values at local wall times ``wall_ns`` whose interval had ended by ``issue_ns`` (else NaN)."""
+        times, values, ends = self._by_wall
+        out = np.full((len(wall_ns), len(self.columns)), np.nan)
+        if len(times) == 0:
+            return out
+        pos = np.searchsorted(times, wall_ns).clip(max=len(times) - 1)
+        found = (times[pos] == wall_ns) & (ends[pos] <= issue_ns)
+        out[found] = values[pos[found]]
+        return out
 
     def latest_lag(self, targets: pd.DatetimeIndex, issue: pd.DatetimeIndex, max_days: int = 7) -> tuple[np.ndarray, np.ndarray]:
         """Most recent same-wall-time value known at issue, and how many days back it lies."""
         out = np.full((len(targets), len(self.columns)), np.nan)
         days_back = np.full(len(targets), np.nan)
+        wall_ns, issue_ns = self._wall_ns(targets), issue.asi8
         for k in range(1, max_days + 1):
             todo = np.isnan(days_back)
             if not todo.any():
                 break
-            lagged = self.lag(targets[todo], k, issue[todo])
+            lagged = self._known_at(wall_ns[todo] - k * DAY_NS, issue_ns[todo])
             found = np.isfinite(lagged).any(axis=1)
             rows = np.flatnonzero(todo)[found]
             out[rows] = lagged[found]

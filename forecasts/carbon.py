@@ -34,7 +34,6 @@ import logging
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
 from forecasts.calendar import WallClockHistory, holiday_flags, issued_before, time_of_day_h
@@ -175,8 +174,7 @@ class CarbonForecaster:
             rows = np.flatnonzero(cutoffs == cut)
             model = self.models.get(self.measured, issue[rows[0]])
             if model is not None:
-                with threadpool_limits(self.settings.n_threads, user_api="openmp"):
-                    profile[rows] = np.maximum(last[rows] + model.predict(x[rows]), 0.0)
+                profile[rows] = np.maximum(last[rows] + self.settings.predict(model, x[rows]), 0.0)
         self.models.reason = reason
         actual = known[COLUMN].reindex(targets).to_numpy(dtype=float)
         return (targets - issue).total_seconds().to_numpy() / 3600.0, actual, provider, profile, last
@@ -203,8 +201,7 @@ class CarbonForecaster:
         recent = known.loc[known.index > issue_time - LOOKBACK]
         x, last = self._features(recent, horizon, issue)
         weight = self._day_stats(issue_time.floor("D"), False)[0][lead_bucket(x[:, 3])] if self.blend else 1.0
-        with threadpool_limits(self.settings.n_threads, user_api="openmp"):
-            return np.maximum(last + weight * model.predict(x), 0.0)
+        return np.maximum(last + weight * self.settings.predict(model, x), 0.0)
 
     def _train(self, known: pd.DataFrame) -> HistGradientBoostingRegressor:
         s = self.settings
@@ -221,7 +218,7 @@ class CarbonForecaster:
         x, last = self._features(known, targets, issue)
         ok = np.isfinite(actual) & np.isfinite(last)
         model = s.regressor(loss="squared_error")
-        with threadpool_limits(s.n_threads, user_api="openmp"):
+        with s.threads():
             model.fit(x[ok], (actual - last)[ok])
         log.info("carbon model trained on %d rows until %s", int(ok.sum()), known.index.max())
         return model

@@ -105,4 +105,6 @@ class GenerationForecaster(PvForecaster):
             parts.append(self.rules.predict(issue_time, horizon))
         if not parts:
             return pd.DataFrame(index=horizon)
+        if len(parts) == 1 and list(parts[0].columns) == self._columns:  # PV only: already the table
+            return parts[0]
         return pd.concat(parts, axis=1)[self._columns]

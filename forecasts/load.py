@@ -19,14 +19,16 @@ week) and logs why.
 
 from __future__ import annotations
 
+import functools
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import time
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from forecasts.base import history_before
 from forecasts.calendar import (
@@ -70,8 +72,49 @@ class GbmSettings:
             early_stopping=False,
         )
 
+    def threads(self) -> AbstractContextManager:
+        """Context that limits OpenMP to ``n_threads`` (fitting)."""
+        return _thread_pools().limit(limits=self.n_threads, user_api="openmp")
+
+    def predict(self, model: HistGradientBoostingRegressor, x: np.ndarray) -> np.ndarray:
+        """``model.predict(x)`` on ``n_threads`` threads (:func:`tree_predict`)."""
+        return tree_predict(model, x, self.n_threads)
+
 
 LOAD_SETTINGS = GbmSettings()
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The process's thread pools, found once (``threadpool_limits`` searches every loaded library at each call)."""
+    return ThreadpoolController()
+
+
+def tree_predict(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads: int) -> np.ndarray:
+    """``model.predict(x)`` on ``n_threads`` OpenMP threads: the same sum of trees, without
+    scikit-learn's per-call checks and categorical encoding where they leave ``x`` unchanged (float
+    rows, a categorical column 0 holding the codes ``0..k-1`` it was fitted on, no other categorical
+    column); else ``model.predict`` itself."""
+    categorical = getattr(model, "is_categorical_", None)
+    trees = getattr(model, "_predictors", None)
+    plain = (trees is not None and x.dtype == np.float64 and x.ndim == 2 and x.shape[1] == model.n_features_in_
+             and (categorical is None or _codes_unchanged(model, categorical, x[:, 0])))
+    if not plain:
+        with _thread_pools().limit(limits=n_threads, user_api="openmp"):
+            return model.predict(x)
+    raw = np.zeros((len(x), model.n_trees_per_iteration_), dtype=model._baseline_prediction.dtype, order="F")
+    raw += model._baseline_prediction  # as HistGradientBoostingRegressor._raw_predict
+    model._predict_iterations(x, trees, raw, False, n_threads)
+    return model._loss.link.inverse(raw.ravel())
+
+
+def _codes_unchanged(model: HistGradientBoostingRegressor, categorical: np.ndarray, codes: np.ndarray) -> bool:
+    """Whether the model's encoder maps column 0 (its only categorical feature) onto itself."""
+    if not categorical[0] or categorical[1:].any():
+        return False
+    known = model._preprocessor.named_transformers_["encoder"].categories_[0]
+    return (np.array_equal(known, np.arange(len(known))) and bool(((codes >= 0) & (codes < len(known))).all())
+            and np.array_equal(codes, np.floor(codes)))
 
 
 def without_empty_features(x: np.ndarray, what: str) -> np.ndarray:
@@ -96,16 +139,16 @@ class QuantileModel:
         rng = np.random.default_rng(settings.seed)
         self.settings = settings
         self._tail_sample = _sample(rng, settings.max_quantile_rows, x, y, weight)
-        with threadpool_limits(settings.n_threads, user_api="openmp"):
+        with settings.threads():
             self.models = {0.5: settings.regressor(loss="squared_error").fit(*_sample(rng, settings.max_train_rows, x, y, weight))}
 
     def predict(self, x: np.ndarray, quantile: float) -> np.ndarray:
         """Predicted (scaled) quantile for each row of ``x``."""
-        with threadpool_limits(self.settings.n_threads, user_api="openmp"):
-            if quantile not in self.models:
+        if quantile not in self.models:
+            with self.settings.threads():
                 self.models[quantile] = self.settings.regressor(
                     self.settings.tail_max_iter, loss="quantile", quantile=quantile).fit(*self._tail_sample)
-            return self.models[quantile].predict(x)
+        return self.settings.predict(self.models[quantile], x)
 
 
 def _sample(rng: np.random.Generator, n: int, x: np.ndarray, y: np.ndarray, weight: np.ndarray):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import time
 
@@ -34,7 +35,6 @@ import numpy as np
 import pandas as pd
 import pvlib
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits
 
 from forecasts.base import history_before
 from forecasts.calendar import WallClockHistory, day_ahead_issue_times, issued_before
@@ -117,13 +117,19 @@ class ClearSkyModel:
         self.plants = plants
         self.resolution_min = resolution_min
         self._held: list[tuple[dict[str, PvPlant], pd.DataFrame]] = []  # computed rows per plant set, newest last
+        self._sun = pd.DataFrame(columns=["elevation", "azimuth"], dtype=float)  # computed solar positions
 
     def midpoints(self, index: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Midpoint of each interval starting at ``index``."""
         return index + pd.Timedelta(minutes=self.resolution_min / 2)
 
     def solar_position(self, index: pd.DatetimeIndex) -> pd.DataFrame:
-        """Apparent elevation and azimuth (degrees) at each interval's midpoint."""
+        """Apparent elevation and azimuth (degrees) at each interval's midpoint (kept per instant,
+        as :meth:`power`)."""
+        self._sun, out = _held_rows(self._sun, index, self._solar_position)
+        return out
+
+    def _solar_position(self, index: pd.DatetimeIndex) -> pd.DataFrame:
         pos = self.location.get_solarposition(self.midpoints(index))
         return pd.DataFrame({"elevation": pos["apparent_elevation"].to_numpy(), "azimuth": pos["azimuth"].to_numpy()},
                             index=index)
@@ -149,13 +155,10 @@ class ClearSkyModel:
         before are computed: rolling forecasts ask for overlapping horizons and history windows."""
         plants = dict(self.plants if plants is None else plants)
         others = [(p, frame) for p, frame in self._held if p != plants]
-        held = next((frame for p, frame in self._held if p == plants), pd.DataFrame(columns=list(plants), dtype=float))
-        new = index[~index.isin(held.index)].unique()
-        if len(new):
-            computed = self._power(new, plants)
-            held = (pd.concat([held, computed]) if len(held) else computed).sort_index()
-        out = held.loc[index]  # a copy: callers may change theirs
-        self._held = [*others[-(HELD_PLANT_SETS - 1):], (plants, held.iloc[-HELD_ROWS:])]
+        held = next((frame for p, frame in self._held if p == plants), None)
+        held = pd.DataFrame(columns=list(plants), dtype=float) if held is None else held
+        held, out = _held_rows(held, index, lambda new: self._power(new, plants))
+        self._held = [*others[-(HELD_PLANT_SETS - 1):], (plants, held)]
         return out
 
     def _power(self, index: pd.DatetimeIndex, plants: dict[str, PvPlant]) -> pd.DataFrame:
@@ -168,6 +171,27 @@ class ClearSkyModel:
             ac *= p.kwp * (1 - p.losses_pct / 100)
             out[series] = np.where(ac >= MIN_CLEARSKY_FRACTION * p.kwp, ac, 0.0)
         return pd.DataFrame(out, index=index)
+
+
+def _held_rows(held: pd.DataFrame, index: pd.DatetimeIndex, compute: Callable[[pd.DatetimeIndex], pd.DataFrame]
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``held`` (rows computed per instant, sorted) with ``compute`` of the intervals of ``index`` it
+    lacks (the last ``HELD_ROWS``), and its rows at ``index`` (a copy: callers may change theirs)."""
+    at = _positions(held.index, index)
+    if (at < 0).any():
+        computed = compute(index[at < 0].unique())
+        held = (pd.concat([held, computed]) if len(held) else computed).sort_index()
+        at = _positions(held.index, index)
+    return held.iloc[-HELD_ROWS:], pd.DataFrame(held.to_numpy()[at], index=index, columns=held.columns)
+
+
+def _positions(held: pd.Index, index: pd.DatetimeIndex) -> np.ndarray:
+    """Position of each instant of ``index`` in the sorted, unique instants ``held`` (-1: not there)."""
+    if len(held) == 0:
+        return np.full(len(index), -1)
+    stamps, wanted = held.asi8, index.asi8
+    at = np.searchsorted(stamps, wanted).clip(max=len(stamps) - 1)
+    return np.where(stamps[at] == wanted, at, -1)
 
 
 def block_envelopes(known: pd.DataFrame, resolution_min: int, search: PlantSearch) -> tuple[pd.DatetimeIndex, np.ndarray]:
@@ -297,8 +321,7 @@ class PvForecaster:
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
         clear = self.clear_sky.power(recent.index, trained.plants)  # physics only: any history after training too
         x = self._features(recent, clear, horizon, bound, issue)
-        with threadpool_limits(self.settings.n_threads, user_api="openmp"):
-            csi = trained.regressor.predict(x).reshape(bound.shape)
+        csi = self.settings.predict(trained.regressor, x).reshape(bound.shape)
         return pd.DataFrame(np.clip(csi, 0.0, 1.0) * bound.to_numpy(), index=horizon, columns=known.columns)
 
     def plants(self, issue_time: pd.Timestamp) -> dict[str, PvPlant]:
@@ -332,7 +355,7 @@ class PvForecaster:
         if len(rows) > s.max_train_rows:
             rows = np.sort(np.random.default_rng(s.seed).choice(rows, s.max_train_rows, replace=False))
         model = s.regressor(loss="squared_error")
-        with threadpool_limits(s.n_threads, user_api="openmp"):
+        with s.threads():
             model.fit(without_empty_features(x[rows], "PV"), np.clip(y[rows], 0.0, 1.5),
                       sample_weight=b[rows] / b[rows].mean())
         log.info("PV model trained on %d rows, %d series, until %s", len(rows), known.shape[1], known.index.max())

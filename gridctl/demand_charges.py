@@ -21,8 +21,10 @@ PeakKey = tuple[str, str]
 
 
 def month_keys(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
-    """Local calendar month (``"YYYY-MM"``) of every interval start."""
-    return np.asarray(index.tz_convert(tz).strftime("%Y-%m"))
+    """Local calendar month (``"YYYY-MM"``) of every interval start (formatted once per month)."""
+    local = index.tz_convert(tz)
+    months, at = np.unique(local.year.to_numpy() * 100 + local.month.to_numpy(), return_inverse=True)
+    return np.array([f"{m // 100:04d}-{m % 100:02d}" for m in months], dtype=object)[at.reshape(-1)]
 
 
 def window_mask(index: pd.DatetimeIndex, charge: DemandChargeConfig, tz: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from adapters.weather import read_weather_csv
 from forecasts.carbon import split_provider_rows
 from gridctl.config import BatteryConfig, Config, PvConfig
 from gridctl.demo_carbon import derive_carbon_intensity
+from gridctl.flexible_loads import PlacedFlexLoad
 from gridctl.flexible_loads import place as place_flexible_loads
 from gridctl.process_loads import placement_problems as process_placement_problems
 from network_models.demo import demo_district
@@ -111,16 +112,22 @@ class District:
             out.append(PlacedPv(p, idx, int(self.net.sgen.bus[idx]), row.series_id, float(row.share)))
         return out
 
-    @property
+    @cached_property
+    def flexible_placement(self) -> tuple[list[PlacedFlexLoad], list[str]]:
+        """EV chargers and heat pumps on their load elements, and the problems placing them
+        (:func:`gridctl.flexible_loads.place`; found once, as :attr:`batteries`)."""
+        return place_flexible_loads(self.net, self.groups, self.config.assets)
+
+    @cached_property
     def load_series(self) -> list[str]:
         return sorted(self.groups.series_id[self.groups.table == "load"].unique())
 
-    @property
+    @cached_property
     def pv_series(self) -> list[str]:
         """Every local generation series (PV and other kinds; generator-referenced kW)."""
         return sorted(self.groups.series_id[self.groups.table != "load"].unique())
 
-    @property
+    @cached_property
     def solar_series(self) -> list[str]:
         """The PV series among :attr:`pv_series` (forecast by the PV model)."""
         return [s for s in self.pv_series if series_kind(s) == "pv"]

@@ -30,14 +30,23 @@ def row_groups(district: District, fc: Forecast, index: pd.DatetimeIndex) -> pd.
     groups = fc.groups.loc[index]
     if fc.load_upper is None:
         return groups
+    values = groups.to_numpy(dtype=float)  # a copy: one block, not a column at a time
+    at = groups.columns.get_indexer(district.load_series)
+    values[:, at] = np.maximum(_upper_kw(district, fc, index), values[:, at])
+    return pd.DataFrame(values, index=groups.index, columns=groups.columns)
+
+
+def _upper_kw(district: District, fc: Forecast, index: pd.DatetimeIndex) -> np.ndarray:
+    """The loads' upper quantile (kW; ``index`` x load series): the forecaster's, or the median plus the
+    realised errors' quantile (:func:`error_quantile_kw`) where higher; kept per issue."""
     key = (fc.issue_time, district.config.dispatch.load_quantile)
     held = _UPPER.get(district)
     if held is None or held[0] != key or not index.isin(held[1].index).all():
         leads = fc.groups.index
         errors = error_quantile_kw(district, fc.issue_time, leads, key[1])
         held = _UPPER[district] = (key, np.maximum(fc.load_upper, fc.groups[district.load_series] + errors))
-    upper = held[1].loc[index]
-    return groups.assign(**{c: np.maximum(upper[c].to_numpy(), groups[c].to_numpy()) for c in district.load_series})
+    upper = held[1]
+    return upper.to_numpy()[upper.index.get_indexer(index)]
 
 
 _UPPER: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest upper-quantile load forecast
@@ -58,8 +67,9 @@ def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.
     if days == 0:
         return pd.DataFrame(0.0, index=targets, columns=loads)
     first = issue_time.floor(res)  # past issues on the interval grid recur day after day (cached)
+    oldest = first - pd.Timedelta(days=days)
     for held in (_ERRORS.setdefault(district, {}), _ISSUES.setdefault(district, {})):
-        for t in [t for t in held if t < first - pd.Timedelta(days=days)]:
+        for t in [t for t in held if t < oldest]:
             del held[t]
     errors = np.stack([_day_errors(district, first - pd.Timedelta(days=k)) for k in range(1, days + 1)])
     per_day = errors.shape[1]  # (days, leads of one day, series)
@@ -89,17 +99,17 @@ def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
     if issued not in held:
         res = pd.Timedelta(minutes=district.resolution_min)
         targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
-        loads, history = district.load_series, district.history
-        known = history.loc[(history.index >= targets[0]) & (history.index <= targets[-1]), loads]
+        loads = district.load_series
+        known = _rows_within(district.history, targets[0], targets[-1])[loads]
         forecast = _ISSUES.get(district, {}).pop(issued, None)
         if forecast is None:
             try:
                 load = district_forecasters(district).load
                 own = getattr(load, "own", load)  # gridctl's own model under an external overlay (it keeps no past issues)
-                forecast = own.predict_quantiles(issued, targets, issue_quantiles(district))[0.5][loads]
+                forecast = own.predict_quantiles(issued, targets, issue_quantiles(district))[0.5][loads].to_numpy()
             except ValueError:  # too little history then for any forecast: no error known
-                forecast = pd.DataFrame(np.nan, index=targets, columns=loads)
-        held[issued] = (known.reindex(targets) - forecast).to_numpy(dtype=float)
+                forecast = np.full((len(targets), len(loads)), np.nan)
+        held[issued] = known.reindex(targets).to_numpy(dtype=float) - forecast
     return held[issued]
 
 
@@ -120,8 +130,9 @@ def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataF
     if district.config.dispatch.headroom_days == 0 or issued != issued.floor(res):
         return
     targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
-    if targets.isin(median_kw.index).all():
-        _ISSUES.setdefault(district, {})[issued] = median_kw.loc[targets, district.load_series]
+    at = median_kw.index.get_indexer(targets)
+    if (at >= 0).all():  # kW, targets x load series
+        _ISSUES.setdefault(district, {})[issued] = median_kw[district.load_series].to_numpy(dtype=float)[at]
 
 
 _ISSUES: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # median forecasts issued, by issue time
@@ -148,13 +159,31 @@ def day_peak_so_far_kw(district: District, now: pd.Timestamp, start: pd.Timestam
         return 0.0
     day_start = local.normalize().tz_convert("UTC")
     end = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(minutes=district.resolution_min)
-    h = district.history.loc[(district.history.index >= day_start) & (district.history.index <= end)]
+    h = _rows_within(district.history, day_start, end)
     if h.empty:
         return 0.0
-    return float((h[district.load_series].sum(axis=1) - h[district.pv_series].sum(axis=1)).max())
+    load, pv = (_row_sums(h[series].to_numpy(dtype=float)) for series in (district.load_series, district.pv_series))
+    return float((load - pv).max())
+
+
+def _rows_within(history: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``history`` stamped from ``first`` to ``last`` (a slice of a sorted table)."""
+    index = history.index
+    if index.is_monotonic_increasing:
+        return history.iloc[index.searchsorted(first, side="left"):index.searchsorted(last, side="right")]
+    return history.loc[(index >= first) & (index <= last)]
 
 
 def load_headroom_kw(district: District, fc: Forecast) -> np.ndarray:
     """Per interval, how far the district's load at ``[dispatch] load_quantile`` lies above its forecast (kW)."""
-    loads = district.load_series
-    return (row_groups(district, fc, fc.groups.index)[loads].sum(axis=1) - fc.groups[loads].sum(axis=1)).to_numpy()
+    median = fc.groups[district.load_series].to_numpy(dtype=float)
+    if fc.load_upper is None:
+        return np.zeros(len(median))
+    upper = np.maximum(_upper_kw(district, fc, fc.groups.index), median)
+    return _row_sums(upper) - _row_sums(median)
+
+
+def _row_sums(x: np.ndarray) -> np.ndarray:
+    """Sum of each row of ``x`` as a frame's ``sum(axis=1)`` makes it: NaN as 0, column after column
+    (the same order, so the same bits)."""
+    return np.asfortranarray(np.where(np.isnan(x), 0.0, x)).sum(axis=1)

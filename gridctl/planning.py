@@ -28,7 +28,6 @@ from gridctl.flexible_loads import (
     ev_params,
     heat_pump_params,
     outdoor_temperature,
-    place,
 )
 from gridctl.forecasting import district_forecasters
 from gridctl.grid_events import GridEvents
@@ -154,8 +153,8 @@ def dispatch_inputs(
         )
         for b in district.batteries
     ]
-    flex, problems = place(district.net, district.groups, cfg.assets)
-    problems += unknown_states(flex, reports, temps)
+    flex, placing = district.flexible_placement
+    problems = placing + unknown_states(flex, reports, temps)
     if problems:
         raise ValueError("; ".join(problems))
     dt_h = district.resolution_min / 60.0
@@ -380,7 +379,7 @@ def asset_summary(district: District) -> list[dict]:
     ]
     out += [
         {"id": p.cfg.id, "kind": p.kind, "bus": p.bus, "load": p.load, "p_max_kw": p.p_max_kw}
-        for p in place(district.net, district.groups, district.config.assets)[0]
+        for p in district.flexible_placement[0]
     ]
     out += [{"id": p.id, "kind": "process_load", "bus": p.bus, "p_min_kw": p.p_min_kw, "p_max_kw": p.p_max_kw}
             for p in district.config.assets.process_load]

@@ -10,7 +10,7 @@ from test_cli_errors import assert_one_line, gridctl
 
 from gridctl.config import parse_config
 from gridctl.config_charges import DemandChargeConfig
-from gridctl.demand_charges import charge_report, model_charges, running_peaks
+from gridctl.demand_charges import charge_report, model_charges, month_keys, running_peaks
 from gridctl.dispatch.inputs import BatteryParams, DispatchInputs
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.site_data import measured_running_peaks
@@ -148,3 +148,11 @@ def test_a_bad_charge_is_one_line_and_exit_2(table, pattern, tmp_path):
     config.write_text(f"[[dispatch.demand_charges]]\n{table}\n")
     proc = gridctl("plan", "--config", str(config), "--date", "2016-07-14", "--out", str(tmp_path / "out"))
     assert_one_line(proc, 2, r"^error: " + pattern)
+
+
+def test_month_keys_are_the_formatted_local_months():
+    """Formatted once per month, the keys are those of formatting every interval's local start."""
+    index = pd.date_range("2016-02-28T20:00Z", "2016-04-01T02:00Z", freq="15min")  # month ends, the spring change
+    keys = month_keys(index, "Europe/Berlin")
+    assert keys.dtype == object and keys.tolist() == list(index.tz_convert("Europe/Berlin").strftime("%Y-%m"))
+    assert month_keys(index[:0], "Europe/Berlin").tolist() == []

@@ -9,7 +9,14 @@ import pytest
 from gridctl.cycle import decide
 from gridctl.district import District
 from gridctl.forecasting import district_forecasters
-from gridctl.headroom import _day_errors, _nanquantile_higher, error_quantile_kw, row_groups
+from gridctl.headroom import (
+    _day_errors,
+    _nanquantile_higher,
+    day_peak_so_far_kw,
+    error_quantile_kw,
+    load_headroom_kw,
+    row_groups,
+)
 from gridctl.plan_ac import check_schedule
 from gridctl.planning import make_forecast
 from gridctl.replay.sweep import district_with_config
@@ -84,3 +91,28 @@ def test_a_decisions_own_issue_serves_the_headroom_later_with_the_same_errors(de
     again = _day_errors(with_headroom_days(demo_district, 2), issued)
     assert issues == [issued]
     np.testing.assert_array_equal(again, served)
+
+
+def test_headroom_and_row_loads_are_the_frame_computations(demo_district):
+    """The headroom (row sums of numpy arrays) and the row groups equal the frame arithmetic they replace."""
+    now = pd.Timestamp("2016-07-12T09:00Z")
+    fc = make_forecast(demo_district, now, pd.date_range(now, periods=60, freq="15min"))
+    loads = demo_district.load_series
+    upper = np.maximum(fc.load_upper, fc.groups[loads] + error_quantile_kw(demo_district, now, fc.groups.index, 0.9))
+    rows = fc.groups.assign(**{c: np.maximum(upper[c].to_numpy(), fc.groups[c].to_numpy()) for c in loads})
+    pd.testing.assert_frame_equal(row_groups(demo_district, fc, fc.groups.index), rows)
+    headroom = (rows[loads].sum(axis=1) - fc.groups[loads].sum(axis=1)).to_numpy()
+    assert headroom.max() > 0
+    np.testing.assert_array_equal(load_headroom_kw(demo_district, fc), headroom)
+
+
+def test_day_peak_is_the_frame_computation(demo_district):
+    """The day's peak import so far, from numpy row sums, is the frame arithmetic's (gaps count as 0)."""
+    now = pd.Timestamp("2016-07-12T13:00Z")
+    history = demo_district.history.copy()
+    history.iloc[history.index.get_indexer([now - pd.Timedelta(hours=2)]), 0] = np.nan  # a gap in a load series
+    district = District(demo_district.config, demo_district.net)
+    district.__dict__.update(history=history, carbon=demo_district.carbon)
+    day = history.loc[(history.index >= pd.Timestamp("2016-07-11T22:00Z")) & (history.index < now)]
+    expected = float((day[district.load_series].sum(axis=1) - day[district.pv_series].sum(axis=1)).max())
+    assert day_peak_so_far_kw(district, now, now) == expected > 0

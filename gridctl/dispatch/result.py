@@ -9,28 +9,19 @@ import pyomo.environ as pyo
 from gridctl.dispatch.inputs import DispatchInputs
 
 
-def _values(var, index) -> np.ndarray:
-    """Solution values of ``var`` at ``index`` (read directly: every column holds one after a solve)."""
-    return np.fromiter((var[i].value for i in index), dtype=float, count=len(index))
+def _values(var, index: list) -> np.ndarray:
+    """Solution values of ``var`` at ``index`` (read directly: every column holds one after a solve;
+    in one pass over its members when ``index`` lists all of them in their order)."""
+    whole = len(var) == len(index) and list(var.keys()) == index
+    members = var.values() if whole else (var[i] for i in index)
+    return np.fromiter((v.value for v in members), dtype=float, count=len(index))
 
 
 def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
     """One row per interval: forecasts, curtailment, grid import, emissions, asset powers and SoC."""
     T = list(m.T)
-    curtailed = np.zeros(len(T))
-    for a in m.PV:
-        curtailed += _values(m.curtail, [(a, t) for t in T])
-    df = pd.DataFrame(
-        {
-            "ci_kg_per_kwh": inp.ci_kg_per_kwh,
-            "load_kw": inp.load_kw,
-            "pv_kw": inp.pv_kw,
-            "pv_curtailed_kw": curtailed,
-            "losses_kw": 0.0,
-        },
-        index=inp.index,
-    )
-    flex = np.zeros(len(T))
+    n = len(T)
+    flex = np.zeros(n)
     assets = {}
     for b in inp.batteries:
         blk = m.battery[b.id]
@@ -47,18 +38,26 @@ def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs) -> pd.DataFrame:
         flex += p
         assets[f"{h.id}.p_kw"] = p
         assets[f"{h.id}.temp_c"] = _values(m.heat_pump[h.id].temp_c, T)
-        assets[f"{h.id}.cop"] = np.fromiter((pyo.value(m.heat_pump[h.id].cop[t]) for t in T), dtype=float, count=len(T))
+        cop = m.heat_pump[h.id].cop
+        assets[f"{h.id}.cop"] = np.fromiter((pyo.value(c) for c in cop.values()), dtype=float, count=n)
     for pl in inp.process_loads:
         p = _values(m.process_load[pl.id].p_kw, T)
         flex += p
         assets[f"{pl.id}.p_kw"] = p
-    for a in m.PV:
-        assets[f"{a}.curtailed_kw"] = _values(m.curtail, [(a, t) for t in T])
+    curtailed = np.zeros(n)
+    pv = list(m.PV)
+    by_pv = _values(m.curtail, [(a, t) for a in pv for t in T]).reshape(len(pv), n)
+    for a, values in zip(pv, by_pv):
+        assets[f"{a}.curtailed_kw"] = values
+        curtailed += values
+    load_kw, pv_kw = np.asarray(inp.load_kw, dtype=float), np.asarray(inp.pv_kw, dtype=float)
+    losses_kw = np.zeros(n)
     # recompute the net import from the balance, so the row identity holds exactly
-    df["grid_import_kw"] = df.load_kw + flex - (df.pv_kw - df.pv_curtailed_kw) + df.losses_kw
-    df["emissions_kg"] = interval_emissions(df.grid_import_kw.to_numpy(), inp)
-    for name, values in assets.items():
-        df[name] = values
+    grid_import_kw = load_kw + flex - (pv_kw - curtailed) + losses_kw
+    columns = {"ci_kg_per_kwh": np.asarray(inp.ci_kg_per_kwh, dtype=float), "load_kw": load_kw, "pv_kw": pv_kw,
+               "pv_curtailed_kw": curtailed, "losses_kw": losses_kw, "grid_import_kw": grid_import_kw,
+               "emissions_kg": interval_emissions(grid_import_kw, inp), **assets}
+    df = pd.DataFrame(columns, index=inp.index)  # built at once: a column at a time costs more than the rest
     df.index.name = "interval_start"
     return df
 

@@ -69,8 +69,8 @@ def violations(m: pyo.ConcreteModel, index: pd.DatetimeIndex, tol: float = TOLER
     out = []
     for s in registry(m):
         time_indexed = s.slack.is_indexed() and s.slack.index_set() is m.T
-        for i in s.slack:
-            size = pyo.value(s.slack[i], exception=False) or 0.0
+        for i, var in s.slack.items():
+            size = var.value or 0.0  # None: a slack the solver never saw
             if size <= tol:
                 continue
             item = {"limit": s.limit, "asset": s.asset, "size": round(float(size), 6), "unit": s.unit}

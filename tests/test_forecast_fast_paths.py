@@ -1,0 +1,87 @@
+"""The forecasters' fast paths give the numbers of the straightforward computations they replace."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts.base import history_before
+from forecasts.calendar import WallClockHistory
+from forecasts.load import GbmSettings, tree_predict
+from forecasts.pv import ClearSkyModel, PvPlant
+
+TZ = "Europe/Berlin"
+
+
+def _rows(n: int, codes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.integers(0, codes, n).astype(float), rng.normal(size=(n, 3))])
+    x[rng.random(x.shape) < 0.05] = np.nan  # missing values take their learned branch
+    x[:, 0] = rng.integers(0, codes, n)
+    return x, x[:, 0] * 2.0 + np.nan_to_num(x[:, 1]) + rng.normal(0, 0.1, n)
+
+
+@pytest.mark.parametrize("loss", [{"loss": "squared_error"}, {"loss": "quantile", "quantile": 0.9}])
+def test_tree_predict_is_sklearns_predict(loss, monkeypatch):
+    x, y = _rows(3000, 4)
+    model = GbmSettings(max_iter=30).regressor(**loss).fit(x, y)
+    rows, _ = _rows(500, 4, seed=1)
+    unseen = rows.copy()
+    unseen[:3, 0] = 7.0  # a code the model never saw: sklearn's own encoding (and predict) decides
+    expected = model.predict(rows), model.predict(unseen)
+    calls = []
+    monkeypatch.setattr(model, "predict", lambda x: calls.append(len(x)) or type(model).predict(model, x))
+    np.testing.assert_array_equal(tree_predict(model, rows, 1), expected[0])
+    assert calls == []  # the trees summed directly
+    np.testing.assert_array_equal(tree_predict(model, unseen, 1), expected[1])
+    assert calls == [len(unseen)]
+
+
+def _lag_by_reindex(known: pd.DataFrame, targets: pd.DatetimeIndex, days: int, issue: pd.DatetimeIndex) -> np.ndarray:
+    """The look-up by pandas reindexing on local wall time (first of a repeated hour)."""
+    wall = known.index.tz_convert(TZ).tz_localize(None)
+    first = ~wall.duplicated(keep="first")
+    values = pd.DataFrame(known.to_numpy(dtype=float)[first], index=wall[first]).reindex(
+        targets.tz_convert(TZ).tz_localize(None) - pd.Timedelta(days=days)).to_numpy()
+    ends = pd.Series(known.index[first] + pd.Timedelta(minutes=15), index=wall[first]).reindex(
+        targets.tz_convert(TZ).tz_localize(None) - pd.Timedelta(days=days))
+    values[~(pd.DatetimeIndex(ends).asi8 <= issue.asi8) | ends.isna().to_numpy()] = np.nan
+    return values
+
+
+@pytest.mark.parametrize("start", ["2016-03-20", "2016-10-23"])  # over the spring and autumn clock changes
+def test_wall_clock_lags_are_the_reindexed_ones(start):
+    index = pd.date_range(pd.Timestamp(start, tz=TZ), periods=14 * 96, freq="15min").tz_convert("UTC")
+    rng = np.random.default_rng(3)
+    known = pd.DataFrame(rng.normal(size=(len(index), 2)), index=index, columns=["a", "b"])
+    known.iloc[rng.random(len(index)) < 0.1, 0] = np.nan
+    targets = index[6 * 96:]
+    issue = targets - pd.to_timedelta(rng.integers(0, 3 * 96, len(targets)) * 15, unit="min")
+    wall = WallClockHistory(known, TZ, 15)
+    for days in (1, 2, 7):
+        np.testing.assert_array_equal(wall.lag(targets, days, issue), _lag_by_reindex(known, targets, days, issue))
+    latest, days_back = wall.latest_lag(targets, issue)
+    for k in range(1, 8):
+        at = days_back == k
+        np.testing.assert_array_equal(latest[at], _lag_by_reindex(known, targets[at], k, issue[at]))
+    assert not np.isnan(latest).all()
+
+
+def test_history_before_slices_a_sorted_table_as_the_mask_does():
+    index = pd.date_range("2016-07-01", periods=500, freq="15min", tz="UTC")
+    history = pd.DataFrame({"a": np.arange(500.0)}, index=index)
+    issue = pd.Timestamp("2016-07-03T10:07Z")
+    expected = history.loc[history.index <= issue - pd.Timedelta(minutes=15)]
+    pd.testing.assert_frame_equal(history_before(history, issue, 15), expected)
+    shuffled = history.sample(frac=1.0, random_state=0)  # unsorted: the mask
+    pd.testing.assert_frame_equal(history_before(shuffled, issue, 15).sort_index(), expected, check_freq=False)
+
+
+def test_kept_solar_positions_and_clear_sky_output_are_computed_ones():
+    plants = {"pv/a": PvPlant(100.0, 30, 180, 14), "pv/b": PvPlant(50.0, 20, 100, 10, 30.0)}
+    kept = ClearSkyModel(53.59, 11.45, plants)
+    first = pd.date_range("2016-07-11T22:00Z", periods=150, freq="15min")
+    later = pd.date_range("2016-07-12T09:00Z", periods=150, freq="15min")  # overlaps the first
+    for index in (first, later, later[::-1]):
+        fresh = ClearSkyModel(53.59, 11.45, plants)
+        pd.testing.assert_frame_equal(kept.solar_position(index), fresh.solar_position(index))
+        pd.testing.assert_frame_equal(kept.power(index), fresh.power(index))
