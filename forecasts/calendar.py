@@ -71,6 +71,7 @@ class WallClockHistory:
         return wall.asi8[first][order], self._utc_values[first][order], self._utc_ends[first][order]
 
     def _wall_ns(self, targets: pd.DatetimeIndex) -> np.ndarray:
+        """Local wall time (ns) of each target."""
         return targets.tz_convert(self.timezone).tz_localize(None).asi8
 
     def lag(self, targets: pd.DatetimeIndex, days: int, issue: pd.DatetimeIndex) -> np.ndarray:

@@ -110,9 +110,10 @@ def tree_predict(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads:
 
 def _codes_unchanged(model: HistGradientBoostingRegressor, categorical: np.ndarray, codes: np.ndarray) -> bool:
     """Whether the model's encoder maps column 0 (its only categorical feature) onto itself."""
-    if not categorical[0] or categorical[1:].any():
+    encoder = getattr(model, "_preprocessor", None)
+    if encoder is None or not categorical[0] or categorical[1:].any():
         return False
-    known = model._preprocessor.named_transformers_["encoder"].categories_[0]
+    known = encoder.named_transformers_["encoder"].categories_[0]
     return (np.array_equal(known, np.arange(len(known))) and bool(((codes >= 0) & (codes < len(known))).all())
             and np.array_equal(codes, np.floor(codes)))
 

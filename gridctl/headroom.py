@@ -44,7 +44,8 @@ def _upper_kw(district: District, fc: Forecast, index: pd.DatetimeIndex) -> np.n
     if held is None or held[0] != key or not index.isin(held[1].index).all():
         leads = fc.groups.index
         errors = error_quantile_kw(district, fc.issue_time, leads, key[1])
-        held = _UPPER[district] = (key, np.maximum(fc.load_upper, fc.groups[district.load_series] + errors))
+        upper = np.maximum(fc.load_upper, fc.groups[district.load_series] + errors)
+        held = _UPPER[district] = (key, upper[district.load_series])  # columns in the order callers read them
     upper = held[1]
     return upper.to_numpy()[upper.index.get_indexer(index)]
 
