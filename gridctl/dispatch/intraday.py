@@ -26,6 +26,7 @@ a re-solve under a held commitment is an LP, warm from the last basis.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -79,6 +80,8 @@ class IntradayDispatch:
         self._col_bounds: dict[int, tuple[float, float]] = {}  # column -> (lb, ub) replacing the model's
         self._row_rhs: dict[int, float] = {}  # equality row -> right-hand side replacing the model's
         self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
+        self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
+        self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -120,6 +123,16 @@ class IntradayDispatch:
         self.params = ParamTerms(rows, self.sense, self.model.objective.expr, self.col_of)
 
     # ---- updates ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def batch(self):
+        """Gather the updates made inside into one write into HiGHS, when the block ends."""
+        self._batch = set()
+        try:
+            yield
+        finally:
+            changed, self._batch = self._batch, None
+        self._refresh(changed)
+
     def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
                          pv_available_kw: dict | None = None, heat_demand_kw: dict | None = None,
                          cop: dict | None = None, ci_objective_kg_per_kwh=None) -> None:
@@ -267,7 +280,11 @@ class IntradayDispatch:
 
     def _refresh(self, changed: set[int]) -> None:
         """Push the values of the ``changed`` parameter components into HiGHS (row bounds and
-        coefficients, costs, column bounds) and apply the bounds of the current start."""
+        coefficients, costs, column bounds) and apply the bounds of the current start (inside
+        ``batch``: once, when it ends)."""
+        if self._batch is not None:
+            self._batch |= changed
+            return
         h, inf, t = self.h, highspy.kHighsInf, self.params
         q = t.values()
         coefs = q[t.coef_q]
@@ -281,7 +298,9 @@ class IntradayDispatch:
         self.row_hi[t.rows] = np.where(sense < 0, inf, rhs)
         self.cost[t.cost_col] = q[t.cost_q]
         self._offset = float(q[t.offset_q])
-        h.changeColsCost(len(self.cost), np.arange(len(self.cost), dtype=np.int32), self.cost)
+        cols = self._moved("cost", self.cost)
+        if len(cols):
+            h.changeColsCost(len(cols), cols, self.cost[cols])
         for p in changed:
             cols = self.param_cols.get(p, [])
             self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
@@ -309,9 +328,21 @@ class IntradayDispatch:
             row_hi[row] += shift
         for row, rhs in self._row_rhs.items():
             row_lo[row] = row_hi[row] = rhs
-        n, r = len(lb), len(row_lo)
-        self.h.changeColsBounds(n, np.arange(n, dtype=np.int32), lb, ub)
+        cols = np.union1d(self._moved("col_lb", lb), self._moved("col_ub", ub)).astype(np.int32)
+        if len(cols):
+            self.h.changeColsBounds(len(cols), cols, lb[cols], ub[cols])
+        # every row, changed or not: HiGHS re-derives the nonbasic status of the rows written, and
+        # warm starts (degenerate optima) follow it, so a subset would change decisions
+        r = len(row_lo)
         self.h.changeRowsBounds(r, np.arange(r, dtype=np.int32), row_lo, row_hi)
+
+    def _moved(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Indices where ``values`` differ from those last written into HiGHS under ``name``
+        (all at the first write); ``values`` are taken as written."""
+        last = self._pushed.get(name)
+        self._pushed[name] = values.copy()
+        moved = np.arange(len(values)) if last is None else np.flatnonzero(values != last)
+        return moved.astype(np.int32)
 
     # ---- solve and read --------------------------------------------------------------------
     def solve(self) -> SolveResult:
