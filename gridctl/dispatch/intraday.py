@@ -43,6 +43,7 @@ from gridctl.dispatch.heat_pump import low_margin_k
 from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
+from gridctl.dispatch.param_store import ParamStore
 from gridctl.dispatch.param_terms import ParamTerms
 from gridctl.dispatch.result import plan_table
 
@@ -82,6 +83,7 @@ class IntradayDispatch:
         self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
         self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
         self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
+        self.store = ParamStore().store  # writes indexed parameters (only through it: it keeps their last values)
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -150,22 +152,22 @@ class IntradayDispatch:
             if values is not None:
                 values = np.asarray(values, dtype=float)
                 _check(name, values, len(inp.index))
-                param.store_values(dict(enumerate(values.tolist())))
+                self.store(param, range(len(values)), values)
                 setattr(inp, name, values)
                 changed.add(id(param))
         for aid, values in (pv_available_kw or {}).items():
-            m.pv_available.store_values({(aid, t): float(v) for t, v in enumerate(values)})
+            self.store(m.pv_available, [(aid, t) for t in range(len(values))], values)
             changed.add(id(m.pv_available))
         for attr, updates in (("heat_demand_kw", heat_demand_kw), ("cop", cop)):
             for aid, values in (updates or {}).items():
                 param = getattr(m.heat_pump[aid], attr)
-                param.store_values(dict(enumerate(np.asarray(values, float).tolist())))
+                self.store(param, range(len(values)), values)
                 changed.add(id(param))
         for h in inp.heat_pumps:  # the band's margin follows the heat demand and COP
             if h.id in (heat_demand_kw or {}) or h.id in (cop or {}):
                 blk = m.heat_pump[h.id]
                 cop_now, demand_now = ([pyo.value(p[t]) for t in m.T] for p in (blk.cop, blk.heat_demand_kw))
-                blk.margin_k.store_values(dict(enumerate(low_margin_k(h, inp.dt_h, cop_now, demand_now).tolist())))
+                self.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now))
                 changed.add(id(blk.margin_k))
         self._refresh(changed)
 

@@ -1,0 +1,32 @@
+"""Values of indexed mutable Pyomo parameters written only where they changed.
+
+Re-optimisations in place (:class:`gridctl.dispatch.intraday.IntradayDispatch`) write thousands
+of forecast values per decision, most of them (the fixed past, flat forecasts) unchanged; Pyomo's
+validated write costs about a microsecond a value, a comparison of arrays far less.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyomo.environ as pyo
+
+
+class ParamStore:
+    """Writes ``param[key]`` values through the parameters' data objects, found once per set of keys."""
+
+    def __init__(self) -> None:
+        self._slots: dict[tuple, tuple[list, np.ndarray]] = {}  # (param, keys) -> data objects, last values
+
+    def store(self, param: pyo.Param, keys: Sequence, values) -> None:
+        """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there."""
+        slot = (id(param), tuple(keys))
+        if slot not in self._slots:
+            data = [param[k] for k in keys]
+            self._slots[slot] = (data, np.array([d.value for d in data], dtype=float))
+        data, last = self._slots[slot]
+        values = np.asarray(values, dtype=float)
+        for i in np.flatnonzero(values != last).tolist():
+            data[i].set_value(float(values[i]))
+        self._slots[slot] = (data, values.copy())
