@@ -83,7 +83,7 @@ class IntradayDispatch:
         self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
         self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
         self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
-        self.store = ParamStore().store  # writes indexed parameters (only through it: it keeps their last values)
+        self.param_store = ParamStore()  # indexed parameters are written through it
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -152,23 +152,19 @@ class IntradayDispatch:
             if values is not None:
                 values = np.asarray(values, dtype=float)
                 _check(name, values, len(inp.index))
-                self.store(param, range(len(values)), values)
+                self.param_store.store(param, range(len(values)), values, changed)
                 setattr(inp, name, values)
-                changed.add(id(param))
         for aid, values in (pv_available_kw or {}).items():
-            self.store(m.pv_available, [(aid, t) for t in range(len(values))], values)
-            changed.add(id(m.pv_available))
+            self.param_store.store(m.pv_available, [(aid, t) for t in range(len(values))], values, changed)
         for attr, updates in (("heat_demand_kw", heat_demand_kw), ("cop", cop)):
             for aid, values in (updates or {}).items():
                 param = getattr(m.heat_pump[aid], attr)
-                self.store(param, range(len(values)), values)
-                changed.add(id(param))
+                self.param_store.store(param, range(len(values)), values, changed)
         for h in inp.heat_pumps:  # the band's margin follows the heat demand and COP
             if h.id in (heat_demand_kw or {}) or h.id in (cop or {}):
                 blk = m.heat_pump[h.id]
-                cop_now, demand_now = ([pyo.value(p[t]) for t in m.T] for p in (blk.cop, blk.heat_demand_kw))
-                self.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now))
-                changed.add(id(blk.margin_k))
+                cop_now, demand_now = (self.param_store.last(p, m.T) for p in (blk.cop, blk.heat_demand_kw))
+                self.param_store.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now), changed)
         self._refresh(changed)
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,

@@ -14,19 +14,31 @@ import pyomo.environ as pyo
 
 
 class ParamStore:
-    """Writes ``param[key]`` values through the parameters' data objects, found once per set of keys."""
+    """Writes ``param[key]`` values through the parameters' data objects, found once per set of
+    keys; the parameters must be written only through it (it keeps their last values)."""
 
     def __init__(self) -> None:
         self._slots: dict[tuple, tuple[list, np.ndarray]] = {}  # (param, keys) -> data objects, last values
 
-    def store(self, param: pyo.Param, keys: Sequence, values) -> None:
-        """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there."""
+    def last(self, param: pyo.Param, keys: Sequence) -> np.ndarray:
+        """The values of ``param[keys[i]]`` (a copy)."""
+        return self._slot(param, keys)[1].copy()
+
+    def store(self, param: pyo.Param, keys: Sequence, values, changed: set[int]) -> None:
+        """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there; adds
+        ``id(param)`` to ``changed`` when a value moved."""
+        data, last = self._slot(param, keys)
+        values = np.asarray(values, dtype=float)
+        moved = np.flatnonzero(values != last).tolist()
+        for i in moved:
+            data[i].set_value(float(values[i]))
+        self._slots[id(param), tuple(keys)] = (data, values.copy())
+        if moved:
+            changed.add(id(param))
+
+    def _slot(self, param: pyo.Param, keys: Sequence) -> tuple[list, np.ndarray]:
         slot = (id(param), tuple(keys))
         if slot not in self._slots:
             data = [param[k] for k in keys]
             self._slots[slot] = (data, np.array([d.value for d in data], dtype=float))
-        data, last = self._slots[slot]
-        values = np.asarray(values, dtype=float)
-        for i in np.flatnonzero(values != last).tolist():
-            data[i].set_value(float(values[i]))
-        self._slots[slot] = (data, values.copy())
+        return self._slots[slot]
