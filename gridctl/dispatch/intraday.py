@@ -91,10 +91,10 @@ class IntradayDispatch:
         self.col_of = {id(v): j for j, v in enumerate(cols)}
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
         self.col_lb, self.col_ub = _bounds(cols)
-        # columns whose bounds hold mutable parameters, by parameter component
+        # columns whose bounds hold mutable parameters, by parameter (the data object of an indexed one)
         self.param_cols: dict[int, list[int]] = {}
         for j, v in enumerate(cols):
-            for p in _params_of(v.lower) | _params_of(v.upper):
+            for p in _params_of(v.lower, data=True) | _params_of(v.upper, data=True):
                 self.param_cols.setdefault(p, []).append(j)
 
     def _index_rows(self) -> None:
@@ -277,9 +277,9 @@ class IntradayDispatch:
                 self._row_shift[self.row_of[id(blk.energy[i])]] = planned - delivered
 
     def _refresh(self, changed: set[int]) -> None:
-        """Push the values of the ``changed`` parameter components into HiGHS (row bounds and
-        coefficients, costs, column bounds) and apply the bounds of the current start (inside
-        ``batch``: once, when it ends)."""
+        """Push the values of the ``changed`` parameters (ids of scalar ones and of data objects)
+        into HiGHS (row bounds and coefficients, costs, column bounds) and apply the bounds of the
+        current start (inside ``batch``: once, when it ends)."""
         if self._batch is not None:
             self._batch |= changed
             return
@@ -299,9 +299,8 @@ class IntradayDispatch:
         cols = self._moved("cost", self.cost)
         if len(cols):
             h.changeColsCost(len(cols), cols, self.cost[cols])
-        for p in changed:
-            cols = self.param_cols.get(p, [])
-            self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
+        cols = sorted({j for p in changed for j in self.param_cols.get(p, ())})
+        self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
@@ -374,11 +373,12 @@ def _time_of(v, T) -> int:
     return UNTIMED
 
 
-def _params_of(expr) -> frozenset[int]:
-    """Ids of the mutable parameter components ``expr`` holds (empty for None and numbers)."""
+def _params_of(expr, data: bool = False) -> frozenset[int]:
+    """Ids of the mutable parameter components (``data``: parameters' data objects) ``expr``
+    holds (empty for None and numbers)."""
     if expr is None or isinstance(expr, (int, float)):
         return frozenset()
-    return frozenset(id(p.parent_component()) for p in identify_mutable_parameters(expr))
+    return frozenset(id(p if data else p.parent_component()) for p in identify_mutable_parameters(expr))
 
 
 def _bounds(cols) -> tuple[np.ndarray, np.ndarray]:

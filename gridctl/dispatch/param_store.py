@@ -26,15 +26,14 @@ class ParamStore:
 
     def store(self, param: pyo.Param, keys: Sequence, values, changed: set[int]) -> None:
         """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there; adds
-        ``id(param)`` to ``changed`` when a value moved."""
+        the ids of the data objects written to ``changed``."""
         data, last = self._slot(param, keys)
         values = np.asarray(values, dtype=float)
         moved = np.flatnonzero(values != last).tolist()
         for i in moved:
             data[i].set_value(float(values[i]))
+            changed.add(id(data[i]))
         self._slots[id(param), tuple(keys)] = (data, values.copy())
-        if moved:
-            changed.add(id(param))
 
     def _slot(self, param: pyo.Param, keys: Sequence) -> tuple[list, np.ndarray]:
         slot = (id(param), tuple(keys))
