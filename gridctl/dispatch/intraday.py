@@ -83,7 +83,7 @@ class IntradayDispatch:
         self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
         self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
         self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
-        self.param_store = ParamStore()  # indexed parameters are written through it
+        self.param_store = ParamStore()  # indexed parameters are written only through it (it reports what moved)
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -141,7 +141,6 @@ class IntradayDispatch:
         """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id);
         the objective weighs ``ci_objective_kg_per_kwh`` (default: ``ci_kg_per_kwh``)."""
         m, inp = self.model, self.inp
-        changed = set()
         if ci_kg_per_kwh is not None:
             inp.ci_kg_per_kwh = np.asarray(ci_kg_per_kwh, dtype=float)
             _check("ci_kg_per_kwh", inp.ci_kg_per_kwh, len(inp.index))
@@ -152,20 +151,20 @@ class IntradayDispatch:
             if values is not None:
                 values = np.asarray(values, dtype=float)
                 _check(name, values, len(inp.index))
-                self.param_store.store(param, range(len(values)), values, changed)
+                self.param_store.store(param, range(len(values)), values)
                 setattr(inp, name, values)
         for aid, values in (pv_available_kw or {}).items():
-            self.param_store.store(m.pv_available, [(aid, t) for t in range(len(values))], values, changed)
+            self.param_store.store(m.pv_available, [(aid, t) for t in range(len(values))], values)
         for attr, updates in (("heat_demand_kw", heat_demand_kw), ("cop", cop)):
             for aid, values in (updates or {}).items():
                 param = getattr(m.heat_pump[aid], attr)
-                self.param_store.store(param, range(len(values)), values, changed)
+                self.param_store.store(param, range(len(values)), values)
         for h in inp.heat_pumps:  # the band's margin follows the heat demand and COP
             if h.id in (heat_demand_kw or {}) or h.id in (cop or {}):
                 blk = m.heat_pump[h.id]
                 cop_now, demand_now = (self.param_store.last(p, m.T) for p in (blk.cop, blk.heat_demand_kw))
-                self.param_store.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now), changed)
-        self._refresh(changed)
+                self.param_store.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now))
+        self._refresh(set())
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,
                   heat_pump_temp_c: dict[str, float] | None = None,
@@ -278,12 +277,15 @@ class IntradayDispatch:
 
     def _refresh(self, changed: set[int]) -> None:
         """Push the values of the ``changed`` parameters (ids of scalar ones and of data objects)
-        into HiGHS (row bounds and coefficients, costs, column bounds) and apply the bounds of the
-        current start (inside ``batch``: once, when it ends)."""
+        and of those ``param_store`` wrote into HiGHS (row bounds and coefficients, costs, column
+        bounds) and apply the bounds of the current start (inside ``batch``: once, when it ends)."""
+        changed = changed | self.param_store.moved
+        self.param_store.moved = set()
         if self._batch is not None:
             self._batch |= changed
             return
         h, inf, t = self.h, highspy.kHighsInf, self.params
+        t.update(changed)
         q = t.values()
         coefs = q[t.coef_q]
         moved = np.flatnonzero(coefs != t.last_coefs)

@@ -19,20 +19,21 @@ class ParamStore:
 
     def __init__(self) -> None:
         self._slots: dict[tuple, tuple[list, np.ndarray]] = {}  # (param, keys) -> data objects, last values
+        self.moved: set[int] = set()  # ids of the data objects written since the owner last took them
 
     def last(self, param: pyo.Param, keys: Sequence) -> np.ndarray:
         """The values of ``param[keys[i]]`` (a copy)."""
         return self._slot(param, keys)[1].copy()
 
-    def store(self, param: pyo.Param, keys: Sequence, values, changed: set[int]) -> None:
-        """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there; adds
-        the ids of the data objects written to ``changed``."""
+    def store(self, param: pyo.Param, keys: Sequence, values) -> None:
+        """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there (the
+        data objects written join ``moved``)."""
         data, last = self._slot(param, keys)
         values = np.asarray(values, dtype=float)
         moved = np.flatnonzero(values != last).tolist()
         for i in moved:
             data[i].set_value(float(values[i]))
-            changed.add(id(data[i]))
+            self.moved.add(id(data[i]))
         self._slots[id(param), tuple(keys)] = (data, values.copy())
 
     def _slot(self, param: pyo.Param, keys: Sequence) -> tuple[list, np.ndarray]:

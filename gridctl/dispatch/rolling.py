@@ -200,7 +200,7 @@ class RollingDispatch:
             if hasattr(m, f"{name}_limit_kw"):
                 limit = pad(per_interval(getattr(d.inp, f"{name}_limit_kw"), n),
                             per_interval(getattr(inp, f"{name}_limit_kw"), n - k))
-                d.param_store.store(getattr(m, f"{name}_limit_kw"), range(n), limit, set())
+                d.param_store.store(getattr(m, f"{name}_limit_kw"), range(n), limit)
                 setattr(d.inp, f"{name}_limit_kw", limit)
         targets = []
         for b in inp.batteries:
