@@ -15,7 +15,8 @@ import pyomo.environ as pyo
 
 class ParamStore:
     """Writes ``param[key]`` values through the parameters' data objects, found once per set of
-    keys; the parameters must be written only through it (it keeps their last values)."""
+    keys; the parameters must be written only through it (it keeps their last values), each key
+    in one set of keys only."""
 
     def __init__(self) -> None:
         self._slots: dict[tuple, tuple[list, np.ndarray]] = {}  # (param, keys) -> data objects, last values
