@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import sparse
 from test_dispatch import _inputs
 
 from gridctl.dispatch.highs import solve
@@ -119,3 +120,34 @@ def test_forecast_update_moves_the_heat_store_margin():
     cold, table = _cold(_case(CI, LOAD, PV, hp=dataclasses.replace(hp, heat_demand_kw=demand2, cop=cop2)))
     assert warm.objective == pytest.approx(cold.objective, rel=1e-7)
     assert d.plan()["hp.temp_c"].to_numpy() == pytest.approx(table["hp.temp_c"].to_numpy(), abs=1e-6)
+
+
+def _highs_numbers(d: IntradayDispatch) -> list[np.ndarray]:
+    """Costs, column and row bounds and the dense matrix of ``d``'s HiGHS model."""
+    lp = d.h.getLp()
+    a = lp.a_matrix_
+    matrix = sparse.csc_matrix((a.value_, a.index_, a.start_), shape=(lp.num_row_, lp.num_col_)).toarray()
+    return [np.asarray(x, float) for x in (lp.col_cost_, lp.col_lower_, lp.col_upper_, lp.row_lower_,
+                                           lp.row_upper_)] + [matrix]
+
+
+def test_batched_updates_leave_highs_with_the_numbers_of_a_fresh_build():
+    # after a first update, two gathered into one write, the second repeating most values of the
+    # first (only changed values, bounds and costs are written): HiGHS holds what a model built at
+    # the last inputs holds
+    hp = dataclasses.replace(_hp(), band_margin=True)
+    d = IntradayDispatch(_case(CI, LOAD, PV, hp=hp))
+    d.update_forecasts(load_kw=LOAD)
+    d.solve()
+    ci2, load2, pv2 = [0.2, 0.6, 0.3, 0.1, 0.2, 0.7, 0.3, 0.4], [5, 5, 4, 3, 2, 5, 8, 6], [0, 2, 7, 14, 8, 2, 0, 0]
+    demand2, cop2 = np.array([1, 1, 2, 5, 3, 2, 1, 0], float), np.full(N, 2.5)
+    load3 = load2[:3] + [9] + load2[4:]
+    with d.batch():
+        d.update_forecasts(load_kw=load2, pv_kw=pv2, ci_kg_per_kwh=ci2, pv_available_kw={"pv": pv2},
+                           heat_demand_kw={"hp": demand2}, cop={"hp": cop2})
+        d.update_forecasts(load_kw=load3, pv_available_kw={"pv": pv2}, cop={"hp": cop2})
+    hp3 = dataclasses.replace(hp, heat_demand_kw=demand2, cop=cop2)
+    fresh = IntradayDispatch(_case(ci2, load3, pv2, hp=hp3))
+    for held, built in zip(_highs_numbers(d), _highs_numbers(fresh), strict=True):
+        assert held == pytest.approx(built, abs=1e-9)
+    assert d.solve().objective == pytest.approx(fresh.solve().objective, rel=1e-9)

@@ -26,6 +26,7 @@ a re-solve under a held commitment is an LP, warm from the last basis.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from gridctl.dispatch.heat_pump import low_margin_k
 from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
+from gridctl.dispatch.param_store import ParamStore
 from gridctl.dispatch.param_terms import ParamTerms
 from gridctl.dispatch.result import plan_table
 
@@ -79,6 +81,9 @@ class IntradayDispatch:
         self._col_bounds: dict[int, tuple[float, float]] = {}  # column -> (lb, ub) replacing the model's
         self._row_rhs: dict[int, float] = {}  # equality row -> right-hand side replacing the model's
         self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
+        self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
+        self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
+        self.param_store = ParamStore()  # indexed parameters are written only through it (it reports what moved)
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:
@@ -86,10 +91,10 @@ class IntradayDispatch:
         self.col_of = {id(v): j for j, v in enumerate(cols)}
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
         self.col_lb, self.col_ub = _bounds(cols)
-        # columns whose bounds hold mutable parameters, by parameter component
+        # columns whose bounds hold mutable parameters, by parameter (the data object of an indexed one)
         self.param_cols: dict[int, list[int]] = {}
         for j, v in enumerate(cols):
-            for p in _params_of(v.lower) | _params_of(v.upper):
+            for p in _params_of(v.lower, data=True) | _params_of(v.upper, data=True):
                 self.param_cols.setdefault(p, []).append(j)
 
     def _index_rows(self) -> None:
@@ -120,13 +125,22 @@ class IntradayDispatch:
         self.params = ParamTerms(rows, self.sense, self.model.objective.expr, self.col_of)
 
     # ---- updates ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def batch(self):
+        """Gather the updates made inside into one write into HiGHS, when the block ends."""
+        self._batch = set()
+        try:
+            yield
+        finally:
+            changed, self._batch = self._batch, None
+        self._refresh(changed)
+
     def update_forecasts(self, load_kw=None, pv_kw=None, ci_kg_per_kwh=None, price_per_kwh=None,
                          pv_available_kw: dict | None = None, heat_demand_kw: dict | None = None,
                          cop: dict | None = None, ci_objective_kg_per_kwh=None) -> None:
         """Replace forecasts over the whole horizon (arrays of its length; dicts by asset id);
         the objective weighs ``ci_objective_kg_per_kwh`` (default: ``ci_kg_per_kwh``)."""
         m, inp = self.model, self.inp
-        changed = set()
         if ci_kg_per_kwh is not None:
             inp.ci_kg_per_kwh = np.asarray(ci_kg_per_kwh, dtype=float)
             _check("ci_kg_per_kwh", inp.ci_kg_per_kwh, len(inp.index))
@@ -137,24 +151,20 @@ class IntradayDispatch:
             if values is not None:
                 values = np.asarray(values, dtype=float)
                 _check(name, values, len(inp.index))
-                param.store_values(dict(enumerate(values.tolist())))
+                self.param_store.store(param, range(len(values)), values)
                 setattr(inp, name, values)
-                changed.add(id(param))
         for aid, values in (pv_available_kw or {}).items():
-            m.pv_available.store_values({(aid, t): float(v) for t, v in enumerate(values)})
-            changed.add(id(m.pv_available))
+            self.param_store.store(m.pv_available, [(aid, t) for t in range(len(values))], values)
         for attr, updates in (("heat_demand_kw", heat_demand_kw), ("cop", cop)):
             for aid, values in (updates or {}).items():
                 param = getattr(m.heat_pump[aid], attr)
-                param.store_values(dict(enumerate(np.asarray(values, float).tolist())))
-                changed.add(id(param))
+                self.param_store.store(param, range(len(values)), values)
         for h in inp.heat_pumps:  # the band's margin follows the heat demand and COP
             if h.id in (heat_demand_kw or {}) or h.id in (cop or {}):
                 blk = m.heat_pump[h.id]
-                cop_now, demand_now = ([pyo.value(p[t]) for t in m.T] for p in (blk.cop, blk.heat_demand_kw))
-                blk.margin_k.store_values(dict(enumerate(low_margin_k(h, inp.dt_h, cop_now, demand_now).tolist())))
-                changed.add(id(blk.margin_k))
-        self._refresh(changed)
+                cop_now, demand_now = (self.param_store.last(p, m.T) for p in (blk.cop, blk.heat_demand_kw))
+                self.param_store.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now))
+        self._refresh(set())
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,
                   heat_pump_temp_c: dict[str, float] | None = None,
@@ -266,9 +276,16 @@ class IntradayDispatch:
                 self._row_shift[self.row_of[id(blk.energy[i])]] = planned - delivered
 
     def _refresh(self, changed: set[int]) -> None:
-        """Push the values of the ``changed`` parameter components into HiGHS (row bounds and
-        coefficients, costs, column bounds) and apply the bounds of the current start."""
+        """Push the values of the ``changed`` parameters (ids of scalar ones and of data objects)
+        and of those ``param_store`` wrote into HiGHS (row bounds and coefficients, costs, column
+        bounds) and apply the bounds of the current start (inside ``batch``: once, when it ends)."""
+        changed = changed | self.param_store.moved
+        self.param_store.moved = set()
+        if self._batch is not None:
+            self._batch |= changed
+            return
         h, inf, t = self.h, highspy.kHighsInf, self.params
+        t.update(changed)
         q = t.values()
         coefs = q[t.coef_q]
         moved = np.flatnonzero(coefs != t.last_coefs)
@@ -281,10 +298,11 @@ class IntradayDispatch:
         self.row_hi[t.rows] = np.where(sense < 0, inf, rhs)
         self.cost[t.cost_col] = q[t.cost_q]
         self._offset = float(q[t.offset_q])
-        h.changeColsCost(len(self.cost), np.arange(len(self.cost), dtype=np.int32), self.cost)
-        for p in changed:
-            cols = self.param_cols.get(p, [])
-            self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
+        cols = self._moved("cost", self.cost)
+        if len(cols):
+            h.changeColsCost(len(cols), cols, self.cost[cols])
+        cols = sorted({j for p in changed for j in self.param_cols.get(p, ())})
+        self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
@@ -309,9 +327,21 @@ class IntradayDispatch:
             row_hi[row] += shift
         for row, rhs in self._row_rhs.items():
             row_lo[row] = row_hi[row] = rhs
-        n, r = len(lb), len(row_lo)
-        self.h.changeColsBounds(n, np.arange(n, dtype=np.int32), lb, ub)
+        cols = np.union1d(self._moved("col_lb", lb), self._moved("col_ub", ub)).astype(np.int32)
+        if len(cols):
+            self.h.changeColsBounds(len(cols), cols, lb[cols], ub[cols])
+        # every row, changed or not: HiGHS re-derives the nonbasic status of the rows written, and
+        # warm starts (degenerate optima) follow it, so a subset would change decisions
+        r = len(row_lo)
         self.h.changeRowsBounds(r, np.arange(r, dtype=np.int32), row_lo, row_hi)
+
+    def _moved(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Indices where ``values`` differ from those last written into HiGHS under ``name``
+        (all at the first write); ``values`` are taken as written."""
+        last = self._pushed.get(name)
+        self._pushed[name] = values.copy()
+        moved = np.arange(len(values)) if last is None else np.flatnonzero(values != last)
+        return moved.astype(np.int32)
 
     # ---- solve and read --------------------------------------------------------------------
     def solve(self) -> SolveResult:
@@ -345,11 +375,12 @@ def _time_of(v, T) -> int:
     return UNTIMED
 
 
-def _params_of(expr) -> frozenset[int]:
-    """Ids of the mutable parameter components ``expr`` holds (empty for None and numbers)."""
+def _params_of(expr, data: bool = False) -> frozenset[int]:
+    """Ids of the mutable parameter components (``data``: parameters' data objects) ``expr``
+    holds (empty for None and numbers)."""
     if expr is None or isinstance(expr, (int, float)):
         return frozenset()
-    return frozenset(id(p.parent_component()) for p in identify_mutable_parameters(expr))
+    return frozenset(id(p if data else p.parent_component()) for p in identify_mutable_parameters(expr))
 
 
 def _bounds(cols) -> tuple[np.ndarray, np.ndarray]:

@@ -66,14 +66,20 @@ class ParamTerms:
                     grads.append((n, j, scale * _slope(term, p)))
         rows, cols, vals = zip(*grads) if grads else ((), (), ())
         self.grad = sparse.csr_matrix((vals, (rows, cols)), shape=(len(exprs), len(self.data)))
-        self.p0 = self._param_values()
+        self.p0 = np.fromiter((p.value for p in self.data), dtype=float, count=len(self.data))
+        self.p = self.p0.copy()  # the parameters' values as last read
+        self._position = {id(p): j for j, p in enumerate(self.data)}
 
-    def _param_values(self) -> np.ndarray:
-        return np.fromiter((p.value for p in self.data), dtype=float, count=len(self.data))
+    def update(self, changed: set[int]) -> None:
+        """Read the values of the ``changed`` parameters (ids of scalar ones and of data objects)."""
+        for i in changed:
+            j = self._position.get(i)
+            if j is not None:
+                self.p[j] = self.data[j].value
 
     def values(self) -> np.ndarray:
-        """Every number at the parameters' current values."""
-        return self.q0 + self.grad @ (self._param_values() - self.p0)
+        """Every number at the parameters' values as last read (see :meth:`update`)."""
+        return self.q0 + self.grad @ (self.p - self.p0)
 
 
 def _terms(expr, scale: float = 1.0):

@@ -163,7 +163,7 @@ class RollingDispatch:
     def _write(self, inp: DispatchInputs, k: int) -> bool:
         """Write ``inp`` (the horizon from interval ``k`` of the held model) into the held model;
         False (nothing written) when an EV session has no row there."""
-        d, m = self.held, self.held.model
+        d = self.held
         process = process_rows(d, inp.process_loads, k)
         if process is None:
             return False
@@ -173,6 +173,15 @@ class RollingDispatch:
             if mapped is None:
                 return False
             ev[held.id] = mapped
+        with d.batch():  # one write into HiGHS
+            self._store(inp, k, process, ev)
+        return True
+
+    def _store(self, inp: DispatchInputs, k: int, process: dict, ev: dict) -> None:
+        """Store ``inp``'s numbers, the process loads' and EV sessions' ``process`` and ``ev``
+        bounds in the held model from interval ``k`` on (see :meth:`_write`)."""
+        d, m = self.held, self.held.model
+
         def pad(past, new):  # the held model's values before k, the new ones from k
             return np.concatenate([np.asarray(past, float)[:k], np.asarray(new, float)])
 
@@ -191,7 +200,7 @@ class RollingDispatch:
             if hasattr(m, f"{name}_limit_kw"):
                 limit = pad(per_interval(getattr(d.inp, f"{name}_limit_kw"), n),
                             per_interval(getattr(inp, f"{name}_limit_kw"), n - k))
-                getattr(m, f"{name}_limit_kw").store_values(dict(enumerate(limit.tolist())))
+                d.param_store.store(getattr(m, f"{name}_limit_kw"), range(n), limit)
                 setattr(d.inp, f"{name}_limit_kw", limit)
         targets = []
         for b in inp.batteries:
@@ -207,7 +216,6 @@ class RollingDispatch:
             col_bounds.update(cols)
             row_rhs.update(rows)
         d.set_values(targets, col_bounds, row_rhs)
-        return True
 
     def _ev_sessions(self, held: EvChargerParams, new: EvChargerParams, k: int):
         """Column bounds and energy-row right-hand sides that make the held charger's model the one
