@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/gridctl run --config config.toml
 
-# each test file runs whole on one worker (--dist loadfile): its module fixtures are built once
+# each test file runs whole on one worker (--dist loadfile): its module fixtures are built once;
+# one OpenMP thread per worker, so the workers do not contend for the cores
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

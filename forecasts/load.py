@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import time
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
 from forecasts.base import history_before
@@ -61,7 +62,10 @@ class GbmSettings:
     max_train_rows: int = 200_000
     max_quantile_rows: int = 30_000
     tail_max_iter: int = 50  # boosting iterations of the P10/P90 models (quantile loss is slow)
-    n_threads: int = 1  # OpenMP threads; 1 stays fast when other work shares the cores
+    n_threads: int = 1  # OpenMP threads for fitting; 1 stays fast when other work shares the cores
+    # OpenMP threads for predictions (0: OpenMP's default, OMP_NUM_THREADS or one per CPU); each row's
+    # sum of trees is made by one thread in tree order, so predictions and models do not depend on it
+    predict_threads: int = field(default=1, repr=False, compare=False)
     seed: int = 0
 
     def regressor(self, max_iter: int | None = None, **loss) -> HistGradientBoostingRegressor:
@@ -77,8 +81,8 @@ class GbmSettings:
         return _thread_pools().limit(limits=self.n_threads, user_api="openmp")
 
     def predict(self, model: HistGradientBoostingRegressor, x: np.ndarray) -> np.ndarray:
-        """``model.predict(x)`` on ``n_threads`` threads (:func:`tree_predict`)."""
-        return tree_predict(model, x, self.n_threads)
+        """``model.predict(x)`` on ``predict_threads`` threads (:func:`tree_predict`)."""
+        return tree_predict(model, x, self.predict_threads)
 
 
 LOAD_SETTINGS = GbmSettings()
@@ -91,7 +95,7 @@ def _thread_pools() -> ThreadpoolController:
 
 
 def tree_predict(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads: int) -> np.ndarray:
-    """``model.predict(x)`` on ``n_threads`` OpenMP threads: the same sum of trees, without
+    """``model.predict(x)`` on ``n_threads`` OpenMP threads (0: OpenMP's default): the same sum of trees, without
     scikit-learn's per-call checks and categorical encoding where they leave ``x`` unchanged (float
     rows, a categorical column 0 holding the codes ``0..k-1`` it was fitted on, no other categorical
     column); else ``model.predict`` itself."""
@@ -100,11 +104,11 @@ def tree_predict(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads:
     plain = (trees is not None and x.dtype == np.float64 and x.ndim == 2 and x.shape[1] == model.n_features_in_
              and (categorical is None or _codes_unchanged(model, categorical, x[:, 0])))
     if not plain:
-        with _thread_pools().limit(limits=n_threads, user_api="openmp"):
+        with _thread_pools().limit(limits=n_threads, user_api="openmp") if n_threads else nullcontext():
             return model.predict(x)
     raw = np.zeros((len(x), model.n_trees_per_iteration_), dtype=model._baseline_prediction.dtype, order="F")
     raw += model._baseline_prediction  # as HistGradientBoostingRegressor._raw_predict
-    model._predict_iterations(x, trees, raw, False, n_threads)
+    model._predict_iterations(x, trees, raw, False, n_threads or _openmp_effective_n_threads())
     return model._loss.link.inverse(raw.ravel())
 
 
@@ -143,13 +147,14 @@ class QuantileModel:
         with settings.threads():
             self.models = {0.5: settings.regressor(loss="squared_error").fit(*_sample(rng, settings.max_train_rows, x, y, weight))}
 
-    def predict(self, x: np.ndarray, quantile: float) -> np.ndarray:
-        """Predicted (scaled) quantile for each row of ``x``."""
+    def predict(self, x: np.ndarray, quantile: float, n_threads: int) -> np.ndarray:
+        """Predicted (scaled) quantile for each row of ``x``, on ``n_threads`` OpenMP threads
+        (:func:`tree_predict`; the forecaster's setting, not the one the model was trained with)."""
         if quantile not in self.models:
             with self.settings.threads():
                 self.models[quantile] = self.settings.regressor(
                     self.settings.tail_max_iter, loss="quantile", quantile=quantile).fit(*self._tail_sample)
-        return self.settings.predict(self.models[quantile], x)
+        return tree_predict(self.models[quantile], x, n_threads)
 
 
 def _sample(rng: np.random.Generator, n: int, x: np.ndarray, y: np.ndarray, weight: np.ndarray):
@@ -208,7 +213,7 @@ class LoadForecaster:
         recent = known.loc[known.index > issue_time - LOOKBACK]
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
         x, scale = self._features(recent, horizon, issue)
-        preds = np.sort(np.stack([model.predict(x, q) for q in sorted(quantiles)]), axis=0)
+        preds = np.sort(np.stack([model.predict(x, q, self.settings.predict_threads) for q in sorted(quantiles)]), axis=0)
         shape = (len(horizon), len(known.columns))
         return {
             q: pd.DataFrame(np.maximum(p.reshape(shape), 0.0) * scale, index=horizon, columns=known.columns)

@@ -175,6 +175,7 @@ class ForecastConfig(_Section):
     retrain_days: int = Field(14, ge=1)
     max_iter: int = Field(150, ge=10, le=2000)
     learning_rate: float = Field(0.1, gt=0, le=1)
+    threads: int = Field(0, ge=0, le=1024)
     carbon_provider: bool = True
     pv_tilt_deg: float = Field(30.0, ge=0, le=90)
     pv_azimuth_deg: float = Field(180.0, ge=0, lt=360)

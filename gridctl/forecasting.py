@@ -50,13 +50,13 @@ def build_forecasters(district: District) -> DistrictForecasters:
     site, cfg = district.config.site, district.config.forecast
     res, gate = district.resolution_min, site.gate_time
     gbm = GbmSettings(max_iter=cfg.max_iter, learning_rate=cfg.learning_rate,
-                      min_history_days=cfg.min_history_days, retrain_days=cfg.retrain_days)
+                      min_history_days=cfg.min_history_days, retrain_days=cfg.retrain_days, predict_threads=cfg.threads)
     weather = district.weather
     temperature = weather if weather is not None and "temp_air_c" in weather else None
     sky = weather if weather is not None and {"ghi_w_m2", "cloud_cover_pct"} & set(weather) else None
     load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None, gbm, temperature)
     clear_sky = ClearSkyModel(site.latitude, site.longitude, pv_plants(district), res)
-    pv = GenerationForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days), sky)
+    pv = GenerationForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days, predict_threads=cfg.threads), sky)
     carbon = CarbonForecaster(district.tz, res, gbm, site.country, cfg.holiday_subdivision or None,
                               cfg.carbon_provider)
     return DistrictForecasters(load, pv, carbon)

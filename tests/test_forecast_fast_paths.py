@@ -20,8 +20,9 @@ def _rows(n: int, codes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, x[:, 0] * 2.0 + np.nan_to_num(x[:, 1]) + rng.normal(0, 0.1, n)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 0])  # 0: OpenMP's default
 @pytest.mark.parametrize("loss", [{"loss": "squared_error"}, {"loss": "quantile", "quantile": 0.9}])
-def test_tree_predict_is_sklearns_predict(loss, monkeypatch):
+def test_tree_predict_is_sklearns_predict(loss, threads, monkeypatch):
     x, y = _rows(3000, 4)
     model = GbmSettings(max_iter=30).regressor(**loss).fit(x, y)
     rows, _ = _rows(500, 4, seed=1)
@@ -30,9 +31,9 @@ def test_tree_predict_is_sklearns_predict(loss, monkeypatch):
     expected = model.predict(rows), model.predict(unseen)
     calls = []
     monkeypatch.setattr(model, "predict", lambda x: calls.append(len(x)) or type(model).predict(model, x))
-    np.testing.assert_array_equal(tree_predict(model, rows, 1), expected[0])
+    np.testing.assert_array_equal(tree_predict(model, rows, threads), expected[0])
     assert calls == []  # the trees summed directly
-    np.testing.assert_array_equal(tree_predict(model, unseen, 1), expected[1])
+    np.testing.assert_array_equal(tree_predict(model, unseen, threads), expected[1])
     assert calls == [len(unseen)]
 
 

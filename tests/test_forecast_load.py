@@ -1,6 +1,7 @@
 """Load forecaster: no look-ahead, holidays learned, ordered quantiles, logged fallback."""
 
 import logging
+from dataclasses import replace
 from datetime import date, time
 
 import numpy as np
@@ -85,3 +86,25 @@ def test_equal_forecasters_share_trained_models_and_changed_data_does_not():
     assert _forecaster().fit(history.copy()).models.get(history, issue) is first
     changed = history * 1.01
     assert _forecaster().fit(changed).models.get(changed, issue) is not first
+
+
+def test_prediction_threads_are_the_forecasters_and_change_no_number(monkeypatch):
+    """Forecasters differing only in ``predict_threads`` share trained models (it is no part of a
+    model's identity), predict with their own thread count, and give the same forecasts."""
+    import forecasts.load as load
+
+    history = _load()
+    issue, horizon = _day("2016-05-12")
+    one = LoadForecaster(TZ, 15, time(12), "DE", None, FAST).fit(history)
+    two = LoadForecaster(TZ, 15, time(12), "DE", None, replace(FAST, predict_threads=2)).fit(history)
+    assert two.models.get(history, issue) is one.models.get(history, issue)
+    threads = []
+    real = load.tree_predict
+    monkeypatch.setattr(load, "tree_predict", lambda model, x, n: threads.append(n) or real(model, x, n))
+    expected = one.predict_quantiles(issue, horizon)
+    assert set(threads) == {1}
+    threads.clear()
+    got = two.predict_quantiles(issue, horizon)
+    assert threads and set(threads) == {2}
+    for q in expected:
+        pd.testing.assert_frame_equal(got[q], expected[q])

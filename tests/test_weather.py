@@ -92,3 +92,10 @@ def test_check_reports_a_malformed_weather_file(tmp_path):
     (tmp_path / "config.toml").write_text(text)
     problems = collect_problems(str(tmp_path / "config.toml"))
     assert any("row 3, column 'ghi_w_m2'" in p for p in problems) and len(problems) == 3
+
+
+def test_forecast_threads_reach_every_forecaster(demo_district):
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.forecast.threads = 3
+    f = build_forecasters(district_with_config(demo_district, cfg))
+    assert f.load.settings.predict_threads == f.pv.settings.predict_threads == f.carbon.settings.predict_threads == 3
