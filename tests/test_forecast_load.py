@@ -7,6 +7,7 @@ from datetime import date, time
 import numpy as np
 import pandas as pd
 
+from forecasts import load
 from forecasts.load import GbmSettings, LoadForecaster
 from forecasts.seasonal_naive import SeasonalNaive
 from gridctl.timegrid import gate_time, local_day
@@ -91,8 +92,6 @@ def test_equal_forecasters_share_trained_models_and_changed_data_does_not():
 def test_prediction_threads_are_the_forecasters_and_change_no_number(monkeypatch):
     """Forecasters differing only in ``predict_threads`` share trained models (it is no part of a
     model's identity), predict with their own thread count, and give the same forecasts."""
-    import forecasts.load as load
-
     history = _load()
     issue, horizon = _day("2016-05-12")
     one = LoadForecaster(TZ, 15, time(12), "DE", None, FAST).fit(history)
