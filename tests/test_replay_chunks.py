@@ -25,14 +25,17 @@ def test_window_splits_into_consecutive_chunks_warmed_up_before_their_first_day(
         split_window(days, 8, 1)
 
 
-def test_chunked_replay_agrees_with_the_sequential_one(demo_district):
+def test_chunked_replay_agrees_with_the_sequential_one(demo_district, capsys):
     cfg = demo_district.config.model_copy(deep=True)
     cfg.replay.reoptimise_every_min, cfg.replay.ac_check_every_min = 180, 60
     cfg.replay.baselines = ["none", "self-consumption"]
     cfg.forecast.min_history_days = 10_000  # seasonal naive: no model training in the workers
     district = district_with_config(demo_district, cfg)
     sequential = run_replay(district, START, END)
-    chunked = run_chunked(district, START, END, chunks=2, warmup_days=1, n_workers=2)
+    capsys.readouterr()
+    chunked = run_chunked(district, START, END, chunks=2, warmup_days=1, n_workers=2, progress=True)
+    bar = capsys.readouterr().err  # days 11-12, then 12 (warm-up) to 14: each reported from its worker
+    assert "5/5" in bar and "day" in bar, bar
 
     a, b = sequential.summary, chunked.summary
     assert b["days"] == a["days"] == 4 and b["intervals_per_day"] == a["intervals_per_day"]

@@ -39,12 +39,15 @@ def test_bad_sweep_file_names_the_key(tmp_path):
         read_sweep(path, date(2016, 7, 12), date(2016, 7, 12))
 
 
-def test_local_dask_cluster_matches_running_scenarios_one_by_one(tmp_path):
+def test_local_dask_cluster_matches_running_scenarios_one_by_one(tmp_path, capsys):
     path = tmp_path / "sweep.toml"
     path.write_text(SWEEP)
     scenarios = read_sweep(path, None, None)
     base = tomllib.loads(DEFAULT_CONFIG_PATH.read_text())
-    parallel = run_sweep(base, DEFAULT_CONFIG_PATH.parent, scenarios, n_workers=2)
+    capsys.readouterr()
+    parallel = run_sweep(base, DEFAULT_CONFIG_PATH.parent, scenarios, n_workers=2, progress=True)
+    bar = capsys.readouterr().err  # each scenario's one day, reported from its worker
+    assert "4/4" in bar and "day" in bar, bar
     for scenario, row in zip(scenarios, parallel):
         alone = run_scenario(base, DEFAULT_CONFIG_PATH.parent, scenario)
         assert row["scenario"] == alone["scenario"] == scenario.name

@@ -16,6 +16,7 @@ converge like gridctl; the perfect-foresight bounds optimise each chunk (warm-up
 its own, ending at the initial SoC, so they are a chunk-wise bound. KPIs and AC checks are then
 computed once over the joined window, as a sequential replay computes them; ``timings_s`` and
 ``decisions`` include the warm-up days' work, and the joined result keeps no per-decision list.
+Progress is counted in days, each reported by its worker when replayed (warm-up days included).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pandas as pd
 from gridctl.config import Config, ConfigError
 from gridctl.district import District
 from gridctl.replay.actuals import load_actuals
-from gridctl.replay.cluster import dask_map
+from gridctl.replay.cluster import Units, dask_map, report_progress
 from gridctl.replay.engine import ControllerRun, Timings, replay_controller
 from gridctl.replay.run import (
     CONTROLLER,
@@ -68,14 +69,16 @@ def split_window(days: list[date], chunks: int, warmup_days: int) -> list[Chunk]
     return out
 
 
-def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp,
-              soc_kwh: dict[str, float] | None) -> tuple[ControllerRun, dict[str, pd.DataFrame]]:
+def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp, soc_kwh: dict[str, float] | None,
+              topic: str | None = None) -> tuple[ControllerRun, dict[str, pd.DataFrame]]:
     """Replay ``chunk`` (warm-up included) with its baselines; return gridctl's run and every run's
-    operation, trimmed to the kept days (in a Dask worker: the district is loaded once per process)."""
+    operation, trimmed to the kept days (in a Dask worker: the district is loaded once per process;
+    each day gridctl replayed, warm-up included, is reported on ``topic``)."""
     district = worker_district(config)
     days = replay_days(chunk.warmup_start, chunk.end)
     actuals = load_actuals(district, replay_index(district, days))
-    controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end)
+    on_day = None if topic is None else lambda _day: report_progress(topic)
+    controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end, on_day=on_day)
     runs = run_baselines(district, actuals, soc_kwh, controller.timings)
     kept = actuals.index >= replay_index(district, [chunk.start])[0]
     runs = {name: op[kept] for name, op in runs.items()}
@@ -94,8 +97,10 @@ def run_chunked(district: District, start: date, end: date, chunks: int, warmup_
     days = replay_days(start, end)
     index = replay_index(district, days)
     plan_end = index[-1] + pd.Timedelta(minutes=district.resolution_min)
-    tasks = [(district.config, c, plan_end, soc_kwh) for c in split_window(days, chunks, warmup_days)]
-    parts = dask_map(run_chunk, tasks, scheduler, n_workers, progress, unit="chunk")
+    split = split_window(days, chunks, warmup_days)
+    tasks = [(district.config, c, plan_end, soc_kwh) for c in split]
+    replayed = sum((c.end - c.warmup_start).days + 1 for c in split)  # warm-up days included
+    parts = dask_map(run_chunk, tasks, Units(replayed, "day"), scheduler, n_workers, progress)
     controller = join_controllers([c for c, _ in parts])
     runs = {name: pd.concat([r[name] for _, r in parts]) for name in parts[0][1]}
     return evaluate(district, days, load_actuals(district, index), {CONTROLLER: controller.operation, **runs},

@@ -1,42 +1,79 @@
 """Replay work on Dask (the ``sweep`` extra): a LocalCluster of worker processes, or a running
-scheduler, mapping one function over a list of tasks (scenarios of a sweep, chunks of a replay)."""
+scheduler, mapping one function over a list of tasks (scenarios of a sweep, chunks of a replay).
+
+Progress is counted in units of work (e.g. replayed days) that the tasks report from their
+workers with :func:`report_progress` on a topic of the client's own."""
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
 from gridctl.extras import require
 
+LATE_EVENTS_S = 10.0  # how long the bar waits, after the last task, for reports still on their way
 
-def dask_map(fn: Callable, tasks: list[tuple], scheduler: str | None = None, n_workers: int | None = None,
-             progress: bool = False, unit: str = "task") -> list:
-    """``[fn(*task) for task in tasks]`` on a new LocalCluster (``n_workers`` processes of one thread,
-    default one per core) or the cluster at ``scheduler``; results in the order of ``tasks``."""
+
+@dataclass(frozen=True)
+class Units:
+    """Progress in units of work: ``total`` of them (e.g. days), reported by the tasks."""
+
+    total: int
+    unit: str
+
+
+def dask_map(fn: Callable, tasks: list[tuple], units: Units, scheduler: str | None = None,
+             n_workers: int | None = None, progress: bool = False) -> list:
+    """``[fn(*task, topic) for task in tasks]`` on a new LocalCluster (``n_workers`` processes of
+    one thread, default one per core) or the cluster at ``scheduler``; results in the order of
+    ``tasks``. The progress bar counts the ``units`` the tasks report on ``topic``
+    (:func:`report_progress`)."""
     distributed = require("dask.distributed", "replay on Dask")
     chatter = logging.getLogger("distributed")  # the cluster's start and teardown, logged at INFO with tracebacks
     level = chatter.level
     chatter.setLevel(logging.ERROR)
     try:
-        return _on_cluster(distributed, fn, tasks, scheduler, n_workers, progress, unit)
+        return _on_cluster(distributed, fn, tasks, units, scheduler, n_workers, progress)
     finally:
         chatter.setLevel(level)
 
 
-def _on_cluster(distributed, fn: Callable, tasks: list[tuple], scheduler: str | None, n_workers: int | None,
-                progress: bool, unit: str) -> list:
+def report_progress(topic: str, units: int = 1) -> None:
+    """In a Dask worker: report ``units`` units of work done to the client's bar on ``topic``."""
+    from distributed import get_worker
+
+    get_worker().log_event(topic, units)
+
+
+def _on_cluster(distributed, fn: Callable, tasks: list[tuple], units: Units, scheduler: str | None,
+                n_workers: int | None, progress: bool) -> list:
     cluster = None if scheduler else distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                                               processes=True, dashboard_address=":0")
     client = distributed.Client(scheduler or cluster)
+    bar = tqdm(total=units.total, unit=units.unit, desc=units.unit, disable=not progress)
+    topic = f"gridctl-progress-{uuid.uuid4().hex}"
+    reported = [0]  # units reported (a disabled bar counts nothing)
+
+    def on_report(event: tuple) -> None:
+        reported[0] += event[1]
+        bar.update(event[1])
+
     try:
-        futures = [client.submit(fn, *task, pure=False) for task in tasks]
-        for _ in tqdm(distributed.as_completed(futures), total=len(futures), unit=unit, desc=unit,
-                      disable=not progress):
-            pass
-        return client.gather(futures)
+        client.subscribe_topic(topic, on_report)
+        futures = [client.submit(fn, *task, topic, pure=False) for task in tasks]
+        results = client.gather(futures)
+        deadline = time.monotonic() + LATE_EVENTS_S
+        while reported[0] < units.total and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return results
     finally:
+        bar.close()
+        client.unsubscribe_topic(topic)
         client.close()
         if cluster is not None:
             cluster.close()

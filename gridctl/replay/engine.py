@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as timer
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -127,23 +128,25 @@ def replay_controller(
     modbus: ModbusTarget | None = None,
     grid_events: GridEvents | None = None,
     plan_end: pd.Timestamp | None = None,
+    on_day: Callable[[date], None] | None = None,
 ) -> ControllerRun:
     """Replay gridctl over ``days`` (consecutive local dates covering ``actuals.index``) on the
     simulator's devices: in-process, or over Modbus TCP at ``modbus``; ``grid_events``: recorded
     grid-operator events, each used from the time it was issued. ``plan_end``: where the
     warm-down ends decisions (default: the end of ``actuals``; a later one for a chunk of a
-    longer replay, :mod:`gridctl.replay.chunks`)."""
+    longer replay, :mod:`gridctl.replay.chunks`); ``on_day(day)`` is called after each whole day replayed."""
     check_replay_settings(district)
     end = plan_end or actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
     with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant:
-        run = _run(district, actuals, days, plant, progress, end, grid_events)
+        run = _run(district, actuals, days, plant, progress, end, grid_events, on_day)
     if modbus is not None:
         run.devices = "modbus-tcp"
     return run
 
 
 def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool,
-         end: pd.Timestamp, grid_events: GridEvents | None = None) -> ControllerRun:
+         end: pd.Timestamp, grid_events: GridEvents | None = None,
+         on_day: Callable[[date], None] | None = None) -> ControllerRun:
     cfg = district.config
     every = cfg.replay.reoptimise_every_min
     rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
@@ -227,7 +230,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         timings.bookkeeping_s += timer.perf_counter() - t0
 
     plan_day_ahead(days[0], 0)
-    done = _replay_intervals(actuals.index, minutes, local_dates, step, progress)
+    done = _replay_intervals(actuals.index, minutes, local_dates, step, progress, on_day)
     t0 = timer.perf_counter()
     planned = pd.DataFrame(planned_rows[:done], index=actuals.index[:done])
     operation = rec.table(district.resolution_min / 60.0).iloc[:done]
@@ -236,10 +239,11 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
                          interrupted=done < len(actuals.index))
 
 
-def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, step, progress: bool) -> int:
-    """Call ``step(k, s)`` per interval; return how many were replayed: all, or on Ctrl-C those of
-    the whole days finished before it (Ctrl-C in the first day propagates). Progress: a bar on a
-    terminal, else (a log file, a pipe) one log line per day."""
+def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, step, progress: bool,
+                      on_day: Callable[[date], None] | None = None) -> int:
+    """Call ``step(k, s)`` per interval (and ``on_day(day)`` after each whole day); return how many
+    were replayed: all, or on Ctrl-C those of the whole days finished before it (Ctrl-C in the first
+    day propagates). Progress: a bar on a terminal, else (a log file, a pipe) one log line per day."""
     days = len(set(local_dates))
     bar = tqdm(total=len(index), unit="interval", desc="replay", disable=None if progress else True)
     done = 0  # intervals of the whole days replayed
@@ -247,11 +251,15 @@ def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, s
         for k, s in enumerate(index):
             if minutes[k] == 0 and k:
                 done = k
+                if on_day is not None:
+                    on_day(local_dates[k - 1])
                 if progress and bar.disable:
                     log.info("replayed %s (%d of %d days)", local_dates[k - 1], len(set(local_dates[:k])), days)
                 bar.set_postfix_str(str(local_dates[k]))
             step(k, s)
             bar.update(1)
+        if on_day is not None and len(index):
+            on_day(local_dates[-1])
         return len(index)
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C inside the plant's event loop cancels its step
         if not done:

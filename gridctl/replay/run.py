@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time as timer
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -63,14 +64,16 @@ def run_replay(
     progress: bool = False,
     modbus: ModbusTarget | None = None,
     grid_events: GridEvents | None = None,
+    on_day: Callable[[date], None] | None = None,
 ) -> ReplayResult:
     """Replay gridctl and the configured baselines from local ``start`` to ``end`` (inclusive);
     gridctl's devices in-process, or over Modbus TCP at ``modbus`` (baselines always in-process);
-    ``grid_events``: recorded grid-operator events gridctl's decisions take (the baselines do not)."""
+    ``grid_events``: recorded grid-operator events gridctl's decisions take (the baselines do not);
+    ``on_day(day)`` after each day gridctl replayed."""
     t_start = timer.perf_counter()
     days = replay_days(start, end)
     actuals = load_actuals(district, replay_index(district, days))
-    controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events)
+    controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events, on_day=on_day)
     if controller.interrupted:  # the baselines and KPIs cover the whole days gridctl replayed
         days = sorted(set(controller.operation.index.tz_convert(district.tz).date))
         actuals = load_actuals(district, controller.operation.index)

@@ -24,7 +24,7 @@ from pathlib import Path
 from gridctl.config import ConfigError, parse_config
 from gridctl.district import District
 from gridctl.forecasting import _FITTED, district_forecasters
-from gridctl.replay.cluster import dask_map
+from gridctl.replay.cluster import Units, dask_map, report_progress
 from gridctl.replay.run import CONTROLLER, run_replay
 
 ROW_KEYS = ["emissions_kg", "emissions_adjusted_kg", "baseline_emissions_kg", "baseline_emissions_adjusted_kg",
@@ -113,10 +113,12 @@ def worker_district(config) -> District:
     return district_with_config(_DISTRICTS[key], config)
 
 
-def run_scenario(base: dict, base_dir: Path, scenario: Scenario) -> dict:
-    """Replay one scenario; return its summary row."""
+def run_scenario(base: dict, base_dir: Path, scenario: Scenario, topic: str | None = None) -> dict:
+    """Replay one scenario; return its summary row (in a Dask worker, each day replayed is
+    reported on ``topic``)."""
     district = worker_district(scenario_config(base, scenario, base_dir))
-    summary = run_replay(district, scenario.start, scenario.end).summary
+    on_day = None if topic is None else lambda _day: report_progress(topic)
+    summary = run_replay(district, scenario.start, scenario.end, on_day=on_day).summary
     row = {"scenario": scenario.name, "start": scenario.start.isoformat(), "end": scenario.end.isoformat(),
            "battery_scale": scenario.battery_scale, **dict(scenario.overrides)}
     row.update({k: summary[k] for k in ROW_KEYS})
@@ -130,4 +132,5 @@ def run_sweep(base: dict, base_dir: Path, scenarios: list[Scenario], scheduler: 
               n_workers: int | None = None, progress: bool = False) -> list[dict]:
     """Run ``scenarios`` on a Dask cluster (a new LocalCluster, or the one at ``scheduler``); rows in order."""
     tasks = [(base, base_dir, s) for s in scenarios]
-    return dask_map(run_scenario, tasks, scheduler, n_workers, progress, unit="scenario")
+    days = sum((s.end - s.start).days + 1 for s in scenarios)
+    return dask_map(run_scenario, tasks, Units(days, "day"), scheduler, n_workers, progress)
