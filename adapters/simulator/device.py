@@ -1,8 +1,11 @@
 """Base of every simulated device: register image, revert timers, write checks, faults.
 
 A device owns a :class:`RegisterImage`. Physics advance lazily to the simulator clock on every
-request. Remote writes are checked against the device's writable points, enum symbols and
-ratings before anything is stored: a write that breaks a rule is refused as a whole.
+request; the telemetry (measured values, revert timers' remaining seconds) is written into the
+image when registers are read after the state changed, so requests that read nothing (writes,
+state reads of in-process replays) do not encode it. Remote writes are checked against the
+device's writable points, enum symbols and ratings before anything is stored: a write that
+breaks a rule is refused as a whole.
 """
 
 from __future__ import annotations
@@ -126,7 +129,7 @@ class SimulatedDevice:
 
     # --- request handling -------------------------------------------------------------------
     def sync(self) -> None:
-        """Run the physics up to the clock's present and refresh the telemetry."""
+        """Run the physics up to the clock's present (the telemetry follows at the next :meth:`read`)."""
         now = self.clock.now()
         dt, t = (now - self._t).total_seconds(), self._t
         self._t = max(now, self._t)
@@ -139,9 +142,11 @@ class SimulatedDevice:
                     self._remaining[prefix] = rem - h if rem - h > 1e-9 else 0.0
                     if not self._remaining[prefix]:
                         self._revert(prefix)
-        self.publish()
+        self._published = False
 
     def publish(self) -> None:
+        """Write the revert timers' remaining seconds and (unless stuck) the telemetry into the image."""
+        self._published = True
         for model, prefix in self.controls:
             self.set_raw(model, prefix + "RvrtRem", math.ceil(self._remaining[prefix]))
         if not self.faults.stuck:
@@ -169,7 +174,7 @@ class SimulatedDevice:
             if names & {prefix + "Ena", prefix, prefix + "RvrtTms"}:
                 self._remaining[prefix] = float(self.image.get_raw(self.pt(model, prefix + "RvrtTms")) or 0)
         self.applied(names)
-        self.publish()
+        self._published = False
 
     def _touched(self, address: int, count: int) -> list[PointDef]:
         touched, a = [], address
@@ -195,6 +200,8 @@ class SimulatedDevice:
 
     def read(self, address: int, count: int) -> list[int]:
         """``count`` registers from ``address`` as served; exception 2 outside the map."""
+        if not self._published:
+            self.publish()
         offset = address - self.map.base
         if offset < 0 or offset + count > len(self.image.regs):
             raise Refused(ILLEGAL_ADDRESS, f"{self.id}: registers {address}..{address + count - 1} are "

@@ -16,7 +16,7 @@ class Faults:
     offline: bool = False  # no answer at all (the client times out)
     delay_s: float = 0.0  # every answer comes this late
     exception_code: int | None = None  # every request is answered with this Modbus exception
-    stuck: bool = False  # telemetry registers frozen at their last values (physics go on)
+    stuck: bool = False  # telemetry registers frozen at the values last served (physics go on)
     sf_offset: int = 0  # scale factors are served this many decades off
     alarm: bool = False  # a latched alarm trips a battery or PV inverter until reset (802 AlmRst)
 
