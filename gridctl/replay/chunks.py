@@ -30,7 +30,7 @@ import pandas as pd
 from gridctl.config import Config, ConfigError
 from gridctl.district import District
 from gridctl.replay.actuals import load_actuals
-from gridctl.replay.cluster import Units, dask_map, report_progress
+from gridctl.replay.cluster import Units, dask_map, progress_reporter
 from gridctl.replay.engine import ControllerRun, Timings, replay_controller
 from gridctl.replay.run import (
     CONTROLLER,
@@ -77,8 +77,7 @@ def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp, soc_kwh: dic
     district = worker_district(config)
     days = replay_days(chunk.warmup_start, chunk.end)
     actuals = load_actuals(district, replay_index(district, days))
-    on_day = None if topic is None else lambda _day: report_progress(topic)
-    controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end, on_day=on_day)
+    controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end, on_day=progress_reporter(topic))
     runs = run_baselines(district, actuals, soc_kwh, controller.timings)
     kept = actuals.index >= replay_index(district, [chunk.start])[0]
     runs = {name: op[kept] for name, op in runs.items()}

@@ -2,7 +2,7 @@
 scheduler, mapping one function over a list of tasks (scenarios of a sweep, chunks of a replay).
 
 Progress is counted in units of work (e.g. replayed days) that the tasks report from their
-workers with :func:`report_progress` on a topic of the client's own."""
+workers through :func:`progress_reporter` on a topic of the client's own."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def dask_map(fn: Callable, tasks: list[tuple], units: Units, scheduler: str | No
     """``[fn(*task, topic) for task in tasks]`` on a new LocalCluster (``n_workers`` processes of
     one thread, default one per core) or the cluster at ``scheduler``; results in the order of
     ``tasks``. The progress bar counts the ``units`` the tasks report on ``topic``
-    (:func:`report_progress`)."""
+    (:func:`progress_reporter`)."""
     distributed = require("dask.distributed", "replay on Dask")
     chatter = logging.getLogger("distributed")  # the cluster's start and teardown, logged at INFO with tracebacks
     level = chatter.level
@@ -43,11 +43,18 @@ def dask_map(fn: Callable, tasks: list[tuple], units: Units, scheduler: str | No
         chatter.setLevel(level)
 
 
-def report_progress(topic: str, units: int = 1) -> None:
-    """In a Dask worker: report ``units`` units of work done to the client's bar on ``topic``."""
-    from distributed import get_worker
+def progress_reporter(topic: str | None) -> Callable[[object], None] | None:
+    """A callback for a task in a Dask worker: each call reports one unit of work done (its
+    argument, e.g. the day, is not sent) to the client's bar on ``topic``; None without a topic."""
+    if topic is None:
+        return None
 
-    get_worker().log_event(topic, units)
+    def report(_done: object) -> None:
+        from distributed import get_worker
+
+        get_worker().log_event(topic, 1)
+
+    return report
 
 
 def _on_cluster(distributed, fn: Callable, tasks: list[tuple], units: Units, scheduler: str | None,

@@ -24,7 +24,7 @@ from pathlib import Path
 from gridctl.config import ConfigError, parse_config
 from gridctl.district import District
 from gridctl.forecasting import _FITTED, district_forecasters
-from gridctl.replay.cluster import Units, dask_map, report_progress
+from gridctl.replay.cluster import Units, dask_map, progress_reporter
 from gridctl.replay.run import CONTROLLER, run_replay
 
 ROW_KEYS = ["emissions_kg", "emissions_adjusted_kg", "baseline_emissions_kg", "baseline_emissions_adjusted_kg",
@@ -117,8 +117,7 @@ def run_scenario(base: dict, base_dir: Path, scenario: Scenario, topic: str | No
     """Replay one scenario; return its summary row (in a Dask worker, each day replayed is
     reported on ``topic``)."""
     district = worker_district(scenario_config(base, scenario, base_dir))
-    on_day = None if topic is None else lambda _day: report_progress(topic)
-    summary = run_replay(district, scenario.start, scenario.end, on_day=on_day).summary
+    summary = run_replay(district, scenario.start, scenario.end, on_day=progress_reporter(topic)).summary
     row = {"scenario": scenario.name, "start": scenario.start.isoformat(), "end": scenario.end.isoformat(),
            "battery_scale": scenario.battery_scale, **dict(scenario.overrides)}
     row.update({k: summary[k] for k in ROW_KEYS})
