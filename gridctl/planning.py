@@ -313,8 +313,8 @@ def plan_horizon(
                                cfg.dispatch.recommit_h, renew)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, dict(rs.extension or {})
             result.objective = rs.objective
-            table = rs.table(plan_table)
-            found = [v for v in violations(model, rs.window.index)
+            table = rs.table()
+            found = [v for v in violations(model, rs.window.index, values=rs.values)
                      if v.get("interval_start", horizon[0].isoformat()) >= horizon[0].isoformat()]
         else:
             t0 = timer.perf_counter()

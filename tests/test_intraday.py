@@ -18,6 +18,7 @@ from gridctl.dispatch.inputs import (
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
+from gridctl.dispatch.soft import violations
 
 N = 8
 BAT = BatteryParams("b", 0, 5.0, 1.0, 10.0, 4.0, 0.9, 0.9)
@@ -151,3 +152,20 @@ def test_batched_updates_leave_highs_with_the_numbers_of_a_fresh_build():
     for held, built in zip(_highs_numbers(d), _highs_numbers(fresh), strict=True):
         assert held == pytest.approx(built, abs=1e-9)
     assert d.solve().objective == pytest.approx(fresh.solve().objective, rel=1e-9)
+
+
+def test_solution_read_from_columns_equals_the_model_values_after_each_in_place_solve():
+    d = IntradayDispatch(_case(CI, LOAD, PV, ev=EvChargerParams("ev", 0, 6.0, (EvSession(1, 3, 30.0),))))
+    for k, load in enumerate(([4, 5, 3, 2, 2, 6, 7, 5], [6, 5, 3, 2, 9, 6, 7, 5], [6, 5, 3, 2, 9, 1, 1, 5])):
+        d.update_forecasts(load_kw=load)
+        if k:
+            d.set_state(k, battery_soc_kwh={"b": 5.0 + k})
+        d.solve()
+        x = np.asarray(d.h.getSolution().col_value)
+        # only the columns that moved are written back; every variable still holds the new solution
+        assert [v.value for v in d.repn.columns] == x.tolist()
+        from_columns = plan_table(d.model, d.inp, d.values)
+        assert from_columns.equals(plan_table(d.model, d.inp))
+        found = violations(d.model, d.inp.index, values=d.values)
+        assert found == violations(d.model, d.inp.index)
+        assert any(v["limit"] == "ev_energy" for v in found)  # 30 kWh cannot be charged in two 1 h intervals at 6 kW

@@ -76,9 +76,10 @@ def compile_model(model: pyo.ConcreteModel):
     return LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
 
 
-def run(h: highspy.Highs, repn, handover_s: float = 0.0) -> SolveResult:
+def run(h: highspy.Highs, repn, handover_s: float = 0.0, loaded: np.ndarray | None = None) -> SolveResult:
     """Run HiGHS on its current model (warm when it holds a basis) and load the solution into
-    ``repn``'s Pyomo variables. Raises :class:`SolverError` when there is no usable solution."""
+    ``repn``'s Pyomo variables (``loaded``: the column values they hold, so only those that moved are
+    written). Raises :class:`SolverError` when there is no usable solution."""
     t1 = time.perf_counter()
     h.run()
     solve_s = time.perf_counter() - t1
@@ -94,8 +95,9 @@ def run(h: highspy.Highs, repn, handover_s: float = 0.0) -> SolveResult:
     else:
         raise SolverError(f"HiGHS returned no usable solution ({h.modelStatusToString(status)})")
     values = np.asarray(h.getSolution().col_value)
-    for var, value in zip(repn.columns, values):
-        var.set_value(float(value), skip_validation=True)
+    columns = repn.columns
+    for j in range(len(values)) if loaded is None else np.flatnonzero(values != loaded).tolist():
+        columns[j].set_value(float(values[j]), skip_validation=True)
     for var, expr in repn.eliminated_vars:
         var.set_value(pyo.value(expr), skip_validation=True)
     is_mip = info.mip_node_count >= 0  # -1 after an LP solve

@@ -45,7 +45,7 @@ from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.param_store import ParamStore
 from gridctl.dispatch.param_terms import ParamTerms
-from gridctl.dispatch.result import plan_table
+from gridctl.dispatch.result import ColumnValues, plan_table
 
 UNTIMED = np.iinfo(np.int64).max
 
@@ -89,6 +89,7 @@ class IntradayDispatch:
     def _index_columns(self) -> None:
         m, cols = self.model, self.repn.columns
         self.col_of = {id(v): j for j, v in enumerate(cols)}
+        self.values = ColumnValues(self.col_of)  # the last solution's values by variable
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
         self.col_lb, self.col_ub = _bounds(cols)
         # columns whose bounds hold mutable parameters, by parameter (the data object of an indexed one)
@@ -345,9 +346,11 @@ class IntradayDispatch:
 
     # ---- solve and read --------------------------------------------------------------------
     def solve(self) -> SolveResult:
-        """Re-solve warm from the last basis; the solution is loaded into the Pyomo model."""
-        result = run(self.h, self.repn)
+        """Re-solve warm from the last basis; the solution is loaded into the Pyomo model (and
+        :attr:`values` reads it)."""
+        result = run(self.h, self.repn, loaded=self._x)
         self._x = np.asarray(self.h.getSolution().col_value)
+        self.values = self.values.at(self._x)
         result.objective = float(self.h.getInfo().objective_function_value + self._offset)
         return result
 
@@ -359,7 +362,7 @@ class IntradayDispatch:
 
     def plan(self) -> pd.DataFrame:
         """The plan table (plan.csv columns) of the intervals from the current start on."""
-        return plan_table(self.model, self.inp).iloc[self.start:]
+        return plan_table(self.model, self.inp, self.values).iloc[self.start:]
 
 
 def _time_of(v, T) -> int:

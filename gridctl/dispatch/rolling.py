@@ -45,6 +45,7 @@ from gridctl.dispatch.grid import per_interval
 from gridctl.dispatch.highs import SolverError, SolveResult
 from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
 from gridctl.dispatch.intraday import IntradayDispatch
+from gridctl.dispatch.result import ColumnValues, plan_table
 from gridctl.dispatch.rolling_process import process_rows, static_key
 
 STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
@@ -67,10 +68,11 @@ class RollingSolve:
     build_s: float  # build (and hand-over) of a new model, or writing the new inputs into the held one
     objective: float  # objective of the horizon ``[now, end)`` alone (fixed past intervals left out)
     extension: object  # what ``extend`` returned at the build (e.g. network row counts; ``renew`` updates them)
+    values: ColumnValues  # the solution's values by variable, read from the solver's columns
 
-    def table(self, plan_table: Callable) -> pd.DataFrame:
-        """The plan table of the horizon (``plan_table(model, inputs)`` cut at the start)."""
-        return plan_table(self.model, self.window).iloc[self.start:]
+    def table(self) -> pd.DataFrame:
+        """The plan table of the horizon (cut at the start)."""
+        return plan_table(self.model, self.window, self.values).iloc[self.start:]
 
 
 class RollingDispatch:
@@ -125,7 +127,7 @@ class RollingDispatch:
         except SolverError:
             self.held = None  # the next re-optimisation starts from a new model
             raise
-        return RollingSolve(result, d.model, d.inp, k, rebuilt, build_s, d.free_objective(), self.extension)
+        return RollingSolve(result, d.model, d.inp, k, rebuilt, build_s, d.free_objective(), self.extension, d.values)
 
     @staticmethod
     def _run(d: IntradayDispatch, holding: bool) -> SolveResult:

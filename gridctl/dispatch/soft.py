@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+
+from gridctl.dispatch.result import Values, pyomo_values
 
 PENALTY = {"ev_energy": 10.0, "comfort": 10.0, "terminal": 2.0, "grid_limit": 100.0}
 TOLERANCE = 1e-6
@@ -64,16 +67,18 @@ def penalty_expr(m: pyo.ConcreteModel):
     return sum(s.penalty * s.slack[i] for s in registry(m) for i in s.slack)
 
 
-def violations(m: pyo.ConcreteModel, index: pd.DatetimeIndex, tol: float = TOLERANCE) -> list[dict]:
-    """Every violated soft limit after a solve: limit, asset, where (interval or label), size, unit."""
+def violations(m: pyo.ConcreteModel, index: pd.DatetimeIndex, tol: float = TOLERANCE,
+               values: Values = pyomo_values) -> list[dict]:
+    """Every violated soft limit after a solve: limit, asset, where (interval or label), size, unit
+    (slack values read by ``values``, NaN where none; default: those the model holds)."""
     out = []
     for s in registry(m):
         time_indexed = s.slack.is_indexed() and s.slack.index_set() is m.T
-        for i, var in s.slack.items():
-            size = var.value or 0.0  # None: a slack the solver never saw
-            if size <= tol:
-                continue
-            item = {"limit": s.limit, "asset": s.asset, "size": round(float(size), 6), "unit": s.unit}
+        keys = list(s.slack.keys())
+        sizes = values(s.slack, keys)
+        for n in np.flatnonzero(sizes > tol):  # NaN: a slack the solver never saw
+            i = keys[n]
+            item = {"limit": s.limit, "asset": s.asset, "size": round(float(sizes[n]), 6), "unit": s.unit}
             if time_indexed:
                 item["interval_start"] = index[i].isoformat()
             elif i is not None:
