@@ -35,7 +35,7 @@ def timed(district: District, modbus: ModbusTarget | None, start: date = START, 
         result = run_chunked(district, start, end, chunks, WARMUP_DAYS, n_workers=chunks)
         print(f"in {chunks} chunks on {chunks} Dask workers, each after the first warmed up {WARMUP_DAYS} days:")
     else:
-        result = run_replay(district, start, end, modbus=modbus)
+        result = run_replay(district, start, end, modbus=modbus, baselines_apart=True)
     wall = time.perf_counter() - t0
     s = result.summary
     days = s["days"]

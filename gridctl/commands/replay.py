@@ -83,7 +83,8 @@ def _replay(args: argparse.Namespace) -> int:
         if chunks is not None and chunks != 1:  # fewer than 1: refused by the chunked replay
             result = _chunked(args, district, chunks)
         else:
-            result = run_replay(district, args.start, args.end, progress=True, modbus=modbus, grid_events=grid_events)
+            result = run_replay(district, args.start, args.end, progress=True, modbus=modbus, grid_events=grid_events,
+                                baselines_apart=True)
     paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")

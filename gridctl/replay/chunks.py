@@ -30,6 +30,7 @@ import pandas as pd
 from gridctl.config import Config, ConfigError
 from gridctl.district import District
 from gridctl.replay.actuals import load_actuals
+from gridctl.replay.baseline_runs import run_baselines
 from gridctl.replay.cluster import Units, dask_map, progress_reporter
 from gridctl.replay.engine import ControllerRun, Timings, replay_controller
 from gridctl.replay.run import (
@@ -38,7 +39,6 @@ from gridctl.replay.run import (
     evaluate,
     replay_days,
     replay_index,
-    run_baselines,
 )
 from gridctl.replay.sweep import worker_district
 

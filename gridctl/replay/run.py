@@ -15,8 +15,8 @@ from gridctl.district import District
 from gridctl.grid_events import GridEvents
 from gridctl.process_loads import process_params, process_report
 from gridctl.replay.actuals import Actuals, load_actuals
-from gridctl.replay.baselines import BASELINES
-from gridctl.replay.engine import ControllerRun, Timings, minutes_into_day, replay_controller
+from gridctl.replay.baseline_runs import BaselineJob, run_baselines, runs_apart
+from gridctl.replay.engine import ControllerRun, minutes_into_day, replay_controller
 from gridctl.replay.kpis import (
     COST_BASIS,
     capture_pct,
@@ -65,31 +65,33 @@ def run_replay(
     modbus: ModbusTarget | None = None,
     grid_events: GridEvents | None = None,
     on_day: Callable[[date], None] | None = None,
+    baselines_apart: bool = False,
 ) -> ReplayResult:
     """Replay gridctl and the configured baselines from local ``start`` to ``end`` (inclusive);
     gridctl's devices in-process, or over Modbus TCP at ``modbus`` (baselines always in-process);
     ``grid_events``: recorded grid-operator events gridctl's decisions take (the baselines do not);
-    ``on_day(day)`` after each day gridctl replayed."""
+    ``on_day(day)`` after each day gridctl replayed. With ``baselines_apart`` the baselines run in a
+    second process beside gridctl's run where :func:`gridctl.replay.baseline_runs.runs_apart` allows
+    (the caller's entry point must be guarded, as for any spawned process), else after it."""
     t_start = timer.perf_counter()
     days = replay_days(start, end)
     actuals = load_actuals(district, replay_index(district, days))
-    controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events, on_day=on_day)
+    job = BaselineJob(district, actuals, soc_kwh) if baselines_apart and runs_apart(district, len(days)) else None
+    try:
+        controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events, on_day=on_day)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
     if controller.interrupted:  # the baselines and KPIs cover the whole days gridctl replayed
         days = sorted(set(controller.operation.index.tz_convert(district.tz).date))
         actuals = load_actuals(district, controller.operation.index)
-    runs = {CONTROLLER: controller.operation, **run_baselines(district, actuals, soc_kwh, controller.timings)}
+        if job is not None:
+            job.cancel()
+            job = None
+    baselines = job.result(controller.timings) if job else run_baselines(district, actuals, soc_kwh, controller.timings)
+    runs = {CONTROLLER: controller.operation, **baselines}
     return evaluate(district, days, actuals, runs, controller, soc_kwh, t_start)
-
-
-def run_baselines(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
-                  timings: Timings) -> dict[str, pd.DataFrame]:
-    """The operation of every configured baseline over ``actuals`` (their time added to ``timings``)."""
-    runs = {}
-    for name in district.config.replay.baselines:
-        t0 = timer.perf_counter()
-        runs[name] = BASELINES[name](district, actuals, soc_kwh)
-        timings.baselines_s += timer.perf_counter() - t0
-    return runs
 
 
 def evaluate(district: District, days: list[date], actuals: Actuals, runs: dict[str, pd.DataFrame],

@@ -1,0 +1,96 @@
+"""The baselines' runs over a replay's actuals: after gridctl's run in this process, or beside it
+in a second one.
+
+The baselines need only the actuals and the district, not gridctl's decisions, so with a core to
+spare they can run while gridctl replays the same days: :class:`BaselineJob` starts them in a
+spawned process (which ignores Ctrl-C: the replay decides what stops) and hands their tables
+back: those of a run in this process, the same code on the same data. Should that process fail
+or die, the baselines run here after all. As with every spawned process, a script that starts
+such a replay must guard its entry point (``if __name__ == "__main__":``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time as timer
+
+import pandas as pd
+
+from gridctl.district import District
+from gridctl.replay.actuals import Actuals
+from gridctl.replay.baselines import BASELINES
+from gridctl.replay.engine import Timings
+
+log = logging.getLogger(__name__)
+
+
+def run_baselines(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
+                  timings: Timings) -> dict[str, pd.DataFrame]:
+    """The operation of every configured baseline over ``actuals`` (their time added to ``timings``)."""
+    runs = {}
+    for name in district.config.replay.baselines:
+        t0 = timer.perf_counter()
+        runs[name] = BASELINES[name](district, actuals, soc_kwh)
+        timings.baselines_s += timer.perf_counter() - t0
+    return runs
+
+
+def runs_apart(district: District, n_days: int) -> bool:
+    """Whether a replay of ``n_days`` may run its baselines beside gridctl's run: ``[replay]
+    baselines_apart_days`` or more days, baselines configured, more than one core for this process
+    and a process that may start others (not a Dask worker's)."""
+    cfg = district.config.replay
+    return (bool(cfg.baselines) and 0 < cfg.baselines_apart_days <= n_days
+            and len(os.sched_getaffinity(0)) > 1 and not multiprocessing.current_process().daemon)
+
+
+class BaselineJob:
+    """:func:`run_baselines` started in a process of its own (see module doc)."""
+
+    def __init__(self, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None):
+        self._args = (district, actuals, soc_kwh)
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_run, args=(child, *self._args), name="gridctl-baselines", daemon=True)
+        self._process.start()
+        child.close()
+
+    def result(self, timings: Timings) -> dict[str, pd.DataFrame]:
+        """The baselines' tables (their run time added to ``timings``); run here when the process
+        failed; a baseline's own error is raised here."""
+        try:
+            outcome = self._conn.recv()
+        except EOFError:  # the process died without an answer
+            outcome = None
+        finally:
+            self.cancel()
+        if outcome is None:
+            log.warning("the baselines' process ended with exit code %s; running the baselines here",
+                        self._process.exitcode)
+            return run_baselines(*self._args, timings)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        runs, seconds = outcome
+        timings.baselines_s += seconds
+        return runs
+
+    def cancel(self) -> None:
+        """Stop the baselines' process (whatever it is doing)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+
+
+def _run(conn, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    timings = Timings()
+    try:
+        outcome = (run_baselines(district, actuals, soc_kwh, timings), timings.baselines_s)
+    except Exception as exc:  # noqa: BLE001 - handed to the replay, which raises it
+        outcome = exc
+    conn.send(outcome)
+    conn.close()

@@ -1,0 +1,58 @@
+"""Baselines run in a second process beside gridctl's run: the same tables as a run in this process."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import pandas as pd
+import pytest
+from test_replay import replay_district
+
+from gridctl.replay.actuals import load_actuals
+from gridctl.replay.baseline_runs import BaselineJob, run_baselines, runs_apart
+from gridctl.replay.engine import Timings
+from gridctl.replay.run import replay_index
+
+DAY = date(2016, 7, 12)
+
+
+@pytest.fixture(scope="module")
+def case(demo_district):
+    district = replay_district(demo_district, baselines=["none", "self-consumption"], baselines_apart_days=1)
+    actuals = load_actuals(district, replay_index(district, [DAY]))
+    soc = {b.id: 0.5 * b.soc_max_kwh for b in district.config.assets.battery}
+    here = run_baselines(district, actuals, soc, Timings())
+    return district, actuals, soc, here
+
+
+def _same(runs: dict[str, pd.DataFrame], here: dict[str, pd.DataFrame]) -> None:
+    assert list(runs) == ["none", "self-consumption"]
+    for name, table in here.items():
+        pd.testing.assert_frame_equal(runs[name], table, check_exact=True)
+
+
+def test_baselines_apart_give_the_tables_of_a_run_here(case):
+    district, actuals, soc, here = case
+    timings = Timings()
+    job = BaselineJob(district, actuals, soc)
+    assert job._process.pid != os.getpid()
+    _same(job.result(timings), here)
+    assert timings.baselines_s > 0  # their own run time, measured in that process
+    assert not job._process.is_alive()
+
+
+def test_a_baseline_process_that_dies_leaves_the_baselines_to_this_one(case, caplog):
+    district, actuals, soc, here = case
+    job = BaselineJob(district, actuals, soc)
+    job._process.kill()
+    _same(job.result(Timings()), here)
+    assert "ended with exit code -9; running the baselines here" in caplog.text
+
+
+def test_baselines_run_apart_only_on_long_enough_replays(demo_district):
+    district = replay_district(demo_district, baselines_apart_days=3)
+    spare_core = len(os.sched_getaffinity(0)) > 1
+    assert runs_apart(district, 3) == spare_core and not runs_apart(district, 2)
+    assert not runs_apart(replay_district(demo_district, baselines_apart_days=0), 300)
+    assert not runs_apart(replay_district(demo_district, baselines=[]), 300)
