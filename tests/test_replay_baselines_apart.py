@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 from test_replay import replay_district
 
 from gridctl.replay.actuals import load_actuals
@@ -32,12 +33,23 @@ def _same(runs: dict[str, pd.DataFrame], here: dict[str, pd.DataFrame]) -> None:
         pd.testing.assert_frame_equal(runs[name], table, check_exact=True)
 
 
+def _openmp_threads() -> set[int]:
+    return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"}
+
+
 def test_baselines_apart_give_the_tables_of_a_run_here(case):
     district, actuals, soc, here = case
     timings = Timings()
-    job = BaselineJob(district, actuals, soc)
-    assert job._process.pid != os.getpid()
-    _same(job.result(timings), here)
+    with threadpool_limits(limits=2, user_api="openmp"):
+        job = BaselineJob(district, actuals, soc)
+        assert job._process.pid != os.getpid()
+        assert _openmp_threads() == {1}  # this process leaves the second core to the baselines
+        job.share_cores()
+        assert _openmp_threads() == {1}  # (not before the tables are ready)
+        assert job._conn.poll(120)
+        job.share_cores()
+        assert _openmp_threads() == {2}
+        _same(job.result(timings), here)
     assert timings.baselines_s > 0  # their own run time, measured in that process
     assert not job._process.is_alive()
 

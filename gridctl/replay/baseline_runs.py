@@ -5,7 +5,9 @@ The baselines need only the actuals and the district, not gridctl's decisions, s
 spare they can run while gridctl replays the same days: :class:`BaselineJob` starts them in a
 spawned process (which ignores Ctrl-C: the replay decides what stops) and hands their tables
 back: those of a run in this process, the same code on the same data. Should that process fail
-or die, the baselines run here after all. As with every spawned process, a script that starts
+or die, the baselines run here after all. Until their tables are ready, OpenMP in this process
+(the forecasters' trees under ``[forecast] threads = 0``) is held to one thread, so gridctl's
+run and the baselines do not fight over the cores. As with every spawned process, a script that starts
 such a replay must guard its entry point (``if __name__ == "__main__":``).
 """
 
@@ -18,6 +20,7 @@ import signal
 import time as timer
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from gridctl.district import District
 from gridctl.replay.actuals import Actuals
@@ -57,6 +60,17 @@ class BaselineJob:
         self._process = ctx.Process(target=_run, args=(child, *self._args), name="gridctl-baselines", daemon=True)
         self._process.start()
         child.close()
+        self._limit = threadpool_limits(limits=1, user_api="openmp")
+
+    def share_cores(self) -> None:
+        """Give OpenMP in this process its threads back once the baselines' tables are ready."""
+        if self._limit is not None and self._conn.poll():
+            self._release()
+
+    def _release(self) -> None:
+        if self._limit is not None:
+            self._limit.restore_original_limits()
+            self._limit = None
 
     def result(self, timings: Timings) -> dict[str, pd.DataFrame]:
         """The baselines' tables (their run time added to ``timings``); run here when the process
@@ -79,6 +93,7 @@ class BaselineJob:
 
     def cancel(self) -> None:
         """Stop the baselines' process (whatever it is doing)."""
+        self._release()
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()

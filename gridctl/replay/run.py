@@ -77,8 +77,15 @@ def run_replay(
     days = replay_days(start, end)
     actuals = load_actuals(district, replay_index(district, days))
     job = BaselineJob(district, actuals, soc_kwh) if baselines_apart and runs_apart(district, len(days)) else None
+
+    def day_done(day: date) -> None:
+        if job is not None:
+            job.share_cores()
+        if on_day is not None:
+            on_day(day)
+
     try:
-        controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events, on_day=on_day)
+        controller = replay_controller(district, actuals, days, soc_kwh, progress, modbus, grid_events, on_day=day_done)
     except BaseException:
         if job is not None:
             job.cancel()
