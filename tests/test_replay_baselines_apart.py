@@ -20,7 +20,7 @@ DAY = date(2016, 7, 12)
 
 @pytest.fixture(scope="module")
 def case(demo_district):
-    district = replay_district(demo_district, baselines=["none", "self-consumption"], baselines_apart_days=1)
+    district = replay_district(demo_district, baselines=["self-consumption"], baselines_apart_days=1)
     actuals = load_actuals(district, replay_index(district, [DAY]))
     soc = {b.id: 0.5 * b.soc_max_kwh for b in district.config.assets.battery}
     here = run_baselines(district, actuals, soc, Timings())
@@ -28,7 +28,7 @@ def case(demo_district):
 
 
 def _same(runs: dict[str, pd.DataFrame], here: dict[str, pd.DataFrame]) -> None:
-    assert list(runs) == ["none", "self-consumption"]
+    assert list(runs) == ["self-consumption"]
     for name, table in here.items():
         pd.testing.assert_frame_equal(runs[name], table, check_exact=True)
 
