@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import date
 
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_info, threadpool_limits
 from test_replay import replay_district
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from gridctl.replay.actuals import load_actuals
-from gridctl.replay.baseline_runs import BaselineJob, run_baselines, runs_apart
+from gridctl.replay.baseline_runs import BaselineJob, run_baselines, runs_apart, start_apart
 from gridctl.replay.engine import Timings
 from gridctl.replay.run import replay_index
 
@@ -68,3 +69,13 @@ def test_baselines_run_apart_only_on_long_enough_replays(demo_district):
     assert runs_apart(district, 3) == spare_core and not runs_apart(district, 2)
     assert not runs_apart(replay_district(demo_district, baselines_apart_days=0), 300)
     assert not runs_apart(replay_district(demo_district, baselines=[]), 300)
+
+
+def test_a_district_that_cannot_be_sent_leaves_the_baselines_to_this_process(case, caplog):
+    district, actuals, soc, _ = case
+    unsendable = copy.copy(district)
+    unsendable.__dict__["hook"] = lambda: None  # a local function: no pickle
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert start_apart(unsendable, actuals, soc) is None
+        assert _openmp_threads() == {2}  # no thread limit left behind
+    assert "cannot run in a process of their own" in caplog.text

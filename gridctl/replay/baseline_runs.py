@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import time as timer
 
@@ -58,8 +59,13 @@ class BaselineJob:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
         self._process = ctx.Process(target=_run, args=(child, *self._args), name="gridctl-baselines", daemon=True)
-        self._process.start()
-        child.close()
+        try:
+            self._process.start()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            child.close()
         self._limit = threadpool_limits(limits=1, user_api="openmp")
 
     def share_cores(self) -> None:
@@ -98,6 +104,16 @@ class BaselineJob:
             self._process.terminate()
         self._process.join()
         self._conn.close()
+
+
+def start_apart(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None) -> BaselineJob | None:
+    """A :class:`BaselineJob`, or None (with a warning: the baselines then run after gridctl's run)
+    when its process cannot be started, e.g. the district cannot be sent to it."""
+    try:
+        return BaselineJob(district, actuals, soc_kwh)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+        log.warning("the baselines cannot run in a process of their own (%s); they run after gridctl's run", exc)
+        return None
 
 
 def _run(conn, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None) -> None:

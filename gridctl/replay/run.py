@@ -15,7 +15,7 @@ from gridctl.district import District
 from gridctl.grid_events import GridEvents
 from gridctl.process_loads import process_params, process_report
 from gridctl.replay.actuals import Actuals, load_actuals
-from gridctl.replay.baseline_runs import BaselineJob, run_baselines, runs_apart
+from gridctl.replay.baseline_runs import run_baselines, runs_apart, start_apart
 from gridctl.replay.engine import ControllerRun, minutes_into_day, replay_controller
 from gridctl.replay.kpis import (
     COST_BASIS,
@@ -76,7 +76,7 @@ def run_replay(
     t_start = timer.perf_counter()
     days = replay_days(start, end)
     actuals = load_actuals(district, replay_index(district, days))
-    job = BaselineJob(district, actuals, soc_kwh) if baselines_apart and runs_apart(district, len(days)) else None
+    job = start_apart(district, actuals, soc_kwh) if baselines_apart and runs_apart(district, len(days)) else None
 
     def day_done(day: date) -> None:
         if job is not None:
