@@ -139,8 +139,8 @@ def measured_import_kw(store: Store, now: pd.Timestamp, days: float = 2.0) -> pd
     the emissions ledger divided by the interval length."""
     start = (now - pd.Timedelta(days=days)).to_pydatetime()
     rows = pd.DataFrame(store.page("emissions", start, now.to_pydatetime(), limit=100_000).items)
-    if rows.empty:
-        return pd.Series(dtype=float)
+    if rows.empty:  # nothing booked yet: no interval, on the UTC time line
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
     grid = rows[rows.asset_id == "grid"]
     index = pd.DatetimeIndex(pd.to_datetime(grid.interval_start, utc=True))
     dt_h = pd.Series(index).diff().median().total_seconds() / 3600 if len(index) > 1 else 0.25

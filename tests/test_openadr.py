@@ -167,3 +167,14 @@ def test_measured_import_is_reported_once_the_event_has_ended(demo_config, vtn):
     assert report["payloadDescriptors"][0]["readingType"] == "DIRECT_READ"
     values = [i["payloads"][0]["values"][0] for i in report["resources"][0]["intervals"]]
     assert values == list(measured.iloc[2:14])  # 17:00 to 20:00 only
+
+
+def test_a_cycle_before_anything_is_booked_polls_without_a_warning(demo_config, vtn, tmp_path):
+    program = vtn.add_program("dso-flex")
+    event = vtn.put_event(cap_event(program["id"], 9000.0), ISSUED)
+    store, replans, warnings = Store("sqlite:///s.sqlite", base_dir=tmp_path), [], []
+    ven = make_ven(demo_config, vtn, store, replans)
+    asyncio.run(ven.cycle(lambda *e: warnings.append(e)))  # the emissions ledger is still empty
+    assert warnings == [] and len(replans) == 1 and event["id"] in replans[0]
+    assert vtn.reports == []  # nothing measured: nothing reported
+    store.close()

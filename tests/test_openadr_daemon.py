@@ -11,6 +11,7 @@ from test_openadr import vtn  # noqa: F401 - the loopback VTN fixture
 
 from gridctl.api import create_app
 from gridctl.replay.sweep import district_with_config
+from gridctl.store.openadr import events
 
 # the rig's data clock starts 2016-11-25 11:35 UTC; the event caps 17:00-20:00 local (CET) that day
 EVENING_WALL = pd.date_range("2026-11-25T16:00:00Z", periods=12, freq="15min")
@@ -41,6 +42,8 @@ async def test_daemon_replans_for_an_event_and_reports_the_planned_import(demo_d
         assert report["payloadDescriptors"][0]["readingType"] == "FORECAST"
         transport = httpx.ASGITransport(app=create_app(run.daemon))
         async with httpx.AsyncClient(transport=transport, base_url="http://gridctl") as client:
+            await wait_for(lambda: [e for e in events(run.store) if e["reports"]], 30.0,
+                           "the report stored")  # stored after the VTN took it
             body = (await client.get("/api/openadr/events")).json()
         [row] = body["events"]
         assert body["enabled"] and row["event_id"] == "ev-daemon"
