@@ -62,6 +62,8 @@ class GbmSettings:
     max_train_rows: int = 200_000
     max_quantile_rows: int = 30_000
     tail_max_iter: int = 50  # boosting iterations of the P10/P90 models (quantile loss is slow)
+    # quantile models trained with the median, so a saved model holds them; any other is trained on first use
+    tail_quantiles: tuple[float, ...] = ()
     n_threads: int = 1  # OpenMP threads for fitting; 1 stays fast when other work shares the cores
     # OpenMP threads for predictions (0: OpenMP's default, OMP_NUM_THREADS or one per CPU); each row's
     # sum of trees is made by one thread in tree order, so predictions and models do not depend on it
@@ -146,15 +148,21 @@ class QuantileModel:
         self._tail_sample = _sample(rng, settings.max_quantile_rows, x, y, weight)
         with settings.threads():
             self.models = {0.5: settings.regressor(loss="squared_error").fit(*_sample(rng, settings.max_train_rows, x, y, weight))}
+        for quantile in settings.tail_quantiles:
+            self._fit_tail(quantile)
 
     def predict(self, x: np.ndarray, quantile: float, n_threads: int) -> np.ndarray:
         """Predicted (scaled) quantile for each row of ``x``, on ``n_threads`` OpenMP threads
         (:func:`tree_predict`; the forecaster's setting, not the one the model was trained with)."""
         if quantile not in self.models:
-            with self.settings.threads():
-                self.models[quantile] = self.settings.regressor(
-                    self.settings.tail_max_iter, loss="quantile", quantile=quantile).fit(*self._tail_sample)
+            self._fit_tail(quantile)
         return tree_predict(self.models[quantile], x, n_threads)
+
+    def _fit_tail(self, quantile: float) -> None:
+        """Fit the ``quantile`` model on the kept sample (the same model whenever it is fitted)."""
+        with self.settings.threads():
+            self.models[quantile] = self.settings.regressor(
+                self.settings.tail_max_iter, loss="quantile", quantile=quantile).fit(*self._tail_sample)
 
 
 def _sample(rng: np.random.Generator, n: int, x: np.ndarray, y: np.ndarray, weight: np.ndarray):

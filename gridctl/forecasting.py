@@ -45,6 +45,12 @@ def pv_plants(district: District) -> dict[str, PvPlant]:
     }
 
 
+def issue_quantiles(district: District) -> tuple[float, ...]:
+    """The load quantiles one forecast issue computes (median, and ``[dispatch] load_quantile`` above it)."""
+    q = district.config.dispatch.load_quantile
+    return (0.5, q) if q > 0.5 else (0.5,)
+
+
 def build_forecasters(district: District) -> DistrictForecasters:
     """Unfitted forecasters configured from ``[site]`` and ``[forecast]``."""
     site, cfg = district.config.site, district.config.forecast
@@ -54,7 +60,9 @@ def build_forecasters(district: District) -> DistrictForecasters:
     weather = district.weather
     temperature = weather if weather is not None and "temp_air_c" in weather else None
     sky = weather if weather is not None and {"ghi_w_m2", "cloud_cover_pct"} & set(weather) else None
-    load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None, gbm, temperature)
+    tails = tuple(q for q in issue_quantiles(district) if q != 0.5)  # trained and saved with the median model
+    load = LoadForecaster(district.tz, res, gate, site.country, cfg.holiday_subdivision or None,
+                          replace(gbm, tail_quantiles=tails), temperature)
     clear_sky = ClearSkyModel(site.latitude, site.longitude, pv_plants(district), res)
     pv = GenerationForecaster(clear_sky, district.tz, res, gate, replace(PV_SETTINGS, retrain_days=cfg.retrain_days, predict_threads=cfg.threads), sky)
     carbon = CarbonForecaster(district.tz, res, gbm, site.country, cfg.holiday_subdivision or None,

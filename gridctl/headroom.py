@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gridctl.district import District
-from gridctl.forecasting import district_forecasters
+from gridctl.forecasting import district_forecasters, issue_quantiles
 
 if TYPE_CHECKING:
     from gridctl.planning import Forecast
@@ -115,12 +115,6 @@ def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
 
 
 _ERRORS: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # a day's realised errors by issue time
-
-
-def issue_quantiles(district: District) -> tuple[float, ...]:
-    """The load quantiles one forecast issue computes (median, and ``[dispatch] load_quantile`` above it)."""
-    q = district.config.dispatch.load_quantile
-    return (0.5, q) if q > 0.5 else (0.5,)
 
 
 def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataFrame) -> None:

@@ -29,11 +29,10 @@ from gridctl.flexible_loads import (
     heat_pump_params,
     outdoor_temperature,
 )
-from gridctl.forecasting import district_forecasters
+from gridctl.forecasting import district_forecasters, issue_quantiles
 from gridctl.grid_events import GridEvents
 from gridctl.headroom import (
     day_peak_so_far_kw,
-    issue_quantiles,
     load_headroom_kw,
     peak_guard_kw,
     remember_issue,

@@ -1,6 +1,7 @@
 """Load forecaster: no look-ahead, holidays learned, ordered quantiles, logged fallback."""
 
 import logging
+import pickle
 from dataclasses import replace
 from datetime import date, time
 
@@ -105,5 +106,21 @@ def test_prediction_threads_are_the_forecasters_and_change_no_number(monkeypatch
     threads.clear()
     got = two.predict_quantiles(issue, horizon)
     assert threads and set(threads) == {2}
+    for q in expected:
+        pd.testing.assert_frame_equal(got[q], expected[q])
+
+
+def test_the_plans_quantile_is_trained_with_the_median_and_saved_with_it():
+    """A tail quantile named in the settings is fitted at training (so the saved model holds it)
+    and is the model a first-use fit makes: the same forecasts."""
+    history = _load()
+    issue, horizon = _day("2016-05-12")
+    eager = LoadForecaster(TZ, 15, time(12), "DE", None, replace(FAST, tail_quantiles=(0.9,))).fit(history)
+    trained = eager.models.get(history, issue)
+    assert set(trained.models) == {0.5, 0.9}
+    assert set(pickle.loads(pickle.dumps(trained)).models) == {0.5, 0.9}
+    lazy = _forecaster().fit(history)  # its 0.9 model fitted on first use (here or by an earlier test)
+    expected = lazy.predict_quantiles(issue, horizon, (0.5, 0.9))
+    got = eager.predict_quantiles(issue, horizon, (0.5, 0.9))
     for q in expected:
         pd.testing.assert_frame_equal(got[q], expected[q])
