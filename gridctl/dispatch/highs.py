@@ -3,6 +3,12 @@
 This path (``LinearStandardFormCompiler`` + ``Highs.passModel``, garbage collection paused)
 is several times faster than constraint-by-constraint interfaces (see PERFORMANCE.md).
 Solution values are written back into the Pyomo variables.
+
+A MIP's relative gap is measured on its objective without the soft limits' penalties
+(:mod:`gridctl.dispatch.soft`): a limit out of the assets' reach adds a large constant-like
+penalty, and a relative gap on that sum would accept, say, 100 kWh of a process load left
+unserved as "within 1e-4". When HiGHS stops at a gap wider than ``mip_gap`` times the objective
+without penalties, it is run again from its solution with that width as an absolute gap.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from gridctl.dispatch.soft import soft_columns
 
 OPTIMAL = "optimal"
 TIME_LIMIT = "time_limit"  # best solution found within the limit
@@ -68,7 +76,8 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float =
     with PauseGC():
         repn = compile_model(model)
         h = pass_model(repn, time_limit_s, mip_gap)
-    return run(h, repn, handover_s=time.perf_counter() - t0)
+        soft = soft_columns(model, {id(v): j for j, v in enumerate(repn.columns)})
+    return run(h, repn, handover_s=time.perf_counter() - t0, soft=(soft, repn.c.toarray()[0][soft]))
 
 
 def compile_model(model: pyo.ConcreteModel):
@@ -76,12 +85,16 @@ def compile_model(model: pyo.ConcreteModel):
     return LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=pyo.minimize)
 
 
-def run(h: highspy.Highs, repn, handover_s: float = 0.0, loaded: np.ndarray | None = None) -> SolveResult:
+def run(h: highspy.Highs, repn, handover_s: float = 0.0, loaded: np.ndarray | None = None,
+        soft: tuple[np.ndarray, np.ndarray] | None = None) -> SolveResult:
     """Run HiGHS on its current model (warm when it holds a basis) and load the solution into
     ``repn``'s Pyomo variables (``loaded``: the column values they hold, so only those that moved are
-    written). Raises :class:`SolverError` when there is no usable solution."""
+    written). ``soft``: the soft limits' slack columns and their costs, so a MIP's gap is measured
+    without them (module doc). Raises :class:`SolverError` when there is no usable solution."""
     t1 = time.perf_counter()
     h.run()
+    if soft is not None:
+        _close_penalty_gap(h, float(repn.c_offset[0]), *soft, time.perf_counter() - t1)
     solve_s = time.perf_counter() - t1
     status = h.getModelStatus()
     info = h.getInfo()
@@ -112,6 +125,47 @@ def run(h: highspy.Highs, repn, handover_s: float = 0.0, loaded: np.ndarray | No
     )
 
 
+def _close_penalty_gap(h: highspy.Highs, offset: float, soft_cols: np.ndarray, soft_cost: np.ndarray,
+                       spent_s: float) -> None:
+    """After a MIP run: when its gap is wider than ``mip_rel_gap`` times the objective without the
+    soft limits' penalties, run again from its solution with that width as an absolute gap
+    (within what is left of the time limit); the options are restored after."""
+    info = h.getInfo()
+    if info.mip_node_count < 0 or info.primal_solution_status != 2:  # an LP, or no solution to start from
+        return
+    x = np.asarray(h.getSolution().col_value)
+    objective = info.objective_function_value
+    rel_gap = _option(h, "mip_rel_gap")
+    width = rel_gap * max(abs(objective + offset - float(soft_cost @ x[soft_cols])), 1.0)
+    limit_s, abs_gap = _option(h, "time_limit"), _option(h, "mip_abs_gap")
+    if objective - info.mip_dual_bound <= width or spent_s >= limit_s:
+        return
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", width)
+    h.setOptionValue("time_limit", limit_s - spent_s)
+    h.setSolution(len(x), np.arange(len(x), dtype=np.int32), x)
+    try:
+        h.run()
+    finally:
+        h.setOptionValue("mip_rel_gap", rel_gap)
+        h.setOptionValue("mip_abs_gap", abs_gap)
+        h.setOptionValue("time_limit", limit_s)
+
+
+def _option(h: highspy.Highs, name: str) -> float:
+    """A numeric option's value (highspy returns it with a status)."""
+    value = h.getOptionValue(name)
+    return float(value[1] if isinstance(value, tuple) else value)
+
+
+def column_bounds(columns) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the Pyomo variables ``columns`` (infinite where none)."""
+    inf = highspy.kHighsInf
+    lb = np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float)
+    ub = np.array([inf if v.ub is None else v.ub for v in columns], dtype=float)
+    return lb, ub
+
+
 def pass_model(repn, time_limit_s: float, mip_gap: float) -> highspy.Highs:
     """A HiGHS instance holding ``repn`` (bounds of rows by sense), with time limit and MIP gap set."""
     n_rows, n_cols = repn.A.shape
@@ -120,8 +174,7 @@ def pass_model(repn, time_limit_s: float, mip_gap: float) -> highspy.Highs:
     rhs = np.asarray(repn.rhs, dtype=float)
     row_lower = np.where(mult >= 0, np.where(mult == 0, rhs, -inf), rhs)
     row_upper = np.where(mult <= 0, np.where(mult == 0, rhs, inf), rhs)
-    col_lower = np.array([-inf if v.lb is None else v.lb for v in repn.columns], dtype=float)
-    col_upper = np.array([inf if v.ub is None else v.ub for v in repn.columns], dtype=float)
+    col_lower, col_upper = column_bounds(repn.columns)
     integer = np.array([v.is_integer() for v in repn.columns], dtype=bool)
     A = repn.A.tocsc()
     lp = highspy.HighsLp()

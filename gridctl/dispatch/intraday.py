@@ -40,12 +40,13 @@ from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from gridctl.dispatch.ev import remaining_energy_kwh
 from gridctl.dispatch.heat_pump import low_margin_k
-from gridctl.dispatch.highs import SolveResult, compile_model, pass_model, run
+from gridctl.dispatch.highs import SolveResult, column_bounds, compile_model, pass_model, run
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.param_store import ParamStore
 from gridctl.dispatch.param_terms import ParamTerms
 from gridctl.dispatch.result import ColumnValues, plan_table
+from gridctl.dispatch.soft import soft_columns
 
 UNTIMED = np.iinfo(np.int64).max
 
@@ -91,7 +92,8 @@ class IntradayDispatch:
         self.col_of = {id(v): j for j, v in enumerate(cols)}
         self.values = ColumnValues(self.col_of)  # the last solution's values by variable
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
-        self.col_lb, self.col_ub = _bounds(cols)
+        self.col_lb, self.col_ub = column_bounds(cols)
+        self.soft_cols = soft_columns(m, self.col_of)  # the soft limits' slacks (a MIP's gap is measured without them)
         # columns whose bounds hold mutable parameters, by parameter (the data object of an indexed one)
         self.param_cols: dict[int, list[int]] = {}
         for j, v in enumerate(cols):
@@ -303,7 +305,7 @@ class IntradayDispatch:
         if len(cols):
             h.changeColsCost(len(cols), cols, self.cost[cols])
         cols = sorted({j for p in changed for j in self.param_cols.get(p, ())})
-        self.col_lb[cols], self.col_ub[cols] = _bounds([self.repn.columns[j] for j in cols])
+        self.col_lb[cols], self.col_ub[cols] = column_bounds([self.repn.columns[j] for j in cols])
         self._apply_bounds()
 
     def _apply_bounds(self) -> None:
@@ -348,7 +350,7 @@ class IntradayDispatch:
     def solve(self) -> SolveResult:
         """Re-solve warm from the last basis; the solution is loaded into the Pyomo model (and
         :attr:`values` reads it)."""
-        result = run(self.h, self.repn, loaded=self._x)
+        result = run(self.h, self.repn, loaded=self._x, soft=(self.soft_cols, self.cost[self.soft_cols]))
         self._x = np.asarray(self.h.getSolution().col_value)
         self.values = self.values.at(self._x)
         result.objective = float(self.h.getInfo().objective_function_value + self._offset)
@@ -384,13 +386,6 @@ def _params_of(expr, data: bool = False) -> frozenset[int]:
     if expr is None or isinstance(expr, (int, float)):
         return frozenset()
     return frozenset(id(p if data else p.parent_component()) for p in identify_mutable_parameters(expr))
-
-
-def _bounds(cols) -> tuple[np.ndarray, np.ndarray]:
-    inf = highspy.kHighsInf
-    lb = np.array([-inf if v.lb is None else v.lb for v in cols], dtype=float)
-    ub = np.array([inf if v.ub is None else v.ub for v in cols], dtype=float)
-    return lb, ub
 
 
 def _check(name: str, values: np.ndarray, n: int) -> None:

@@ -67,6 +67,12 @@ def penalty_expr(m: pyo.ConcreteModel):
     return sum(s.penalty * s.slack[i] for s in registry(m) for i in s.slack)
 
 
+def soft_columns(m: pyo.ConcreteModel, col_of: dict[int, int]) -> np.ndarray:
+    """Solver columns (``col_of``: column by ``id`` of a variable) of every registered slack."""
+    cols = [col_of[id(v)] for s in registry(m) for v in s.slack.values() if id(v) in col_of]
+    return np.asarray(cols, dtype=np.int32)
+
+
 def violations(m: pyo.ConcreteModel, index: pd.DatetimeIndex, tol: float = TOLERANCE,
                values: Values = pyomo_values) -> list[dict]:
     """Every violated soft limit after a solve: limit, asset, where (interval or label), size, unit
