@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pandapower import pandapowerNet
@@ -26,7 +27,7 @@ from gridctl.headroom import row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.process_loads import add_load_elements
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
-from network_models.profiles import element_injections
+from network_models.profiles import InjectionLayout
 
 if TYPE_CHECKING:
     from gridctl.planning import Forecast
@@ -34,38 +35,55 @@ if TYPE_CHECKING:
 
 def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
     """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
-    net, storage_idx, process_idx, flex_loads = _checked_net(district)
-    sgen = element_injections(district.groups, groups, "sgen")
-    storage = pd.DataFrame(0.0, index=groups.index, columns=storage_idx)
+    net, storage_idx, process_idx, flex_loads, layouts = _checked_net(district)
+    n = len(groups)
+
+    def planned(column: str) -> np.ndarray:
+        return np.zeros(n) if table is None else table[column].to_numpy(dtype=float)
+
+    sgen, load = layouts["sgen"].values(groups), layouts["load"].values(groups)
     if table is not None:
         for p in district.pv_assets:
-            sgen[p.sgen] = sgen[p.sgen] - table[f"{p.cfg.id}.curtailed_kw"].to_numpy()
-        for b, idx in zip(district.batteries, storage_idx):
-            storage[idx] = table[f"{b.cfg.id}.p_kw"].to_numpy()
-    load = element_injections(district.groups, groups, "load")
-    if table is not None:
+            sgen[:, _columns(layouts["sgen"], p.sgen)] -= planned(f"{p.cfg.id}.curtailed_kw")[:, None]
         for p in flex_loads:
-            load[p.load] = table[f"{p.cfg.id}.p_kw"].to_numpy()
-    for idx, p in zip(process_idx, district.config.assets.process_load):
-        load[idx] = 0.0 if table is None else table[f"{p.id}.p_kw"].to_numpy()
-    injections = {"load": load, "sgen": sgen, "storage": storage}
+            load[:, _columns(layouts["load"], p.load)] = planned(f"{p.cfg.id}.p_kw")[:, None]
+    process = [planned(f"{p.id}.p_kw") for p in district.config.assets.process_load]
+    storage = [planned(f"{b.cfg.id}.p_kw") for b in district.batteries]
+
+    def frame(columns: list[np.ndarray], elements) -> pd.DataFrame:
+        values = np.column_stack(columns) if columns else np.zeros((n, 0))
+        return pd.DataFrame(values, index=groups.index, columns=elements)
+
+    injections = {"load": frame([load, *process], [*layouts["load"].elements, *process_idx]),
+                  "sgen": frame([sgen], layouts["sgen"].elements), "storage": frame(storage, storage_idx)}
     if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
-        injections["gen"] = element_injections(district.groups, groups, "gen")
+        injections["gen"] = frame([layouts["gen"].values(groups)], layouts["gen"].elements)
     net_cfg = district.config.network
     return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
 
 
-def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int], list[PlacedFlexLoad]]:
+def _columns(layout: InjectionLayout, element) -> np.ndarray:
+    """Positions of ``element`` among the layout's elements (KeyError when it has none)."""
+    at = np.flatnonzero(layout.elements == element)
+    if not len(at):
+        raise KeyError(element)
+    return at
+
+
+def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int], list[PlacedFlexLoad],
+                                               dict[str, InjectionLayout]]:
     """The district's net with one storage per battery and one load per process load, their
-    indices, and the flexible loads' elements (made once per district and net)."""
+    indices, the flexible loads' elements and the layout of each table's series-driven elements
+    (made once per district and net)."""
     units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
     assets = district.config.assets
     key = (units, [(p.id, p.bus) for p in assets.process_load], [(a.id, a.load) for a in (*assets.ev_charger, *assets.heat_pump)])
     held = _CHECKED.get(district)
     if held is None or held[0] is not district.net or held[1] != key:
         net, storage_idx = with_storage(district.net, units)
+        layouts = {kind: InjectionLayout.of(district.groups, kind) for kind in ("sgen", "load", "gen")}
         held = _CHECKED[district] = (district.net, key, net, storage_idx, add_load_elements(net, district.config),
-                                     place(district.net, district.groups, assets)[0])
+                                     place(district.net, district.groups, assets)[0], layouts)
     return held[2:]
 
 

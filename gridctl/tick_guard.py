@@ -63,7 +63,9 @@ class TickGuard:
         self.median_kw, self.at = median, now
         if measured_kw is None or before[0] is None or before[1] != now - _res(district):
             return {b.cfg.id: float(table[f"{b.cfg.id}.p_kw"].iloc[0]) for b in district.batteries}
-        est = fc.groups.loc[idx].assign(**(median + measured_kw[loads] - before[0]).clip(lower=0.0).to_dict())
+        values = fc.groups.loc[idx].to_numpy(dtype=float, copy=True)
+        values[0, fc.groups.columns.get_indexer(loads)] = (median + measured_kw[loads] - before[0]).clip(lower=0.0)
+        est = pd.DataFrame(values, index=idx, columns=fc.groups.columns)
         return self._correct(district, est, table, soc_kwh)
 
     def _correct(self, district: District, groups: pd.DataFrame, table: pd.DataFrame,

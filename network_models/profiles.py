@@ -12,13 +12,15 @@ for static generators (``sgen``) and generators (``gen``; generator-referenced, 
 producing), the kind of the unit (:func:`generator_kind`): ``pv``, ``wind``, ``hydro``,
 ``biomass`` or ``other``. Element ``i`` of a group has the fixed share ``p_mw_i / sum(p_mw)`` of
 its group at every instant, exactly as SimBench scales profiles, so element-level injections are
-recovered from group series by :func:`element_injections`. Elements without a profile (plain
+recovered from group series by :class:`InjectionLayout`. Elements without a profile (plain
 pandapower JSON, MATPOWER, CGMES) get one series per element, ``load/#<index>``,
 ``pv/#<index>`` (sgen) and ``other/#<index>`` (gen), unless a ``series_id`` column (set by
 :func:`network_models.sources.apply_profile_map`) names their series.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
@@ -108,8 +110,24 @@ def raw_profiles(net: pp.pandapowerNet) -> dict[str, pd.DataFrame]:
     return {name: _profile_table(net, name) for name in ("load", "renewables")}
 
 
-def element_injections(groups: pd.DataFrame, series: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Per-element power (kW) for ``table`` from group series: rows = time, columns = element."""
-    sel = groups[groups.table == table]
-    values = series[sel.series_id].to_numpy() * sel.share.to_numpy()[np.newaxis, :]
-    return pd.DataFrame(values, index=series.index, columns=sel.element.to_numpy())
+@dataclass(frozen=True)
+class InjectionLayout:
+    """How the elements of one table take their power from group series: element ``i`` draws
+    ``share[i]`` of series ``series_ids[i]``."""
+
+    series_ids: np.ndarray
+    share: np.ndarray
+    elements: np.ndarray
+
+    @classmethod
+    def of(cls, groups: pd.DataFrame, table: str) -> InjectionLayout:
+        """The layout of ``table``'s elements in the groups table ``groups``."""
+        sel = groups[groups.table == table]
+        return cls(sel.series_id.to_numpy(), sel.share.to_numpy(), sel.element.to_numpy())
+
+    def values(self, series: pd.DataFrame) -> np.ndarray:
+        """Per-element power (kW; rows = time, columns = :attr:`elements`) from group series."""
+        at = series.columns.get_indexer(self.series_ids)
+        if (at < 0).any():
+            raise KeyError(f"no series {list(self.series_ids[at < 0])}")
+        return series.to_numpy()[:, at] * self.share[np.newaxis, :]
