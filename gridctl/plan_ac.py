@@ -27,6 +27,7 @@ from gridctl.headroom import row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.process_loads import add_load_elements
 from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
+from network_models.ac_model import fingerprint
 from network_models.profiles import InjectionLayout
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
     """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
-    net, storage_idx, process_idx, flex_loads, layouts = _checked_net(district)
+    net, key, storage_idx, process_idx, flex_loads, layouts = _checked_net(district)
     n = len(groups)
 
     def planned(column: str) -> np.ndarray:
@@ -59,7 +60,7 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
     if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
         injections["gen"] = frame([layouts["gen"].values(groups)], layouts["gen"].elements)
     net_cfg = district.config.network
-    return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
+    return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct), key)
 
 
 def _columns(layout: InjectionLayout, element) -> np.ndarray:
@@ -70,19 +71,20 @@ def _columns(layout: InjectionLayout, element) -> np.ndarray:
     return at
 
 
-def _checked_net(district: District) -> tuple[pandapowerNet, list[int], list[int], list[PlacedFlexLoad],
+def _checked_net(district: District) -> tuple[pandapowerNet, str, list[int], list[int], list[PlacedFlexLoad],
                                                dict[str, InjectionLayout]]:
-    """The district's net with one storage per battery and one load per process load, their
-    indices, the flexible loads' elements and the layout of each table's series-driven elements
-    (made once per district and net)."""
+    """The district's net with one storage per battery and one load per process load (never
+    changed once made, so its fingerprint is kept), their indices, the flexible loads' elements
+    and the layout of each table's series-driven elements (made once per district and net)."""
     units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
     assets = district.config.assets
     key = (units, [(p.id, p.bus) for p in assets.process_load], [(a.id, a.load) for a in (*assets.ev_charger, *assets.heat_pump)])
     held = _CHECKED.get(district)
     if held is None or held[0] is not district.net or held[1] != key:
         net, storage_idx = with_storage(district.net, units)
+        process_idx = add_load_elements(net, district.config)
         layouts = {kind: InjectionLayout.of(district.groups, kind) for kind in ("sgen", "load", "gen")}
-        held = _CHECKED[district] = (district.net, key, net, storage_idx, add_load_elements(net, district.config),
+        held = _CHECKED[district] = (district.net, key, net, fingerprint(net), storage_idx, process_idx,
                                      place(district.net, district.groups, assets)[0], layouts)
     return held[2:]
 

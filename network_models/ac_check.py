@@ -103,7 +103,8 @@ def with_storage(net: pp.pandapowerNet, units: list[tuple[str, int, float, float
     return net, idx
 
 
-def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits: Limits) -> AcCheckResult:
+def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits: Limits,
+             key: str | None = None) -> AcCheckResult:
     """Run one AC power flow per interval (rows of the injection tables) and summarise limits.
 
     pandapower builds the internal model (admittances, bus types) once; each interval then only
@@ -111,9 +112,10 @@ def ac_check(net: pp.pandapowerNet, injections: dict[str, pd.DataFrame], limits:
     when installed, else pandapower's), warm-started from the previous interval. Bus voltages,
     branch flows and loadings are computed from the solved voltages as pandapower computes them.
     The internal model is built once per network structure and intervals whose injections were
-    solved before are not solved again (:mod:`network_models.ac_model`).
+    solved before are not solved again (:mod:`network_models.ac_model`); ``key``: the net's
+    :func:`network_models.ac_model.fingerprint`, when the caller keeps it (a net it never changes).
     """
-    model = internal_model(net)
+    model = internal_model(net, key)
     ppci = model._ppc["internal"]
     index = next(iter(injections.values())).index
     sbus = np.tile(ppci["Sbus"], (len(index), 1))

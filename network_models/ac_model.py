@@ -66,10 +66,11 @@ def _bytes(values: np.ndarray) -> bytes:
     return pd.util.hash_array(values).tobytes() if values.dtype == object else np.ascontiguousarray(values).tobytes()
 
 
-def internal_model(net: pp.pandapowerNet) -> pp.pandapowerNet:
+def internal_model(net: pp.pandapowerNet, key: str | None = None) -> pp.pandapowerNet:
     """A copy of ``net`` solved once by pandapower, holding its internal model (``net._ppc``):
-    admittance matrices, bus types and the element-to-internal-bus lookups (cached per structure)."""
-    key = fingerprint(net)
+    admittance matrices, bus types and the element-to-internal-bus lookups (cached per structure;
+    ``key``: the net's :func:`fingerprint`, when the caller keeps it for a net it never changes)."""
+    key = key or fingerprint(net)
     if key in _MODELS:
         _MODELS.move_to_end(key)
         return _MODELS[key][0]
