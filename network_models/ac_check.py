@@ -174,29 +174,30 @@ def _results(net: pp.pandapowerNet, index: pd.DatetimeIndex, V: np.ndarray, conv
              limits: Limits) -> AcCheckResult:
     ppci = net._ppc["internal"]
     lookup = net._pd2ppc_lookups["bus"]
-    energised = net.bus.in_service.to_numpy() & (ppci["bus"][lookup[net.bus.index], BUS_TYPE] != NONE)
-    vm_df = pd.DataFrame(np.abs(V[:, lookup[net.bus.index[energised]]]), index=index,
-                         columns=net.bus.index[energised])
     memo = model_memo(net)
-    if "branch_rows" not in memo:
-        memo["branch_rows"] = _branch_rows(net)
-    rows, labels, rating = memo["branch_rows"]
+    if "result_layout" not in memo:
+        memo["result_layout"] = _result_layout(net)
+    buses, rows, labels, rating, yf, yt = memo["result_layout"]
+    vm = np.abs(V[:, lookup[buses]])
     br = ppci["branch"][rows]
     f, t = br[:, F_BUS].real.astype(int), br[:, T_BUS].real.astype(int)
     base = ppci["baseMVA"]
-    Sf = V[:, f] * np.conj((ppci["Yf"][rows] @ V.T).T) * base
-    St = V[:, t] * np.conj((ppci["Yt"][rows] @ V.T).T) * base
+    Sf = V[:, f] * np.conj((yf @ V.T).T) * base
+    St = V[:, t] * np.conj((yt @ V.T).T) * base
     kv = ppci["bus"][:, BASE_KV]
     i_f = np.abs(Sf) / (np.sqrt(3) * np.abs(V[:, f]) * kv[f])
     i_t = np.abs(St) / (np.sqrt(3) * np.abs(V[:, t]) * kv[t])
-    load_df = pd.DataFrame(np.maximum(i_f * rating[:, 0], i_t * rating[:, 1]) * 100.0, index=index, columns=labels)
-    v_viol = ((vm_df < limits.v_min_pu - 1e-9) | (vm_df > limits.v_max_pu + 1e-9)).sum(axis=1)
-    l_viol = (load_df > limits.max_loading_pct + 1e-9).sum(axis=1)
+    loading = np.maximum(i_f * rating[:, 0], i_t * rating[:, 1]) * 100.0
+    with np.errstate(invalid="ignore"):  # NaN (not converged) is no violation
+        v_viol = ((vm < limits.v_min_pu - 1e-9) | (vm > limits.v_max_pu + 1e-9)).sum(axis=1)
+        l_viol = (loading > limits.max_loading_pct + 1e-9).sum(axis=1)
+    vm_df = pd.DataFrame(vm, index=index, columns=buses)
+    load_df = pd.DataFrame(loading, index=index, columns=labels)
     intervals = pd.DataFrame(
         {
-            "min_vm_pu": vm_df.min(axis=1),
-            "max_vm_pu": vm_df.max(axis=1),
-            "max_loading_pct": load_df.max(axis=1),
+            "min_vm_pu": _row_extreme(np.fmin, vm),
+            "max_vm_pu": _row_extreme(np.fmax, vm),
+            "max_loading_pct": _row_extreme(np.fmax, loading),
             "voltage_violations": v_viol,
             "loading_violations": l_viol,
             "converged": converged,
@@ -220,6 +221,20 @@ def _results(net: pp.pandapowerNet, index: pd.DatetimeIndex, V: np.ndarray, conv
         internal=net,
         limits=limits,
     )
+
+
+def _row_extreme(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """Per row, the smallest (``np.fmin``) or largest (``np.fmax``) value, NaN skipped (NaN where none)."""
+    return ufunc.reduce(values, axis=1) if values.shape[1] else np.full(len(values), np.nan)
+
+
+def _result_layout(net: pp.pandapowerNet) -> tuple:
+    """What the results of an internal model read, found once per model: the energised buses,
+    then :func:`_branch_rows` and the from- and to-end rows of ``Yf`` and ``Yt`` for them."""
+    ppci, lookup = net._ppc["internal"], net._pd2ppc_lookups["bus"]
+    energised = net.bus.in_service.to_numpy() & (ppci["bus"][lookup[net.bus.index], BUS_TYPE] != NONE)
+    rows, labels, rating = _branch_rows(net)
+    return net.bus.index[energised], rows, labels, rating, ppci["Yf"][rows], ppci["Yt"][rows]
 
 
 def _branch_rows(net: pp.pandapowerNet) -> tuple[np.ndarray, list[str], np.ndarray]:
