@@ -136,7 +136,7 @@ def _close_penalty_gap(h: highspy.Highs, offset: float, soft_cols: np.ndarray, s
     x = np.asarray(h.getSolution().col_value)
     objective = info.objective_function_value
     rel_gap = _option(h, "mip_rel_gap")
-    width = rel_gap * max(abs(objective + offset - float(soft_cost @ x[soft_cols])), 1.0)
+    width = gap_width(h, objective + offset, float(soft_cost @ x[soft_cols]), rel_gap)
     limit_s, abs_gap = _option(h, "time_limit"), _option(h, "mip_abs_gap")
     if objective - info.mip_dual_bound <= width or spent_s >= limit_s:
         return
@@ -150,6 +150,13 @@ def _close_penalty_gap(h: highspy.Highs, offset: float, soft_cols: np.ndarray, s
         h.setOptionValue("mip_rel_gap", rel_gap)
         h.setOptionValue("mip_abs_gap", abs_gap)
         h.setOptionValue("time_limit", limit_s)
+
+
+def gap_width(h: highspy.Highs, objective: float, penalty: float, rel_gap: float) -> float:
+    """The absolute gap a MIP solution is accepted at: ``rel_gap`` times HiGHS's objective of its
+    last run and times ``objective`` less the soft limits' ``penalty`` (module doc), the smaller."""
+    solver = h.getInfo().objective_function_value
+    return rel_gap * min(max(abs(solver), 1.0), max(abs(objective - penalty), 1.0))
 
 
 def _option(h: highspy.Highs, name: str) -> float:

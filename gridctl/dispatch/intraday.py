@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
-from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from gridctl.dispatch.ev import remaining_energy_kwh
 from gridctl.dispatch.heat_pump import low_margin_k
@@ -44,7 +43,7 @@ from gridctl.dispatch.highs import SolveResult, column_bounds, compile_model, pa
 from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.param_store import ParamStore
-from gridctl.dispatch.param_terms import ParamTerms
+from gridctl.dispatch.param_terms import ParamTerms, params_of
 from gridctl.dispatch.result import ColumnValues, plan_table
 from gridctl.dispatch.soft import soft_columns
 
@@ -82,6 +81,7 @@ class IntradayDispatch:
         self._col_bounds: dict[int, tuple[float, float]] = {}  # column -> (lb, ub) replacing the model's
         self._row_rhs: dict[int, float] = {}  # equality row -> right-hand side replacing the model's
         self._held: tuple[np.ndarray, np.ndarray] | None = None  # on/off columns and their held values
+        self._relaxed = False  # whether the on/off columns are continuous in HiGHS
         self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
         self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
         self.param_store = ParamStore()  # indexed parameters are written only through it (it reports what moved)
@@ -93,11 +93,12 @@ class IntradayDispatch:
         self.values = ColumnValues(self.col_of)  # the last solution's values by variable
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
         self.col_lb, self.col_ub = column_bounds(cols)
+        self.integer_count = sum(v.is_integer() for v in cols)
         self.soft_cols = soft_columns(m, self.col_of)  # the soft limits' slacks (a MIP's gap is measured without them)
         # columns whose bounds hold mutable parameters, by parameter (the data object of an indexed one)
         self.param_cols: dict[int, list[int]] = {}
         for j, v in enumerate(cols):
-            for p in _params_of(v.lower, data=True) | _params_of(v.upper, data=True):
+            for p in params_of(v.lower, data=True) | params_of(v.upper, data=True):
                 self.param_cols.setdefault(p, []).append(j)
 
     def _index_rows(self) -> None:
@@ -120,10 +121,10 @@ class IntradayDispatch:
         with_params = set()
         for con in self.model.component_objects(pyo.Constraint, active=True, descend_into=True):
             first = next(iter(con.values()), None)
-            if first is not None and _params_of(first.expr):
+            if first is not None and params_of(first.expr):
                 with_params.add(id(con))
         rows = [(i, r.constraint) for i, r in enumerate(self.repn.rows)
-                if id(r.constraint.parent_component()) in with_params and _params_of(r.constraint.expr)]
+                if id(r.constraint.parent_component()) in with_params and params_of(r.constraint.expr)]
         self.cost = np.asarray(self.repn.c.toarray()[0], dtype=float) if len(self.repn.columns) else np.zeros(0)
         self.params = ParamTerms(rows, self.sense, self.model.objective.expr, self.col_of)
 
@@ -243,21 +244,25 @@ class IntradayDispatch:
         """The last solution's on/off state (0 or 1) of each process load over the whole horizon."""
         return {i: np.round(self._x[self._on_cols(i)]) for i in self.model.process_load}
 
-    def hold(self, on_by_load: dict[str, np.ndarray] | None) -> None:
+    def hold(self, on_by_load: dict[str, np.ndarray] | None, relax: bool = False) -> None:
         """Fix the process loads' on/off columns at ``on_by_load`` (0/1 arrays over this model's
         horizon) and solve them as continuous (an LP when no other integers are left); None
-        solves them as integers again."""
-        kind = highspy.HighsVarType
-        if on_by_load is None:
-            if self._held is not None:
-                cols = self._held[0]
-                self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind.kInteger.value, np.uint8))
-            self._held = None
-        else:
-            cols = np.array([j for i in on_by_load for j in self._on_cols(i)], dtype=np.int32)
-            self._held = (cols, np.concatenate([np.asarray(on_by_load[i], float) for i in on_by_load]))
-            self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind.kContinuous.value, np.uint8))
+        leaves them free within their bounds, as integers again or, with ``relax``, continuous
+        (the LP relaxation)."""
+        cols = np.array([j for i in self.model.process_load for j in self._on_cols(i)], dtype=np.int32)
+        continuous = on_by_load is not None or relax
+        if continuous != self._relaxed:
+            kind = highspy.HighsVarType.kContinuous if continuous else highspy.HighsVarType.kInteger
+            self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind.value, np.uint8))
+            self._relaxed = continuous
+        self._held = None if on_by_load is None else (
+            cols, np.concatenate([np.asarray(on_by_load[i], float) for i in self.model.process_load]))
         self._apply_bounds()
+
+    @property
+    def solved(self) -> bool:
+        """Whether the model holds a solution."""
+        return self._x is not None
 
     @property
     def held(self) -> bool:
@@ -378,14 +383,6 @@ def _time_of(v, T) -> int:
     if len(subsets) > 1 and subsets[-1] is T:
         return int(v.index()[-1])
     return UNTIMED
-
-
-def _params_of(expr, data: bool = False) -> frozenset[int]:
-    """Ids of the mutable parameter components (``data``: parameters' data objects) ``expr``
-    holds (empty for None and numbers)."""
-    if expr is None or isinstance(expr, (int, float)):
-        return frozenset()
-    return frozenset(id(p if data else p.parent_component()) for p in identify_mutable_parameters(expr))
 
 
 def _check(name: str, values: np.ndarray, n: int) -> None:

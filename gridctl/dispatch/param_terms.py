@@ -110,3 +110,11 @@ def _slope(expr, p) -> float:
     if abs((up - at) - (at - down)) > 1e-9 * max(1.0, abs(up), abs(down)):
         raise ValueError(f"{expr} is not affine in {p}; the model cannot be updated in place")
     return up - at
+
+
+def params_of(expr, data: bool = False) -> frozenset[int]:
+    """Ids of the mutable parameter components (``data``: parameters' data objects) ``expr``
+    holds (empty for None and numbers)."""
+    if expr is None or isinstance(expr, (int, float)):
+        return frozenset()
+    return frozenset(id(p if data else p.parent_component()) for p in identify_mutable_parameters(expr))

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from gridctl.dispatch.commitment import carried_commitment, certified_commitment
 from gridctl.dispatch.demand import held_values
 from gridctl.dispatch.event_limits import event_limits_key
 from gridctl.dispatch.grid import per_interval
@@ -103,11 +104,13 @@ class RollingDispatch:
         context = (context, time_limit_s, mip_gap)
         k = self._offset(inp) if _same(context, self.context) else None
         rebuilt = k is None or not self._write(inp, k) or not self._renew(renew, k)
+        carried = None
         if rebuilt:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
 
-            self.held, k = IntradayDispatch(inp, time_limit_s, mip_gap, extend_and_keep), 0
+            previous, self.held, k = self.held, IntradayDispatch(inp, time_limit_s, mip_gap, extend_and_keep), 0
+            carried = carried_commitment(previous, self.held)
             self.context = context
             self.builds += 1
         else:
@@ -120,10 +123,14 @@ class RollingDispatch:
         d.hold(d.commitment() if holding else None)
         build_s = time.perf_counter() - t0
         try:
-            result = self._run(d, holding)
-            if commits and not d.held:
+            result = certified_commitment(d, mip_gap, carried) if inp.process_loads and not holding else None
+            if result is None:
+                result = self._run(d, holding)
+                if commits and not d.held:
+                    result = _polish(d, result)
+            if commits and result.mip_gap is not None:  # the commitment was solved
                 self.committed_at = now
-                result = _polish(d, result)
+            result.solve_s = time.perf_counter() - t0 - build_s  # every run, a proof tried or not
         except SolverError:
             self.held = None  # the next re-optimisation starts from a new model
             raise
@@ -252,7 +259,7 @@ def _polish(d: IntradayDispatch, mip: SolveResult) -> SolveResult:
     warm from (HiGHS keeps none after a MIP), and a dispatch no worse than the MIP's."""
     d.hold(d.commitment())
     lp = d.solve()
-    return dataclasses.replace(mip, objective=lp.objective, solve_s=mip.solve_s + lp.solve_s)
+    return dataclasses.replace(mip, objective=lp.objective)
 
 
 def _same(a: tuple, b: tuple | None) -> bool:

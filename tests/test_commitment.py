@@ -1,0 +1,62 @@
+"""A re-commitment from the LP relaxation is accepted only when proven within the MIP gap."""
+
+import dataclasses
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridctl.dispatch.commitment import certified_commitment
+from gridctl.dispatch.intraday import IntradayDispatch
+from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.timegrid import local_day
+
+GAP = 1e-4
+
+
+@pytest.fixture(scope="module")
+def inputs(demo_district):
+    """A day of the demo district's dispatch inputs (press line and compressors: a MIP)."""
+    horizon = local_day(date(2016, 7, 13), demo_district.tz, demo_district.resolution_min)
+    inp = dispatch_inputs(demo_district, make_forecast(demo_district, horizon[0] - pd.Timedelta(hours=1), horizon))
+    assert inp.process_loads
+    return inp
+
+
+def mip_objective(inp) -> float:
+    """The objective of a MIP solve of ``inp`` in a new model, to a gap 100 times tighter."""
+    result = IntradayDispatch(inp, mip_gap=GAP / 100).solve()
+    assert result.mip_gap is not None
+    return result.objective
+
+
+def test_an_unchanged_commitment_is_proven_by_two_lps(inputs):
+    d = IntradayDispatch(inputs, mip_gap=GAP)
+    d.solve()
+    before = d.commitment()
+    result = certified_commitment(d, GAP)
+    assert result is not None and d.held  # the commitment held: the next re-optimisations are warm LPs
+    assert d.h.getInfo().mip_node_count == -1  # an LP was the last run: no branch and bound
+    assert all(np.array_equal(before[i], on) for i, on in d.commitment().items())
+    best = mip_objective(inputs)
+    assert best - 1e-6 <= result.objective <= best + GAP * abs(best)
+    assert 0.0 <= result.mip_gap <= GAP
+
+
+def test_a_commitment_the_new_forecasts_make_poor_is_solved_again(inputs):
+    """Intensity reversed over the day: the held on/off plan lies far from the relaxation's bound,
+    so the MIP decides, and the result is the new inputs' optimum within the gap."""
+    d = IntradayDispatch(inputs, mip_gap=GAP)
+    d.solve()
+    d.hold(d.commitment())
+    d.solve()
+    reversed_ci = inputs.ci_kg_per_kwh[::-1].copy()
+    d.update_forecasts(ci_kg_per_kwh=reversed_ci)
+    held = d.commitment()
+    d.hold(held)
+    held_objective = d.solve().objective
+    result = certified_commitment(d, GAP) or d.solve()
+    best = mip_objective(dataclasses.replace(inputs, ci_kg_per_kwh=reversed_ci, ci_objective_kg_per_kwh=reversed_ci))
+    assert held_objective > best + 2 * GAP * abs(best)  # the held plan is no longer good enough
+    assert best - 1e-6 <= result.objective <= best + GAP * abs(best)
