@@ -213,20 +213,58 @@ class LoadForecaster:
         if self._history is None:
             raise RuntimeError("LoadForecaster.predict called before fit")
         issue_time = pd.Timestamp(issue_time)
-        known = history_before(self._history, issue_time, self.resolution_min)
         model = self.models.get(self._history, issue_time)
         if model is None:
+            known = history_before(self._history, issue_time, self.resolution_min)
             naive = SeasonalNaive(7, self.timezone, self.resolution_min).fit(known).predict(issue_time, horizon)
             return {q: naive for q in quantiles}
+        return self._quantile_frames(model, [self._issue_rows(issue_time, horizon)], quantiles)[0]
+
+    def predict_issues(self, issues: list[pd.Timestamp], leads: int,
+                       quantiles: tuple[float, ...] = QUANTILES) -> list[dict[float, pd.DataFrame]]:
+        """:meth:`predict_quantiles` of each issue time in ``issues`` for its ``leads`` interval
+        starts from the issue on (``issues`` on the interval grid): the same numbers, each issue's
+        features from the history known at it, and one pass of each model's trees for all the
+        issues it serves."""
+        if self._history is None:
+            raise RuntimeError("LoadForecaster.predict called before fit")
+        res = pd.Timedelta(minutes=self.resolution_min)
+        horizons = {t: pd.date_range(t, periods=leads, freq=res) for t in issues}
+        out: dict[pd.Timestamp, dict[float, pd.DataFrame]] = {}
+        served: dict[int, tuple[QuantileModel, list[pd.Timestamp]]] = {}
+        for t in issues:
+            model = self.models.get(self._history, t)
+            if model is None:
+                out[t] = self.predict_quantiles(t, horizons[t], quantiles)
+            else:
+                served.setdefault(id(model), (model, []))[1].append(t)
+        for model, times in served.values():
+            rows = [self._issue_rows(t, horizons[t]) for t in times]
+            out.update(zip(times, self._quantile_frames(model, rows, quantiles)))
+        return [out[t] for t in issues]
+
+    def _issue_rows(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> tuple:
+        """Feature rows and scale of one issue (:meth:`_features`, from the history known at
+        ``issue_time``) and its horizon."""
+        known = history_before(self._history, issue_time, self.resolution_min)
         recent = known.loc[known.index > issue_time - LOOKBACK]
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
-        x, scale = self._features(recent, horizon, issue)
-        preds = np.sort(np.stack([model.predict(x, q, self.settings.predict_threads) for q in sorted(quantiles)]), axis=0)
-        shape = (len(horizon), len(known.columns))
-        return {
-            q: pd.DataFrame(np.maximum(p.reshape(shape), 0.0) * scale, index=horizon, columns=known.columns)
-            for q, p in zip(sorted(quantiles), preds)
-        }
+        return (*self._features(recent, horizon, issue), horizon)
+
+    def _quantile_frames(self, model: QuantileModel, issues: list[tuple], quantiles: tuple[float, ...]
+                         ) -> list[dict[float, pd.DataFrame]]:
+        """Per issue of ``issues`` (:meth:`_issue_rows`), its quantile forecasts (kW, non-crossing),
+        the trees run once over all their rows."""
+        x = np.vstack([rows for rows, _, _ in issues])
+        qs = sorted(quantiles)
+        preds = np.sort(np.stack([model.predict(x, q, self.settings.predict_threads) for q in qs]), axis=0)
+        out, at = [], 0
+        for rows, scale, horizon in issues:
+            cut = preds[:, at:at + len(rows)]
+            at += len(rows)
+            out.append({q: pd.DataFrame(np.maximum(p.reshape(scale.shape), 0.0) * scale, index=horizon,
+                                        columns=self._history.columns) for q, p in zip(qs, cut)})
+        return out
 
     @property
     def fallback_reason(self) -> str | None:

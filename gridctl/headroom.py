@@ -64,7 +64,7 @@ def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.
     ``headroom_days`` is 0."""
     loads = district.load_series
     days = district.config.dispatch.headroom_days
-    res = pd.Timedelta(minutes=district.resolution_min)
+    res = _res(district)
     if days == 0:
         return pd.DataFrame(0.0, index=targets, columns=loads)
     first = issue_time.floor(res)  # past issues on the interval grid recur day after day (cached)
@@ -72,7 +72,9 @@ def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.
     for held in (_ERRORS.setdefault(district, {}), _ISSUES.setdefault(district, {})):
         for t in [t for t in held if t < oldest]:
             del held[t]
-    errors = np.stack([_day_errors(district, first - pd.Timedelta(days=k)) for k in range(1, days + 1)])
+    issued = [first - pd.Timedelta(days=k) for k in range(1, days + 1)]
+    _issue_missing(district, issued)
+    errors = np.stack([_day_errors(district, t) for t in issued])
     per_day = errors.shape[1]  # (days, leads of one day, series)
     w = int(LEAD_WINDOW / res)
     padded = np.pad(errors, ((0, 0), (w, w), (0, 0)), constant_values=np.nan)
@@ -92,26 +94,46 @@ def _nanquantile_higher(a: np.ndarray, q: float) -> np.ndarray:
     return np.where(n > 0, value, np.nan)
 
 
+def _issue_missing(district: District, issued: list[pd.Timestamp]) -> None:
+    """Issue the median load forecasts of the ``issued`` times (on the interval grid) whose errors
+    are neither known nor remembered, in one batch (:meth:`forecasts.load.LoadForecaster.predict_issues`;
+    NaN for an issue too early for any forecast), so :func:`_day_errors` finds them remembered."""
+    held, remembered = _ERRORS.setdefault(district, {}), _ISSUES.setdefault(district, {})
+    missing = [t for t in issued if t not in held and t not in remembered]
+    if not missing:
+        return
+    load = district_forecasters(district).load
+    own = getattr(load, "own", load)  # gridctl's own model under an external overlay (it keeps no past issues)
+    leads, loads, quantiles = int(pd.Timedelta(days=1) / _res(district)), district.load_series, issue_quantiles(district)
+
+    def medians(times: list[pd.Timestamp]) -> list[np.ndarray]:
+        return [f[0.5][loads].to_numpy(dtype=float) for f in own.predict_issues(times, leads, quantiles)]
+
+    try:
+        remembered.update(zip(missing, medians(missing)))
+    except ValueError:  # too little history then for some: one by one, no error known where none can be made
+        for t in missing:
+            try:
+                remembered[t] = medians([t])[0]
+            except ValueError:
+                remembered[t] = np.full((leads, len(loads)), np.nan)
+
+
 def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
     """Actual minus median forecast (kW; leads of one day x load series) of the load forecast
-    issued at ``issued`` (on the interval grid), every lead of which ended a day later; NaN where
-    unknown (cached)."""
+    issued at ``issued`` (on the interval grid, issued or remembered: :func:`_issue_missing`),
+    every lead of which ended a day later; NaN where unknown (cached)."""
     held = _ERRORS.setdefault(district, {})
     if issued not in held:
-        res = pd.Timedelta(minutes=district.resolution_min)
-        targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
-        loads = district.load_series
-        known = _rows_within(district.history, targets[0], targets[-1])[loads]
-        forecast = _ISSUES.get(district, {}).pop(issued, None)
-        if forecast is None:
-            try:
-                load = district_forecasters(district).load
-                own = getattr(load, "own", load)  # gridctl's own model under an external overlay (it keeps no past issues)
-                forecast = own.predict_quantiles(issued, targets, issue_quantiles(district))[0.5][loads].to_numpy()
-            except ValueError:  # too little history then for any forecast: no error known
-                forecast = np.full((len(targets), len(loads)), np.nan)
-        held[issued] = known.reindex(targets).to_numpy(dtype=float) - forecast
+        _issue_missing(district, [issued])
+        targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=_res(district), inclusive="left")
+        known = _rows_within(district.history, targets[0], targets[-1])[district.load_series]
+        held[issued] = known.reindex(targets).to_numpy(dtype=float) - _ISSUES[district].pop(issued)
     return held[issued]
+
+
+def _res(district: District) -> pd.Timedelta:
+    return pd.Timedelta(minutes=district.resolution_min)
 
 
 _ERRORS: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # a day's realised errors by issue time
@@ -121,7 +143,7 @@ def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataF
     """Keep the first day of gridctl's own median load forecast issued at ``issued`` (on the interval
     grid; ``median_kw`` from :func:`issue_quantiles`), so the headroom of the days after reads its
     errors without issuing it again."""
-    res = pd.Timedelta(minutes=district.resolution_min)
+    res = _res(district)
     if district.config.dispatch.headroom_days == 0 or issued != issued.floor(res):
         return
     targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
@@ -153,7 +175,7 @@ def day_peak_so_far_kw(district: District, now: pd.Timestamp, start: pd.Timestam
     if pd.Timestamp(start).tz_convert(district.tz).date() != local.date():
         return 0.0
     day_start = local.normalize().tz_convert("UTC")
-    end = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(minutes=district.resolution_min)
+    end = pd.Timestamp(now).tz_convert("UTC") - _res(district)
     h = _rows_within(district.history, day_start, end)
     if h.empty:
         return 0.0

@@ -124,3 +124,23 @@ def test_the_plans_quantile_is_trained_with_the_median_and_saved_with_it():
     got = eager.predict_quantiles(issue, horizon, (0.5, 0.9))
     for q in expected:
         pd.testing.assert_frame_equal(got[q], expected[q])
+
+
+def test_issues_forecast_in_one_batch_are_the_forecasts_issued_one_by_one(monkeypatch):
+    """Past issues forecast together (across a retraining and before the model's first cutoff)
+    are bit for bit the single issues, and each model's trees run once for its issues."""
+    history = _load()
+    forecaster = _forecaster().fit(history)
+    issues = [pd.Timestamp("2016-03-14T11:00Z"), pd.Timestamp("2016-05-03T00:00Z"),
+              pd.Timestamp("2016-05-08T07:15Z"), pd.Timestamp("2016-05-12T23:45Z")]
+    models = {id(forecaster.models.get(history, t)) for t in issues[1:]}
+    assert forecaster.models.get(history, issues[0]) is None and len(models) == 2  # naive, then two models
+    runs = []
+    real = load.tree_predict
+    monkeypatch.setattr(load, "tree_predict", lambda model, x, n: runs.append(len(x)) or real(model, x, n))
+    batch = forecaster.predict_issues(issues, 96, (0.5, 0.9))
+    assert runs == [2 * 96 * 2, 2 * 96 * 2, 96 * 2, 96 * 2]  # per model, both quantiles over its issues' rows
+    for t, got in zip(issues, batch):
+        expected = forecaster.predict_quantiles(t, pd.date_range(t, periods=96, freq="15min"), (0.5, 0.9))
+        for q in expected:
+            pd.testing.assert_frame_equal(got[q], expected[q], check_exact=True)

@@ -84,8 +84,8 @@ def test_a_decisions_own_issue_serves_the_headroom_later_with_the_same_errors(de
     district = with_headroom_days(demo_district, 2)
     make_forecast(district, issued, pd.date_range(issued, periods=120, freq="15min"))
     load = district_forecasters(district).load
-    issues, predict_quantiles = [], load.predict_quantiles
-    monkeypatch.setattr(load, "predict_quantiles", lambda t, *a: issues.append(t) or predict_quantiles(t, *a))
+    issues, predict_issues = [], load.predict_issues
+    monkeypatch.setattr(load, "predict_issues", lambda ts, *a: issues.extend(ts) or predict_issues(ts, *a))
     served = _day_errors(district, issued)
     assert issues == [] and not np.isnan(served).all()
     again = _day_errors(with_headroom_days(demo_district, 2), issued)
