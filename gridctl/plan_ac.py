@@ -3,7 +3,7 @@ and the AC loop of a day-ahead plan."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -34,13 +34,15 @@ if TYPE_CHECKING:
     from gridctl.planning import Forecast
 
 
-def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | None) -> AcCheckResult:
-    """AC power flow of every interval: forecast groups plus the plan's asset powers (None: baseline)."""
+def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | Mapping[str, np.ndarray] | None
+                   ) -> AcCheckResult:
+    """AC power flow of every interval: forecast groups plus the plan's asset powers (a plan table,
+    or its columns as arrays over ``groups``' intervals; None: baseline)."""
     net, key, storage_idx, process_idx, flex_loads, layouts = _checked_net(district)
     n = len(groups)
 
     def planned(column: str) -> np.ndarray:
-        return np.zeros(n) if table is None else table[column].to_numpy(dtype=float)
+        return np.zeros(n) if table is None else np.asarray(table[column], dtype=float)
 
     sgen, load = layouts["sgen"].values(groups), layouts["load"].values(groups)
     if table is not None:

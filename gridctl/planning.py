@@ -113,6 +113,17 @@ def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.Date
 _ISSUED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest issue per district
 
 
+def issued_groups(district: District, issue_time: pd.Timestamp, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The load and PV forecast groups over ``index`` of the issue at ``issue_time``: the held one
+    when it covers ``index`` (whatever its carbon source), else :func:`make_forecast`'s."""
+    held = _ISSUED.get(district)
+    if held is not None and held[0][0] == issue_time:
+        at = held[1].groups.index.get_indexer(index)
+        if (at >= 0).all():
+            return held[1].groups.iloc[at]
+    return make_forecast(district, issue_time, index).groups
+
+
 def dispatch_inputs(
     district: District,
     fc: Forecast,

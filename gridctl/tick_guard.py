@@ -31,7 +31,7 @@ from scipy.optimize import linprog
 
 from gridctl.district import District
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import make_forecast
+from gridctl.planning import issued_groups
 
 ROUNDS = 3  # AC checks after a correction at most
 STEP_SHARE = 0.1  # finite-difference step, share of each battery's power rating
@@ -44,7 +44,7 @@ SLACK_PENALTY = 1e4  # per percentage point / 0.01 p.u. a limit stays exceeded (
 class TickGuard:
     """State of the guard between ticks: the median load forecast of the interval in force."""
 
-    median_kw: pd.Series | None = None  # per load series, the median forecast of ``at``
+    median_kw: np.ndarray | None = None  # per load series (``district.load_series``), the median forecast of ``at``
     at: pd.Timestamp | None = None
     corrections: int = 0  # intervals whose setpoints the guard moved
     moved_kw: dict[str, float] = field(default_factory=dict)  # total |kW| moved per battery
@@ -57,15 +57,15 @@ class TickGuard:
         plan in force's forecast; ``measured_kw``: per load series, the mean of the interval that
         just ended (None: unknown)."""
         loads = district.load_series
-        idx = pd.DatetimeIndex([now])
-        fc = make_forecast(district, issued, idx)  # the plan's own issue: held, no new forecast
-        median, before = fc.groups.loc[now, loads], (self.median_kw, self.at)
+        groups = issued_groups(district, issued, pd.DatetimeIndex([now]))  # the plan's own issue: no new forecast
+        at = groups.columns.get_indexer(loads)
+        values = groups.to_numpy(dtype=float, copy=True)
+        median, before = values[0, at].copy(), (self.median_kw, self.at)
         self.median_kw, self.at = median, now
         if measured_kw is None or before[0] is None or before[1] != now - _res(district):
             return {b.cfg.id: float(table[f"{b.cfg.id}.p_kw"].iloc[0]) for b in district.batteries}
-        values = fc.groups.loc[idx].to_numpy(dtype=float, copy=True)
-        values[0, fc.groups.columns.get_indexer(loads)] = (median + measured_kw[loads] - before[0]).clip(lower=0.0)
-        est = pd.DataFrame(values, index=idx, columns=fc.groups.columns)
+        values[0, at] = np.clip(median + measured_kw[loads].to_numpy(dtype=float) - before[0], 0.0, None)
+        est = pd.DataFrame(values, index=groups.index, columns=groups.columns)
         return self._correct(district, est, table, soc_kwh)
 
     def _correct(self, district: District, groups: pd.DataFrame, table: pd.DataFrame,
@@ -73,18 +73,19 @@ class TickGuard:
         ids = [b.cfg.id for b in district.batteries]
         if not ids:
             return {}
-        x = np.array([float(table[f"{b}.p_kw"].iloc[0]) for b in ids])
+        row = {c: table[c].to_numpy(dtype=float) for c in table.columns if c.endswith((".p_kw", ".curtailed_kw"))}
+        x = np.array([row[f"{b}.p_kw"][0] for b in ids])
         x0 = x.copy()
         lo, hi = _bounds(district, soc_kwh)
         sens = None
         for _ in range(ROUNDS):
-            y, n_branch = _state(district, groups, table, ids, x)
+            y, n_branch = _state(district, groups, row, ids, x)
             upper, lower = _limits(district, len(y), n_branch)
             if not _outside(y, upper, lower).any():
                 break
             if sens is None:
                 step = -STEP_SHARE * np.array([b.cfg.p_max_kw for b in district.batteries])
-                sens = np.stack([(_state(district, groups, table, ids, x + step * e)[0] - y) / (step * e).sum()
+                sens = np.stack([(_state(district, groups, row, ids, x + step * e)[0] - y) / (step * e).sum()
                                  for e in np.eye(len(ids))], axis=1)
             x = x + _least_move(y, upper, lower, n_branch, sens, lo - x, hi - x)
         if not np.allclose(x, x0):
@@ -109,12 +110,11 @@ def _bounds(district: District, soc_kwh: dict[str, float]) -> tuple[np.ndarray, 
     return np.array(lo), np.array(hi)
 
 
-def _state(district: District, groups: pd.DataFrame, table: pd.DataFrame, ids: list[str],
+def _state(district: District, groups: pd.DataFrame, row: dict[str, np.ndarray], ids: list[str],
            x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Branch loadings (%) then energised bus voltages (p.u.) of the interval with battery
-    setpoints ``x``, and the number of branches."""
-    row = table.assign(**{f"{b}.p_kw": [v] for b, v in zip(ids, x)})
-    ac = check_schedule(district, groups, row)
+    """Branch loadings (%) then energised bus voltages (p.u.) of the interval of plan ``row``
+    (one-element arrays by column) with battery setpoints ``x``, and the number of branches."""
+    ac = check_schedule(district, groups, {**row, **{f"{b}.p_kw": np.array([v]) for b, v in zip(ids, x)}})
     return np.concatenate([ac.loading_pct.to_numpy()[0], ac.vm_pu.to_numpy()[0]]), ac.loading_pct.shape[1]
 
 
