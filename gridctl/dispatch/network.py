@@ -78,26 +78,39 @@ class NetworkData:
 
 def flex_terms(m: pyo.ConcreteModel, buses: list) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
     """Linear form of ``m.bus_flex_kw``: per t the variables, their bus column and coefficient,
-    plus the constant (T, n_bus) and the lowest/highest value each bus injection can take."""
-    n_t = len(m.T)
-    const = np.zeros((n_t, len(buses)))
+    plus the constant (T, n_bus) and the lowest/highest value each bus injection can take (from
+    the variables' bounds now; the linear form, sums of the assets' powers, is found once per model)."""
+    memo = m.__dict__.setdefault("_flex_terms", {})
+    if tuple(buses) not in memo:
+        memo[tuple(buses)] = _flex_form(m, buses)
+    terms, const, flat, at, coefs = memo[tuple(buses)]
+    lb = np.array([-np.inf if v.lb is None else v.lb for v in flat], dtype=float)
+    ub = np.array([np.inf if v.ub is None else v.ub for v in flat], dtype=float)
     lo, hi = np.zeros_like(const), np.zeros_like(const)
-    terms = []
+    np.add.at(lo, at, np.minimum(coefs * lb, coefs * ub))  # in the order of the terms, as a sum term by term
+    np.add.at(hi, at, np.maximum(coefs * lb, coefs * ub))
+    return terms, const, lo + const, hi + const
+
+
+def _flex_form(m: pyo.ConcreteModel, buses: list) -> tuple:
+    """Per t the variables, bus columns and coefficients of ``m.bus_flex_kw``, its constant
+    (T, n_bus), and every term flat: variables, (t, column) and coefficients."""
+    const = np.zeros((len(m.T), len(buses)))
+    terms, flat, tt, cc = [], [], [], []
     for t in m.T:
         vars_t, cols, coefs = [], [], []
         for c, bus in enumerate(buses):
             repn = generate_standard_repn(m.bus_flex_kw[bus, t].expr, compute_values=True)
             const[t, c] = repn.constant
-            for v, a in zip(repn.linear_vars, repn.linear_coefs):
-                lb = -np.inf if v.lb is None else v.lb
-                ub = np.inf if v.ub is None else v.ub
-                lo[t, c] += min(a * lb, a * ub)
-                hi[t, c] += max(a * lb, a * ub)
-                vars_t.append(v)
-                cols.append(c)
-                coefs.append(a)
+            vars_t += repn.linear_vars
+            cols += [c] * len(repn.linear_vars)
+            coefs += repn.linear_coefs
         terms.append((vars_t, np.array(cols, dtype=int), np.array(coefs, dtype=float)))
-    return terms, const, lo + const, hi + const
+        flat += vars_t
+        tt += [t] * len(vars_t)
+        cc += cols
+    coefs = np.concatenate([c for _, _, c in terms]) if terms else np.zeros(0)
+    return terms, const, flat, (np.array(tt, dtype=int), np.array(cc, dtype=int)), coefs
 
 
 def _reach(sens: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
