@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gridctl import planning
+from gridctl.feed_source import carbon_source
 from gridctl.flexible_loads import place
 from gridctl.plan_ac import check_schedule
+from gridctl.planning import issued_groups, make_forecast
 from gridctl.tick_guard import TickGuard
 
 BEFORE = pd.Timestamp("2016-01-24 16:45", tz="UTC")
@@ -72,3 +75,18 @@ def test_guard_stays_within_the_state_of_charge(demo_district):
     out = guard.setpoints(demo_district, AT, AT, plan_row(demo_district, AT, -100.0),
                           demo_district.history.loc[BEFORE], soc)
     assert out["bess_depot"] == pytest.approx(-50.0 * depot.eta_discharge / 0.25)
+
+
+def test_the_guard_reads_the_plans_held_issue_without_a_new_forecast(demo_district, monkeypatch):
+    """The plan's issue, held since the decision, gives the guard its rows (whatever the carbon
+    source it was issued with); an issue no longer held is made again."""
+    issue = AT - pd.Timedelta(hours=2)
+    horizon = pd.date_range(issue, periods=16, freq="15min")
+    made = make_forecast(demo_district, issue, horizon, carbon_source({}, False))
+    monkeypatch.setattr(planning, "district_forecasters", lambda d: pytest.fail("a new forecast was issued"))
+    held = issued_groups(demo_district, issue, pd.DatetimeIndex([AT]))
+    pd.testing.assert_frame_equal(held, made.groups.loc[[AT]], check_exact=True, check_freq=False)
+    monkeypatch.undo()
+    other = issue - pd.Timedelta(hours=1)
+    again = issued_groups(demo_district, other, pd.DatetimeIndex([AT]))
+    pd.testing.assert_frame_equal(again, make_forecast(demo_district, other, pd.DatetimeIndex([AT])).groups, check_freq=False)

@@ -9,7 +9,7 @@ gap a MIP solve accepts (:func:`gridctl.dispatch.highs.gap_width`) of the bound 
 solution of that gap, proven, with its dispatch and basis as a MIP solve and its polishing LP
 leave them. Otherwise the MIP is solved as before. The relaxation is weaker than a MIP's bound
 after cuts, so this proves what it can and leaves the rest to the MIP: over the 4 demo days
-2016-07-11..14, 15 of 24 re-commitments in three or four warm LPs instead of a branch and bound.
+2016-07-11..14, 17 of 24 re-commitments in three or four warm LPs instead of a branch and bound.
 """
 
 from __future__ import annotations
