@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from gridctl.dispatch.commitment import certified_commitment
+from gridctl.dispatch.highs import TIME_LIMIT
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.planning import dispatch_inputs, make_forecast
 from gridctl.timegrid import local_day
@@ -60,3 +61,20 @@ def test_a_commitment_the_new_forecasts_make_poor_is_solved_again(inputs):
     best = mip_objective(dataclasses.replace(inputs, ci_kg_per_kwh=reversed_ci, ci_objective_kg_per_kwh=reversed_ci))
     assert held_objective > best + 2 * GAP * abs(best)  # the held plan is no longer good enough
     assert best - 1e-6 <= result.objective <= best + GAP * abs(best)
+
+
+def test_a_relaxation_stopped_early_proves_nothing(inputs, monkeypatch):
+    """A relaxation that stopped at the time limit gives no bound: the MIP decides."""
+    d = IntradayDispatch(inputs, mip_gap=GAP)
+    d.solve()
+    solve, calls = IntradayDispatch.solve, []
+
+    def first_stopped(self):
+        result = solve(self)
+        calls.append(result)
+        return dataclasses.replace(result, status=TIME_LIMIT) if len(calls) == 1 else result
+
+    monkeypatch.setattr(IntradayDispatch, "solve", first_stopped)
+    assert certified_commitment(d, GAP) is None and len(calls) == 1
+    monkeypatch.undo()
+    assert not d.held and d.solve().mip_gap is not None  # integral again: the MIP is next

@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from gridctl.dispatch.highs import SolverError, SolveResult, gap_width
+from gridctl.dispatch.highs import OPTIMAL, SolverError, SolveResult, gap_width
 from gridctl.dispatch.intraday import IntradayDispatch
 
 
@@ -35,6 +35,8 @@ def certified_commitment(d: IntradayDispatch, mip_gap: float,
     try:
         relaxed = d.solve()
     except SolverError:  # the MIP reports it
+        relaxed = None
+    if relaxed is None or relaxed.status != OPTIMAL:  # stopped early: no bound
         d.hold(None)
         return None
     rounded = d.commitment()
