@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridctl.dispatch.commitment import certified_commitment
+from gridctl.dispatch.commitment import carried_commitment, certified_commitment
 from gridctl.dispatch.highs import TIME_LIMIT
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.planning import dispatch_inputs, make_forecast
@@ -78,3 +78,17 @@ def test_a_relaxation_stopped_early_proves_nothing(inputs, monkeypatch):
     assert certified_commitment(d, GAP) is None and len(calls) == 1
     monkeypatch.undo()
     assert not d.held and d.solve().mip_gap is not None  # integral again: the MIP is next
+
+
+def test_a_new_model_carries_the_plan_in_force_at_the_intervals_both_have(demo_district, inputs):
+    """After a build (the horizon's end moved), the previous model's on/off values are carried at
+    the shared intervals and NaN beyond them."""
+    old = IntradayDispatch(inputs, mip_gap=GAP)
+    old.solve()
+    start = inputs.index[48]
+    horizon = pd.date_range(start, periods=96, freq="15min")
+    new = IntradayDispatch(dispatch_inputs(demo_district, make_forecast(demo_district, start, horizon)), mip_gap=GAP)
+    carried = carried_commitment(old, new)
+    for load, on in old.commitment().items():
+        np.testing.assert_array_equal(carried[load][:48], on[48:])
+        assert np.isnan(carried[load][48:]).all()
