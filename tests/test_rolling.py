@@ -209,3 +209,30 @@ def _bounded_rows(m, start: int) -> dict:
                 key = (kind, int(times[i]) - start, *(float(x) for x in (c.lower, c.upper, *c.body.linear_coefs)))
                 out[key] = pyo.value(c.body)
     return out
+
+
+def test_ev_stays_that_move_or_appear_take_held_rows_in_place(demo_district):
+    """The fleet's vehicle announces later, then earlier departures (and the depot's forecast
+    sessions come and go): each stay takes a held energy row, rewritten in place, and every
+    decision is the rebuild's. The later departure asks for more than the listed stay could
+    deliver, so a row left over the old stay would leave energy unserved."""
+    demo_district = without_assets(demo_district, {p.id for p in demo_district.config.assets.process_load})
+    rolling = RollingDispatch()
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in demo_district.batteries}
+    reports = {9: ChargerReport(True, delivered_kwh=40.0, hours_to_departure=8.0),  # the listed 17:00
+               10: ChargerReport(True, delivered_kwh=90.0, requested_kwh=940.0, hours_to_departure=9.0),  # 19:00
+               12: ChargerReport(True, delivered_kwh=290.0, requested_kwh=700.0, hours_to_departure=3.0)}  # 15:00
+    for hours in (8, 9, 10, 12, 14):
+        now = DAY_START + pd.Timedelta(hours=hours)
+        ev = {"ev_fleet": reports[hours]} if hours in reports else None
+        kept = decide(demo_district, now, soc, ev_reports=ev, rolling=rolling)
+        built = decide(demo_district, now, soc, ev_reports=ev)
+        a, b = kept.plan.summary, built.plan.summary
+        assert a["objective"] == pytest.approx(b["objective"], rel=1e-6, abs=1e-3)
+        assert a["ev_sessions"] == b["ev_sessions"]
+        if hours == 10:  # 850 kWh at 100 kW: charging runs past the listed 17:00, all of it served
+            fleet = next(s for s in a["ev_sessions"] if s["asset"] == "ev_fleet")
+            assert fleet["unserved_kwh"] == 0.0 and fleet["delivered_kwh"] == pytest.approx(850.0, abs=1e-3)
+            late = kept.plan.table["ev_fleet.p_kw"].loc[DAY_START + pd.Timedelta(hours=17):DAY_START + pd.Timedelta(hours=19)]
+            assert late.sum() * 0.25 >= 850.0 - 7 * 100.0 - 1e-3  # what 08:00-17:00 cannot hold
+    assert rolling.builds == 1 and rolling.updates == 4

@@ -4,7 +4,8 @@ Model (per charger): power ``p[t]`` in kW, load-referenced, ``0 <= p <= p_max`` 
 connected (``[arrival, departure)``) and 0 otherwise. Per session ``s``:
 ``sum(p[t] * dt for t in s) + unserved[s] == energy_kwh`` (never more than requested), with
 ``unserved`` a soft slack (``ev_energy`` penalty): a session that cannot get its energy yields a
-plan with its shortfall reported, not an error. ``p_min_kw`` applies while connected, reduced
+plan with its shortfall reported, not an error. ``spare_rows`` add energy rows without a session
+(``unserved == 0``), which a persistent model rewrites for sessions that appear later. ``p_min_kw`` applies while connected, reduced
 per session to what its energy allows (a charger cannot be forced to overfill).
 
 Sessions from data (:func:`sessions_from_profile`): an uncontrolled charging profile is cut into
@@ -36,12 +37,14 @@ def populate_ev(blk: pyo.Block, T: pyo.Set, dt_h: float, ev: EvChargerParams) ->
         p_max[s.arrival:s.departure] = ev.p_max_kw
         p_min[s.arrival:s.departure] = min(ev.p_min_kw, s.energy_kwh / (steps * dt_h))
     blk.p_kw = pyo.Var(T, bounds=lambda _, t: (float(p_min[t]), float(p_max[t])))
-    S = range(len(ev.sessions))
+    S = range(len(ev.sessions) + ev.spare_rows)
     labels = {i: s.label or f"session {i}" for i, s in enumerate(ev.sessions)}
     unserved = add_slack(blk, "unserved_kwh", list(S), limit="ev_energy", asset=ev.id, unit="kWh",
                          penalty=PENALTY["ev_energy"], labels=labels)
 
     def energy(_, i):
+        if i >= len(ev.sessions):  # a spare row: no session (yet)
+            return unserved[i] == 0.0
         s = ev.sessions[i]
         return sum(blk.p_kw[t] for t in range(s.arrival, s.departure)) * dt_h + unserved[i] == s.energy_kwh
 

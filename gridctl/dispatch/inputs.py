@@ -66,6 +66,7 @@ class EvChargerParams:
     p_max_kw: float
     sessions: tuple[EvSession, ...]
     p_min_kw: float = 0.0  # minimum power while a vehicle is connected
+    spare_rows: int = 0  # energy rows without a session, for sessions a persistent model takes in later
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ A re-optimisation plans the remaining horizon ``[now, end)``. While ``end`` stay
 for the first such horizon and, for each later one, writes the new inputs into it: forecasts,
 measured states at ``now`` (they fix the state columns of the interval before), terminal targets,
 import and export limits, demand charges' running peaks,
-and EV sessions (column bounds and the right-hand side of each session's energy row, counting
-the energy the fixed past intervals planned). Intervals before ``now`` are held at what was
+and EV sessions (column bounds, and the energy rows of the held sessions, rewritten in place for
+a stay the held model has no row for: :mod:`gridctl.dispatch.rolling_ev`). Intervals before ``now`` are held at what was
 decided (see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a
 rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo day).
 
@@ -20,9 +20,8 @@ solution. Each MIP solve is followed by the LP of its commitment, whose basis th
 re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
-ratings, limits, objective settings) or when an EV session appears that the held model has no
-row for (its arrival or departure moved), or a process load reports a state the held plan did
-not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each
+ratings, limits, objective settings), when a charger reports more sessions than the held model
+has rows for, or a process load reports a state the held plan did not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each
 build. When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new
 coefficients and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
 :meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
@@ -44,9 +43,10 @@ from gridctl.dispatch.demand import held_values
 from gridctl.dispatch.event_limits import event_limits_key
 from gridctl.dispatch.grid import per_interval
 from gridctl.dispatch.highs import SolverError, SolveResult
-from gridctl.dispatch.inputs import DispatchInputs, EvChargerParams
+from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.result import ColumnValues, plan_table
+from gridctl.dispatch.rolling_ev import SessionRows, rewrite_sessions, session_rows, with_spare_rows
 from gridctl.dispatch.rolling_process import process_rows, static_key
 
 STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
@@ -109,7 +109,7 @@ class RollingDispatch:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
 
-            previous, self.held, k = self.held, IntradayDispatch(inp, time_limit_s, mip_gap, extend_and_keep), 0
+            previous, self.held, k = self.held, IntradayDispatch(with_spare_rows(inp), time_limit_s, mip_gap, extend_and_keep), 0
             carried = carried_commitment(previous, self.held)
             self.context = context
             self.builds += 1
@@ -171,24 +171,24 @@ class RollingDispatch:
 
     def _write(self, inp: DispatchInputs, k: int) -> bool:
         """Write ``inp`` (the horizon from interval ``k`` of the held model) into the held model;
-        False (nothing written) when an EV session has no row there."""
+        False (nothing written) when a process load or an EV session cannot be served there."""
         d = self.held
         process = process_rows(d, inp.process_loads, k)
         if process is None:
             return False
         ev = {}
         for held, new in zip(d.inp.ev_chargers, inp.ev_chargers):
-            mapped = self._ev_sessions(held, new, k)
-            if mapped is None:
+            rows = session_rows(d, held, new, k)
+            if rows is None:
                 return False
-            ev[held.id] = mapped
+            ev[held.id] = rows
         with d.batch():  # one write into HiGHS
             self._store(inp, k, process, ev)
         return True
 
-    def _store(self, inp: DispatchInputs, k: int, process: dict, ev: dict) -> None:
-        """Store ``inp``'s numbers, the process loads' and EV sessions' ``process`` and ``ev``
-        bounds in the held model from interval ``k`` on (see :meth:`_write`)."""
+    def _store(self, inp: DispatchInputs, k: int, process: dict, ev: dict[str, SessionRows]) -> None:
+        """Store ``inp``'s numbers, the process loads' ``process`` right-hand sides and the EV
+        sessions' ``ev`` rows and bounds in the held model from interval ``k`` on (see :meth:`_write`)."""
         d, m = self.held, self.held.model
 
         def pad(past, new):  # the held model's values before k, the new ones from k
@@ -221,37 +221,11 @@ class RollingDispatch:
             targets.append((m.heat_pump[h.id].temp_terminal, min(target, h.temp_max_c)))
         targets += held_values(m, inp, k)  # demand charges: floors, windows off before k
         col_bounds, row_rhs = {}, dict(process)
-        for cols, rows in ev.values():
-            col_bounds.update(cols)
-            row_rhs.update(rows)
+        for charger_id, rows in ev.items():
+            rewrite_sessions(d, charger_id, rows.moves)
+            col_bounds.update(rows.col_bounds)
+            row_rhs.update(rows.row_rhs)
         d.set_values(targets, col_bounds, row_rhs)
-
-    def _ev_sessions(self, held: EvChargerParams, new: EvChargerParams, k: int):
-        """Column bounds and energy-row right-hand sides that make the held charger's model the one
-        of ``new``'s sessions from interval ``k`` (None when a new session has no held row)."""
-        d = self.held
-        blk = d.model.ev[held.id]
-        col = [d.col_of[id(blk.p_kw[t])] for t in range(len(d.inp.index))]
-        n, dt = len(d.inp.index) - k, d.inp.dt_h
-        p_min, p_max = np.zeros(n), np.zeros(n)
-        row_rhs = {}
-        matched = set()
-        for s in new.sessions:
-            a, e = k + s.arrival, k + s.departure
-            i = next((i for i, h in enumerate(held.sessions)
-                      if h.departure == e and (h.arrival == a or (s.arrival == 0 and h.arrival < k))), None)
-            if i is None:
-                return None
-            matched.add(i)
-            p_max[s.arrival:s.departure] = new.p_max_kw
-            p_min[s.arrival:s.departure] = min(new.p_min_kw, s.energy_kwh / ((s.departure - s.arrival) * dt))
-            past = d.past_sum(col[held.sessions[i].arrival:k]) * dt
-            row_rhs[d.row_of[id(blk.energy[i])]] = s.energy_kwh + past
-        for i, h in enumerate(held.sessions):  # sessions gone or over: what was planned, nothing unserved
-            if i not in matched:
-                row_rhs[d.row_of[id(blk.energy[i])]] = d.past_sum(col[h.arrival:min(k, h.departure)]) * dt
-        cols = {col[k + t]: (float(p_min[t]), float(p_max[t])) for t in range(n)}
-        return cols, row_rhs
 
 
 def _polish(d: IntradayDispatch, mip: SolveResult) -> SolveResult:
