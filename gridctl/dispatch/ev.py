@@ -5,8 +5,9 @@ connected (``[arrival, departure)``) and 0 otherwise. Per session ``s``:
 ``sum(p[t] * dt for t in s) + unserved[s] == energy_kwh`` (never more than requested), with
 ``unserved`` a soft slack (``ev_energy`` penalty): a session that cannot get its energy yields a
 plan with its shortfall reported, not an error. ``spare_rows`` add energy rows without a session
-(``unserved == 0``), which a persistent model rewrites for sessions that appear later. ``p_min_kw`` applies while connected, reduced
-per session to what its energy allows (a charger cannot be forced to overfill).
+(``unserved == 0``), which a persistent model rewrites for sessions that appear later.
+``p_min_kw`` applies while connected, reduced per session to what its energy allows (a charger
+cannot be forced to overfill).
 
 Sessions from data (:func:`sessions_from_profile`): an uncontrolled charging profile is cut into
 blocks of charging intervals (gaps up to ``merge_gap_steps`` zero intervals merged); each block

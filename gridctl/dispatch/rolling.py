@@ -5,11 +5,11 @@ A re-optimisation plans the remaining horizon ``[now, end)``. While ``end`` stay
 :class:`RollingDispatch` keeps one :class:`~gridctl.dispatch.intraday.IntradayDispatch` built
 for the first such horizon and, for each later one, writes the new inputs into it: forecasts,
 measured states at ``now`` (they fix the state columns of the interval before), terminal targets,
-import and export limits, demand charges' running peaks,
-and EV sessions (column bounds, and the energy rows of the held sessions, rewritten in place for
-a stay the held model has no row for: :mod:`gridctl.dispatch.rolling_ev`). Intervals before ``now`` are held at what was
-decided (see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a
-rebuild would make of ``[now, end)``: same optimum (the test proves it on a demo day).
+import and export limits, demand charges' running peaks, and EV sessions (column bounds, and
+the energy rows of the held sessions, rewritten in place for a stay the held model has no row
+for: :mod:`gridctl.dispatch.rolling_ev`). Intervals before ``now`` are held at what was decided
+(see :mod:`gridctl.dispatch.intraday`), so the free part of the model is the model a rebuild
+would make of ``[now, end)``: same optimum (the test proves it on a demo day).
 
 Process loads make a decision a MIP. Between re-commitments, an in-place re-optimisation holds
 their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
@@ -21,9 +21,10 @@ re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings), when a charger reports more sessions than the held model
-has rows for, or a process load reports a state the held plan did not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each
-build. When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new
-coefficients and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
+has rows for, or a process load reports a state the held plan did not have
+(:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each build.
+When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new coefficients
+and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
 :meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
 interval needs more rows than the held model has for it.
 """
@@ -109,7 +110,8 @@ class RollingDispatch:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
 
-            previous, self.held, k = self.held, IntradayDispatch(with_spare_rows(inp), time_limit_s, mip_gap, extend_and_keep), 0
+            built = IntradayDispatch(with_spare_rows(inp), time_limit_s, mip_gap, extend_and_keep)
+            previous, self.held, k = self.held, built, 0
             carried = carried_commitment(previous, self.held)
             self.context = context
             self.builds += 1
