@@ -90,6 +90,7 @@ class IntradayDispatch:
     def _index_columns(self) -> None:
         m, cols = self.model, self.repn.columns
         self.col_of = {id(v): j for j, v in enumerate(cols)}
+        self._columns: dict[int, np.ndarray] = {}  # by id of a variable indexed by interval (``columns``)
         self.values = ColumnValues(self.col_of)  # the last solution's values by variable
         self.col_time = np.array([_time_of(v, m.T) for v in cols], dtype=np.int64)
         self.col_lb, self.col_ub = column_bounds(cols)
@@ -232,11 +233,11 @@ class IntradayDispatch:
                 self.row_hi[i] = float(con.upper) - body.constant
         self._apply_bounds()
 
-    def past_sum(self, cols: list[int]) -> float:
+    def past_sum(self, cols: list[int] | np.ndarray) -> float:
         """Sum of the last solution over ``cols`` (what fixed columns hold)."""
-        return float(self._x[cols].sum()) if cols else 0.0
+        return float(self._x[cols].sum())
 
-    def last_values(self, cols: list[int]) -> np.ndarray:
+    def last_values(self, cols: list[int] | np.ndarray) -> np.ndarray:
         """The last solution's values of ``cols``."""
         return self._x[cols]
 
@@ -249,7 +250,7 @@ class IntradayDispatch:
         horizon) and solve them as continuous (an LP when no other integers are left); None
         leaves them free within their bounds, as integers again or, with ``relax``, continuous
         (the LP relaxation)."""
-        cols = np.array([j for i in self.model.process_load for j in self._on_cols(i)], dtype=np.int32)
+        cols = np.concatenate([self._on_cols(i) for i in self.model.process_load] or [[]]).astype(np.int32)
         continuous = on_by_load is not None or relax
         if continuous != self._relaxed:
             kind = highspy.HighsVarType.kContinuous if continuous else highspy.HighsVarType.kInteger
@@ -269,9 +270,14 @@ class IntradayDispatch:
         """Whether the process loads' commitment is held (see :meth:`hold`)."""
         return self._held is not None
 
-    def _on_cols(self, load_id: str) -> list[int]:
-        on = self.model.process_load[load_id].on
-        return [self.col_of[id(on[t])] for t in range(len(self.inp.index))]
+    def columns(self, var) -> np.ndarray:
+        """HiGHS columns of a variable indexed by interval, over the horizon (found once per variable)."""
+        if id(var) not in self._columns:
+            self._columns[id(var)] = np.array([self.col_of[id(var[t])] for t in range(len(self.inp.index))], np.int64)
+        return self._columns[id(var)]
+
+    def _on_cols(self, load_id: str) -> np.ndarray:
+        return self.columns(self.model.process_load[load_id].on)
 
     def _shift_session(self, ev_id: str, k: int, delivered_kwh: float) -> None:
         """Move the energy row of the session in progress at ``k`` by planned-minus-delivered energy."""

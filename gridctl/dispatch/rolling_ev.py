@@ -48,7 +48,7 @@ def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParam
     """The :class:`SessionRows` that make the held charger's model the one of ``new``'s sessions
     (intervals from ``k`` on), or None when a new session finds no held row (see module doc)."""
     blk = d.model.ev[held.id]
-    col = _columns(d, held.id)
+    col = d.columns(blk.p_kw)
     n, dt = len(d.inp.index) - k, d.inp.dt_h
     p_min, p_max = np.zeros(n), np.zeros(n)
     row_rhs: dict[int, float] = {}
@@ -79,7 +79,7 @@ def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParam
         if moves and h.departure > k:  # cut back to its past, out of the new stays
             moves[i] = dataclasses.replace(h, departure=max(h.arrival, k), energy_kwh=0.0)
         row_rhs[d.row_of[id(blk.energy[i])]] = d.past_sum(col[h.arrival:min(k, h.departure)]) * dt
-    cols = {col[k + t]: (float(p_min[t]), float(p_max[t])) for t in range(n)}
+    cols = {int(col[k + t]): (float(p_min[t]), float(p_max[t])) for t in range(n)}
     return SessionRows(cols, row_rhs, moves)
 
 
@@ -90,7 +90,8 @@ def rewrite_sessions(d: IntradayDispatch, charger_id: str, moves: dict[int, EvSe
         return
     at = next(n for n, e in enumerate(d.inp.ev_chargers) if e.id == charger_id)
     held = d.inp.ev_chargers[at]
-    blk, col, dt = d.model.ev[charger_id], _columns(d, charger_id), d.inp.dt_h
+    blk, dt = d.model.ev[charger_id], d.inp.dt_h
+    col = d.columns(blk.p_kw)
     labels = next(s.labels for s in registry(d.model) if s.slack is blk.unserved_kwh)
     sessions = list(held.sessions)
     for i, s in sorted(moves.items()):  # spare rows (after the sessions) taken in order
@@ -113,9 +114,3 @@ def rewrite_sessions(d: IntradayDispatch, charger_id: str, moves: dict[int, EvSe
     spare = held.spare_rows - (len(sessions) - len(held.sessions))
     chargers[at] = dataclasses.replace(held, sessions=tuple(sessions), spare_rows=spare)
     d.inp.ev_chargers = chargers
-
-
-def _columns(d: IntradayDispatch, charger_id: str) -> list[int]:
-    """HiGHS columns of the charger's power, by interval of the held horizon."""
-    p_kw = d.model.ev[charger_id].p_kw
-    return [d.col_of[id(p_kw[t])] for t in range(len(d.inp.index))]

@@ -56,7 +56,7 @@ def _planned(d: IntradayDispatch, held: ProcessLoadParams) -> dict[str, np.ndarr
     blk = d.model.process_load[held.id]
     n = len(d.inp.index)
     names = ("on", "start", "p_kw", "ramp_kwh") if held.ramp_h > 0 else ("on", "start", "p_kw")
-    out = {name: d.last_values([d.col_of[id(getattr(blk, name)[t])] for t in range(n)]) for name in names}
+    out = {name: d.last_values(d.columns(getattr(blk, name))) for name in names}
     out.setdefault("ramp_kwh", np.zeros(n))
     return out
 
