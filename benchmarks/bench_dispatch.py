@@ -35,7 +35,8 @@ def main() -> None:
     district = District.load(load_config())
     horizon = local_day(DAY, district.tz, district.resolution_min)
     fc = make_forecast(district, gate_time(DAY, district.tz, district.config.site.gate_time), horizon)
-    inp = dataclasses.replace(dispatch_inputs(district, fc), process_loads=[])  # LP; process loads: bench_process
+    full = dispatch_inputs(district, fc)
+    inp = dataclasses.replace(full, process_loads=[])  # LP; process loads: bench_process
     build_s, res = _cold(inp)
     print(f"{DAY} day-ahead, {len(inp.batteries)} batteries, {len(inp.ev_chargers)} EV chargers, "
           f"{len(inp.heat_pumps)} heat pumps, {len(inp.pv_assets)} PV: {res.num_cols} cols x {res.num_rows} rows")
@@ -47,7 +48,7 @@ def main() -> None:
           f"{mres.solve_s:.3f} s, objective {mres.objective:.1f} vs LP {res.objective:.1f}")
 
     _intraday(inp, "intraday")
-    base = check_schedule(district, fc.groups, zero_flex_table(inp))
+    base = check_schedule(district, fc.groups, zero_flex_table(full))  # every asset of the district at 0
     _intraday(inp, "intraday + network rows",
               lambda m: print(f"    network rows: {add_network_block(m, network_data(district, m, base), inp.dt_h)}"))
 
