@@ -115,13 +115,15 @@ def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs)
             (lambda m, k: renew_network_block(m, data(m), k)) if recentred else None)
 
 
-def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model) -> LoopResult:
+def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model,
+                       start: dict[str, float] | None = None) -> LoopResult:
     """Solve ``model`` with the network rows linearised around the AC state without flexibility
-    under ``fc``, tightened by AC checks of its plan (at most ``[network] ac_rounds``)."""
+    under ``fc``, tightened by AC checks of its plan (at most ``[network] ac_rounds``); ``start``:
+    a MIP start (:func:`gridctl.dispatch.highs.solve`)."""
     cfg = district.config
     base = check_schedule(district, fc.groups, zero_flex_table(inp))
     return solve_network_aware(
         model, network_data(district, model, base), inp.dt_h,
         lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
-        cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
+        cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap, start,
     )

@@ -3,6 +3,7 @@
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from gridctl.replay import baselines
 from gridctl.replay.actuals import load_actuals
@@ -36,3 +37,26 @@ def test_a_blocked_bound_chains_its_blocks_and_is_no_better_than_the_whole(demo_
     # a cut at midnight only constrains the optimum: no lower, and still far below doing nothing
     assert blocked.emissions_kg.sum() >= whole.emissions_kg.sum() - 1.0
     assert blocked.emissions_kg.sum() < none.emissions_kg.sum() - 0.5 * (none.emissions_kg.sum() - whole.emissions_kg.sum())
+
+
+def test_the_network_bound_starts_from_the_copper_plate_commitment_within_the_mip_gap(demo_district, monkeypatch):
+    index = replay_index(demo_district, replay_days(date(2016, 7, 12), date(2016, 7, 13)))
+    actuals = load_actuals(demo_district, index)
+    block = (index[0], index[-1])
+    loops = []
+    loop = baselines.solve_with_ac_loop
+    monkeypatch.setattr(baselines, "solve_with_ac_loop", lambda *a: loops.append((a[4], loop(*a))) or loops[-1][1])
+    baselines._COPPER_INTEGERS.pop(demo_district, None)
+    alone = baselines.perfect_foresight_network(demo_district, actuals)  # its copper-plate start solved for it
+    start = baselines._COPPER_INTEGERS[demo_district][block]
+    assert loops[0][0] is start and sum(v for k, v in start.items() if ".on[" in k) >= 12  # the press line's 3 h at least
+    copper = baselines.perfect_foresight(demo_district, actuals)  # the copper-plate baseline: the same commitment
+    assert baselines._COPPER_INTEGERS[demo_district][block] == start
+    baselines.perfect_foresight_network(demo_district, actuals)
+    assert loops[1][0] is baselines._COPPER_INTEGERS[demo_district][block]
+    monkeypatch.setattr(baselines, "solve_with_ac_loop", lambda *a: loops.append((None, loop(*a[:4]))) or loops[-1][1])
+    baselines.perfect_foresight_network(demo_district, actuals)  # no start: HiGHS's own search
+    started, unstarted = loops[1][1].result, loops[2][1].result
+    assert started.objective == pytest.approx(unstarted.objective, rel=1e-4)  # both within the MIP gap of the optimum
+    assert started.mip_gap <= 1e-4 and unstarted.mip_gap <= 1e-4
+    assert alone.emissions_kg.sum() >= copper.emissions_kg.sum() - 1.0  # network limits only constrain the bound

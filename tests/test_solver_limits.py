@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 from test_dispatch import _inputs
 
-from gridctl.dispatch.highs import OPTIMAL, TIME_LIMIT, compile_model, pass_model, run, solve
+from gridctl.dispatch.highs import (
+    OPTIMAL,
+    TIME_LIMIT,
+    compile_model,
+    integer_values,
+    pass_model,
+    run,
+    set_start,
+    solve,
+)
 from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
@@ -41,3 +50,24 @@ def test_interrupted_solve_keeps_a_feasible_plan():
         np.testing.assert_allclose(soc, prev + np.where(p > 0, p * b.eta_charge, p / b.eta_discharge), atol=1e-6)
     optimum = solve(build_model(inp), mip_gap=0.0)
     assert optimum.status == OPTIMAL and optimum.objective <= res.objective + 1e-9
+
+
+
+def test_a_mip_start_is_completed_into_the_first_solution():
+    inp = _milp()
+    optimum_model = build_model(inp)
+    optimum = solve(optimum_model, mip_gap=0.0)
+    start = integer_values(optimum_model)
+    assert len(start) == 4 * 96 and set(start.values()) == {0.0, 1.0}  # each battery's charging binary
+    m = build_model(inp)
+    repn = compile_model(m)
+    h = pass_model(repn, time_limit_s=60.0, mip_gap=0.0)
+    set_start(h, repn.columns, start)
+    found = []
+    h.cbMipImprovingSolution += lambda e: found.append(e.data_out.objective_function_value)
+    h.cbMipInterrupt += lambda e: e.interrupt() if found else None
+    res = run(h, repn)  # stopped at its first solution: the start, its continuous columns solved
+    assert res.status == TIME_LIMIT and len(found) == 1
+    assert res.objective == pytest.approx(optimum.objective, rel=1e-9)
+    assert integer_values(m) == start
+    assert solve(build_model(inp), mip_gap=0.0, start=start).objective == pytest.approx(optimum.objective, rel=1e-9)

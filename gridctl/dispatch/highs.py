@@ -67,8 +67,12 @@ class SolveResult:
     num_cols: int
 
 
-def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float = 1e-4) -> SolveResult:
+def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
+          start: dict[str, float] | None = None) -> SolveResult:
     """Solve ``model`` (one active minimisation objective) and load the solution into it.
+    ``start``: values of integer variables by name (:func:`integer_values` of a related model),
+    handed to HiGHS as a partial MIP start: it completes them into a first solution, or drops
+    them when they admit none; the result is a solution within ``mip_gap`` either way.
 
     Raises :class:`SolverError` when HiGHS finds no feasible solution.
     """
@@ -77,7 +81,25 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float =
         repn = compile_model(model)
         h = pass_model(repn, time_limit_s, mip_gap)
         soft = soft_columns(model, {id(v): j for j, v in enumerate(repn.columns)})
+        if start:
+            set_start(h, repn.columns, start)
     return run(h, repn, handover_s=time.perf_counter() - t0, soft=(soft, repn.c.toarray()[0][soft]))
+
+
+def integer_values(model: pyo.ConcreteModel) -> dict[str, float]:
+    """The solved values of ``model``'s integer variables (rounded), by name: a MIP start for a
+    model with the same integer variables (:func:`solve`)."""
+    return {v.name: float(round(v.value)) for v in model.component_data_objects(pyo.Var, descend_into=True)
+            if v.is_integer() and v.value is not None}
+
+
+def set_start(h: highspy.Highs, columns, start: dict[str, float]) -> None:
+    """Hand HiGHS the values ``start`` holds for the integer variables among ``columns`` (a
+    compiled model's) as a partial solution: a MIP start it completes (see :func:`solve`)."""
+    at = [(j, start[v.name]) for j, v in enumerate(columns) if v.is_integer() and v.name in start]
+    if at:
+        index, value = zip(*at)
+        h.setSolution(len(at), np.array(index, dtype=np.int32), np.array(value, dtype=float))
 
 
 def compile_model(model: pyo.ConcreteModel):
