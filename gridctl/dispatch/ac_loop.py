@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from gridctl.dispatch.highs import SolveResult, integer_values, solve
+from gridctl.dispatch.highs import SolveResult, solve
 from gridctl.dispatch.network import (
     NetworkData,
     Tightening,
@@ -97,8 +97,7 @@ def solve_network_aware(
     """Solve ``m`` with network rows from ``data`` (where assets have leverage) and verify with
     ``check`` (solved model -> AC check of its plan) for at most ``rounds`` rounds; the model holds
     the last solution and the AC result knows which elements were within reach. ``start``: a MIP
-    start for the first round (:func:`gridctl.dispatch.highs.solve`); each later round starts
-    from the round before's integer values."""
+    start for every round (:func:`gridctl.dispatch.highs.solve`)."""
     t0 = time.perf_counter()
     data = leveraged(m, data)
     reach = (list(data.grid.buses), list(data.grid.branches))
@@ -118,5 +117,4 @@ def solve_network_aware(
         log.info("AC round %d: %d rows tightened", r, tightened)
         if tightened == 0:
             break  # violations only where no linear row exists (e.g. not converged) or already accepted
-        start = integer_values(m) if result.mip_gap is not None else None
     return LoopResult(result, ac, r, rows, build_s)
