@@ -36,6 +36,7 @@ def test_chunked_replay_agrees_with_the_sequential_one(demo_district, capsys):
     chunked = run_chunked(district, START, END, chunks=2, warmup_days=1, n_workers=2, progress=True)
     bar = capsys.readouterr().err  # days 11-12, then 12 (warm-up) to 14: each reported from its worker
     assert "5/5" in bar and "day" in bar, bar
+    assert "baselines of 2016-07-1" in bar, bar  # shown while a chunk's baselines run after its days
 
     a, b = sequential.summary, chunked.summary
     assert b["days"] == a["days"] == 4 and b["intervals_per_day"] == a["intervals_per_day"]

@@ -16,7 +16,8 @@ converge like gridctl; the perfect-foresight bounds optimise each chunk (warm-up
 its own, ending at the initial SoC, so they are a chunk-wise bound. KPIs and AC checks are then
 computed once over the joined window, as a sequential replay computes them; ``timings_s`` and
 ``decisions`` include the warm-up days' work, and the joined result keeps no per-decision list.
-Progress is counted in days, each reported by its worker when replayed (warm-up days included).
+Progress is counted in days, each reported by its worker when replayed (warm-up days included);
+beside the bar, the chunk whose baselines run after its days.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp, soc_kwh: dic
     district = worker_district(config)
     days = replay_days(chunk.warmup_start, chunk.end)
     actuals = load_actuals(district, replay_index(district, days))
-    controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end, on_day=progress_reporter(topic))
+    report = progress_reporter(topic)
+    controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end, on_day=report)
+    if report is not None:
+        report(f"baselines of {chunk.start}..{chunk.end}")
     runs = run_baselines(district, actuals, soc_kwh, controller.timings)
     kept = actuals.index >= replay_index(district, [chunk.start])[0]
     runs = {name: op[kept] for name, op in runs.items()}

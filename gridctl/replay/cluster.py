@@ -45,14 +45,16 @@ def dask_map(fn: Callable, tasks: list[tuple], units: Units, scheduler: str | No
 
 def progress_reporter(topic: str | None) -> Callable[[object], None] | None:
     """A callback for a task in a Dask worker: each call reports one unit of work done (its
-    argument, e.g. the day, is not sent) to the client's bar on ``topic``; None without a topic."""
+    argument, e.g. the day, is not sent) to the client's bar on ``topic``, or, called with a
+    text, shows that text beside the bar (the work under way that counts no units); None without
+    a topic."""
     if topic is None:
         return None
 
-    def report(_done: object) -> None:
+    def report(done: object) -> None:
         from distributed import get_worker
 
-        get_worker().log_event(topic, 1)
+        get_worker().log_event(topic, done if isinstance(done, str) else 1)
 
     return report
 
@@ -67,6 +69,9 @@ def _on_cluster(distributed, fn: Callable, tasks: list[tuple], units: Units, sch
     reported = [0]  # units reported (a disabled bar counts nothing)
 
     def on_report(event: tuple) -> None:
+        if isinstance(event[1], str):
+            bar.set_postfix_str(event[1])
+            return
         reported[0] += event[1]
         bar.update(event[1])
 
