@@ -22,9 +22,10 @@ from gridctl.config import parse_config
 from gridctl.dispatch.highs import compile_model
 from gridctl.dispatch.model import build_model
 from gridctl.district import District
+from gridctl.forecast_issue import make_forecast
 from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import dispatch_inputs, make_forecast, make_plan
+from gridctl.planning import dispatch_inputs, make_plan
 from gridctl.timegrid import gate_time, local_day
 from network_models.sources import simbench_grid
 

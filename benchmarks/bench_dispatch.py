@@ -14,9 +14,10 @@ from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import add_network_block
 from gridctl.district import District
+from gridctl.forecast_issue import make_forecast
 from gridctl.network_plan import network_data, zero_flex_table
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.planning import dispatch_inputs
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 1, 14)

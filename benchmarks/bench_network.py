@@ -21,9 +21,10 @@ from gridctl.dispatch.inputs import BatteryParams, DispatchInputs
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.network import NetworkData, NetworkLimits, Tightening, add_network_block
 from gridctl.district import District
+from gridctl.forecast_issue import make_forecast
 from gridctl.network_plan import bus_flex_from_table, device_q_per_p, network_data, zero_flex_table
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import dispatch_inputs, make_forecast, make_plan
+from gridctl.planning import dispatch_inputs, make_plan
 from gridctl.timegrid import gate_time, local_day
 from network_models.ac_check import Limits, ac_check
 from network_models.jacobian import jacobian_sensitivities

@@ -11,7 +11,8 @@ from gridctl.config import load_config
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.model import build_model
 from gridctl.district import District
-from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.forecast_issue import make_forecast
+from gridctl.planning import dispatch_inputs
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 7, 14)

@@ -20,12 +20,12 @@ from gridctl.district import District
 from gridctl.forecasting import district_forecasters, issue_quantiles
 
 if TYPE_CHECKING:
-    from gridctl.planning import Forecast
+    from gridctl.forecast_issue import Forecast
 
 
 def row_groups(district: District, fc: Forecast, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Forecast groups over ``index`` with every load at its ``[dispatch] load_quantile`` (issued with
-    the median, :func:`gridctl.planning.make_forecast`; as forecast when there is none, e.g. actuals
+    """Forecast groups over ``index`` with every load at its upper quantile (the issue's, with the
+    realised errors' headroom: :func:`upper_load_kw`; as forecast when there is none, e.g. actuals
     or ``load_quantile`` 0.5), the headroom network rows keep for the load forecast's error."""
     groups = fc.groups.loc[index]
     if fc.load_upper is None:
@@ -37,20 +37,20 @@ def row_groups(district: District, fc: Forecast, index: pd.DatetimeIndex) -> pd.
 
 
 def _upper_kw(district: District, fc: Forecast, index: pd.DatetimeIndex) -> np.ndarray:
-    """The loads' upper quantile (kW; ``index`` x load series): the forecaster's, or the median plus the
-    realised errors' quantile (:func:`error_quantile_kw`) where higher; kept per issue."""
-    key = (fc.issue_time, district.config.dispatch.load_quantile)
-    held = _UPPER.get(district)
-    if held is None or held[0] != key or not index.isin(held[1].index).all():
-        leads = fc.groups.index
-        errors = error_quantile_kw(district, fc.issue_time, leads, key[1])
-        upper = np.maximum(fc.load_upper, fc.groups[district.load_series] + errors)
-        held = _UPPER[district] = (key, upper[district.load_series])  # columns in the order callers read them
-    upper = held[1]
-    return upper.to_numpy()[upper.index.get_indexer(index)]
+    """The loads' upper quantile (kW; ``index`` x load series, in that order)."""
+    upper = fc.load_upper
+    return upper[district.load_series].to_numpy()[upper.index.get_indexer(index)]
 
 
-_UPPER: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest upper-quantile load forecast
+def upper_load_kw(district: District, issue_time: pd.Timestamp, median_kw: pd.DataFrame,
+                  upper_kw: pd.DataFrame) -> pd.DataFrame:
+    """The loads' upper quantile (kW; the leads of ``median_kw`` x load series) of an issue at
+    ``issue_time``: the forecaster's ``upper_kw``, or the median plus the realised errors' quantile
+    (:func:`error_quantile_kw`) where higher."""
+    loads = district.load_series
+    errors = error_quantile_kw(district, issue_time, median_kw.index, district.config.dispatch.load_quantile)
+    return np.maximum(upper_kw[loads], median_kw[loads] + errors)
+
 
 LEAD_WINDOW = pd.Timedelta(hours=1)  # errors at leads this close to a target's lead count for it
 

@@ -31,7 +31,7 @@ from network_models.ac_model import fingerprint
 from network_models.profiles import InjectionLayout
 
 if TYPE_CHECKING:
-    from gridctl.planning import Forecast
+    from gridctl.forecast_issue import Forecast
 
 
 def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame | Mapping[str, np.ndarray] | None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time as timer
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -22,21 +21,16 @@ from gridctl.dispatch.result import interval_emissions, plan_table
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import violations
 from gridctl.district import District
-from gridctl.feed_source import CarbonSource, carbon_source
+from gridctl.feed_source import CarbonSource
 from gridctl.flexible_loads import (
     PlacedFlexLoad,
     ev_params,
     heat_pump_params,
     outdoor_temperature,
 )
-from gridctl.forecasting import district_forecasters, issue_quantiles
+from gridctl.forecast_issue import Forecast, make_forecast
 from gridctl.grid_events import GridEvents
-from gridctl.headroom import (
-    day_peak_so_far_kw,
-    load_headroom_kw,
-    peak_guard_kw,
-    remember_issue,
-)
+from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_guard_kw
 from gridctl.plan_ac import check_schedule, intraday_network_rows, solve_with_ac_loop
 from gridctl.process_loads import process_params, process_report
 from gridctl.timegrid import gate_time, local_day, local_day_ends
@@ -46,82 +40,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Forecast:
-    """Forecasts for one horizon: group power series (kW) and carbon intensity (kg/kWh)."""
-
-    issue_time: pd.Timestamp
-    groups: pd.DataFrame
-    ci_kg_per_kwh: pd.Series
-    signal_type: str
-    carbon_source: dict = field(default_factory=dict)  # which source forecast the intensity, and why (recorded in the plan summary)
-    load_upper: pd.DataFrame | None = None  # loads at ``[dispatch] load_quantile`` from the same issue (None: no headroom)
-    ci_spread_kg_per_kwh: pd.Series | None = None  # how far the intensity forecast is trusted (None: fully)
-
-
-@dataclass
 class Plan:
     table: pd.DataFrame
     summary: dict
     ac: AcCheckResult | None
     baseline_ac: AcCheckResult | None
     model: object = None  # the solved dispatch model (Pyomo), e.g. to export it
-
-
-def make_forecast(district: District, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex,
-                  carbon: CarbonSource | None = None) -> Forecast:
-    """Forecasts from data known at ``issue_time`` (load: P50 of the GBM, and its ``[dispatch]
-    load_quantile`` for headroom; PV: pvlib clear sky times
-    the learned clear-sky index; carbon: provider forecast, else profile model) for ``horizon``.
-
-    ``carbon`` says whether provider forecasts may be used, from the feeds' freshness; the forecast
-    records the decision and how many intervals each source forecast. With ``[dispatch]
-    carbon_risk_k`` above 0 it also carries the intensity's spread per interval (the carbon
-    forecaster's recent error at that lead, :meth:`forecasts.carbon.CarbonForecaster.spread`).
-    Issued once per issue time (and carbon decision) for every lead from the interval containing
-    ``issue_time`` to the horizon's end, and reused: a day-ahead plan and a re-optimisation at the
-    same instant (the gate time) share one issue.
-    """
-    issue_time = pd.Timestamp(issue_time)
-    carbon = carbon or carbon_source({}, district.config.forecast.carbon_provider)  # no feed state: the data file
-    held = _ISSUED.get(district)
-    if held is None or held[0] != (issue_time, carbon) or not horizon.isin(held[1].groups.index).all():
-        res = f"{district.resolution_min}min"
-        first = issue_time.tz_convert(horizon.tz).floor(res)
-        leads = pd.date_range(min(first, horizon[0]), horizon[-1], freq=res).union(horizon)
-        fc = district_forecasters(district)
-        ci = fc.carbon.predict(issue_time, leads, use_provider=carbon.provider)
-        q = district.config.dispatch.load_quantile
-        loads = fc.load.predict_quantiles(issue_time, leads, issue_quantiles(district))  # one issue, every quantile
-        if getattr(fc.load, "own", fc.load) is fc.load:  # gridctl's own forecast: the headroom's later errors
-            remember_issue(district, issue_time, loads[0.5])
-        groups = pd.concat([loads[0.5], fc.pv.predict(issue_time, leads)], axis=1)
-        spread = (pd.Series(fc.carbon.spread(issue_time, leads, use_provider=carbon.provider), index=leads)
-                  if district.config.dispatch.carbon_risk_k > 0 else None)
-        held = ((issue_time, carbon), Forecast(issue_time, groups, ci["ci_kg_per_kwh"], ci.attrs["signal_type"],
-                                               load_upper=loads.get(q) if q > 0.5 else None,
-                                               ci_spread_kg_per_kwh=spread), ci["source"])
-        _ISSUED[district] = held
-    _, fc_all, sources = held
-    source = {"source": carbon.name, "reason": carbon.reason,
-              "intervals": {k: int(v) for k, v in sources.loc[horizon].value_counts().items()}}
-    upper = None if fc_all.load_upper is None else fc_all.load_upper.loc[horizon]
-    spread = None if fc_all.ci_spread_kg_per_kwh is None else fc_all.ci_spread_kg_per_kwh.loc[horizon]
-    return Forecast(issue_time, fc_all.groups.loc[horizon], fc_all.ci_kg_per_kwh.loc[horizon], fc_all.signal_type,
-                    source, upper, spread)
-
-
-_ISSUED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()  # the latest issue per district
-
-
-def issued_groups(district: District, issue_time: pd.Timestamp, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """The load and PV forecast groups over ``index`` of the issue at ``issue_time``: the held one
-    when it covers ``index`` (whatever its carbon source), else :func:`make_forecast`'s."""
-    held = _ISSUED.get(district)
-    if held is not None and held[0][0] == issue_time:
-        at = held[1].groups.index.get_indexer(index)
-        if (at >= 0).all():
-            return held[1].groups.iloc[at]
-    return make_forecast(district, issue_time, index).groups
 
 
 def dispatch_inputs(

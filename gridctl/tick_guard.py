@@ -30,8 +30,8 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from gridctl.district import District
+from gridctl.forecast_issue import issued_groups
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import issued_groups
 
 ROUNDS = 3  # AC checks after a correction at most
 STEP_SHARE = 0.1  # finite-difference step, share of each battery's power rating

@@ -6,7 +6,8 @@ import pytest
 
 from gridctl.config import parse_config
 from gridctl.district import District
-from gridctl.planning import make_forecast, plan_horizon
+from gridctl.forecast_issue import make_forecast
+from gridctl.planning import plan_horizon
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 1, 14)

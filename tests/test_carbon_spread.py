@@ -9,7 +9,8 @@ from forecasts.carbon_spread import blend_weights, risk_adjusted, spread_by_lead
 from forecasts.load import GbmSettings
 from gridctl.dispatch.inputs import BatteryParams, DispatchInputs
 from gridctl.dispatch.rolling import RollingDispatch
-from gridctl.planning import Forecast, objective_intensity
+from gridctl.forecast_issue import Forecast
+from gridctl.planning import objective_intensity
 
 TZ = "Europe/Berlin"
 FAST = GbmSettings(max_iter=30, min_history_days=21, max_train_rows=20_000, max_quantile_rows=5_000)

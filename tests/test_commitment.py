@@ -10,7 +10,8 @@ import pytest
 from gridctl.dispatch.commitment import carried_commitment, certified_commitment
 from gridctl.dispatch.highs import TIME_LIMIT
 from gridctl.dispatch.intraday import IntradayDispatch
-from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.forecast_issue import make_forecast
+from gridctl.planning import dispatch_inputs
 from gridctl.timegrid import local_day
 
 GAP = 1e-4

@@ -8,6 +8,7 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.district import District
+from gridctl.forecast_issue import make_forecast
 from gridctl.forecasting import district_forecasters
 from gridctl.headroom import (
     _day_errors,
@@ -18,7 +19,6 @@ from gridctl.headroom import (
     row_groups,
 )
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import make_forecast
 from gridctl.replay.sweep import district_with_config
 
 NOW = pd.Timestamp("2016-01-23T16:00Z")  # under 28 days of history: seasonal naive, no quantile model
@@ -94,11 +94,13 @@ def test_a_decisions_own_issue_serves_the_headroom_later_with_the_same_errors(de
 
 
 def test_headroom_and_row_loads_are_the_frame_computations(demo_district):
-    """The headroom (row sums of numpy arrays) and the row groups equal the frame arithmetic they replace."""
+    """The issue's upper loads are the forecaster's P90 or the median plus the errors' quantile, where
+    higher; the headroom (row sums of numpy arrays) and the row groups equal the frame arithmetic they replace."""
     now = pd.Timestamp("2016-07-12T09:00Z")
     fc = make_forecast(demo_district, now, pd.date_range(now, periods=60, freq="15min"))
     loads = demo_district.load_series
-    upper = np.maximum(fc.load_upper, fc.groups[loads] + error_quantile_kw(demo_district, now, fc.groups.index, 0.9))
+    own = district_forecasters(demo_district).load.predict_quantiles(now, fc.groups.index, (0.5, 0.9))[0.9]
+    upper = np.maximum(own, fc.groups[loads] + error_quantile_kw(demo_district, now, fc.groups.index, 0.9))
     rows = fc.groups.assign(**{c: np.maximum(upper[c].to_numpy(), fc.groups[c].to_numpy()) for c in loads})
     pd.testing.assert_frame_equal(row_groups(demo_district, fc, fc.groups.index), rows)
     headroom = (rows[loads].sum(axis=1) - fc.groups[loads].sum(axis=1)).to_numpy()

@@ -5,10 +5,11 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.dispatch.model import build_model
+from gridctl.forecast_issue import make_forecast
 from gridctl.headroom import row_groups
 from gridctl.network_plan import IntervalNetworkModels, interval_network_models, zero_flex_table
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.planning import dispatch_inputs
 from gridctl.replay.sweep import district_with_config
 
 NOW = pd.Timestamp("2016-07-14T12:00Z")  # 14:00 CEST: the truck depot congests the feeder from 16:00

@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LEAVES = ("network_models", "forecasts", "adapters")
-DECISION_MODULES = ("cycle", "planning", "dispatch", "forecasting", "district")
+DECISION_MODULES = ("cycle", "planning", "dispatch", "forecasting", "forecast_issue", "headroom", "district")
 RUNTIME_MODULES = ("gridctl.daemon", "gridctl.store", "gridctl.api", "gridctl.replay")
 
 

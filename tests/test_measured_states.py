@@ -13,7 +13,8 @@ from gridctl.clock import DaemonClock
 from gridctl.commands.run import device_io, simulator
 from gridctl.cycle import decide, remaining_horizon
 from gridctl.dispatch.inputs import ChargerReport
-from gridctl.planning import dispatch_inputs, make_forecast
+from gridctl.forecast_issue import make_forecast
+from gridctl.planning import dispatch_inputs
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.engine import replay_controller
 from gridctl.replay.sweep import district_with_config

@@ -13,8 +13,9 @@ from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
+from gridctl.forecast_issue import make_forecast
 from gridctl.headroom import day_peak_so_far_kw, peak_guard_kw
-from gridctl.planning import baseline_import_kw, dispatch_inputs, make_forecast
+from gridctl.planning import baseline_import_kw, dispatch_inputs
 from gridctl.replay.sweep import district_with_config
 from gridctl.timegrid import gate_time, local_day
 

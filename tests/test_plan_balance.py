@@ -12,7 +12,8 @@ import pytest
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
-from gridctl.planning import dispatch_inputs, make_forecast, plan_horizon
+from gridctl.forecast_issue import make_forecast
+from gridctl.planning import dispatch_inputs, plan_horizon
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 1, 14)  # winter: heat pumps, EV sessions and batteries all run

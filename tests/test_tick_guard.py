@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridctl import planning
+from gridctl import forecast_issue
 from gridctl.feed_source import carbon_source
 from gridctl.flexible_loads import place
+from gridctl.forecast_issue import issued_groups, make_forecast
 from gridctl.plan_ac import check_schedule
-from gridctl.planning import issued_groups, make_forecast
 from gridctl.tick_guard import TickGuard
 
 BEFORE = pd.Timestamp("2016-01-24 16:45", tz="UTC")
@@ -83,7 +83,7 @@ def test_the_guard_reads_the_plans_held_issue_without_a_new_forecast(demo_distri
     issue = AT - pd.Timedelta(hours=2)
     horizon = pd.date_range(issue, periods=16, freq="15min")
     made = make_forecast(demo_district, issue, horizon, carbon_source({}, False))
-    monkeypatch.setattr(planning, "district_forecasters", lambda d: pytest.fail("a new forecast was issued"))
+    monkeypatch.setattr(forecast_issue, "district_forecasters", lambda d: pytest.fail("a new forecast was issued"))
     held = issued_groups(demo_district, issue, pd.DatetimeIndex([AT]))
     pd.testing.assert_frame_equal(held, made.groups.loc[[AT]], check_exact=True, check_freq=False)
     monkeypatch.undo()

@@ -26,8 +26,9 @@ from gridctl.dispatch.highs import integer_values, solve
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
 from gridctl.district import District
+from gridctl.forecast_issue import Forecast
 from gridctl.plan_ac import solve_with_ac_loop
-from gridctl.planning import Forecast, dispatch_inputs, has_assets
+from gridctl.planning import dispatch_inputs, has_assets
 from gridctl.replay.actuals import Actuals, load_actuals
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import open_plant
