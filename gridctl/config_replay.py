@@ -18,6 +18,7 @@ class ReplayConfig(BaseModel):
     track_heat_stores: bool = True
     tick_guard: bool = True
     baselines_apart_days: int = Field(3, ge=0)
+    forecasts_apart_days: int = Field(3, ge=0)
     baselines: list[Literal["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]] = Field(
         default_factory=lambda: ["none", "self-consumption", "perfect-foresight", "perfect-foresight-network"]
     )

@@ -56,6 +56,16 @@ def remaining_horizon(district: District, now: pd.Timestamp) -> pd.DatetimeIndex
     return idx[idx >= start]
 
 
+def decision_horizon(district: District, now: pd.Timestamp, horizon_end: pd.Timestamp | None = None
+                     ) -> pd.DatetimeIndex:
+    """The horizon a decision at ``now`` plans: :func:`remaining_horizon`, without the intervals
+    starting at or after ``horizon_end`` (when it lies after the first)."""
+    horizon = remaining_horizon(district, now)
+    if horizon_end is not None and horizon_end > horizon[0]:
+        horizon = horizon[horizon < horizon_end]
+    return horizon
+
+
 def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:
     """Load-referenced power setpoint (kW) of every controllable asset for the interval starting ``at``."""
     row = plan.table.loc[at]
@@ -122,9 +132,7 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     ``process_reports``: per process load, its state (:class:`gridctl.dispatch.process_load.ProcessReport`);
     ``grid_events``: the grid operator's events (:mod:`gridctl.grid_events`).
     """
-    horizon = remaining_horizon(district, now)
-    if horizon_end is not None and horizon_end > horizon[0]:
-        horizon = horizon[horizon < horizon_end]
+    horizon = decision_horizon(district, now, horizon_end)
     plan = plan_horizon(district, pd.Timestamp(now), horizon, soc_initial_kwh=soc_kwh, with_ac_check=with_ac_check,
                         soc_terminal_kwh=terminal_targets(district, soc_kwh, len(horizon), terminal_kwh),
                         ev_reports=ev_reports, heat_pump_temp_c=heat_pump_temp_c, rolling=rolling,

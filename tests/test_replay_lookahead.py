@@ -1,8 +1,10 @@
 """No look-ahead: changing every measurement after an instant leaves all earlier decisions unchanged
-(re-optimisations in the persistent model, as the daemon and replay make them)."""
+(re-optimisations in the persistent model, as the daemon and replay make them; forecasts issued in a
+second process ahead of the decisions, as a replay of three days or more issues them)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pandas as pd
@@ -53,3 +55,5 @@ def test_decisions_before_an_instant_ignore_all_data_after_it(demo_district):
     # decided in the persistent path: re-optimisations updated a held model in place (rebuilt only
     # when the network rows are re-centred, every few hours)
     assert len({id(d.plan.model) for d in b.decisions}) < len(b.decisions)
+    # with a spare core, forecasts issued in a second process ahead of the decisions (forecasts_apart_days = 3)
+    assert (b.forecasts_apart > 0) == (len(os.sched_getaffinity(0)) > 1)

@@ -3,8 +3,9 @@ in a second one.
 
 The baselines need only the actuals and the district, not gridctl's decisions, so with a core to
 spare they can run while gridctl replays the same days: :class:`BaselineJob` starts them in a
-spawned process (which ignores Ctrl-C: the replay decides what stops) and hands their tables
-back: those of a run in this process, the same code on the same data. Should that process fail
+spawned process at a lower priority (:func:`gridctl.replay.apart.spawn`: nothing waits for them
+until gridctl's run ends) and hands their tables back: those of a run in this process, the same
+code on the same data. Should that process fail
 or die, the baselines run here after all. Until their tables are ready, OpenMP in this process
 (the forecasters' trees under ``[forecast] threads = 0``) is held to one thread, so gridctl's
 run and the baselines do not fight over the cores. As with every spawned process, a script that starts
@@ -15,9 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import pickle
-import signal
 import time as timer
 
 import pandas as pd
@@ -25,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from gridctl.district import District
 from gridctl.replay.actuals import Actuals
+from gridctl.replay.apart import NICE, spare_core, spawn
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.engine import Timings
 
@@ -47,8 +47,7 @@ def runs_apart(district: District, n_days: int) -> bool:
     baselines_apart_days`` or more days, baselines configured, more than one core for this process
     and a process that may start others (not a Dask worker's)."""
     cfg = district.config.replay
-    return (bool(cfg.baselines) and 0 < cfg.baselines_apart_days <= n_days
-            and len(os.sched_getaffinity(0)) > 1 and not multiprocessing.current_process().daemon)
+    return bool(cfg.baselines) and 0 < cfg.baselines_apart_days <= n_days and spare_core()
 
 
 class BaselineJob:
@@ -56,11 +55,9 @@ class BaselineJob:
 
     def __init__(self, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None):
         self._args = (district, actuals, soc_kwh)
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_run, args=(child, *self._args), name="gridctl-baselines", daemon=True)
+        self._conn, child = multiprocessing.get_context("spawn").Pipe(duplex=False)
         try:
-            self._process.start()
+            self._process = spawn(_run, "gridctl-baselines", (child,), self._args, nice=NICE)
         except BaseException:
             self._conn.close()
             raise
@@ -117,7 +114,6 @@ def start_apart(district: District, actuals: Actuals, soc_kwh: dict[str, float] 
 
 
 def _run(conn, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     timings = Timings()
     try:
         outcome = (run_baselines(district, actuals, soc_kwh, timings), timings.baselines_s)

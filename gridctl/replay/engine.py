@@ -34,11 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from gridctl.config import ConfigError
-from gridctl.cycle import Decision, decide, heat_store_setpoints, setpoints_at
+from gridctl.cycle import Decision, decide, decision_horizon, heat_store_setpoints, setpoints_at
 from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
@@ -46,6 +47,7 @@ from gridctl.district import District
 from gridctl.grid_events import GridEvents
 from gridctl.planning import Plan, plan_horizon
 from gridctl.replay.actuals import Actuals
+from gridctl.replay.forecast_job import Request, forecasts_apart
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import ModbusTarget, Plant, open_plant
 from gridctl.replay.tick import battery_setpoints, control_tick
@@ -85,6 +87,7 @@ class ControllerRun:
     decisions: list[Decision]
     timings: Timings = field(default_factory=Timings)
     write_errors: int = 0  # setpoints the devices refused
+    forecasts_apart: int = 0  # forecast issues made in a process of their own (:mod:`gridctl.replay.forecast_job`)
     devices: str = "in-process"  # how the simulator's devices were reached: in-process or Modbus TCP
     interrupted: bool = False  # Ctrl-C: ``operation`` holds the whole days replayed before it
 
@@ -109,12 +112,16 @@ def minutes_into_day(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
     return ((local - midnight).total_seconds() // 60).astype(int)
 
 
+def day_ahead_issue(district: District, day: date) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
+    """The issue time (the gate time) and horizon of the day-ahead plan for local ``day``."""
+    return gate_time(day, district.tz, district.config.site.gate_time), local_day(day, district.tz, district.resolution_min)
+
+
 def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float],
                    running_peak_kw: dict[PeakKey, float] | None = None,
                    grid_events: GridEvents | None = None) -> Plan:
     """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it)."""
-    horizon = local_day(day, district.tz, district.resolution_min)
-    issue = gate_time(day, district.tz, district.config.site.gate_time)
+    issue, horizon = day_ahead_issue(district, day)
     return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False,
                         running_peak_kw=running_peak_kw, grid_events=grid_events)
 
@@ -137,21 +144,50 @@ def replay_controller(
     longer replay, :mod:`gridctl.replay.chunks`); ``on_day(day)`` is called after each whole day replayed."""
     check_replay_settings(district)
     end = plan_end or actuals.index[-1] + pd.Timedelta(minutes=district.resolution_min)
-    with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant:
-        run = _run(district, actuals, days, plant, progress, end, grid_events, on_day)
+    decides = decision_intervals(district, actuals.index, grid_events)
+    requests = issue_requests(district, days, actuals.index[decides], end)
+    with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant, \
+            forecasts_apart(district, requests, len(days)) as job:
+        run = _run(district, actuals, days, plant, progress, end, decides, grid_events, on_day)
+    run.forecasts_apart = job.taken if job is not None else 0
     if modbus is not None:
         run.devices = "modbus-tcp"
     return run
 
 
+def decision_intervals(district: District, index: pd.DatetimeIndex, grid_events: GridEvents | None) -> np.ndarray:
+    """Per interval of ``index``, whether a re-optimisation starts it: every ``[replay]
+    reoptimise_every_min`` minutes after local midnight, and at the first interval start after a
+    recorded grid-operator event was issued (as the daemon does)."""
+    every = district.config.replay.reoptimise_every_min
+    minutes = np.asarray(minutes_into_day(index, district.tz))
+    due = (minutes % every == 0) if every else np.zeros(len(index), dtype=bool)
+    if grid_events is not None:
+        res = pd.Timedelta(minutes=district.resolution_min)
+        due |= np.array([grid_events.issued_within(s - res, s) for s in index], dtype=bool)
+    return due
+
+
+def issue_requests(district: District, days: list[date], decision_times: pd.DatetimeIndex,
+                   end: pd.Timestamp) -> list[Request]:
+    """(issue time, last lead planned) of every forecast issue a replay of ``days`` makes, in order:
+    the day-ahead plans' at their gate times and the re-optimisations' at ``decision_times``
+    (horizons ending before ``end``); one per issue time, to the latest lead any decision at it plans."""
+    last: dict[pd.Timestamp, pd.Timestamp] = {}
+    issues = [day_ahead_issue(district, d) for d in days]
+    issues += [(s, decision_horizon(district, s, end)) for s in decision_times]
+    for t, horizon in issues:
+        last[t] = max(last.get(t, horizon[-1]), horizon[-1])
+    return sorted(last.items())
+
+
 def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool,
-         end: pd.Timestamp, grid_events: GridEvents | None = None,
+         end: pd.Timestamp, decides: np.ndarray, grid_events: GridEvents | None = None,
          on_day: Callable[[date], None] | None = None) -> ControllerRun:
     cfg = district.config
-    every = cfg.replay.reoptimise_every_min
     rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
     timings = Timings()
-    gates = {gate_time(d, district.tz, cfg.site.gate_time): d for d in days[1:]}
+    gates = {day_ahead_issue(district, d)[0]: d for d in days[1:]}
     minutes = minutes_into_day(actuals.index, district.tz)
     local_dates = actuals.index.tz_convert(district.tz).date
     day_ahead: dict[date, Plan] = {}
@@ -162,7 +198,6 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     guard = TickGuard()
     # warm-down: decisions plan no further than ``end`` and end there at the starting SoC
     soc_start = dict(plant.soc_kwh)
-    res = pd.Timedelta(minutes=district.resolution_min)
     dt_h = district.resolution_min / 60.0
     store_kwh_per_k = {h.id: h.capacity_kwh_per_k for h in cfg.assets.heat_pump}
 
@@ -190,8 +225,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             plan_day_ahead(gates[s], k)
         if minutes[k] == 0:
             plan = day_ahead.get(local_dates[k], plan)
-        replan = grid_events is not None and grid_events.issued_within(s - res, s)  # as the daemon does
-        if (every and minutes[k] % every == 0) or replan:
+        if decides[k]:
             t0 = timer.perf_counter()
             try:
                 decision = decide(district, s, plant.soc_kwh, ev_reports=plant.ev_reports,

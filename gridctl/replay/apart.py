@@ -1,0 +1,57 @@
+"""Work a replay runs in a process of its own, beside gridctl's run, when a core is spare.
+
+A spawned process reads its arguments only once it has imported its modules (seconds); passed
+as a process's arguments, a district (its history, carbon data and network) would hold the
+replay until then. :func:`spawn` passes only the channels that way and sends the rest, pickled
+here (so an error surfaces here), through a pipe a background thread writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+NICE = 10  # a helper gridctl's decisions do not wait for yields its core to them: they set the replay's pace
+
+
+def spare_core() -> bool:
+    """Whether this process has more than one core and may start others (not a Dask worker's)."""
+    return len(os.sched_getaffinity(0)) > 1 and not multiprocessing.current_process().daemon
+
+
+def spawn(target: Callable, name: str, channels: tuple, args: tuple, nice: int = 0) -> BaseProcess:
+    """Start ``target(*channels, *args)`` in a spawned daemon process that ignores Ctrl-C (the
+    replay decides what stops), ``nice`` steps below this one's priority (e.g. :data:`NICE`). ``channels``: pipes,
+    queues and shared values (passed at the start); ``args``: the rest, pickled here first
+    (:class:`pickle.PicklingError`, :class:`TypeError` or :class:`AttributeError` when it cannot be)."""
+    payload = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+    ctx = multiprocessing.get_context("spawn")
+    reader, writer = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_start, args=(reader, target, channels, nice), name=name, daemon=True)
+    try:
+        process.start()
+    finally:
+        reader.close()
+    threading.Thread(target=_send, args=(writer, payload), name=f"{name}-arguments", daemon=True).start()
+    return process
+
+
+def _send(conn: Connection, payload: bytes) -> None:
+    """Write ``payload`` as the process reads it (nothing more when it ended first)."""
+    with conn, contextlib.suppress(OSError):
+        conn.send_bytes(payload)
+
+
+def _start(reader: Connection, target: Callable, channels: tuple, nice: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(nice)
+    with reader:
+        args = pickle.loads(reader.recv_bytes())
+    target(*channels, *args)

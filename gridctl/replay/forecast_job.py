@@ -1,0 +1,137 @@
+"""A replay's forecast issues, made in a process of its own ahead of the decisions that use them.
+
+An issue depends only on its issue time, the carbon decision and the data known at that time
+(:mod:`gridctl.forecast_issue`), and a replay knows in advance at which times its decisions will
+issue forecasts (the day-ahead gate times, the re-optimisation cadence, the grid operator's
+recorded events). With a core to spare, :class:`ForecastJob` issues them in a spawned process, in
+order and at most :data:`LOOKAHEAD` issues ahead of the decisions, and hands each over: the issue
+the decision would have made, number for number, and made with nothing known after its issue time.
+
+A decision waits for the issue the process is making; it makes the issue itself when the process
+is behind (while it starts; the process then skips the issues passed), could not make that issue
+or has ended (with a warning).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import pickle
+import queue
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from gridctl.district import District
+from gridctl.feed_source import CarbonSource, carbon_source
+from gridctl.forecast_issue import Issue, issue, issued_by
+from gridctl.replay.apart import spare_core, spawn
+
+log = logging.getLogger(__name__)
+
+LOOKAHEAD = 48  # issues made and not yet taken, at most (two days of hourly decisions)
+Request = tuple[pd.Timestamp, pd.Timestamp]  # (issue time, the last lead start any decision at it plans)
+
+
+class ForecastJob:
+    """The issues of ``requests`` (in order of issue time) made in a process of its own (see module doc);
+    called as :func:`gridctl.forecast_issue.issued_by`'s source."""
+
+    def __init__(self, district: District, requests: list[Request]):
+        self.carbon = carbon_source({}, district.config.forecast.carbon_provider)  # a replay's: the data file
+        self._order = {t: i for i, (t, _) in enumerate(requests)}
+        self._received: dict[pd.Timestamp, Issue | None] = {}
+        self.taken = 0  # issues the decisions took from the process
+        ctx = multiprocessing.get_context("spawn")
+        self._passed = ctx.Value("i", -1, lock=False)  # the position of the latest issue the decisions asked for
+        self._making = ctx.Value("i", -1, lock=False)  # the position of the issue the process is making
+        self._queue = ctx.Queue()
+        self._process = spawn(_run, "gridctl-forecasts", (self._queue, self._passed, self._making),
+                              (district, self.carbon, requests))
+
+    def __call__(self, issue_time: pd.Timestamp, carbon: CarbonSource, horizon: pd.DatetimeIndex) -> Issue | None:
+        """The issue at ``issue_time`` from the process, or None: make it here."""
+        at = self._order.get(issue_time)
+        if at is None or carbon != self.carbon or self._process is None:
+            return None
+        self._passed.value = max(self._passed.value, at)
+        self._receive(block=False)
+        while issue_time not in self._received and self._making.value == at and self._process is not None:
+            self._receive(block=True)  # being made: wait for it
+        for t in [t for t in self._received if self._order[t] < at]:  # passed: never asked for again
+            del self._received[t]
+        made = self._received.pop(issue_time, None)
+        self.taken += made is not None
+        return made
+
+    def _receive(self, block: bool) -> None:
+        """Take what the process has made (waiting for one more issue with ``block``)."""
+        while self._process is not None:
+            try:
+                issue_time, made = self._queue.get(block=block, timeout=1.0)
+            except queue.Empty:
+                if not block:
+                    return
+                if not self._process.is_alive():
+                    log.warning("the forecasts' process ended with exit code %s; forecasts are issued here",
+                                self._process.exitcode)
+                    self.cancel()
+                continue
+            self._received[issue_time] = made
+            block = False
+
+    def cancel(self) -> None:
+        """Stop the process (whatever it is doing)."""
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._queue.close()
+        self._queue.cancel_join_thread()
+        self._process = None
+
+
+@contextmanager
+def forecasts_apart(district: District, requests: list[Request], n_days: int) -> Iterator[ForecastJob | None]:
+    """Within it, the district's forecast issues come from a :class:`ForecastJob` when a replay of
+    ``n_days`` may run one: ``[replay] forecasts_apart_days`` or more days and :func:`spare_core`;
+    else (or when its process cannot start, with a warning) they are made here."""
+    days = district.config.replay.forecasts_apart_days
+    job = None
+    if requests and 0 < days <= n_days and spare_core():
+        try:
+            job = ForecastJob(district, requests)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.warning("the forecasts cannot be issued in a process of their own (%s); they are issued here", exc)
+    if job is None:
+        yield None
+        return
+    try:
+        with issued_by(district, job):
+            yield job
+    finally:
+        job.cancel()
+
+
+def _run(out: multiprocessing.Queue, passed, making, district: District, carbon: CarbonSource,
+         requests: list[Request]) -> None:
+    """Make the requested issues in order, skipping those the decisions have passed and waiting
+    while :data:`LOOKAHEAD` are ahead of them; None for one that cannot be made here (the decision
+    then makes it itself and meets the error where it belongs)."""
+    with threadpool_limits(limits=1, user_api="openmp"):  # the spare core, not both
+        for at, (issue_time, last) in enumerate(requests):
+            if at <= passed.value:
+                continue
+            while at > passed.value + LOOKAHEAD:
+                time.sleep(0.05)
+            making.value = at
+            try:
+                made = issue(district, issue_time, carbon, pd.DatetimeIndex([last]))
+            except Exception:  # the decision meets it when it issues the forecast itself
+                log.debug("issue at %s left to the decision", issue_time, exc_info=True)
+                made = None
+            out.put((issue_time, made))

@@ -1,0 +1,105 @@
+"""A replay's forecast issues made in a second process: the decisions a replay makes them for itself."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date
+
+import pandas as pd
+import pytest
+from test_replay import replay_district
+
+from gridctl.forecast_issue import issue, issued_by, make_forecast
+from gridctl.replay.actuals import load_actuals
+from gridctl.replay.apart import spare_core
+from gridctl.replay.engine import (
+    day_ahead_issue,
+    decision_intervals,
+    issue_requests,
+    replay_controller,
+)
+from gridctl.replay.forecast_job import ForecastJob
+from gridctl.replay.run import replay_index
+
+DAYS = [date(2016, 7, 12), date(2016, 7, 13)]
+
+
+def _replay(district):
+    actuals = load_actuals(district, replay_index(district, DAYS))
+    return replay_controller(district, actuals, DAYS)
+
+
+@pytest.fixture(scope="module")
+def runs(demo_district):
+    here = _replay(replay_district(demo_district, reoptimise_every_min=120, forecasts_apart_days=0))
+    apart = _replay(replay_district(demo_district, reoptimise_every_min=120, forecasts_apart_days=2))
+    return here, apart
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: the forecasts are issued here")
+def test_forecasts_issued_apart_give_the_decisions_issued_here(runs):
+    here, apart = runs
+    assert here.forecasts_apart == 0 and apart.forecasts_apart > len(apart.decisions) // 2
+    assert [d.now for d in apart.decisions] == [d.now for d in here.decisions]
+    for a, b in zip(apart.decisions, here.decisions):
+        pd.testing.assert_frame_equal(a.plan.table, b.plan.table, check_exact=True)
+    for day, plan in here.day_ahead.items():
+        pd.testing.assert_frame_equal(apart.day_ahead[day].table, plan.table, check_exact=True)
+    pd.testing.assert_frame_equal(apart.operation, here.operation, check_exact=True)
+
+
+def test_the_requested_issues_are_every_issue_the_replay_makes(runs, demo_district):
+    """Every decision's and day-ahead plan's issue time is requested, to a lead past its horizon's
+    last, and nothing else is: the schedule is the one the replay keeps."""
+    here, _ = runs
+    district = replay_district(demo_district, reoptimise_every_min=120)
+    index = replay_index(district, DAYS)
+    end = index[-1] + pd.Timedelta(minutes=15)
+    requests = dict(issue_requests(district, DAYS, index[decision_intervals(district, index, None)], end))
+    plans = [d.plan for d in here.decisions] + list(here.day_ahead.values())
+    made = {pd.Timestamp(p.summary["issue_time"]) for p in plans}
+    # every 2 h over both days (the second day's gate time among them), and the first day's gate the day before
+    assert set(requests) == made and len(made) == 2 * 12 + 1
+    for p in plans:
+        assert p.table.index[-1] <= requests[pd.Timestamp(p.summary["issue_time"])]
+    assert day_ahead_issue(district, DAYS[0])[0] in requests  # the first day's plan, issued the day before
+
+
+def test_an_issue_made_apart_is_the_issue_made_here(demo_district):
+    district = replay_district(demo_district)
+    gate, day = day_ahead_issue(district, DAYS[0])
+    job = ForecastJob(district, [(gate, day[-1])])
+    try:
+        deadline = time.monotonic() + 120
+        while job._making.value < 0 and time.monotonic() < deadline:  # until the process is making it
+            time.sleep(0.05)
+        with issued_by(district, job):
+            apart = make_forecast(district, gate, day, job.carbon)
+        assert job.taken == 1
+    finally:
+        job.cancel()
+    here = issue(district, gate, job.carbon, day).forecast
+    pd.testing.assert_frame_equal(apart.groups, here.groups.loc[day], check_exact=True)
+    pd.testing.assert_frame_equal(apart.load_upper, here.load_upper.loc[day], check_exact=True)
+    pd.testing.assert_series_equal(apart.ci_kg_per_kwh, here.ci_kg_per_kwh.loc[day], check_exact=True)
+
+
+def test_a_forecast_process_that_dies_leaves_the_issues_to_this_one(demo_district, caplog):
+    district = replay_district(demo_district)
+    gate, day = day_ahead_issue(district, DAYS[0])
+    job = ForecastJob(district, [(gate, day[-1])])
+    job._process.kill()
+    job._process.join()
+    job._making.value = 0  # it died making the issue asked for
+    with issued_by(district, job):
+        made = make_forecast(district, gate, day, job.carbon)
+    assert "forecasts' process ended with exit code -9; forecasts are issued here" in caplog.text
+    assert job.taken == 0 and job._process is None
+    pd.testing.assert_frame_equal(made.groups, issue(district, gate, job.carbon, day).forecast.groups.loc[day])
+
+
+def test_forecasts_are_issued_apart_only_on_long_enough_replays_with_a_spare_core(demo_district):
+    district = replay_district(demo_district, reoptimise_every_min=120, forecasts_apart_days=3)
+    assert _replay(district).forecasts_apart == 0  # two days
+    assert spare_core() == (len(os.sched_getaffinity(0)) > 1)
