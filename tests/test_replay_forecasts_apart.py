@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from datetime import date
 
@@ -11,6 +12,7 @@ import pytest
 from test_replay import replay_district
 
 from gridctl.forecast_issue import issue, issued_by, make_forecast
+from gridctl.replay import forecast_job
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.apart import spare_core
 from gridctl.replay.engine import (
@@ -103,3 +105,17 @@ def test_forecasts_are_issued_apart_only_on_long_enough_replays_with_a_spare_cor
     district = replay_district(demo_district, reoptimise_every_min=120, forecasts_apart_days=3)
     assert _replay(district).forecasts_apart == 0  # two days
     assert spare_core() == (len(os.sched_getaffinity(0)) > 1)
+
+
+def test_a_stalled_forecast_process_is_stopped_and_the_issues_made_here(demo_district, caplog, monkeypatch):
+    district = replay_district(demo_district)
+    gate, day = day_ahead_issue(district, DAYS[0])
+    monkeypatch.setattr(forecast_job, "STALL_S", 2.0)
+    job = ForecastJob(district, [(gate, day[-1])])
+    os.kill(job._process.pid, signal.SIGSTOP)  # alive, making nothing
+    job._making.value = 0
+    with issued_by(district, job):
+        made = make_forecast(district, gate, day, job.carbon)
+    assert "made no issue in 2 s; it is stopped and forecasts are issued here" in caplog.text
+    assert job.taken == 0 and job._process is None
+    pd.testing.assert_frame_equal(made.groups, issue(district, gate, job.carbon, day).forecast.groups.loc[day])

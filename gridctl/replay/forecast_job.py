@@ -8,8 +8,8 @@ order and at most :data:`LOOKAHEAD` issues ahead of the decisions, and hands eac
 the decision would have made, number for number, and made with nothing known after its issue time.
 
 A decision waits for the issue the process is making; it makes the issue itself when the process
-is behind (while it starts; the process then skips the issues passed), could not make that issue
-or has ended (with a warning).
+is behind (while it starts; the process then skips the issues passed), could not make that issue,
+has ended or made nothing for :data:`STALL_S` seconds (stopped, with a warning).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from gridctl.replay.apart import spare_core, spawn
 log = logging.getLogger(__name__)
 
 LOOKAHEAD = 48  # issues made and not yet taken, at most (two days of hourly decisions)
+STALL_S = 300.0  # the longest wait for one issue (one that trains the forecasters' models takes seconds)
 Request = tuple[pd.Timestamp, pd.Timestamp]  # (issue time, the last lead start any decision at it plans)
 
 
@@ -68,27 +69,34 @@ class ForecastJob:
         return made
 
     def _receive(self, block: bool) -> None:
-        """Take what the process has made (waiting for one more issue with ``block``)."""
+        """Take what the process has made (waiting for one more issue with ``block``, at most
+        :data:`STALL_S` seconds: a process that makes nothing for that long is stopped)."""
+        waited_s = 0.0
         while self._process is not None:
             try:
                 issue_time, made = self._queue.get(block=block, timeout=1.0)
             except queue.Empty:
                 if not block:
                     return
+                waited_s += 1.0
                 if not self._process.is_alive():
                     log.warning("the forecasts' process ended with exit code %s; forecasts are issued here",
                                 self._process.exitcode)
+                    self.cancel()
+                elif waited_s >= STALL_S:
+                    log.warning("the forecasts' process made no issue in %.0f s; it is stopped and forecasts "
+                                "are issued here", waited_s)
                     self.cancel()
                 continue
             self._received[issue_time] = made
             block = False
 
     def cancel(self) -> None:
-        """Stop the process (whatever it is doing)."""
+        """Stop the process (whatever it is doing, stalled or stopped included)."""
         if self._process is None:
             return
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.kill()
         self._process.join()
         self._queue.close()
         self._queue.cancel_join_thread()
