@@ -23,6 +23,7 @@ re-optimisation plans from the measured state of charge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,13 +50,14 @@ class TickGuard:
     corrections: int = 0  # intervals whose setpoints the guard moved
     moved_kw: dict[str, float] = field(default_factory=dict)  # total |kW| moved per battery
 
-    def setpoints(self, district: District, now: pd.Timestamp, issued: pd.Timestamp, table: pd.DataFrame,
-                  measured_kw: pd.Series | None, soc_kwh: dict[str, float]) -> dict[str, float]:
+    def setpoints(self, district: District, now: pd.Timestamp, issued: pd.Timestamp,
+                  table: pd.DataFrame | Mapping[str, np.ndarray], measured_kw: pd.Series | None,
+                  soc_kwh: dict[str, float]) -> dict[str, float]:
         """Battery setpoints (kW) for the interval starting ``now``: those of plan row ``table``
-        (one row at ``now``: every ``.p_kw`` and ``.curtailed_kw`` column), moved where the
-        estimated loads would take a network limit past its bound. ``issued``: issue time of the
-        plan in force's forecast; ``measured_kw``: per load series, the mean of the interval that
-        just ended (None: unknown)."""
+        (one row at ``now``: every ``.p_kw`` and ``.curtailed_kw`` column, as a table or one-element
+        arrays by column, :func:`plan_row`), moved where the estimated loads would take a network
+        limit past its bound. ``issued``: issue time of the plan in force's forecast;
+        ``measured_kw``: per load series, the mean of the interval that just ended (None: unknown)."""
         loads = district.load_series
         groups = issued_groups(district, issued, pd.DatetimeIndex([now]))  # the plan's own issue: no new forecast
         at = groups.columns.get_indexer(loads)
@@ -63,17 +65,17 @@ class TickGuard:
         median, before = values[0, at].copy(), (self.median_kw, self.at)
         self.median_kw, self.at = median, now
         if measured_kw is None or before[0] is None or before[1] != now - _res(district):
-            return {b.cfg.id: float(table[f"{b.cfg.id}.p_kw"].iloc[0]) for b in district.batteries}
+            return {b.cfg.id: float(np.asarray(table[f"{b.cfg.id}.p_kw"])[0]) for b in district.batteries}
         values[0, at] = np.clip(median + measured_kw[loads].to_numpy(dtype=float) - before[0], 0.0, None)
         est = pd.DataFrame(values, index=groups.index, columns=groups.columns)
         return self._correct(district, est, table, soc_kwh)
 
-    def _correct(self, district: District, groups: pd.DataFrame, table: pd.DataFrame,
+    def _correct(self, district: District, groups: pd.DataFrame, table: pd.DataFrame | Mapping[str, np.ndarray],
                  soc_kwh: dict[str, float]) -> dict[str, float]:
         ids = [b.cfg.id for b in district.batteries]
         if not ids:
             return {}
-        row = {c: table[c].to_numpy(dtype=float) for c in table.columns if c.endswith((".p_kw", ".curtailed_kw"))}
+        row = {c: np.asarray(table[c], dtype=float) for c in table if c.endswith((".p_kw", ".curtailed_kw"))}
         x = np.array([row[f"{b}.p_kw"][0] for b in ids])
         x0 = x.copy()
         lo, hi = _bounds(district, soc_kwh)
@@ -93,6 +95,16 @@ class TickGuard:
             for b, d in zip(ids, np.abs(x - x0)):
                 self.moved_kw[b] = self.moved_kw.get(b, 0.0) + float(d)
         return dict(zip(ids, x.tolist()))
+
+
+def plan_row(row: pd.Series, setpoints_kw: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """The ``.p_kw`` and ``.curtailed_kw`` columns of plan table row ``row`` as one-element arrays,
+    each asset's power replaced by its setpoint in ``setpoints_kw``: the row the guard checks."""
+    at = np.flatnonzero(row.index.str.endswith((".p_kw", ".curtailed_kw")))
+    values = row.to_numpy(dtype=float)[at]
+    out = {c: values[j:j + 1] for j, c in enumerate(row.index[at])}
+    out.update({f"{a}.p_kw": np.array([float(v)]) for a, v in setpoints_kw.items()})
+    return out
 
 
 def _res(district: District) -> pd.Timedelta:

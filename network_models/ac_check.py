@@ -233,8 +233,8 @@ def _result_layout(net: pp.pandapowerNet) -> tuple:
     then :func:`_branch_rows` and the from- and to-end rows of ``Yf`` and ``Yt`` for them."""
     ppci, lookup = net._ppc["internal"], net._pd2ppc_lookups["bus"]
     energised = net.bus.in_service.to_numpy() & (ppci["bus"][lookup[net.bus.index], BUS_TYPE] != NONE)
-    rows, labels, rating = _branch_rows(net)
-    return net.bus.index[energised], rows, labels, rating, ppci["Yf"][rows], ppci["Yt"][rows]
+    rows, labels, rating = _branch_rows(net)  # labels as an index: each result's tables reuse it
+    return net.bus.index[energised], rows, pd.Index(labels), rating, ppci["Yf"][rows], ppci["Yt"][rows]
 
 
 def _branch_rows(net: pp.pandapowerNet) -> tuple[np.ndarray, list[str], np.ndarray]:

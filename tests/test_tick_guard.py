@@ -18,6 +18,7 @@ from gridctl.flexible_loads import place
 from gridctl.forecast_issue import issued_groups, make_forecast
 from gridctl.plan_ac import check_schedule
 from gridctl.tick_guard import TickGuard
+from gridctl.tick_guard import plan_row as guard_row
 
 BEFORE = pd.Timestamp("2016-01-24 16:45", tz="UTC")
 AT = pd.Timestamp("2016-01-24 17:00", tz="UTC")
@@ -90,3 +91,18 @@ def test_the_guard_reads_the_plans_held_issue_without_a_new_forecast(demo_distri
     other = issue - pd.Timedelta(hours=1)
     again = issued_groups(demo_district, other, pd.DatetimeIndex([AT]))
     pd.testing.assert_frame_equal(again, make_forecast(demo_district, other, pd.DatetimeIndex([AT])).groups, check_freq=False)
+
+
+def test_the_row_a_replay_hands_the_guard_is_the_plan_row_with_the_setpoints_written(demo_district, guarded):
+    """The replay hands the guard the plan row's power columns as arrays with its setpoints written
+    over (:func:`gridctl.tick_guard.plan_row`): the same row, and the same correction, as the table."""
+    _, out = guarded
+    table = plan_row(demo_district, AT, 0.0).assign(load_kw=[5000.0])  # a plan table has other columns too
+    row = guard_row(table.iloc[0], {"bess_depot": PLANNED_DEPOT_KW[AT]})
+    expected = table.assign(**{"bess_depot.p_kw": [PLANNED_DEPOT_KW[AT]]}).drop(columns="load_kw")
+    assert list(row) == list(expected.columns)
+    assert all(row[c].tolist() == expected[c].tolist() for c in row)
+    guard = TickGuard()
+    guard.setpoints(demo_district, BEFORE, BEFORE, plan_row(demo_district, BEFORE, PLANNED_DEPOT_KW[BEFORE]),
+                    demo_district.history.loc[BEFORE - pd.Timedelta(minutes=15)], SOC_KWH)
+    assert guard.setpoints(demo_district, AT, AT, row, demo_district.history.loc[BEFORE], SOC_KWH) == out[AT]

@@ -51,7 +51,7 @@ from gridctl.replay.forecast_job import Request, forecasts_apart
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import ModbusTarget, Plant, open_plant
 from gridctl.replay.tick import battery_setpoints, control_tick
-from gridctl.tick_guard import TickGuard
+from gridctl.tick_guard import TickGuard, plan_row
 from gridctl.timegrid import gate_time, local_day
 
 log = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         setpoints.update(battery_setpoints(cfg.assets.battery, setpoints, actual_net - forecast_net,
                                            cfg.replay.cover_forecast_error))
         if cfg.replay.tick_guard and cfg.network.constrain_dispatch:
-            written = plan.table.loc[[s]].assign(**{f"{a}.p_kw": [v] for a, v in setpoints.items()})
+            written = plan_row(row, setpoints)
             measured = actuals.groups.iloc[k - 1] if k else None
             setpoints.update(guard.setpoints(district, s, pd.Timestamp(plan.summary["issue_time"]), written, measured,
                                              plant.soc_kwh))
