@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import time
@@ -21,7 +22,7 @@ from gridctl.replay.engine import (
     issue_requests,
     replay_controller,
 )
-from gridctl.replay.forecast_job import ForecastJob
+from gridctl.replay.forecast_job import ForecastJob, forecasts_apart
 from gridctl.replay.run import replay_index
 
 DAYS = [date(2016, 7, 12), date(2016, 7, 13)]
@@ -119,3 +120,13 @@ def test_a_stalled_forecast_process_is_stopped_and_the_issues_made_here(demo_dis
     assert "made no issue in 2 s; it is stopped and forecasts are issued here" in caplog.text
     assert job.taken == 0 and job._process is None
     pd.testing.assert_frame_equal(made.groups, issue(district, gate, job.carbon, day).forecast.groups.loc[day])
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no second process is tried")
+def test_a_district_that_cannot_be_sent_leaves_the_forecasts_to_this_process(demo_district, caplog):
+    district = copy.copy(replay_district(demo_district, forecasts_apart_days=1))
+    district.__dict__["hook"] = lambda: None  # a local function: no pickle
+    gate, day = day_ahead_issue(district, DAYS[0])
+    with forecasts_apart(district, [(gate, day[-1])], 1) as job:
+        assert job is None
+    assert "cannot be issued in a process of their own" in caplog.text
