@@ -18,7 +18,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-NICE = 10  # a helper gridctl's decisions do not wait for yields its core to them: they set the replay's pace
+NICE = 10  # priority steps down for a helper nothing waits on: gridctl's decisions set the replay's pace
 
 
 def spare_core() -> bool:
