@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -30,3 +32,13 @@ def test_arguments_that_cannot_be_pickled_fail_here_before_any_process_starts():
     with pytest.raises((AttributeError, TypeError)):  # a local function has no pickle
         spawn(_report, "gridctl-test-helper", (), (lambda: None,))
     assert not [p for p in multiprocessing.active_children() if p.name == "gridctl-test-helper"]
+
+
+def test_a_helper_imports_only_the_modules_of_its_work():
+    """A spawned helper imports ``gridctl.replay`` and its target's module before it reads its
+    arguments: the forecasts' helper needs neither the replay's run, the baselines nor the store."""
+    probe = ("import sys, gridctl.replay.forecast_job; "
+             "print(sorted(m for m in ('gridctl.replay.run', 'gridctl.replay.baselines', 'gridctl.store') "
+             "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -195,8 +195,15 @@ def column_bounds(columns) -> tuple[np.ndarray, np.ndarray]:
     return lb, ub
 
 
+# MIP primal heuristics left out: the dispatch MIPs (process loads' commitment, the perfect-foresight
+# bounds) are solved at the root node, where these two cost 20-40 % of the time and found no solution
+# the others miss (docs/performance.md). A HiGHS that lacks an option has nothing to switch off.
+MIP_OPTIONS = {"mip_heuristic_run_feasibility_jump": False, "mip_heuristic_run_root_reduced_cost": False}
+
+
 def pass_model(repn, time_limit_s: float, mip_gap: float) -> highspy.Highs:
-    """A HiGHS instance holding ``repn`` (bounds of rows by sense), with time limit and MIP gap set."""
+    """A HiGHS instance holding ``repn`` (bounds of rows by sense), with time limit, MIP gap and
+    :data:`MIP_OPTIONS` set."""
     n_rows, n_cols = repn.A.shape
     inf = highspy.kHighsInf
     mult = np.array([m for _, m in repn.rows], dtype=int)
@@ -224,5 +231,7 @@ def pass_model(repn, time_limit_s: float, mip_gap: float) -> highspy.Highs:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
+    for name, value in MIP_OPTIONS.items():
+        h.setOptionValue(name, value)  # kError, and nothing set, where this HiGHS has no such option
     h.passModel(lp)
     return h
