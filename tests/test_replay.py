@@ -146,3 +146,16 @@ def test_replay_runs_on_idle_when_the_solver_fails(demo_district):
     gridctl, none = result.runs["gridctl"], result.runs["none"]
     np.testing.assert_allclose(gridctl.grid_import_kw, none.grid_import_kw)  # idle batteries, uncontrolled loads
     assert result.intervals.grid_import_planned_kw.isna().all()
+
+
+def test_progress_names_every_day_and_each_baseline(demo_district, caplog):
+    """Off a terminal a replay logs each day it finished, the last one included, and each baseline it runs."""
+    district = replay_district(demo_district, naive_forecasts=True, reoptimise_every_min=0, ac_check_every_min=0,
+                               baselines=["none", "self-consumption"])
+    with caplog.at_level("INFO"):
+        run_replay(district, date(2016, 7, 12), date(2016, 7, 13), progress=True)
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("replayed ")] == [
+        "replayed 2016-07-12 (1 of 2 days)", "replayed 2016-07-13 (2 of 2 days)"]
+    assert [m for m in messages if m.startswith("baseline ")] == [
+        "baseline none over 192 intervals", "baseline self-consumption over 192 intervals"]

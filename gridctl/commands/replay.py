@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import sys
 import tomllib
 import typing
@@ -18,6 +19,8 @@ from gridctl.config_replay import ReplayConfig
 if typing.TYPE_CHECKING:
     from gridctl.district import District
     from gridctl.replay.run import ReplayResult
+
+log = logging.getLogger(__name__)
 
 # the baselines a replay compares with (gridctl.replay.baselines.BASELINES), named as the config types them
 BASELINES = typing.get_args(typing.get_args(ReplayConfig.model_fields["baselines"].annotation)[0])
@@ -85,6 +88,7 @@ def _replay(args: argparse.Namespace) -> int:
         else:
             result = run_replay(district, args.start, args.end, progress=True, modbus=modbus, grid_events=grid_events,
                                 baselines_apart=True)
+    log.info("writing the summary, intervals, report and carbon ledger to %s", args.out)
     paths = [*write_outputs(result, args.out), book_replay(district, result, args.out)]
     s = result.summary
     print(f"replay {s['start']}..{s['end']} ({s['days']} days, {s['decisions']} decisions, {s['runtime_s']:.1f} s)")

@@ -36,6 +36,7 @@ def run_baselines(district: District, actuals: Actuals, soc_kwh: dict[str, float
     """The operation of every configured baseline over ``actuals`` (their time added to ``timings``)."""
     runs = {}
     for name in district.config.replay.baselines:
+        log.info("baseline %s over %d intervals", name, len(actuals.index))
         t0 = timer.perf_counter()
         runs[name] = BASELINES[name](district, actuals, soc_kwh)
         timings.baselines_s += timer.perf_counter() - t0
@@ -78,6 +79,8 @@ class BaselineJob:
     def result(self, timings: Timings) -> dict[str, pd.DataFrame]:
         """The baselines' tables (their run time added to ``timings``); run here when the process
         failed; a baseline's own error is raised here."""
+        if not self._conn.poll():
+            log.info("waiting for the baselines' process")
         try:
             outcome = self._conn.recv()
         except EOFError:  # the process died without an answer

@@ -281,19 +281,23 @@ def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, s
     days = len(set(local_dates))
     bar = tqdm(total=len(index), unit="interval", desc="replay", disable=None if progress else True)
     done = 0  # intervals of the whole days replayed
+
+    def day_done(k: int) -> None:  # the day of interval k - 1 is replayed
+        if on_day is not None:
+            on_day(local_dates[k - 1])
+        if progress and bar.disable:
+            log.info("replayed %s (%d of %d days)", local_dates[k - 1], len(set(local_dates[:k])), days)
+
     try:
         for k, s in enumerate(index):
             if minutes[k] == 0 and k:
                 done = k
-                if on_day is not None:
-                    on_day(local_dates[k - 1])
-                if progress and bar.disable:
-                    log.info("replayed %s (%d of %d days)", local_dates[k - 1], len(set(local_dates[:k])), days)
+                day_done(k)
                 bar.set_postfix_str(str(local_dates[k]))
             step(k, s)
             bar.update(1)
-        if on_day is not None and len(index):
-            on_day(local_dates[-1])
+        if len(index):
+            day_done(len(index))
         return len(index)
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C inside the plant's event loop cancels its step
         if not done:
