@@ -38,7 +38,7 @@ def _openmp_threads() -> set[int]:
     return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"}
 
 
-def test_baselines_apart_give_the_tables_of_a_run_here(case):
+def test_baselines_apart_give_the_tables_of_a_run_here(case, caplog):
     district, actuals, soc, here = case
     timings = Timings()
     with threadpool_limits(limits=2, user_api="openmp"):
@@ -50,9 +50,20 @@ def test_baselines_apart_give_the_tables_of_a_run_here(case):
         assert job._conn.poll(120)
         job.share_cores()
         assert _openmp_threads() == {2}
-        _same(job.result(timings), here)
+        with caplog.at_level("INFO"):
+            _same(job.result(timings), here)
+    assert "waiting for the baselines' process" not in caplog.text  # the tables were ready
     assert timings.baselines_s > 0  # their own run time, measured in that process
     assert not job._process.is_alive()
+
+
+def test_a_wait_for_the_baselines_process_is_logged(case, caplog):
+    """Asked at once, the process is still starting (seconds of imports): the wait is named, then its tables come."""
+    district, actuals, soc, here = case
+    job = BaselineJob(district, actuals, soc)
+    with caplog.at_level("INFO"):
+        _same(job.result(Timings()), here)
+    assert "waiting for the baselines' process" in caplog.text
 
 
 def test_a_baseline_process_that_dies_leaves_the_baselines_to_this_one(case, caplog):

@@ -281,12 +281,15 @@ def _replay_intervals(index: pd.DatetimeIndex, minutes: pd.Index, local_dates, s
     days = len(set(local_dates))
     bar = tqdm(total=len(index), unit="interval", desc="replay", disable=None if progress else True)
     done = 0  # intervals of the whole days replayed
+    finished = 0  # days replayed
 
     def day_done(k: int) -> None:  # the day of interval k - 1 is replayed
+        nonlocal finished
+        finished += 1
         if on_day is not None:
             on_day(local_dates[k - 1])
         if progress and bar.disable:
-            log.info("replayed %s (%d of %d days)", local_dates[k - 1], len(set(local_dates[:k])), days)
+            log.info("replayed %s (%d of %d days)", local_dates[k - 1], finished, days)
 
     try:
         for k, s in enumerate(index):
