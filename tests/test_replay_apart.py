@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from gridctl.replay.apart import NICE, spawn
+from gridctl.replay.apart import NICE, one_thread, spawn
 
 
 def _report(out, payload: dict) -> None:  # the helper's view of itself
@@ -42,3 +43,20 @@ def test_a_helper_imports_only_the_modules_of_its_work():
              "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_openmp_runs_one_thread_here_until_every_helper_released_it():
+    import sklearn.ensemble  # noqa: F401 - loads OpenMP
+
+    def threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert threads() == {2}
+        first, second = one_thread(), one_thread()  # e.g. the baselines' process and the forecasts'
+        assert threads() == {1}
+        first()
+        first()  # a second release of the same hold counts once
+        assert threads() == {1}
+        second()
+        assert threads() == {2}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import threading
 import time
 from datetime import date
 
@@ -22,7 +23,7 @@ from gridctl.replay.engine import (
     issue_requests,
     replay_controller,
 )
-from gridctl.replay.forecast_job import ForecastJob, forecasts_apart
+from gridctl.replay.forecast_job import ForecastJob, ahead, forecasts_apart
 from gridctl.replay.run import replay_index
 
 DAYS = [date(2016, 7, 12), date(2016, 7, 13)]
@@ -43,7 +44,7 @@ def runs(demo_district):
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: the forecasts are issued here")
 def test_forecasts_issued_apart_give_the_decisions_issued_here(runs):
     here, apart = runs
-    assert here.forecasts_apart == 0 and apart.forecasts_apart > len(apart.decisions) // 2
+    assert here.forecasts_apart == 0 and apart.forecasts_apart > 0  # the rest made here, ahead or while it started
     assert [d.now for d in apart.decisions] == [d.now for d in here.decisions]
     for a, b in zip(apart.decisions, here.decisions):
         pd.testing.assert_frame_equal(a.plan.table, b.plan.table, check_exact=True)
@@ -130,3 +131,44 @@ def test_a_district_that_cannot_be_sent_leaves_the_forecasts_to_this_process(dem
     with forecasts_apart(district, [(gate, day[-1])], 1) as job:
         assert job is None
     assert "cannot be issued in a process of their own" in caplog.text
+
+
+def test_the_replay_makes_the_next_issue_while_the_process_makes_the_one_asked_for(demo_district):
+    """A decision does not wait for the issue the process is making: it makes the next ones here
+    (the same numbers), and the process skips them."""
+    district = replay_district(demo_district, reoptimise_every_min=120)
+    index = replay_index(district, DAYS)
+    end = index[-1] + pd.Timedelta(minutes=15)
+    requests = issue_requests(district, DAYS, index[decision_intervals(district, index, None)], end)[:3]
+    job = ForecastJob(district, requests)
+    try:
+        deadline = time.monotonic() + 120
+        while job._making.value < 0 and time.monotonic() < deadline:  # until the process is making the first
+            time.sleep(0.05)
+        os.kill(job._process.pid, signal.SIGSTOP)  # it makes the first only once the others are made here
+        threading.Timer(5.0, os.kill, (job._process.pid, signal.SIGCONT)).start()
+        with issued_by(district, job):
+            first = make_forecast(district, requests[0][0], pd.DatetimeIndex([requests[0][1]]), job.carbon)
+            assert job.made_ahead == {t for t, _ in requests[1:]} and job.taken == 1
+            second = make_forecast(district, requests[1][0], pd.DatetimeIndex([requests[1][1]]), job.carbon)
+        job._process.join(60)
+        assert job._process.exitcode == 0 and job._from_process == {requests[0][0]}  # it skipped the others
+        assert job.taken == 1
+    finally:
+        job.cancel()
+    for (t, last), made in zip(requests, (first, second)):
+        here = issue(district, t, job.carbon, pd.DatetimeIndex([last])).forecast
+        pd.testing.assert_frame_equal(made.groups, here.groups.loc[[last]], check_exact=True)
+        pd.testing.assert_frame_equal(made.load_upper, here.load_upper.loc[[last]], check_exact=True)
+
+
+def test_an_issue_is_made_ahead_where_its_time_of_day_was_not_issued_by_the_process():
+    hours = pd.date_range("2016-07-12", periods=48, freq="h", tz="UTC")
+    requests = [(t, t) for t in hours]
+    from_process = {t for t in hours[:24] if t.hour % 2 == 0}  # the first day: even hours there, odd hours here
+    claimed = [0] * 48
+    assert ahead(requests, 24, 48, claimed, from_process) == 25  # 01:00: issued here the day before
+    claimed[25] = 1
+    assert ahead(requests, 24, 48, claimed, from_process) == 27
+    assert ahead(requests, 2, 48, claimed, from_process) == 2  # the first day: nobody holds its past issues
+    assert ahead(requests, 46, 47, claimed, from_process) is None  # 22:00, the process's, then the end

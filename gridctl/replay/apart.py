@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 NICE = 10  # priority steps down for a helper nothing waits on: gridctl's decisions set the replay's pace
+_ONE_THREAD: dict = {"holders": 0, "limit": None}  # :func:`one_thread`'s limit and how many hold it
 
 
 def spare_core() -> bool:
@@ -41,6 +42,28 @@ def spawn(target: Callable, name: str, channels: tuple, args: tuple, nice: int =
         reader.close()
     threading.Thread(target=_send, args=(writer, payload), name=f"{name}-arguments", daemon=True).start()
     return process
+
+
+def one_thread() -> Callable[[], None]:
+    """Limit OpenMP in this process to one thread (a forecast's trees, :mod:`forecasts.load`) while a
+    helper process works on the other core; returns the release. The limit holds until every caller
+    released it: two threads where a core is busy wait for each other (an issue here took five
+    times as long beside a helper making issues)."""
+    from threadpoolctl import threadpool_limits  # not in a helper's first imports
+
+    if _ONE_THREAD["holders"] == 0:
+        _ONE_THREAD["limit"] = threadpool_limits(limits=1, user_api="openmp")
+    _ONE_THREAD["holders"] += 1
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            _ONE_THREAD["holders"] -= 1
+            if _ONE_THREAD["holders"] == 0:
+                _ONE_THREAD["limit"].restore_original_limits()
+    return release
 
 
 def _send(conn: Connection, payload: bytes) -> None:

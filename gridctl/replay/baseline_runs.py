@@ -20,11 +20,10 @@ import pickle
 import time as timer
 
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from gridctl.district import District
 from gridctl.replay.actuals import Actuals
-from gridctl.replay.apart import NICE, spare_core, spawn
+from gridctl.replay.apart import NICE, one_thread, spare_core, spawn
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.engine import Timings
 
@@ -64,17 +63,12 @@ class BaselineJob:
             raise
         finally:
             child.close()
-        self._limit = threadpool_limits(limits=1, user_api="openmp")
+        self._release = one_thread()
 
     def share_cores(self) -> None:
-        """Give OpenMP in this process its threads back once the baselines' tables are ready."""
-        if self._limit is not None and self._conn.poll():
+        """Give up this job's hold on OpenMP's threads here once the baselines' tables are ready."""
+        if self._conn.poll():
             self._release()
-
-    def _release(self) -> None:
-        if self._limit is not None:
-            self._limit.restore_original_limits()
-            self._limit = None
 
     def result(self, timings: Timings) -> dict[str, pd.DataFrame]:
         """The baselines' tables (their run time added to ``timings``); run here when the process

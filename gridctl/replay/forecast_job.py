@@ -7,9 +7,12 @@ recorded events). With a core to spare, :class:`ForecastJob` issues them in a sp
 order and at most :data:`LOOKAHEAD` issues ahead of the decisions, and hands each over: the issue
 the decision would have made, number for number, and made with nothing known after its issue time.
 
-A decision waits for the issue the process is making; it makes the issue itself when the process
-is behind (while it starts; the process then skips the issues passed), could not make that issue,
-has ended or made nothing for :data:`STALL_S` seconds (stopped, with a warning).
+A decision makes the issue itself when the process is behind (while it starts; the process then
+skips the issues passed), could not make that issue, has ended or made nothing for
+:data:`STALL_S` seconds (stopped, with a warning). Rather than wait for the issue the process is
+making, the replay's process makes the next issue itself, which the process then skips: where an
+issue costs more than a decision (the first day's, each with a headroom warm-up of past issues),
+both cores make issues.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from gridctl.district import District
 from gridctl.feed_source import CarbonSource, carbon_source
 from gridctl.forecast_issue import Issue, issue, issued_by
-from gridctl.replay.apart import spare_core, spawn
+from gridctl.replay.apart import one_thread, spare_core, spawn
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +46,20 @@ class ForecastJob:
 
     def __init__(self, district: District, requests: list[Request]):
         self.carbon = carbon_source({}, district.config.forecast.carbon_provider)  # a replay's: the data file
+        self._district, self._requests = district, requests
         self._order = {t: i for i, (t, _) in enumerate(requests)}
         self._received: dict[pd.Timestamp, Issue | None] = {}
         self.taken = 0  # issues the decisions took from the process
+        self.made_ahead: set[pd.Timestamp] = set()  # issue times made here while the process made the one asked for
         ctx = multiprocessing.get_context("spawn")
         self._passed = ctx.Value("i", -1, lock=False)  # the position of the latest issue the decisions asked for
         self._making = ctx.Value("i", -1, lock=False)  # the position of the issue the process is making
+        self._claimed = ctx.Array("b", len(requests), lock=False)  # 1 at the positions made here ahead of the decisions
+        self._from_process: set[pd.Timestamp] = set()  # issue times the process made
+        self._lock = ctx.Lock()  # the process's choice of its next issue against a claim made here
         self._queue = ctx.Queue()
-        self._process = spawn(_run, "gridctl-forecasts", (self._queue, self._passed, self._making),
+        self._process = spawn(_run, "gridctl-forecasts",
+                              (self._queue, self._passed, self._making, self._claimed, self._lock),
                               (district, self.carbon, requests))
 
     def __call__(self, issue_time: pd.Timestamp, carbon: CarbonSource, horizon: pd.DatetimeIndex) -> Issue | None:
@@ -61,12 +70,30 @@ class ForecastJob:
         self._passed.value = max(self._passed.value, at)
         self._receive(block=False)
         while issue_time not in self._received and self._making.value == at and self._process is not None:
-            self._receive(block=True)  # being made: wait for it
+            self._receive(block=not self._make_ahead(at))  # being made: make the next one, or wait for it
         for t in [t for t in self._received if self._order[t] < at]:  # passed: never asked for again
             del self._received[t]
         made = self._received.pop(issue_time, None)
-        self.taken += made is not None
+        self.taken += made is not None and issue_time not in self.made_ahead
         return made
+
+    def _make_ahead(self, at: int) -> bool:
+        """Make an issue after ``at`` here, which the process then skips: the first the process has
+        not reached and whose time of day it did not issue a day before (where its past issues for
+        the headroom are held); False when there is none. None is kept for one that cannot be made."""
+        with self._lock:
+            k = ahead(self._requests, max(at, self._making.value) + 1, at + LOOKAHEAD, self._claimed, self._from_process)
+            if k is None:
+                return False
+            self._claimed[k] = 1
+        issue_time, last = self._requests[k]
+        try:
+            self._received[issue_time] = issue(self._district, issue_time, self.carbon, pd.DatetimeIndex([last]))
+        except Exception:  # the decision meets it when it issues the forecast itself
+            log.debug("issue at %s left to the decision", issue_time, exc_info=True)
+            self._received[issue_time] = None
+        self.made_ahead.add(issue_time)
+        return True
 
     def _receive(self, block: bool) -> None:
         """Take what the process has made (waiting for one more issue with ``block``, at most
@@ -89,6 +116,7 @@ class ForecastJob:
                     self.cancel()
                 continue
             self._received[issue_time] = made
+            self._from_process.add(issue_time)
             block = False
 
     def cancel(self) -> None:
@@ -101,6 +129,15 @@ class ForecastJob:
         self._queue.close()
         self._queue.cancel_join_thread()
         self._process = None
+
+
+def ahead(requests: list[Request], first: int, stop: int, claimed, from_process: set[pd.Timestamp]) -> int | None:
+    """The first position from ``first`` (before ``stop``) of ``requests`` not ``claimed`` whose
+    issue time a day earlier is not among ``from_process`` (there, the process holds the past
+    issues of that time of day its headroom needs; here they would be made again), or None."""
+    day = pd.Timedelta(days=1)
+    return next((k for k in range(first, min(stop, len(requests)))
+                 if not claimed[k] and requests[k][0] - day not in from_process), None)
 
 
 @contextmanager
@@ -118,25 +155,30 @@ def forecasts_apart(district: District, requests: list[Request], n_days: int) ->
     if job is None:
         yield None
         return
+    release = one_thread()  # the process has the other core
     try:
         with issued_by(district, job):
             yield job
     finally:
         job.cancel()
+        release()
 
 
-def _run(out: multiprocessing.Queue, passed, making, district: District, carbon: CarbonSource,
+def _run(out: multiprocessing.Queue, passed, making, claimed, lock, district: District, carbon: CarbonSource,
          requests: list[Request]) -> None:
-    """Make the requested issues in order, skipping those the decisions have passed and waiting
-    while :data:`LOOKAHEAD` are ahead of them; None for one that cannot be made here (the decision
-    then makes it itself and meets the error where it belongs)."""
+    """Make the requested issues in order, skipping those the decisions have passed or the replay's
+    process made, and waiting while :data:`LOOKAHEAD` are ahead of the decisions; None for one that
+    cannot be made here (the decision then makes it itself and meets the error where it belongs)."""
     with threadpool_limits(limits=1, user_api="openmp"):  # the spare core, not both
         for at, (issue_time, last) in enumerate(requests):
-            if at <= passed.value:
-                continue
             while at > passed.value + LOOKAHEAD:
                 time.sleep(0.05)
-            making.value = at
+            with lock:
+                skipped = at <= passed.value or claimed[at]
+                if not skipped:
+                    making.value = at
+            if skipped:
+                continue
             try:
                 made = issue(district, issue_time, carbon, pd.DatetimeIndex([last]))
             except Exception:  # the decision meets it when it issues the forecast itself
