@@ -10,9 +10,9 @@ the decision would have made, number for number, and made with nothing known aft
 A decision makes the issue itself when the process is behind (while it starts; the process then
 skips the issues passed), could not make that issue, has ended or made nothing for
 :data:`STALL_S` seconds (stopped, with a warning). Rather than wait for the issue the process is
-making, the replay's process makes the next issue itself, which the process then skips: where an
-issue costs more than a decision (the first day's, each with a headroom warm-up of past issues),
-both cores make issues.
+making, the replay's process makes a later issue itself (:func:`ahead`), which the process then
+skips: where an issue costs more than a decision (the first day's, each with a headroom warm-up of
+past issues), both cores make issues.
 """
 
 from __future__ import annotations
@@ -80,18 +80,14 @@ class ForecastJob:
     def _make_ahead(self, at: int) -> bool:
         """Make an issue after ``at`` here, which the process then skips: the first the process has
         not reached and whose time of day it did not issue a day before (where its past issues for
-        the headroom are held); False when there is none. None is kept for one that cannot be made."""
+        the headroom are held); False when there is none."""
         with self._lock:
             k = ahead(self._requests, max(at, self._making.value) + 1, at + LOOKAHEAD, self._claimed, self._from_process)
             if k is None:
                 return False
             self._claimed[k] = 1
         issue_time, last = self._requests[k]
-        try:
-            self._received[issue_time] = issue(self._district, issue_time, self.carbon, pd.DatetimeIndex([last]))
-        except Exception:  # the decision meets it when it issues the forecast itself
-            log.debug("issue at %s left to the decision", issue_time, exc_info=True)
-            self._received[issue_time] = None
+        self._received[issue_time] = _issue_or_none(self._district, issue_time, self.carbon, last)
         self.made_ahead.add(issue_time)
         return True
 
@@ -167,8 +163,8 @@ def forecasts_apart(district: District, requests: list[Request], n_days: int) ->
 def _run(out: multiprocessing.Queue, passed, making, claimed, lock, district: District, carbon: CarbonSource,
          requests: list[Request]) -> None:
     """Make the requested issues in order, skipping those the decisions have passed or the replay's
-    process made, and waiting while :data:`LOOKAHEAD` are ahead of the decisions; None for one that
-    cannot be made here (the decision then makes it itself and meets the error where it belongs)."""
+    process made, and waiting while :data:`LOOKAHEAD` are ahead of the decisions (None for one that
+    cannot be made: :func:`_issue_or_none`)."""
     with threadpool_limits(limits=1, user_api="openmp"):  # the spare core, not both
         for at, (issue_time, last) in enumerate(requests):
             while at > passed.value + LOOKAHEAD:
@@ -179,9 +175,15 @@ def _run(out: multiprocessing.Queue, passed, making, claimed, lock, district: Di
                     making.value = at
             if skipped:
                 continue
-            try:
-                made = issue(district, issue_time, carbon, pd.DatetimeIndex([last]))
-            except Exception:  # the decision meets it when it issues the forecast itself
-                log.debug("issue at %s left to the decision", issue_time, exc_info=True)
-                made = None
-            out.put((issue_time, made))
+            out.put((issue_time, _issue_or_none(district, issue_time, carbon, last)))
+
+
+def _issue_or_none(district: District, issue_time: pd.Timestamp, carbon: CarbonSource, last: pd.Timestamp
+                   ) -> Issue | None:
+    """The issue at ``issue_time`` to lead ``last``, or None when it cannot be made (the decision
+    then makes it itself and meets the error where it belongs)."""
+    try:
+        return issue(district, issue_time, carbon, pd.DatetimeIndex([last]))
+    except Exception:  # the decision meets it when it issues the forecast itself
+        log.debug("issue at %s left to the decision", issue_time, exc_info=True)
+        return None
