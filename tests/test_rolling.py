@@ -236,3 +236,27 @@ def test_ev_stays_that_move_or_appear_take_held_rows_in_place(demo_district):
             late = kept.plan.table["ev_fleet.p_kw"].loc[DAY_START + pd.Timedelta(hours=17):DAY_START + pd.Timedelta(hours=19)]
             assert late.sum() * 0.25 >= 850.0 - 7 * 100.0 - 1e-3  # what 08:00-17:00 cannot hold
     assert rolling.builds == 1 and rolling.updates == 4
+
+
+def test_recentred_network_rows_keep_the_held_commitment(demo_district):
+    """Re-centred rows written into the held model leave the process loads' on/off plan held (an
+    LP) until ``recommit_h`` hours after the last re-commitment."""
+    rolling, models = RollingDispatch(), interval_network_models(demo_district)
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in demo_district.batteries}
+    operation, held_renewals = None, 0
+    for hours in range(6, 12):
+        now = DAY_START + pd.Timedelta(hours=hours)
+        reports = reports_from_operation(demo_district.config, operation, now) if operation is not None else None
+        recentres, renewals, committed = models.recentres, rolling.renewals, rolling.committed_at
+        commitment = rolling.held.commitment() if rolling.held is not None else None
+        kept = decide(demo_district, now, soc, process_reports=reports, rolling=rolling)
+        if rolling.renewals > renewals and now - committed < pd.Timedelta(hours=demo_district.config.dispatch.recommit_h):
+            assert models.recentres > recentres and rolling.builds == 1
+            assert kept.plan.summary["problem"] == "LP" and rolling.committed_at == committed
+            for load, on in rolling.held.commitment().items():
+                np.testing.assert_array_equal(on, commitment[load])
+            held_renewals += 1
+        plan = kept.plan.table.loc[now:now + pd.Timedelta(minutes=45)]
+        operation = plan if operation is None else pd.concat([operation, plan])
+        soc = {b: float(kept.plan.table.loc[now + pd.Timedelta(hours=1), f"{b}.soc_kwh"]) for b in soc}
+    assert held_renewals >= 1

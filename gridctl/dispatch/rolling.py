@@ -14,9 +14,9 @@ would make of ``[now, end)``: same optimum (the test proves it on a demo day).
 Process loads make a decision a MIP. Between re-commitments, an in-place re-optimisation holds
 their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and re-dispatches
 everything else, their power included, as an LP warm from the last basis: the commitment is
-re-solved (a MIP) at every model build, after network rows were renewed, once ``recommit_h``
-hours have passed since the last, and whenever the held commitment leaves the LP without a
-solution. Each MIP solve is followed by the LP of its commitment, whose basis the next held
+re-solved (a MIP) at every model build, once ``recommit_h`` hours have passed since the last,
+and whenever the held commitment leaves the LP without a solution; renewed rows (re-centred
+network rows) keep it held. Each MIP solve is followed by the LP of its commitment, whose basis the next held
 re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
@@ -100,7 +100,7 @@ class RollingDispatch:
         re-centred network rows; ``k``: index of ``inp``'s first interval there) and returns the
         constraints it changed, or None when it cannot (a new model is built then). In place,
         process loads keep the last commitment for ``recommit_h`` hours (0: every decision
-        re-solves it) unless rows were renewed."""
+        re-solves it), renewed rows or not."""
         t0 = time.perf_counter()
         context = (context, time_limit_s, mip_gap)
         k = self._offset(inp) if _same(context, self.context) else None
@@ -120,7 +120,7 @@ class RollingDispatch:
         d = self.held
         now = inp.index[0]
         commits = recommit_h > 0 and len(inp.process_loads) > 0
-        holding = (commits and not rebuilt and renew is None and self.committed_at is not None
+        holding = (commits and not rebuilt and self.committed_at is not None
                    and now - self.committed_at < pd.Timedelta(hours=recommit_h))
         d.hold(d.commitment() if holding else None)
         build_s = time.perf_counter() - t0
