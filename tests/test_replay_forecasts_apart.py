@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import os
 import signal
-import threading
 import time
 from datetime import date
 
@@ -133,7 +132,7 @@ def test_a_district_that_cannot_be_sent_leaves_the_forecasts_to_this_process(dem
     assert "cannot be issued in a process of their own" in caplog.text
 
 
-def test_the_replay_makes_the_next_issue_while_the_process_makes_the_one_asked_for(demo_district):
+def test_the_replay_makes_the_next_issue_while_the_process_makes_the_one_asked_for(demo_district, monkeypatch):
     """A decision does not wait for the issue the process is making: it makes the next ones here
     (the same numbers), and the process skips them."""
     district = replay_district(demo_district, reoptimise_every_min=120)
@@ -146,7 +145,16 @@ def test_the_replay_makes_the_next_issue_while_the_process_makes_the_one_asked_f
         while job._making.value < 0 and time.monotonic() < deadline:  # until the process is making the first
             time.sleep(0.05)
         os.kill(job._process.pid, signal.SIGSTOP)  # it makes the first only once the others are made here
-        threading.Timer(5.0, os.kill, (job._process.pid, signal.SIGCONT)).start()
+        made_here = []
+
+        def issued_here(*args):
+            made_here.append(issue(*args))
+            if len(made_here) == len(requests) - 1:
+                os.kill(job._process.pid, signal.SIGCONT)
+            return made_here[-1]
+
+        monkeypatch.setattr(forecast_job, "issue", issued_here)
+        monkeypatch.setattr(forecast_job, "STALL_S", 30.0)  # without the issues made here: stopped, and failed below
         with issued_by(district, job):
             first = make_forecast(district, requests[0][0], pd.DatetimeIndex([requests[0][1]]), job.carbon)
             assert job.made_ahead == {t for t, _ in requests[1:]} and job.taken == 1
