@@ -16,8 +16,8 @@ their on/off plan (the last MIP solution's, :meth:`IntradayDispatch.hold`) and r
 everything else, their power included, as an LP warm from the last basis: the commitment is
 re-solved (a MIP) at every model build, once ``recommit_h`` hours have passed since the last,
 and whenever the held commitment leaves the LP without a solution; renewed rows (re-centred
-network rows) keep it held. Each MIP solve is followed by the LP of its commitment, whose basis the next held
-re-optimisations start from.
+network rows) keep it held. Each MIP solve is followed by the LP of its commitment, whose basis
+the next held re-optimisations start from.
 
 A new model is built when the horizon's end moves, when a static parameter differs (asset
 ratings, limits, objective settings), when a charger reports more sessions than the held model
