@@ -4,7 +4,9 @@ Hourly decisions over one local day (as replay makes them; process loads followi
 after a day of untimed decisions, as in a running daemon or replay), each made twice from the same measured states: through :class:`gridctl.dispatch.rolling.RollingDispatch` and by rebuilding
 the model. Prints the median and mean optimisation time (model build or update, hand-over and
 solve) and whole decision (forecasts, inputs, optimisation, plan table) of each path; the means
-count the persistent path's builds after the first.
+count the persistent path's builds after the first. The forecasters' trees are compiled after the
+first hour (:mod:`forecasts.compiled_trees`), as a running daemon's are within hours of a model's
+training.
 """
 
 import statistics
@@ -12,6 +14,7 @@ import time
 
 import pandas as pd
 
+from forecasts import compiled_trees
 from gridctl.config import load_config
 from gridctl.cycle import decide
 from gridctl.dispatch.rolling import RollingDispatch
@@ -50,6 +53,8 @@ def main() -> None:
         _, opt, total = _timed(district, now, soc, reports)
         times["rebuild"][0].append(opt)
         times["rebuild"][1].append(total)
+        if hour == 0:  # the day's models are loaded: compiled now, as a running daemon has done within hours
+            compiled_trees.settle()
         nxt = now + pd.Timedelta(hours=1)
         done = kept.plan.table.loc[now:nxt].iloc[:-1]
         operation = done if operation is None else pd.concat([operation, done])

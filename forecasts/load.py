@@ -31,6 +31,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
+from forecasts import compiled_trees
 from forecasts.base import history_before
 from forecasts.calendar import (
     WallClockHistory,
@@ -97,10 +98,11 @@ def _thread_pools() -> ThreadpoolController:
 
 
 def tree_predict(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads: int) -> np.ndarray:
-    """``model.predict(x)`` on ``n_threads`` OpenMP threads (0: OpenMP's default): the same sum of trees, without
+    """``model.predict(x)`` on ``n_threads`` threads (0: OpenMP's default): the same sum of trees, without
     scikit-learn's per-call checks and categorical encoding where they leave ``x`` unchanged (float
     rows, a categorical column 0 holding the codes ``0..k-1`` it was fitted on, no other categorical
-    column); else ``model.predict`` itself."""
+    column), from the model's compiled library once it has one (:mod:`forecasts.compiled_trees`,
+    the same numbers); else ``model.predict`` itself."""
     categorical = getattr(model, "is_categorical_", None)
     trees = getattr(model, "_predictors", None)
     plain = (trees is not None and x.dtype == np.float64 and x.ndim == 2 and x.shape[1] == model.n_features_in_
@@ -108,9 +110,12 @@ def tree_predict(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads:
     if not plain:
         with _thread_pools().limit(limits=n_threads, user_api="openmp") if n_threads else nullcontext():
             return model.predict(x)
-    raw = np.zeros((len(x), model.n_trees_per_iteration_), dtype=model._baseline_prediction.dtype, order="F")
-    raw += model._baseline_prediction  # as HistGradientBoostingRegressor._raw_predict
-    model._predict_iterations(x, trees, raw, False, n_threads or _openmp_effective_n_threads())
+    n_threads = n_threads or _openmp_effective_n_threads()
+    raw = compiled_trees.raw_sum(model, x, n_threads) if model.n_trees_per_iteration_ == 1 else None
+    if raw is None:
+        raw = np.zeros((len(x), model.n_trees_per_iteration_), dtype=model._baseline_prediction.dtype, order="F")
+        raw += model._baseline_prediction  # as HistGradientBoostingRegressor._raw_predict
+        model._predict_iterations(x, trees, raw, False, n_threads)
     return model._loss.link.inverse(raw.ravel())
 
 

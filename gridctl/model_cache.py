@@ -24,6 +24,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from forecasts import compiled_trees
 from forecasts.schedule import TrainedModels, frame_key
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ def persisted(train: Callable[[pd.DataFrame], Any], models: TrainedModels, folde
 
 
 def persist(forecasters: list, folder: Path) -> None:
-    """Make every forecaster with trained models (``.models``) load and save them in ``folder``."""
+    """Make every forecaster with trained models (``.models``) load and save them in ``folder``,
+    and keep the models' compiled trees in its ``trees/`` (:mod:`forecasts.compiled_trees`)."""
+    compiled_trees.keep_in(folder / "trees")
     for f in forecasters:
         models = getattr(f, "models", None)
         if isinstance(models, TrainedModels):
