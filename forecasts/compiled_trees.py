@@ -30,6 +30,7 @@ import numpy as np
 import tl2cgen
 import treelite
 from sklearn.ensemble import HistGradientBoostingRegressor
+from tl2cgen.exception import TL2cgenError
 from treelite.model_builder import Metadata, ModelBuilder, PostProcessorFunc, TreeAnnotation
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,11 @@ def raw_sum(model: HistGradientBoostingRegressor, x: np.ndarray, n_threads: int)
             return None
         predictor = state.predictors.get(n_threads)
         if predictor is None:
-            predictor = state.predictors[n_threads] = tl2cgen.Predictor(state.path, nthread=n_threads)
+            try:
+                predictor = tl2cgen.Predictor(state.path, nthread=n_threads)
+            except TL2cgenError:  # more threads than OpenMP allows here (OMP_NUM_THREADS): one
+                predictor = state.predictors[1]
+            state.predictors[n_threads] = predictor
     return predictor.predict(tl2cgen.DMatrix(x, dtype="float64", missing=np.nan), pred_margin=True).reshape(len(x))
 
 
