@@ -144,25 +144,31 @@ def _library_path(model: HistGradientBoostingRegressor) -> Path:
 
 def _compile_in_child(model: HistGradientBoostingRegressor, path: Path) -> None:
     """Compile ``model`` into ``path`` in a child process (whose native libraries print notes,
-    logged here at debug level); the library appears whole or not at all."""
-    pickled, library = (path.with_name(f"{path.stem}.{os.getpid()}.{ext}") for ext in ("joblib", "so"))
+    logged here at debug level); the library appears whole or not at all, also if this process
+    ends first."""
+    pickled = path.with_name(f"{path.stem}.{os.getpid()}.joblib")
     try:
         joblib.dump(model, pickled)
-        done = subprocess.run([sys.executable, "-m", __name__, str(pickled), str(library)], check=False,
+        done = subprocess.run([sys.executable, "-m", __name__, str(pickled), str(path)], check=False,
                               capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
         log.debug("tl2cgen: %s", done.stdout + done.stderr)
         if done.returncode != 0:
             raise RuntimeError((done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1])
-        os.replace(library, path)  # another process never loads a half-written library
     finally:
         pickled.unlink(missing_ok=True)
-        library.unlink(missing_ok=True)
 
 
 def compile_library(model_file: Path, library: Path) -> None:
     """Compile the model pickled in ``model_file`` into ``library`` (the child process's work)."""
-    tl2cgen.export_lib(_treelite_model(joblib.load(model_file)), toolchain="gcc", libpath=library,
-                       nthread=os.cpu_count() or 1, params={"parallel_comp": PARALLEL_UNITS}, options=GCC_OPTIONS)
+    model = joblib.load(model_file)
+    model_file.unlink()
+    partial = library.with_name(f"{library.stem}.{os.getpid()}.so")
+    try:
+        tl2cgen.export_lib(_treelite_model(model), toolchain="gcc", libpath=partial, nthread=os.cpu_count() or 1,
+                           params={"parallel_comp": PARALLEL_UNITS}, options=GCC_OPTIONS)
+        os.replace(partial, library)  # another process never loads a half-written library
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _treelite_model(model: HistGradientBoostingRegressor) -> treelite.Model:
