@@ -7,9 +7,9 @@ order, in double precision: scikit-learn's order, and with no fast-math the sum 
 scikit-learn's bit for bit. A model is compiled (gcc, about a second for 150 trees) in a
 background thread once scikit-learn has summed :data:`COMPILE_AFTER` row-trees of it, about as
 long as compiling takes; until its library is loaded, and wherever compiling fails (no C
-compiler: logged, and nothing more is compiled), scikit-learn sums the trees, to the same numbers. Libraries are kept in
-:func:`keep_in`'s folder (else a temporary one) under a hash of the model, so a later process
-loads them instead of compiling again.
+compiler: logged, and nothing more is compiled), scikit-learn sums the trees, to the same
+numbers. Libraries are kept in :func:`keep_in`'s folder (else a temporary one) under a hash of
+the model, so a later process loads them instead of compiling again.
 """
 
 from __future__ import annotations
