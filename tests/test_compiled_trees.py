@@ -61,10 +61,16 @@ def test_a_model_is_compiled_in_the_background_once_it_summed_enough(fresh, monk
     model = GbmSettings(max_iter=20).regressor(loss="squared_error").fit(x, y)
     rows, _ = _rows(1000, 3)
     monkeypatch.setattr(compiled_trees, "COMPILE_AFTER", 2 * len(rows) * 20)  # two predictions' row-trees
+    before = set(threading.enumerate())  # an earlier test's compile may still run
+
+    def compiling() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "compile-trees" and t not in before]
+
     tree_predict(model, rows, 1)
-    assert not [t for t in threading.enumerate() if t.name == "compile-trees"]
+    assert not compiling()
     expected = tree_predict(model, rows, 1)  # the second reaches the count: compiling starts
-    for thread in [t for t in threading.enumerate() if t.name == "compile-trees"]:
+    assert len(compiling()) == 1
+    for thread in compiling():
         thread.join(timeout=120)
     assert list(fresh.glob("trees-*.so"))
     _sums_without_sklearn(monkeypatch)
