@@ -1,11 +1,15 @@
 """Compiled trees (tl2cgen) sum a model's trees to scikit-learn's numbers, bit for bit, and fall back to it."""
 
 import logging
+import subprocess
+import sys
 import threading
 from weakref import WeakKeyDictionary
 
+import joblib
 import numpy as np
 import pytest
+import tl2cgen
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from forecasts import compiled_trees
@@ -91,3 +95,20 @@ def test_without_a_compiler_scikit_learn_sums_the_trees_and_compiling_stops_afte
     assert not list(fresh.glob("*.so")) + list(fresh.glob("*.joblib"))  # nothing half-written left behind
     for model in models:
         np.testing.assert_array_equal(tree_predict(model, rows, 1), model.predict(rows))
+
+
+def test_the_compiling_child_leaves_the_whole_library_and_nothing_else(tmp_path):
+    """The child process's work, run as the parent runs it: whatever becomes of the parent, the
+    library appears under its final name, loads and sums scikit-learn's numbers; the pickled model
+    and the partial library are gone."""
+    x, y = _rows(2000, 6)
+    model = GbmSettings(max_iter=15).regressor(loss="squared_error").fit(x, y)
+    pickled, library = tmp_path / "model.joblib", tmp_path / "trees-x.so"
+    joblib.dump(model, pickled)
+    done = subprocess.run([sys.executable, "-m", "forecasts.compiled_trees", str(pickled), str(library)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trees-x.so"]
+    rows, _ = _rows(400, 7)
+    raw = tl2cgen.Predictor(library, nthread=1).predict(tl2cgen.DMatrix(rows, dtype="float64"), pred_margin=True)
+    np.testing.assert_array_equal(raw.reshape(len(rows)), model.predict(rows))
