@@ -122,7 +122,7 @@ def decide(district: District, now: pd.Timestamp, soc_kwh: dict[str, float], wit
     ``ev_reports``: per charger, what it reports (vehicle connected, energy delivered, request, departure);
     ``heat_pump_temp_c``: per heat pump, its store temperature (omitted assets: planned defaults).
     ``rolling``: the caller's persistent model (:class:`gridctl.dispatch.rolling.RollingDispatch`),
-    updated in place while the horizon's end stays (same decisions as a rebuild, faster).
+    updated in place and shifted onto the next day at local midnight (a rebuild's optimum, faster).
     ``horizon_end``: plan no interval starting at or after it (replay's warm-down: the last day's
     decisions end at the replay's end); ``terminal_kwh``: per battery, the SoC to end at
     (default: the configured initial SoC);

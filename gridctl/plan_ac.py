@@ -96,11 +96,12 @@ Extend = Callable[[pyo.ConcreteModel], dict]
 Renew = Callable[[pyo.ConcreteModel, int], list | None]
 
 
-def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs) -> tuple[Extend, Renew | None]:
+def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs) -> tuple[Extend, Renew, bool]:
     """``extend`` adding the network rows of a re-optimisation (each interval's first
-    linearisation, around loads at ``[dispatch] load_quantile``; no AC loop) and, when this
-    re-optimisation re-centred them around the latest forecast (every ``[network] recentre_h``
-    hours), ``renew`` writing the re-centred rows into a held model (else None)."""
+    linearisation, around loads at ``[dispatch] load_quantile``; no AC loop), ``renew`` writing
+    them into a held model (:mod:`gridctl.dispatch.rolling`), and whether this re-optimisation
+    re-centred them around the latest forecast (every ``[network] recentre_h`` hours: a held
+    horizon's rows must be renewed)."""
     models = interval_network_models(district)
 
     def base_ac(new: pd.DatetimeIndex) -> AcCheckResult:
@@ -112,7 +113,7 @@ def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs)
     every_h = district.config.network.recentre_h
     recentred = models.recentre(district, inp.index, fc.issue_time, base_ac, every_h)
     return (lambda m: add_network_block(m, data(m), inp.dt_h, RENEW_MARGIN if every_h > 0 else 0.0),
-            (lambda m, k: renew_network_block(m, data(m), k)) if recentred else None)
+            lambda m, k: renew_network_block(m, data(m), k), recentred)
 
 
 def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model,

@@ -241,10 +241,10 @@ def plan_horizon(
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
-        extend, renew = intraday_network_rows(district, fc, inp) if constrained else (None, None)
+        extend, renew, recentred = intraday_network_rows(district, fc, inp) if constrained else (None, None, False)
         if rolling is not None:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
-                               cfg.dispatch.recommit_h, renew)
+                               cfg.dispatch.recommit_h, renew, recentred)
             model, result, build_s, network_rows = rs.model, rs.result, rs.build_s, dict(rs.extension or {})
             result.objective = rs.objective
             table = rs.table()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from gridctl.dispatch.highs import OPTIMAL, SolverError, SolveResult, gap_width
 from gridctl.dispatch.intraday import IntradayDispatch
@@ -26,11 +27,11 @@ def certified_commitment(d: IntradayDispatch, mip_gap: float,
                          carried: dict[str, np.ndarray] | None = None) -> SolveResult | None:
     """A commitment proven within ``mip_gap`` (see module doc), held in ``d`` and solved: its result
     carries the proven gap; else None, with ``d``'s on/off columns integral and free again.
-    ``carried``: for a new model, the plan in force's on/off values over its horizon (NaN where
-    it had none); a model that holds a solution carries its own."""
+    ``carried``: for a new or shifted model, the plan in force's on/off values over its horizon
+    (NaN where it had none); by default a model that holds a solution carries its own."""
     if d.integer_count != len(d.model.process_load) * len(d.inp.index):  # other integers (battery binaries)
         return None
-    carried = d.commitment() if d.solved else carried
+    carried = d.commitment() if carried is None and d.solved else carried
     d.hold(None, relax=True)
     try:
         relaxed = d.solve()
@@ -61,5 +62,10 @@ def carried_commitment(old: IntradayDispatch | None, new: IntradayDispatch) -> d
     models hold the same process loads and ``old`` a solution."""
     if old is None or not old.solved or list(old.model.process_load) != list(new.model.process_load):
         return None
-    at = old.inp.index.get_indexer(new.inp.index)
-    return {i: np.where(at >= 0, on[at], np.nan) for i, on in old.commitment().items()}
+    return commitment_at(old, new.inp.index)
+
+
+def commitment_at(d: IntradayDispatch, index: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """``d``'s last on/off values at the intervals of ``index`` (NaN where its horizon has none)."""
+    at = d.inp.index.get_indexer(index)
+    return {i: np.where(at >= 0, on[at], np.nan) for i, on in d.commitment().items()}

@@ -19,10 +19,17 @@ and whenever the held commitment leaves the LP without a solution; renewed rows 
 network rows) keep it held. Each MIP solve is followed by the LP of its commitment, whose basis
 the next held re-optimisations start from.
 
-A new model is built when the horizon's end moves, when a static parameter differs (asset
-ratings, limits, objective settings), when a charger reports more sessions than the held model
-has rows for, or a process load reports a state the held plan did not have
-(:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each build.
+When the horizon's end moves (local midnight: the horizon now runs through the day after
+tomorrow), the held model is shifted onto the new horizon when it is as long, with the same
+local day ends (heat stores' daily targets) and demand-charge periods: every input is written
+anew from its first interval, the EV sessions' and network rows are rewritten for the new
+horizon and the process loads' windows must lie where the held ones do, with the state they
+start in (a rebuild has the same rows then); the commitment is re-solved, as after a build.
+
+A new model is built when the horizon's end moves and no shift serves it, when a static
+parameter differs (asset ratings, limits, objective settings), when a charger reports more
+sessions than the held model has rows for, or a process load reports a state the held plan did
+not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``extend`` at each build.
 When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new coefficients
 and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
 :meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
@@ -39,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from gridctl.dispatch.commitment import carried_commitment, certified_commitment
+from gridctl.dispatch.commitment import carried_commitment, certified_commitment, commitment_at
 from gridctl.dispatch.demand import held_values
 from gridctl.dispatch.event_limits import event_limits_key
 from gridctl.dispatch.grid import per_interval
@@ -48,7 +55,7 @@ from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.result import ColumnValues, plan_table
 from gridctl.dispatch.rolling_ev import SessionRows, rewrite_sessions, session_rows, with_spare_rows
-from gridctl.dispatch.rolling_process import process_rows, static_key
+from gridctl.dispatch.rolling_process import process_rows, relabel_windows, static_key
 
 STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
                   "terminal_value_per_kwh", "degradation_cost_per_kwh", "binary")
@@ -87,40 +94,47 @@ class RollingDispatch:
         self.builds = 0
         self.updates = 0
         self.renewals = 0  # in-place updates that rewrote rows (``renew``)
+        self.shifts = 0  # in-place updates onto a new horizon (module doc)
         self.committed_at: pd.Timestamp | None = None  # horizon start of the last MIP solve
 
     def solve(self, inp: DispatchInputs, extend: Callable[[pyo.ConcreteModel], object] | None = None,
               context: object = None, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
               recommit_h: float = 0.0, renew: Callable[[pyo.ConcreteModel, int], list | None] | None = None,
-              ) -> RollingSolve:
-        """Optimise ``inp``'s horizon in the held model when it covers it, else in a new one
-        (``extend`` adds rows, e.g. the network's, to a new model before its hand-over; a
-        ``context`` (e.g. another district) or solver settings other than the last ones always
-        build a new model). ``renew(model, k)`` rewrites rows of the held model in place (e.g.
-        re-centred network rows; ``k``: index of ``inp``'s first interval there) and returns the
-        constraints it changed, or None when it cannot (a new model is built then). In place,
-        process loads keep the last commitment for ``recommit_h`` hours (0: every decision
-        re-solves it), renewed rows or not."""
+              renewed: bool = True) -> RollingSolve:
+        """Optimise ``inp``'s horizon in the held model when it covers it or can be shifted onto
+        it, else in a new one (``extend`` adds rows, e.g. the network's, to a new model before its
+        hand-over; a ``context`` (e.g. another district) or solver settings other than the last
+        ones always build a new model). ``renew(model, k)`` writes the rows ``extend`` adds into
+        the held model in place for ``inp``'s horizon (``k``: index of its first interval there)
+        and returns the constraints it changed, or None when it cannot (a new model is built
+        then); it is called at a shift, and in a held horizon when the rows were ``renewed``
+        (e.g. re-centred network rows). In place, process loads keep the last commitment for
+        ``recommit_h`` hours (0: every decision re-solves it), renewed rows or not."""
         t0 = time.perf_counter()
         context = (context, time_limit_s, mip_gap)
-        k = self._offset(inp) if _same(context, self.context) else None
-        rebuilt = k is None or not self._write(inp, k) or not self._renew(renew, k)
+        same = _same(context, self.context)
+        k = self._offset(inp) if same else None
+        shifted = k is None and same and self._shiftable(inp)
         carried = None
+        if shifted:  # the held model's on/off plan where the new horizon overlaps it
+            carried, self.held.inp.index, k = commitment_at(self.held, inp.index), inp.index, 0
+        rebuilt = k is None or not self._write(inp, k, shifted) or not self._renew(renew, k, renewed or shifted)
         if rebuilt:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
 
             built = IntradayDispatch(with_spare_rows(inp), time_limit_s, mip_gap, extend_and_keep)
             previous, self.held, k = self.held, built, 0
-            carried = carried_commitment(previous, self.held)
+            carried = carried if shifted else carried_commitment(previous, self.held)
             self.context = context
             self.builds += 1
         else:
             self.updates += 1
+            self.shifts += shifted
         d = self.held
         now = inp.index[0]
         commits = recommit_h > 0 and len(inp.process_loads) > 0
-        holding = (commits and not rebuilt and self.committed_at is not None
+        holding = (commits and not rebuilt and not shifted and self.committed_at is not None
                    and now - self.committed_at < pd.Timedelta(hours=recommit_h))
         d.hold(d.commitment() if holding else None)
         build_s = time.perf_counter() - t0
@@ -149,9 +163,9 @@ class RollingDispatch:
         d.hold(None)
         return d.solve()
 
-    def _renew(self, renew: Callable[[pyo.ConcreteModel, int], list | None] | None, k: int) -> bool:
-        """Rewrite the held model's rows ``renew`` changes (True), or False when it cannot."""
-        if renew is None:
+    def _renew(self, renew: Callable[[pyo.ConcreteModel, int], list | None] | None, k: int, due: bool) -> bool:
+        """Rewrite the held model's rows ``renew`` changes when ``due`` (True), or False when it cannot."""
+        if renew is None or not due:
             return True
         cons = renew(self.held.model, k)
         if cons is None:
@@ -171,21 +185,32 @@ class RollingDispatch:
             return None
         return k
 
-    def _write(self, inp: DispatchInputs, k: int) -> bool:
-        """Write ``inp`` (the horizon from interval ``k`` of the held model) into the held model;
-        False (nothing written) when a process load or an EV session cannot be served there."""
+    def _shiftable(self, inp: DispatchInputs) -> bool:
+        """Whether the held model can be shifted onto ``inp``'s horizon (module doc): solved, as
+        long, with the same statics, local day ends and demand-charge periods."""
+        d = self.held
+        return (d is not None and d.solved and len(inp.index) == len(d.inp.index) and _static(inp) == _static(d.inp)
+                and [h.day_ends for h in inp.heat_pumps] == [h.day_ends for h in d.inp.heat_pumps]
+                and [c.periods for c in inp.demand_charges] == [c.periods for c in d.inp.demand_charges])
+
+    def _write(self, inp: DispatchInputs, k: int, shifted: bool = False) -> bool:
+        """Write ``inp`` (the horizon from interval ``k`` of the held model; ``shifted``: the
+        whole horizon, new) into the held model; False (nothing written) when a process load or
+        an EV session cannot be served there."""
         d = self.held
         process = process_rows(d, inp.process_loads, k)
         if process is None:
             return False
         ev = {}
         for held, new in zip(d.inp.ev_chargers, inp.ev_chargers):
-            rows = session_rows(d, held, new, k)
+            rows = session_rows(d, held, new, k, anew=shifted)
             if rows is None:
                 return False
             ev[held.id] = rows
         with d.batch():  # one write into HiGHS
             self._store(inp, k, process, ev)
+        if shifted:
+            relabel_windows(d, inp.process_loads)
         return True
 
     def _store(self, inp: DispatchInputs, k: int, process: dict, ev: dict[str, SessionRows]) -> None:
@@ -227,6 +252,9 @@ class RollingDispatch:
             rewrite_sessions(d, charger_id, rows.moves)
             col_bounds.update(rows.col_bounds)
             row_rhs.update(rows.row_rhs)
+        for j, (lo, hi) in col_bounds.items():  # also on the variables: the network rows' reach reads them
+            d.repn.columns[j].setlb(lo)
+            d.repn.columns[j].setub(hi)
         d.set_values(targets, col_bounds, row_rhs)
 
 

@@ -44,9 +44,11 @@ class SessionRows:
     moves: dict[int, EvSession]
 
 
-def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParams, k: int) -> SessionRows | None:
+def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParams, k: int,
+                 anew: bool = False) -> SessionRows | None:
     """The :class:`SessionRows` that make the held charger's model the one of ``new``'s sessions
-    (intervals from ``k`` on), or None when a new session finds no held row (see module doc)."""
+    (intervals from ``k`` on), or None when a new session finds no held row (see module doc);
+    ``anew``: a shifted horizon (``k`` 0), every session takes a row rewritten for it."""
     blk = d.model.ev[held.id]
     col = d.columns(blk.p_kw)
     n, dt = len(d.inp.index) - k, d.inp.dt_h
@@ -56,8 +58,8 @@ def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParam
     unmatched = []
     for s in new.sessions:
         a, e = k + s.arrival, k + s.departure
-        i = next((i for i, h in enumerate(held.sessions) if i not in matched
-                  and h.departure == e and (h.arrival == a or (s.arrival == 0 and h.arrival < k))), None)
+        i = None if anew else next((i for i, h in enumerate(held.sessions) if i not in matched and h.departure == e
+                                    and (h.arrival == a or (s.arrival == 0 and h.arrival < k))), None)
         if i is None:
             unmatched.append(s)
         else:

@@ -15,6 +15,7 @@ import numpy as np
 
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.process_load import ProcessLoadParams
+from gridctl.dispatch.soft import registry
 
 STATIC = ("bus", "p_min_kw", "p_max_kw", "min_on_steps", "min_off_steps", "startup_cost", "group", "ramp_h")
 
@@ -70,3 +71,12 @@ def _same_state(held: ProcessLoadParams, new: ProcessLoadParams, planned: dict[s
         len(on) + (held.steps_in_state if held.on_initial == state else 0)
     cap = max(held.min_on_steps, held.min_off_steps, 1)
     return new.on_initial == state and min(run, cap) == min(new.steps_in_state, cap)
+
+
+def relabel_windows(d: IntradayDispatch, new_loads: list[ProcessLoadParams]) -> None:
+    """Name the held windows' unserved-energy slacks after ``new_loads``' windows (a shifted
+    horizon: the same rows, other days)."""
+    for pl in new_loads:
+        slack = d.model.process_load[pl.id].unserved_kwh
+        labels = next(s.labels for s in registry(d.model) if s.slack is slack)
+        labels.update({i: w.label or f"window {i}" for i, w in enumerate(pl.windows)})

@@ -8,7 +8,8 @@ only see intervals that ended by then):
    start after a recorded grid-operator event (version) was issued, :func:`gridctl.cycle.decide`
    re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
    each EV session in progress and heat-store temperatures (0: the day-ahead plan stays in force),
-   in one persistent model per horizon end (:class:`gridctl.dispatch.rolling.RollingDispatch`).
+   in one persistent model, shifted onto the next day's horizon at local midnight
+   (:class:`gridctl.dispatch.rolling.RollingDispatch`).
    Decisions carry the demand charges' running peaks of the replayed operation before them
    (:func:`gridctl.demand_charges.running_peaks`; 0 at the replay's start).
    Warm-down: no decision plans past the replay's last interval, and each ends at the SoC the
