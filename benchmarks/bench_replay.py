@@ -41,7 +41,9 @@ def timed(district: District, modbus: ModbusTarget | None, start: date = START, 
     days = s["days"]
     phases = ", ".join(f"{k} {v / days:.2f}" for k, v in s["timings_s"].items())
     print(f"{start}..{end} ({s['devices']} devices): {wall:.1f} s for {days} days ({wall / days:.2f} s/day; "
-          f"{s['decisions']} decisions, re-optimising every {s['settings']['reoptimise_every_min']} min; "
+          f"{s['decisions']} decisions, re-optimising every {s['settings']['reoptimise_every_min']} min "
+          f"(models: {s['models']['built']} built, {s['models']['shifted']} shifted, "
+          f"{s['models']['updated_in_place']} updated in place); "
           f"{s['forecast_issues_apart']} forecast issues made in a process of their own)")
     t = s["timings_s"]
     print(f"  s/day by phase: {phases}; gridctl's own decisions and control "

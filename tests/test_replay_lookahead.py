@@ -52,8 +52,11 @@ def test_decisions_before_an_instant_ignore_all_data_after_it(demo_district):
     assert any(not x.plan.table.equals(y.plan.table) for x, y in later)
     early = a.operation.index < CUT
     pdt.assert_frame_equal(a.operation[early], b.operation[early])
-    # decided in the persistent path: re-optimisations updated a held model in place (rebuilt only
-    # when the network rows are re-centred, every few hours)
-    assert len({id(d.plan.model) for d in b.decisions}) < len(b.decisions)
+    # decided in the persistent path: re-optimisations updated a held model in place, and shifted
+    # it onto the next day's horizon at local midnight
+    for run in (a, b):
+        t = run.timings
+        assert t.models_shifted >= 1 and t.models_updated >= 10
+        assert t.models_built + t.models_shifted + t.models_updated == len(run.decisions)
     # with a spare core, forecasts issued in a second process ahead of the decisions (forecasts_apart_days = 3)
     assert (b.forecasts_apart > 0) == (len(os.sched_getaffinity(0)) > 1)

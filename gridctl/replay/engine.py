@@ -70,6 +70,9 @@ class Timings:
     ac_check_s: float = 0.0
     bookkeeping_s: float = 0.0
     decisions: int = 0
+    models_built: int = 0  # the persistent model's builds, shifts and other in-place updates
+    models_shifted: int = 0
+    models_updated: int = 0
 
     def add_plan(self, plan: Plan, elapsed_s: float) -> None:
         optimise = plan.summary["build_s"] + plan.summary["solve_s"]
@@ -266,6 +269,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
 
     plan_day_ahead(days[0], 0)
     done = _replay_intervals(actuals.index, minutes, local_dates, step, progress, on_day)
+    timings.models_built, timings.models_shifted = rolling.builds, rolling.shifts
+    timings.models_updated = rolling.updates - rolling.shifts
     t0 = timer.perf_counter()
     planned = pd.DataFrame(planned_rows[:done], index=actuals.index[:done])
     operation = rec.table(district.resolution_min / 60.0).iloc[:done]

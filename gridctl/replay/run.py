@@ -170,6 +170,7 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "runs": results,
         "settings": cfg.replay.model_dump(),
         "decisions": t.decisions,
+        "models": {"built": t.models_built, "shifted": t.models_shifted, "updated_in_place": t.models_updated},
         "forecast_issues_apart": controller.forecasts_apart,  # issued in a process of their own
         "timings_s": {"forecast": round(t.forecast_s, 3), "optimise": round(t.optimise_s, 3),
                       "baselines": round(t.baselines_s, 3),
