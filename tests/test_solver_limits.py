@@ -71,3 +71,20 @@ def test_a_mip_start_is_completed_into_the_first_solution():
     assert res.objective == pytest.approx(optimum.objective, rel=1e-9)
     assert integer_values(m) == start
     assert solve(build_model(inp), mip_gap=0.0, start=start).objective == pytest.approx(optimum.objective, rel=1e-9)
+
+
+def test_a_held_model_keeps_its_time_limit_per_solve():
+    """HiGHS 1.x measures ``time_limit`` from the instance's first run: a model held for days (a
+    persistent dispatch model) would meet it after that much solving in all. Every solve of the
+    held instance gets the whole limit: many solves, together far past it, all optimal."""
+    inp = _inputs([0.3] * 8, [12.0] * 8, batteries=[BatteryParams("b", 0, 5.0, 0.0, 20.0, 10.0, 0.9, 0.95)])
+    repn = compile_model(build_model(inp))
+    limit_s = 0.02
+    h = pass_model(repn, time_limit_s=limit_s, mip_gap=1e-4)
+    solves = 0
+    while h.getRunTime() < 5 * limit_s and solves < 20_000:
+        h.clearSolver()  # a cold solve each time, so the clock moves
+        assert run(h, repn).status == OPTIMAL
+        solves += 1
+    assert h.getRunTime() >= 5 * limit_s
+    assert h.getOptionValue("time_limit")[1] == limit_s  # the option as it was set

@@ -114,9 +114,16 @@ def run(h: highspy.Highs, repn, handover_s: float = 0.0, loaded: np.ndarray | No
     written). ``soft``: the soft limits' slack columns and their costs, so a MIP's gap is measured
     without them (module doc). Raises :class:`SolverError` when there is no usable solution."""
     t1 = time.perf_counter()
-    h.run()
-    if soft is not None:
-        _close_penalty_gap(h, float(repn.c_offset[0]), *soft, time.perf_counter() - t1)
+    limit_s = _option(h, "time_limit")
+    # HiGHS 1.x holds time_limit against its clock since the instance was made, so a held model
+    # would meet it after that much solving over days: the limit counts from this run on
+    h.setOptionValue("time_limit", h.getRunTime() + limit_s)
+    try:
+        h.run()
+        if soft is not None:
+            _close_penalty_gap(h, float(repn.c_offset[0]), *soft, limit_s - (time.perf_counter() - t1))
+    finally:
+        h.setOptionValue("time_limit", limit_s)
     solve_s = time.perf_counter() - t1
     status = h.getModelStatus()
     info = h.getInfo()
@@ -148,10 +155,10 @@ def run(h: highspy.Highs, repn, handover_s: float = 0.0, loaded: np.ndarray | No
 
 
 def _close_penalty_gap(h: highspy.Highs, offset: float, soft_cols: np.ndarray, soft_cost: np.ndarray,
-                       spent_s: float) -> None:
+                       left_s: float) -> None:
     """After a MIP run: when its gap is wider than ``mip_rel_gap`` times the objective without the
     soft limits' penalties, run again from its solution with that width as an absolute gap
-    (within what is left of the time limit); the options are restored after."""
+    (until the first run's time limit, ``left_s`` seconds away); the options are restored after."""
     info = h.getInfo()
     if info.mip_node_count < 0 or info.primal_solution_status != 2:  # an LP, or no solution to start from
         return
@@ -159,19 +166,17 @@ def _close_penalty_gap(h: highspy.Highs, offset: float, soft_cols: np.ndarray, s
     objective = info.objective_function_value
     rel_gap = _option(h, "mip_rel_gap")
     width = gap_width(h, objective + offset, float(soft_cost @ x[soft_cols]), rel_gap)
-    limit_s, abs_gap = _option(h, "time_limit"), _option(h, "mip_abs_gap")
-    if objective - info.mip_dual_bound <= width or spent_s >= limit_s:
+    abs_gap = _option(h, "mip_abs_gap")
+    if objective - info.mip_dual_bound <= width or left_s <= 0:
         return
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", width)
-    h.setOptionValue("time_limit", limit_s - spent_s)
     h.setSolution(len(x), np.arange(len(x), dtype=np.int32), x)
     try:
-        h.run()
+        h.run()  # the time limit the first run was given holds: HiGHS's clock runs on
     finally:
         h.setOptionValue("mip_rel_gap", rel_gap)
         h.setOptionValue("mip_abs_gap", abs_gap)
-        h.setOptionValue("time_limit", limit_s)
 
 
 def gap_width(h: highspy.Highs, objective: float, penalty: float, rel_gap: float) -> float:
