@@ -119,6 +119,8 @@ def test_dst_days_replay_with_their_number_of_intervals(demo_district, day, inte
     assert len(result.intervals) == intervals
     # re-optimisations every 4 h of elapsed time from local midnight (6 in 23 h, 7 in 25 h) plus the day-ahead plan
     assert result.summary["decisions"] == decisions
+    models = result.summary["models"]  # every re-optimisation built, shifted or updated the model
+    assert models["built"] >= 1 and sum(models.values()) == decisions - 1
 
 
 def test_files_are_written_and_the_report_is_self_contained(one_day, tmp_path):
