@@ -19,6 +19,7 @@ import pandas as pd
 from gridctl.config import load_config
 from gridctl.district import District
 from gridctl.forecasting import district_forecasters
+from gridctl.replay.apart import prepare
 from gridctl.replay.chunks import run_chunked
 from gridctl.replay.plant import ModbusTarget
 from gridctl.replay.run import ReplayResult, run_replay
@@ -66,6 +67,7 @@ def train_forecasters(district: District, start: date, end: date) -> None:
 
 
 def main(modbus: bool = False, sequential_year: bool = False, chunks: int = 0) -> None:
+    prepare()  # the replay helpers' fork server imports beside the district's load
     district = District.load(load_config())
     _ = district.history, district.carbon
     train_forecasters(district, START, END)

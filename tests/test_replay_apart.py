@@ -1,17 +1,17 @@
-"""Helper processes of a replay (gridctl.replay.apart): started with their arguments, Ctrl-C ignored, at their priority."""
+"""Helper processes of a replay (gridctl.replay.apart): forked by a fork server that imported their
+modules, started with their arguments and in this process's folder, Ctrl-C ignored, at their priority."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from gridctl.replay.apart import NICE, one_thread, spawn
+from gridctl.replay.apart import HELPERS, NICE, context, one_thread, prepare, spawn
 
 
 def _report(out, payload: dict) -> None:  # the helper's view of itself
@@ -20,7 +20,7 @@ def _report(out, payload: dict) -> None:  # the helper's view of itself
 
 @pytest.mark.parametrize("nice", [0, NICE])
 def test_a_helper_gets_its_arguments_ignores_ctrl_c_and_runs_at_its_priority(nice):
-    out = multiprocessing.get_context("spawn").Queue()
+    out = context().Queue()
     process = spawn(_report, "gridctl-test-helper", (out,), ({"rows": list(range(200_000))},), nice=nice)
     rows, priority, ignores_ctrl_c = out.get(timeout=120)
     process.join(timeout=60)
@@ -35,14 +35,21 @@ def test_arguments_that_cannot_be_pickled_fail_here_before_any_process_starts():
     assert not [p for p in multiprocessing.active_children() if p.name == "gridctl-test-helper"]
 
 
-def test_a_helper_imports_only_the_modules_of_its_work():
-    """A spawned helper imports ``gridctl.replay`` and its target's module before it reads its
-    arguments: the forecasts' helper needs neither the replay's run, the baselines nor the store."""
-    probe = ("import sys, gridctl.replay.forecast_job; "
-             "print(sorted(m for m in ('gridctl.replay.run', 'gridctl.replay.baselines', 'gridctl.store') "
-             "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+def _modules_and_folder(out) -> None:
+    out.put(({m: m in sys.modules for m in (*HELPERS, "gridctl.replay.run")}, os.getcwd()))
+
+
+def test_a_helper_starts_with_its_modules_imported_in_this_process_folder(tmp_path, monkeypatch):
+    """The fork server imported the helpers' modules once (and only those): a helper imports
+    nothing before its work. It works in this process's folder, not the one the server started in."""
+    prepare()
+    monkeypatch.chdir(tmp_path)
+    out = context().Queue()
+    process = spawn(_modules_and_folder, "gridctl-test-helper", (out,), ())
+    modules, folder = out.get(timeout=120)
+    process.join(timeout=60)
+    assert modules == {**dict.fromkeys(HELPERS, True), "gridctl.replay.run": False}
+    assert folder == str(tmp_path)
 
 
 def test_openmp_runs_one_thread_here_until_every_helper_released_it():

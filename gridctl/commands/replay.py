@@ -72,16 +72,19 @@ def _replay(args: argparse.Namespace) -> int:
 
     from gridctl.cli import EXIT_INTERRUPTED
     from gridctl.district import District
+    from gridctl.replay.apart import prepare
     from gridctl.replay.files import write_outputs
     from gridctl.replay.ledger import book_replay
     from gridctl.replay.plant import ModbusTarget
-    from gridctl.replay.run import run_replay
+    from gridctl.replay.run import helpers_due, replay_days, run_replay
 
     modbus = None if args.modbus is None else ModbusTarget.parse(args.modbus, args.modbus_control)
     grid_events = None if args.events is None else _events(args.events)
+    chunks = args.chunks if args.chunks is not None else args.workers
+    if chunks in (None, 1) and helpers_due(config, len(replay_days(args.start, args.end))):
+        prepare()  # the helpers' fork server (gridctl.replay.apart) imports while the district loads
     district = District.load(config)
     check_days(district, start=args.start, end=args.end)
-    chunks = args.chunks if args.chunks is not None else args.workers
     with logging_redirect_tqdm():
         if chunks is not None and chunks != 1:  # fewer than 1: refused by the chunked replay
             result = _chunked(args, district, chunks)

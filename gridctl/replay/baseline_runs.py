@@ -15,7 +15,6 @@ such a replay must guard its entry point (``if __name__ == "__main__":``).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import pickle
 import time as timer
 
@@ -23,7 +22,7 @@ import pandas as pd
 
 from gridctl.district import District
 from gridctl.replay.actuals import Actuals
-from gridctl.replay.apart import NICE, one_thread, spare_core, spawn
+from gridctl.replay.apart import NICE, context, one_thread, spare_core, spawn
 from gridctl.replay.baselines import BASELINES
 from gridctl.replay.engine import Timings
 
@@ -55,7 +54,7 @@ class BaselineJob:
 
     def __init__(self, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None):
         self._args = (district, actuals, soc_kwh)
-        self._conn, child = multiprocessing.get_context("spawn").Pipe(duplex=False)
+        self._conn, child = context().Pipe(duplex=False)
         try:
             self._process = spawn(_run, "gridctl-baselines", (child,), self._args, nice=NICE)
         except BaseException:

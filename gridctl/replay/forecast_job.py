@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from gridctl.district import District
 from gridctl.feed_source import CarbonSource, carbon_source
 from gridctl.forecast_issue import Issue, issue, issued_by
-from gridctl.replay.apart import one_thread, spare_core, spawn
+from gridctl.replay.apart import context, one_thread, spare_core, spawn
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class ForecastJob:
         self._received: dict[pd.Timestamp, Issue | None] = {}
         self.taken = 0  # issues the decisions took from the process
         self.made_ahead: set[pd.Timestamp] = set()  # issue times made here while the process made the one asked for
-        ctx = multiprocessing.get_context("spawn")
+        ctx = context()
         self._passed = ctx.Value("i", -1, lock=False)  # the position of the latest issue the decisions asked for
         self._making = ctx.Value("i", -1, lock=False)  # the position of the issue the process is making
         self._claimed = ctx.Array("b", len(requests), lock=False)  # 1 at the positions made here ahead of the decisions

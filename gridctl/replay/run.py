@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from gridctl.config import ConfigError
+from gridctl.config import Config, ConfigError
 from gridctl.demand_charges import realised_charges
 from gridctl.district import District
 from gridctl.grid_events import GridEvents
@@ -46,6 +46,14 @@ def replay_days(start: date, end: date) -> list[date]:
     if end < start:
         raise ConfigError([f"--end {end} is before --start {start}; give an end date on or after the start"])
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def helpers_due(config: Config, n_days: int) -> bool:
+    """Whether a replay of ``n_days`` starts a helper process beside gridctl's run where a core is
+    spare: its baselines' (:func:`gridctl.replay.baseline_runs.runs_apart`) or its forecasts'
+    (:func:`gridctl.replay.forecast_job.forecasts_apart`)."""
+    cfg = config.replay
+    return (bool(cfg.baselines) and 0 < cfg.baselines_apart_days <= n_days) or 0 < cfg.forecasts_apart_days <= n_days
 
 
 def replay_index(district: District, days: list[date]) -> pd.DatetimeIndex:
