@@ -1,9 +1,10 @@
 """Replay of 7 days of the demo district (default config): seconds per simulated day by phase.
 
-Then it replays the full year 2016-01-15..2016-12-31 in one chunk per CPU on a local Dask
-cluster (``gridctl replay --workers N --chunks N --warmup-days 2``, :mod:`gridctl.replay.chunks`)
-and prints its time; ``GRIDCTL_BENCH_FULL_YEAR=0`` skips it, ``--full-year-sequential`` replays
-the year in this process instead (``gridctl replay --start 2016-01-15 --end 2016-12-31``).
+Then it replays the full year 2016-01-15..2016-12-31 as ``gridctl replay --start 2016-01-15 --end
+2016-12-31`` does (one process, its forecasts and baselines in helper processes where a core is
+spare) and prints its time; ``GRIDCTL_BENCH_FULL_YEAR=0`` skips it, ``--year-chunks K`` replays the
+year in K chunks on K Dask workers instead (``gridctl replay --workers K --chunks K --warmup-days
+2``, :mod:`gridctl.replay.chunks`).
 ``python -m benchmarks.bench_replay --modbus`` also replays the week with gridctl's devices over
 Modbus TCP (a simulator on 127.0.0.1, forecasters already trained) and compares; ``--chunks K``
 also replays the week in K chunks on K Dask workers.
@@ -66,7 +67,7 @@ def train_forecasters(district: District, start: date, end: date) -> None:
     print(f"forecasters trained for {start}..{end} in {time.perf_counter() - t0:.1f} s")
 
 
-def main(modbus: bool = False, sequential_year: bool = False, chunks: int = 0) -> None:
+def main(modbus: bool = False, year_chunks: int = 0, chunks: int = 0) -> None:
     prepare()  # the replay helpers' fork server imports beside the district's load
     district = District.load(load_config())
     _ = district.history, district.carbon
@@ -80,20 +81,17 @@ def main(modbus: bool = False, sequential_year: bool = False, chunks: int = 0) -
         timed(district, None, chunks=chunks)
     if os.environ.get("GRIDCTL_BENCH_FULL_YEAR") == "0":
         print(f"full-year replay {YEAR_START}..{YEAR_END} skipped (GRIDCTL_BENCH_FULL_YEAR=0)")
-    elif sequential_year:
-        timed(district, None, YEAR_START, YEAR_END)
     else:
-        workers = max(os.cpu_count() or 1, 2)
-        print(f"full-year replay {YEAR_START}..{YEAR_END} in {workers} chunks (GRIDCTL_BENCH_FULL_YEAR=0 skips it) ...",
-              flush=True)
-        timed(district, None, YEAR_START, YEAR_END, chunks=workers)
+        how = f"in {year_chunks} chunks on Dask" if year_chunks > 1 else "in one process with its helpers"
+        print(f"full-year replay {YEAR_START}..{YEAR_END} {how} (GRIDCTL_BENCH_FULL_YEAR=0 skips it) ...", flush=True)
+        timed(district, None, YEAR_START, YEAR_END, chunks=year_chunks)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modbus", action="store_true", help="also replay over Modbus TCP and compare")
-    parser.add_argument("--full-year-sequential", action="store_true",
-                        help=f"replay {YEAR_START}..{YEAR_END} in this process, not in chunks on Dask")
+    parser.add_argument("--year-chunks", type=int, default=0,
+                        help=f"replay {YEAR_START}..{YEAR_END} in this many chunks on Dask, not in one process")
     parser.add_argument("--chunks", type=int, default=0, help="also replay the week in this many chunks on Dask")
     args = parser.parse_args()
-    main(args.modbus, args.full_year_sequential, args.chunks)
+    main(args.modbus, args.year_chunks, args.chunks)
