@@ -18,11 +18,13 @@ class SimClock:
         self._offset_s = 0.0
         self._speed = float(speed)
         self._t0 = time.monotonic()
+        self._at = self._start  # the time it stands at (speed 0), as of the last advance
 
     def now(self) -> pd.Timestamp:
         """Current simulated time (UTC)."""
-        elapsed = self._offset_s + (time.monotonic() - self._t0) * self._speed if self._speed else self._offset_s
-        return self._start + pd.Timedelta(seconds=elapsed)
+        if not self._speed:
+            return self._at
+        return self._start + pd.Timedelta(seconds=self._offset_s + (time.monotonic() - self._t0) * self._speed)
 
     @property
     def speed(self) -> float:
@@ -34,3 +36,4 @@ class SimClock:
         if seconds < 0:
             raise ValueError(f"cannot advance the clock by {seconds} s; time only runs forward")
         self._offset_s += seconds
+        self._at = self._start + pd.Timedelta(seconds=self._offset_s)

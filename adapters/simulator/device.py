@@ -131,6 +131,9 @@ class SimulatedDevice:
     def sync(self) -> None:
         """Run the physics up to the clock's present (the telemetry follows at the next :meth:`read`)."""
         now = self.clock.now()
+        if now <= self._t:  # no simulated time passed since the last sync (a clock standing still)
+            self._published = False
+            return
         dt, t = (now - self._t).total_seconds(), self._t
         self._t = max(now, self._t)
         while dt > 0:

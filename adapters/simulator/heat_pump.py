@@ -9,6 +9,7 @@ enabled, else per its SG-Ready state: 1 blocked, 2 thermostat, 3 thermostat 2 K 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -37,6 +38,12 @@ class HeatPumpParams:
     loss_kw_per_k: float = 0.005
     ambient_c: float = 15.0
     heat_demand_kw: pd.Series | None = None  # thermal kW drawn from the store, UTC interval starts
+
+
+@functools.lru_cache(maxsize=1024)
+def _ns(seconds: float) -> int:
+    """``seconds`` as pandas adds them to a timestamp, in nanoseconds (the same offsets recur every step)."""
+    return pd.Timedelta(seconds=seconds).value
 
 
 class SimHeatPump(SimulatedDevice):
@@ -79,15 +86,18 @@ class SimHeatPump(SimulatedDevice):
 
     @property
     def p_kw(self) -> float:
+        return self._power_kw(self.control_value(MODEL, "WSet"), self.image.get_raw(self.pt(MODEL, "SGReady")))
+
+    def _power_kw(self, w_set: float | None, sg: int | None) -> float:
+        """Electrical power (kW) at the present store temperature under the command ``w_set`` (W,
+        None: not enabled) and the SG-Ready state ``sg``."""
         p = self.params
         if self.temp_c >= p.temp_max_c:
             return 0.0
         if self.temp_c <= p.temp_min_c:
             return p.p_max_kw
-        w = self.control_value(MODEL, "WSet")
-        if w is not None:
-            return w / 1000
-        sg = self.image.get_raw(self.pt(MODEL, "SGReady"))
+        if w_set is not None:
+            return w_set / 1000
         mid = (p.temp_min_c + p.temp_max_c) / 2
         if sg == SG_BLOCKED:
             return 0.0
@@ -98,12 +108,13 @@ class SimHeatPump(SimulatedDevice):
 
     def step(self, t0: pd.Timestamp, dt_s: float) -> None:
         p, done = self.params, 0.0
+        w_set, sg = self.control_value(MODEL, "WSet"), self.image.get_raw(self.pt(MODEL, "SGReady"))  # no write within a step
         while done < dt_s:
             h = min(MAX_STEP_S, dt_s - done)
-            t = t0 + pd.Timedelta(seconds=done)
-            demand = 0.0 if self.demand is None else self.demand.at(t)
-            cop = p.cop if self.cop is None else self.cop.at(t)
-            p_kw = self.p_kw
+            t_ns = t0.value + _ns(done)
+            demand = 0.0 if self.demand is None else self.demand.at_ns(t_ns)
+            cop = p.cop if self.cop is None else self.cop.at_ns(t_ns)
+            p_kw = self._power_kw(w_set, sg)
             self.wh_consumed += p_kw * h / 3.6
             heat = cop * p_kw - demand - p.loss_kw_per_k * (self.temp_c - p.ambient_c)
             self.temp_c += heat * h / 3600 / p.capacity_kwh_per_k

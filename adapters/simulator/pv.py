@@ -38,7 +38,11 @@ class StepProfile:
 
     def at(self, t: pd.Timestamp) -> float:
         """The value for the interval containing ``t`` (``default`` before the first label)."""
-        i = int(np.searchsorted(self._ns, t.value, side="right")) - 1
+        return self.at_ns(t.value)
+
+    def at_ns(self, t_ns: int) -> float:
+        """:meth:`at` of a time given in nanoseconds since the epoch (UTC)."""
+        i = int(np.searchsorted(self._ns, t_ns, side="right")) - 1
         return self.default if i < 0 else float(self._values[i])
 
 
