@@ -80,6 +80,15 @@ def test_summary_and_intervals_follow_the_contract(one_day):
         s["runs"]["gridctl"]["emissions_kg"] + s["stored_energy_debt_kwh"] * one_day.runs["gridctl"].ci_kg_per_kwh.mean())
 
 
+def test_plans_are_kept_without_their_solved_models(one_day):
+    """A year of replay keeps 351 day-ahead plans and 8,400 decisions: their Pyomo models (about
+    50,000 objects each for a day-ahead plan) would fill the memory and slow every garbage collection."""
+    c = one_day.controller
+    assert c.day_ahead and c.decisions
+    assert all(p.model is None for p in c.day_ahead.values()) and all(d.plan.model is None for d in c.decisions)
+    assert all(len(p.table) == 96 for p in c.day_ahead.values())  # the plan itself is kept
+
+
 def test_warm_down_ends_every_decision_at_the_replay_end(one_day, demo_district):
     end = one_day.runs["gridctl"].index[-1]
     assert all(d.plan.table.index[-1] == end for d in one_day.controller.decisions)  # nothing planned past it

@@ -86,8 +86,7 @@ def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp, soc_kwh: dic
     kept = actuals.index >= replay_index(district, [chunk.start])[0]
     runs = {name: op[kept] for name, op in runs.items()}
     trimmed = ControllerRun(controller.operation[kept], controller.planned[kept],
-                            {d: dataclasses.replace(p, model=None) for d, p in controller.day_ahead.items()
-                             if d >= chunk.start},
+                            {d: p for d, p in controller.day_ahead.items() if d >= chunk.start},
                             [], controller.timings, controller.write_errors)
     return trimmed, runs
 

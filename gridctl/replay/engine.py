@@ -212,8 +212,9 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
 
     def plan_day_ahead(day: date, k: int) -> None:
         t0 = timer.perf_counter()
-        try:
-            day_ahead[day] = day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k), grid_events)
+        try:  # kept without its solved model, as the decisions are
+            day_ahead[day] = replace(day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k), grid_events),
+                                     model=None)
         except SolverError as exc:
             log.warning("day-ahead plan for %s failed (%s)", day, exc)
             return
