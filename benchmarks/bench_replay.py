@@ -11,6 +11,7 @@ also replays the week in K chunks on K Dask workers.
 """
 
 import argparse
+import gc
 import os
 import time
 from datetime import date
@@ -71,6 +72,8 @@ def main(modbus: bool = False, year_chunks: int = 0, chunks: int = 0) -> None:
     prepare()  # the replay helpers' fork server imports beside the district's load
     district = District.load(load_config())
     _ = district.history, district.carbon
+    gc.collect()
+    gc.freeze()  # as gridctl replay: the district's objects are not walked by every full collection
     train_forecasters(district, START, END)
     local = timed(district, None)
     if modbus:

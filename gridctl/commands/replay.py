@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import logging
 import sys
 import tomllib
@@ -85,6 +86,8 @@ def _replay(args: argparse.Namespace) -> int:
         prepare()  # the helpers' fork server (gridctl.replay.apart) imports while the district loads
     district = District.load(config)
     check_days(district, start=args.start, end=args.end)
+    gc.collect()
+    gc.freeze()  # the district lives as long as this command: no garbage collection walks its objects again
     with logging_redirect_tqdm():
         if chunks is not None and chunks != 1:  # fewer than 1: refused by the chunked replay
             result = _chunked(args, district, chunks)
