@@ -67,3 +67,16 @@ def test_openmp_runs_one_thread_here_until_every_helper_released_it():
         assert threads() == {1}
         second()
         assert threads() == {2}
+
+
+def test_a_fork_server_that_cannot_start_is_a_warning_not_an_error(monkeypatch, caplog):
+    """E.g. no folder for its socket: the replay goes on, and each helper falls back to this process."""
+    from multiprocessing import forkserver
+
+    def refuse() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(forkserver, "ensure_running", refuse)
+    monkeypatch.setattr("gridctl.replay.apart.spare_core", lambda: True)
+    prepare()
+    assert "helper processes cannot start" in caplog.text and "No space left" in caplog.text

@@ -14,6 +14,7 @@ rest, pickled here (so an error surfaces here), through a pipe a background thre
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import multiprocessing.context
 import os
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+
+log = logging.getLogger(__name__)
 
 HELPERS = ["gridctl.replay.baseline_runs", "gridctl.replay.forecast_job"]  # imported once by the fork server
 NICE = 10  # priority steps down for a helper nothing waits on: gridctl's decisions set the replay's pace
@@ -44,10 +47,14 @@ def context() -> multiprocessing.context.ForkServerContext:
 
 def prepare() -> None:
     """Start the helpers' fork server now: its imports run beside what this process does before
-    its first helper (nothing when this process may start no helper)."""
+    its first helper (nothing when this process may start no helper; when the server cannot
+    start, a warning: each helper then meets the error and its work runs in this process)."""
     if spare_core():
         context()
-        forkserver.ensure_running()
+        try:
+            forkserver.ensure_running()
+        except OSError as exc:
+            log.warning("the replay's helper processes cannot start (%s)", exc)
 
 
 def spawn(target: Callable, name: str, channels: tuple, args: tuple, nice: int = 0) -> BaseProcess:
