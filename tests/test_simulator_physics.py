@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from modbus_fixtures import BATTERY, PV_PROFILE, rig
 from pymodbus.client import AsyncModbusTcpClient
@@ -122,3 +123,14 @@ def test_fault_settings_are_checked():
         "faults.x.delay_s: -1 is not a delay; use seconds >= 0",
         "faults.x.exception_code: 9 is not a Modbus exception code; use one of [1, 2, 3, 4, 5, 6, 10, 11]",
     ])
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_a_profile_holds_each_value_through_its_interval_whatever_the_unit_of_its_index(unit):
+    """A profile read from Parquet or built by pandas 2 may hold microseconds or seconds."""
+    from adapters.simulator.pv import StepProfile
+
+    starts = pd.date_range("2016-07-11", periods=4, freq="15min", tz="UTC")
+    profile = StepProfile(pd.Series([1.0, 2.0, 3.0, 4.0], index=starts.as_unit(unit)), default=-1.0)
+    assert [profile.at(t + pd.Timedelta(minutes=14)) for t in starts] == [1.0, 2.0, 3.0, 4.0]
+    assert profile.at(starts[0] - pd.Timedelta(seconds=1)) == -1.0

@@ -32,7 +32,7 @@ class StepProfile:
     def __init__(self, profile: pd.Series, default: float = 0.0):
         if not profile.index.is_monotonic_increasing:
             raise ValueError("profile index must be sorted")
-        self._ns = profile.index.asi8
+        self._ns = profile.index.as_unit("ns").asi8  # as Timestamp.value, whatever unit the index holds
         self._values = profile.to_numpy(dtype=float)
         self.default = default
 
