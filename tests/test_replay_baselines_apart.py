@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.baseline_runs import BaselineJob, run_baselines, runs_apart, start_apart
 from gridctl.replay.engine import Timings
-from gridctl.replay.run import replay_index
+from gridctl.replay.run import helpers_due, replay_index
 
 DAY = date(2016, 7, 12)
 
@@ -80,6 +80,16 @@ def test_baselines_run_apart_only_on_long_enough_replays(demo_district):
     assert runs_apart(district, 3) == spare_core and not runs_apart(district, 2)
     assert not runs_apart(replay_district(demo_district, baselines_apart_days=0), 300)
     assert not runs_apart(replay_district(demo_district, baselines=[]), 300)
+
+
+def test_the_fork_server_starts_early_only_for_replays_that_start_a_helper(demo_district):
+    def due(n_days: int, **replay) -> bool:
+        return helpers_due(replay_district(demo_district, **replay).config, n_days)
+
+    assert due(3, baselines_apart_days=3, forecasts_apart_days=0) and not due(2, baselines_apart_days=3, forecasts_apart_days=0)
+    assert due(4, baselines=[], baselines_apart_days=1, forecasts_apart_days=4)  # the forecasts' helper alone
+    assert not due(4, baselines=[], baselines_apart_days=1, forecasts_apart_days=5)  # no baselines: no baselines' helper
+    assert not due(300, baselines_apart_days=0, forecasts_apart_days=0)
 
 
 def test_a_district_that_cannot_be_sent_leaves_the_baselines_to_this_process(case, caplog):
