@@ -14,13 +14,14 @@ import argparse
 import gc
 import os
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
+from forecasts import compiled_trees
 from gridctl.config import load_config
 from gridctl.district import District
-from gridctl.forecasting import district_forecasters
+from gridctl.forecasting import district_forecasters, issue_quantiles
 from gridctl.replay.apart import prepare
 from gridctl.replay.chunks import run_chunked
 from gridctl.replay.plant import ModbusTarget
@@ -58,14 +59,20 @@ def timed(district: District, modbus: ModbusTarget | None, start: date = START, 
 
 
 def train_forecasters(district: District, start: date, end: date) -> None:
-    """Train the forecasters for every training cutoff of the replayed days (timed apart from the replay)."""
+    """Train the forecasters for every training cutoff the replay of ``start..end`` reads (its days
+    and the headroom's look-back before them) and compile their trees, as a running daemon has
+    them (timed apart from the replay)."""
     t0 = time.perf_counter()
     fc = district_forecasters(district)
-    for day in pd.date_range(start, end, freq="D"):
+    quantiles = issue_quantiles(district)
+    first = start - timedelta(days=district.config.dispatch.headroom_days)
+    for day in pd.date_range(first, end, freq="D"):
         issue = pd.Timestamp(day, tz=district.tz).tz_convert("UTC")
         horizon = pd.DatetimeIndex([issue])
-        fc.load.predict(issue, horizon), fc.pv.predict(issue, horizon), fc.carbon.predict(issue, horizon)
-    print(f"forecasters trained for {start}..{end} in {time.perf_counter() - t0:.1f} s")
+        fc.load.predict_quantiles(issue, horizon, quantiles), fc.pv.predict(issue, horizon)
+        fc.carbon.predict(issue, horizon)
+    compiled_trees.settle()
+    print(f"forecasters trained and their trees compiled for {first}..{end} in {time.perf_counter() - t0:.1f} s")
 
 
 def main(modbus: bool = False, year_chunks: int = 0, chunks: int = 0) -> None:
