@@ -1,5 +1,7 @@
 """The held model shifted onto the next day's horizon at local midnight decides as a new model does."""
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -7,6 +9,7 @@ from gridctl.cycle import decide
 from gridctl.daemon import without_assets
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import registry
+from gridctl.replay.engine import day_ahead_plan
 from gridctl.replay.sweep import district_with_config
 
 DAY_START = pd.Timestamp("2016-07-11T22:00Z")  # local midnight of 12 July (CEST)
@@ -73,3 +76,21 @@ def test_a_horizon_of_other_length_or_local_day_ends_builds_a_new_model(demo_dis
         plan = decide(district, _midnight(district, day), {}, rolling=rolling).plan
         assert plan.table.index[0] == _midnight(district, day)
         assert (rolling.builds, rolling.shifts) == (builds, shifts), day
+
+
+def test_day_ahead_plans_are_shifted_from_the_day_before_and_keep_a_new_models_optimum(demo_district):
+    """A replay's day-ahead plans share one persistent model: the next day's plan is the day
+    before's model shifted, with the optimum of a plan made in a new model (within the MIP gap)."""
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.dispatch.mip_gap = 1e-7  # to the optimum: not two plans within the gap
+    district = district_with_config(demo_district, cfg)
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in district.batteries}
+    planning = RollingDispatch()
+    for day in (date(2016, 7, 12), date(2016, 7, 13)):
+        kept = day_ahead_plan(district, day, soc, rolling=planning)
+        built = day_ahead_plan(district, day, soc)
+        assert kept.table.index.equals(built.table.index)
+        assert kept.summary["problem"] == built.summary["problem"] == "MILP"
+        assert kept.summary["objective"] == pytest.approx(built.summary["objective"], rel=1e-6)
+        assert kept.summary["emissions_kg"] == pytest.approx(built.summary["emissions_kg"], rel=1e-4)
+    assert (planning.builds, planning.shifts) == (1, 1)

@@ -123,11 +123,13 @@ def day_ahead_issue(district: District, day: date) -> tuple[pd.Timestamp, pd.Dat
 
 def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float],
                    running_peak_kw: dict[PeakKey, float] | None = None,
-                   grid_events: GridEvents | None = None) -> Plan:
-    """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it)."""
+                   grid_events: GridEvents | None = None, rolling: RollingDispatch | None = None) -> Plan:
+    """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it);
+    with ``rolling``, in its persistent model, shifted from the day before's plan when it can be
+    (the same optimum within the MIP gap: :mod:`gridctl.dispatch.rolling`)."""
     issue, horizon = day_ahead_issue(district, day)
     return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False,
-                        running_peak_kw=running_peak_kw, grid_events=grid_events)
+                        running_peak_kw=running_peak_kw, grid_events=grid_events, rolling=rolling)
 
 
 def replay_controller(
@@ -198,7 +200,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     decisions: list[Decision] = []
     planned_rows = []
     plan: Plan | None = None
-    rolling = RollingDispatch()
+    rolling, planning = RollingDispatch(), RollingDispatch()  # the decisions' and the day-ahead plans' models
     guard = TickGuard()
     # warm-down: decisions plan no further than ``end`` and end there at the starting SoC
     soc_start = dict(plant.soc_kwh)
@@ -213,8 +215,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     def plan_day_ahead(day: date, k: int) -> None:
         t0 = timer.perf_counter()
         try:  # kept without its solved model, as the decisions are
-            day_ahead[day] = replace(day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k), grid_events),
-                                     model=None)
+            day_ahead[day] = replace(day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k), grid_events,
+                                                    planning), model=None)
         except SolverError as exc:
             log.warning("day-ahead plan for %s failed (%s)", day, exc)
             return
