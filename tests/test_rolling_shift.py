@@ -7,6 +7,7 @@ import pytest
 
 from gridctl.cycle import decide
 from gridctl.daemon import without_assets
+from gridctl.dispatch.process_load import ProcessReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import registry
 from gridctl.replay.engine import day_ahead_plan
@@ -54,6 +55,28 @@ def test_the_held_model_is_shifted_onto_the_next_days_horizon(demo_district):
         shifted = _labels(kept.plan.model, "ev_energy")[asset]
         assert [shifted[i] for i in range(len(sessions))] == [labels[i] for i in range(len(sessions))]
 
+
+
+@pytest.mark.parametrize("running", [False, True])
+def test_a_shift_takes_another_report_of_a_process_loads_state_where_the_model_is_the_same(demo_district, running):
+    """Built when the press had just stopped (as a replay's plant reports at its start), the held
+    model is shifted at midnight, where it has been off for hours: its first window opens long
+    after the minimum stop time, so the model is the same. A press running at midnight (another
+    first switching row) takes a new model. Either way the plan is a new model's."""
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.dispatch.mip_gap = 1e-7  # to the optimum: not two plans within the gap
+    district = district_with_config(demo_district, cfg)
+    rolling = RollingDispatch()
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in district.batteries}
+    decide(district, DAY_START, soc, rolling=rolling, process_reports={"press_line": ProcessReport(False, 0.0)})
+    tomorrow = DAY_START + pd.Timedelta(days=1)
+    reports = {"press_line": ProcessReport(running, 180.0)}
+    kept = decide(district, tomorrow, soc, rolling=rolling, process_reports=reports)
+    built = decide(district, tomorrow, soc, process_reports=reports)
+    assert (rolling.builds, rolling.shifts) == ((2, 0) if running else (1, 1))
+    assert kept.plan.summary["objective"] == pytest.approx(built.plan.summary["objective"], rel=1e-6)
+    held = next(p for p in rolling.held.inp.process_loads if p.id == "press_line")
+    assert (held.on_initial, held.steps_in_state) == (running, 12)  # the state the next updates start from
 
 def _midnight(district, day: str) -> pd.Timestamp:
     return pd.Timestamp(day, tz=district.tz).tz_convert("UTC")

@@ -23,8 +23,9 @@ When the horizon's end moves (local midnight: the horizon now runs through the d
 tomorrow), the held model is shifted onto the new horizon when it is as long, with the same
 local day ends (heat stores' daily targets) and demand-charge periods: every input is written
 anew from its first interval, the EV sessions' and network rows are rewritten for the new
-horizon and the process loads' windows must lie where the held ones do, with the state they
-start in (a rebuild has the same rows then); the commitment is re-solved, as after a build.
+horizon and the process loads' windows must lie where the held ones do, starting in a state
+that makes the same model (:mod:`gridctl.dispatch.rolling_process`; a rebuild has the same rows
+then); the commitment is re-solved, as after a build.
 
 A new model is built when the horizon's end moves and no shift serves it, when a static
 parameter differs (asset ratings, limits, objective settings), when a charger reports more
@@ -55,7 +56,7 @@ from gridctl.dispatch.inputs import DispatchInputs
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.result import ColumnValues, plan_table
 from gridctl.dispatch.rolling_ev import SessionRows, rewrite_sessions, session_rows, with_spare_rows
-from gridctl.dispatch.rolling_process import process_rows, relabel_windows, static_key
+from gridctl.dispatch.rolling_process import adopt, process_rows, static_key
 
 STATIC_BATTERY = ("bus", "p_max_kw", "soc_min_kwh", "soc_max_kwh", "eta_charge", "eta_discharge",
                   "terminal_value_per_kwh", "degradation_cost_per_kwh", "binary")
@@ -209,8 +210,8 @@ class RollingDispatch:
             ev[held.id] = rows
         with d.batch():  # one write into HiGHS
             self._store(inp, k, process, ev)
-        if shifted:
-            relabel_windows(d, inp.process_loads)
+        if k == 0:
+            adopt(d, inp.process_loads)
         return True
 
     def _store(self, inp: DispatchInputs, k: int, process: dict, ev: dict[str, SessionRows]) -> None:

@@ -3,7 +3,10 @@
 The held model (:class:`gridctl.dispatch.intraday.IntradayDispatch`) keeps its past intervals at
 what it planned, so it can serve a re-optimisation from interval ``k`` only when each process
 load did what was planned: the same running state at ``k`` held for as long (up to the longest
-minimum up/down time), and, in every window still open, the same starts. The energy delivered may
+minimum up/down time), and, in every window still open, the same starts. From the horizon's
+first interval (a shifted horizon), the model holds the state it was built with only where it
+bounds the on/off columns: another report of the same running state makes the same model when it
+leaves the same bounds (e.g. a load off long enough before its first window opens). The energy delivered may
 differ (counters, ramps): the window's energy row then asks for the reported rest on top of what
 the fixed past intervals hold, as a rebuild would; a window already closed asks for what its fixed
 intervals hold (a rebuild has no row for it). Otherwise a new model is built.
@@ -11,10 +14,12 @@ intervals hold (a rebuild has no row for it). Otherwise a new model is built.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from gridctl.dispatch.intraday import IntradayDispatch
-from gridctl.dispatch.process_load import ProcessLoadParams
+from gridctl.dispatch.process_load import ProcessLoadParams, on_bounds
 from gridctl.dispatch.soft import registry
 
 STATIC = ("bus", "p_min_kw", "p_max_kw", "min_on_steps", "min_off_steps", "startup_cost", "group", "ramp_h")
@@ -32,7 +37,7 @@ def process_rows(d: IntradayDispatch, new_loads: list[ProcessLoadParams], k: int
     rhs: dict[int, float] = {}
     for held, new in zip(d.inp.process_loads, new_loads):
         planned = _planned(d, held)
-        if not _same_state(held, new, planned, k):
+        if not (_same_state(held, new, planned, k) or k == 0 and _same_start(held, new, len(d.inp.index))):
             return None
         blk = d.model.process_load[held.id]
         open_windows = [w for w in held.windows if w.end > k]
@@ -73,9 +78,20 @@ def _same_state(held: ProcessLoadParams, new: ProcessLoadParams, planned: dict[s
     return new.on_initial == state and min(run, cap) == min(new.steps_in_state, cap)
 
 
-def relabel_windows(d: IntradayDispatch, new_loads: list[ProcessLoadParams]) -> None:
-    """Name the held windows' unserved-energy slacks after ``new_loads``' windows (a shifted
-    horizon: the same rows, other days)."""
+def _same_start(held: ProcessLoadParams, new: ProcessLoadParams, n: int) -> bool:
+    """Whether the model built from ``held``'s initial state is the one ``new``'s state makes over
+    ``n`` intervals from the horizon's start: the same running state (the first switching row) and
+    the same bounds on the on/off columns (:func:`on_bounds`)."""
+    return held.on_initial == new.on_initial and all(
+        np.array_equal(a, b) for a, b in zip(on_bounds(held, n), on_bounds(new, n)))
+
+
+def adopt(d: IntradayDispatch, new_loads: list[ProcessLoadParams]) -> None:
+    """The held loads take ``new_loads``' initial states, and their windows' unserved-energy
+    slacks ``new_loads``' window names (a horizon written from its first interval, e.g. shifted:
+    the same rows, other days)."""
+    d.inp.process_loads = [dataclasses.replace(held, on_initial=new.on_initial, steps_in_state=new.steps_in_state)
+                           for held, new in zip(d.inp.process_loads, new_loads)]
     for pl in new_loads:
         slack = d.model.process_load[pl.id].unserved_kwh
         labels = next(s.labels for s in registry(d.model) if s.slack is slack)
