@@ -56,7 +56,6 @@ def test_the_held_model_is_shifted_onto_the_next_days_horizon(demo_district):
         assert [shifted[i] for i in range(len(sessions))] == [labels[i] for i in range(len(sessions))]
 
 
-
 @pytest.mark.parametrize("running", [False, True])
 def test_a_shift_takes_another_report_of_a_process_loads_state_where_the_model_is_the_same(demo_district, running):
     """Built when the press had just stopped (as a replay's plant reports at its start), the held
@@ -77,6 +76,7 @@ def test_a_shift_takes_another_report_of_a_process_loads_state_where_the_model_i
     assert kept.plan.summary["objective"] == pytest.approx(built.plan.summary["objective"], rel=1e-6)
     held = next(p for p in rolling.held.inp.process_loads if p.id == "press_line")
     assert (held.on_initial, held.steps_in_state) == (running, 12)  # the state the next updates start from
+
 
 def _midnight(district, day: str) -> pd.Timestamp:
     return pd.Timestamp(day, tz=district.tz).tz_convert("UTC")
