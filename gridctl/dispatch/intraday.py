@@ -45,6 +45,7 @@ from gridctl.dispatch.model import build_model
 from gridctl.dispatch.param_store import ParamStore
 from gridctl.dispatch.param_terms import ParamTerms, params_of
 from gridctl.dispatch.result import ColumnValues, plan_table
+from gridctl.dispatch.row_coefficients import RowCoefficients
 from gridctl.dispatch.soft import soft_columns
 
 UNTIMED = np.iinfo(np.int64).max
@@ -104,6 +105,7 @@ class IntradayDispatch:
 
     def _index_rows(self) -> None:
         A = self.repn.A.tocsr()
+        self._rewritten = RowCoefficients(self.h, A, self.col_of)
         n_rows = A.shape[0]
         times = self.col_time[A.indices]
         # a row is past once every column it holds is; untimed columns keep it active forever
@@ -117,6 +119,9 @@ class IntradayDispatch:
         self.row_hi = np.where(sense < 0, inf, rhs)
         self.sense = sense
         self.row_of = {id(r.constraint): i for i, r in enumerate(self.repn.rows)}
+        self._rows_of: dict[int, list[int]] = {}  # a ranged constraint has two rows, one per bound
+        for i, r in enumerate(self.repn.rows):
+            self._rows_of.setdefault(id(r.constraint), []).append(i)
         # rows that hold mutable parameters (looked for in constraint components whose first row
         # holds one): their coefficients, constant and bound as expressions, evaluated when those change
         with_params = set()
@@ -217,20 +222,16 @@ class IntradayDispatch:
 
     def rewrite_rows(self, cons: list) -> None:
         """Write the numbers of constraints changed in place (``con.set_value``: a ``LinearExpression``
-        body over the variables the row was built on, no mutable parameters) into HiGHS: their
-        coefficients and bounds; the basis is kept."""
-        ids = {id(c) for c in cons}
-        for i, r in enumerate(self.repn.rows):
-            if id(r.constraint) not in ids:
-                continue
-            con = r.constraint
-            body = con.body
-            for v, a in zip(body.linear_vars, body.linear_coefs):
-                self.h.changeCoeff(i, self.col_of[id(v)], float(a))
-            if r.bound_type <= 0:
-                self.row_lo[i] = float(con.lower) - body.constant
-            if r.bound_type >= 0:
-                self.row_hi[i] = float(con.upper) - body.constant
+        body over the variables the row was built on, no mutable parameters) into HiGHS: the
+        coefficients that moved (:mod:`gridctl.dispatch.row_coefficients`) and the bounds; the basis is kept."""
+        for con in cons:
+            body, rows = con.body, self._rows_of[id(con)]
+            self._rewritten.write(rows, body.linear_vars, body.linear_coefs)
+            for i in rows:
+                if self.sense[i] <= 0:
+                    self.row_lo[i] = float(con.lower) - body.constant
+                if self.sense[i] >= 0:
+                    self.row_hi[i] = float(con.upper) - body.constant
         self._apply_bounds()
 
     def past_sum(self, cols: list[int] | np.ndarray) -> float:
