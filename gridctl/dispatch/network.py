@@ -170,13 +170,24 @@ def _kinds(data: NetworkData):
             ("thermal", g.dpf, p_lo, p_hi, "kW", PENALTY_PER_KWH, g.branches))
 
 
-def _row(terms: tuple, s: np.ndarray, const: np.ndarray, lo: float, hi: float, below, above) -> tuple:
-    """``(lower, body, upper)`` of a row with sensitivities ``s`` over one interval's flexibility."""
-    vars_t, cols, coefs = terms
+def _numbers(terms: tuple, s: np.ndarray, const: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, float, float]:
+    """Coefficients (over the interval's flexibility variables) and bounds of a row with
+    sensitivities ``s``."""
+    _, cols, coefs = terms
     c = float(s @ const)
-    body = LinearExpression(constant=0.0, linear_coefs=[*(s[cols] * coefs).tolist(), 1.0, -1.0],
-                            linear_vars=[*vars_t, below, above])
-    return (float(lo) - c if np.isfinite(lo) else -np.inf), body, (float(hi) - c if np.isfinite(hi) else np.inf)
+    return s[cols] * coefs, (float(lo) - c if np.isfinite(lo) else -np.inf), (float(hi) - c if np.isfinite(hi) else np.inf)
+
+
+def _row(terms: tuple, numbers: tuple[np.ndarray, float, float], below, above) -> tuple:
+    """``(lower, body, upper)`` of a row of :func:`_numbers` (its slacks ``below`` and ``above``)."""
+    coefs, lower, upper = numbers
+    body = LinearExpression(constant=0.0, linear_coefs=[*coefs.tolist(), 1.0, -1.0],
+                            linear_vars=[*terms[0], below, above])
+    return lower, body, upper
+
+
+def _same(a: tuple[np.ndarray, float, float], b: tuple[np.ndarray, float, float]) -> bool:
+    return a[1:] == b[1:] and np.array_equal(a[0], b[0])
 
 
 def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, margin: float = 0.0) -> dict:
@@ -195,6 +206,7 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, marg
         blk = m.network = pyo.Block()
         blk.row_keys = {}  # per kind: interval and element of each row
         blk.row_counts = counts  # rows with bounds (of the intervals renewed, after a renewal)
+        blk.row_numbers = {}  # per kind: the coefficients and bounds each row holds (:func:`_numbers`)
         penalty_terms = []
         for kind, sens, lo, hi, unit, price, names in _kinds(data):
             keep = _within_reach(sens, lo, hi, x_lo, x_hi)
@@ -212,10 +224,11 @@ def add_network_block(m: pyo.ConcreteModel, data: NetworkData, dt_h: float, marg
                               labels=labels)
             above = add_slack(blk, f"{kind}_above", idx, limit=kind, asset=None, unit=unit, penalty=price * dt_h,
                               labels=labels)
-            exprs = [_row(terms[t], sens[t, e], const[t], lo_k[i], hi_k[i], below[i], above[i])
-                     for i, (t, e) in enumerate(zip(tt, ee))]
+            numbers = [_numbers(terms[t], sens[t, e], const[t], lo_k[i], hi_k[i]) for i, (t, e) in enumerate(zip(tt, ee))]
+            exprs = [_row(terms[t], numbers[i], below[i], above[i]) for i, t in enumerate(tt)]
             blk.add_component(f"{kind}_rows", pyo.Constraint(idx, rule=lambda _, i, rows=exprs: rows[i]))
             blk.row_keys[kind] = (tt, ee)
+            blk.row_numbers[kind] = numbers
             penalty_terms += [(price * dt_h, v) for i in idx for v in (below[i], above[i])]
         blk.penalty = pyo.Expression(expr=LinearExpression(
             constant=0.0, linear_coefs=[p for p, _ in penalty_terms], linear_vars=[v for _, v in penalty_terms]))
@@ -230,8 +243,9 @@ def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> 
     would: each row :func:`add_network_block` would build now takes its own row if the model holds
     it, else a row of the same interval and kind it would not build (all rows of an interval are
     on the same variables); every row takes its element's new sensitivities, and the rows no
-    longer needed lose their bounds. Returns the rows rewritten, or None (nothing written) when an
-    interval has fewer rows than it would build now."""
+    longer needed lose their bounds. Only rows whose coefficients or bounds move are written (a
+    re-centring moves those of the next hours). Returns the rows rewritten, or None (nothing
+    written) when an interval has fewer rows than it would build now."""
     buses = _buses(m, data)
     blk = m.network
     with PauseGC():
@@ -253,20 +267,24 @@ def renew_network_block(m: pyo.ConcreteModel, data: NetworkData, start: int) -> 
             row_lo, row_hi = (np.append(b, np.nan)[row_group] for b in (lo_g, hi_g))  # -1: no bounds
             cons = getattr(blk, f"{kind}_rows")
             below, above = getattr(blk, f"{kind}_below"), getattr(blk, f"{kind}_above")
-            writes += [(cons[i], _row(terms[t[n]], sens[t[n], e[n]], const[t[n]], row_lo[n], row_hi[n],
-                                      below[i], above[i])) for n, i in enumerate(rows.tolist())]
+            held = blk.row_numbers[kind]
+            for n, i in enumerate(rows.tolist()):
+                numbers = _numbers(terms[t[n]], sens[t[n], e[n]], const[t[n]], row_lo[n], row_hi[n])
+                if not _same(numbers, held[i]):
+                    writes.append((cons[i], _row(terms[t[n]], numbers, below[i], above[i]), held, i, numbers))
             new_e = held_e.copy()
             new_e[rows] = e
             keys[kind] = (held_t, new_e, {int(i): f"{names[new_e[i]]} interval {held_t[i]}" for i in rows}, len(first))
-        for con, row in writes:
+        for con, row, held, i, numbers in writes:
             con.set_value(row)
+            held[i] = numbers
         for kind, (held_t, new_e, labels, n_rows) in keys.items():
             blk.row_keys[kind] = (held_t, new_e)
             blk.row_counts[f"{kind}_rows"] = n_rows
             for soft in registry(m):
                 if soft.slack.parent_block() is blk and soft.limit == kind:
                     soft.labels.update(labels)
-    return [con for con, _ in writes]
+    return [con for con, *_ in writes]
 
 
 def _slots(t: np.ndarray, e: np.ndarray, of: np.ndarray, first_t: np.ndarray, first_e: np.ndarray):
