@@ -134,3 +134,15 @@ def test_a_profile_holds_each_value_through_its_interval_whatever_the_unit_of_it
     profile = StepProfile(pd.Series([1.0, 2.0, 3.0, 4.0], index=starts.as_unit(unit)), default=-1.0)
     assert [profile.at(t + pd.Timedelta(minutes=14)) for t in starts] == [1.0, 2.0, 3.0, 4.0]
     assert profile.at(starts[0] - pd.Timedelta(seconds=1)) == -1.0
+
+
+def test_a_profile_kept_at_its_last_interval_still_answers_times_out_of_order():
+    """Lookups that leave the interval looked up last, forwards, backwards and at its edges."""
+    from adapters.simulator.pv import StepProfile
+
+    starts = pd.date_range("2016-07-11", periods=3, freq="15min", tz="UTC")
+    profile = StepProfile(pd.Series([1.0, 2.0, 3.0], index=starts), default=-1.0)
+    second = pd.Timedelta(seconds=1)
+    times = [starts[1], starts[2] - second, starts[2], starts[1], starts[0] - second, starts[0], starts[2] + 10 * second,
+             starts[1] - second]
+    assert [profile.at(t) for t in times] == [2.0, 2.0, 3.0, 2.0, -1.0, 1.0, 3.0, 1.0]

@@ -35,15 +35,23 @@ class StepProfile:
         self._ns = profile.index.as_unit("ns").asi8  # as Timestamp.value, whatever unit the index holds
         self._values = profile.to_numpy(dtype=float)
         self.default = default
+        self._held = (0, -1, default)  # [from_ns, until_ns) and the value held there, as last looked up
 
     def at(self, t: pd.Timestamp) -> float:
         """The value for the interval containing ``t`` (``default`` before the first label)."""
         return self.at_ns(t.value)
 
     def at_ns(self, t_ns: int) -> float:
-        """:meth:`at` of a time given in nanoseconds since the epoch (UTC)."""
+        """:meth:`at` of a time given in nanoseconds since the epoch (UTC); successive times mostly
+        fall in the interval looked up last, which is kept."""
+        lo, hi, value = self._held
+        if lo <= t_ns < hi:
+            return value
         i = int(np.searchsorted(self._ns, t_ns, side="right")) - 1
-        return self.default if i < 0 else float(self._values[i])
+        value = self.default if i < 0 else float(self._values[i])
+        ns = self._ns
+        self._held = (int(ns[i]) if i >= 0 else -(2**63), int(ns[i + 1]) if i + 1 < len(ns) else 2**63, value)
+        return value
 
 
 class SimPv(SimDer):
