@@ -135,11 +135,13 @@ class SimulatedDevice:
             self._published = False
             return
         dt, t = (now - self._t).total_seconds(), self._t
-        self._t = max(now, self._t)
+        self._t = now
         while dt > 0:
             h = min([dt] + [r for r in self._remaining.values() if r > 0])
             self.step(t, h)
-            t, dt = t + pd.Timedelta(seconds=h), dt - h
+            dt -= h
+            if dt > 0:  # the next step's start (pandas arithmetic, not needed after the last one)
+                t += pd.Timedelta(seconds=h)
             for prefix, rem in self._remaining.items():
                 if rem > 0:
                     self._remaining[prefix] = rem - h if rem - h > 1e-9 else 0.0
