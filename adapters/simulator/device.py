@@ -197,8 +197,9 @@ class SimulatedDevice:
             return
         if point.symbols and raw not in point.symbols.values():
             raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={raw} is not one of {point.symbols}")
-        if point in self.limits:
-            lo, hi = self.limits[point]
+        bounds = self.limits.get(point)
+        if bounds is not None:
+            lo, hi = bounds
             value = staged.get(point)
             if not lo <= value <= hi:
                 raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={value} is outside [{lo}, {hi}]")

@@ -69,7 +69,8 @@ def raw_range(point: PointDef) -> tuple[int, int]:
     return 0, 2 ** _UNSIGNED_BITS[point.size] - 2
 
 
-_LIMITS = {t: raw_range(PointDef("", 0, 0, size, t, None, "R")) for t, (size, _, _) in _INTEGERS.items()}
+# integer types of one or two registers: (smallest, largest implemented raw value, registers)
+_LIMITS = {t: (*raw_range(PointDef("", 0, 0, size, t, None, "R")), size) for t, (size, _, _) in _INTEGERS.items()}
 
 
 def fit_sf(max_abs: float, point: PointDef, digits: int = 0) -> int:
@@ -121,22 +122,25 @@ class RegisterImage:
 
     def set_raw(self, point: PointDef, raw: float | str | None) -> None:
         """Store an unscaled value (None: 'not implemented'); integers are range-checked."""
-        self._put(point.address, encode_unimpl(point) if raw is None else encode_checked(point, raw))
+        values = encode_unimpl(point) if raw is None else encode_checked(point, raw)
+        i = point.address - self.map.base
+        self.regs[i:i + len(values)] = values
 
     def sf(self, point: PointDef) -> int | None:
         """The point's scale-factor exponent (0 for unscaled points, None when unimplemented)."""
+        if point.sf_address is not None:  # a sunssf register: int16, 0x8000 = not implemented
+            raw = self.regs[point.sf_address - self.map.base]
+            return None if raw == 0x8000 else raw - 0x10000 if raw & 0x8000 else raw
         if point.sf is None:
             return 0
         if isinstance(point.sf, int):
             return point.sf
-        if point.sf_address is not None:  # a sunssf register: int16, 0x8000 = not implemented
-            raw = self.regs[point.sf_address - self.map.base]
-            return None if raw == 0x8000 else raw - 0x10000 if raw & 0x8000 else raw
         return self.get_raw(self.map.sf_point(point))
 
     def get(self, point: PointDef) -> float | None:
         """The scaled value (None when the point or its scale factor is not implemented)."""
-        raw, sf = self.get_raw(point), self.sf(point)
+        raw = decode(point, self.regs, point.address - self.map.base)
+        sf = self.sf(point)
         if raw is None or sf is None:
             return None
         return raw * 10.0**sf if sf else raw
@@ -175,12 +179,14 @@ def encode_checked(point: PointDef, raw: float | str) -> list[int]:
     """Registers holding ``raw``; ValueError when an integer does not fit the point's type."""
     limits = _LIMITS.get(point.type)
     if limits is not None:  # the common case, checked and encoded in one step
+        lo, hi, size = limits
         raw = int(raw)
-        if not limits[0] <= raw <= limits[1]:
+        if not lo <= raw <= hi:
             raise ValueError(f"{point.name}={raw} does not fit {point.type}")
-        size = _INTEGERS[point.type][0]
-        raw &= (1 << 16 * size) - 1
-        return [raw] if size == 1 else [raw >> 16, raw & 0xFFFF]
+        if size == 1:
+            return [raw & 0xFFFF]
+        raw &= 0xFFFF_FFFF
+        return [raw >> 16, raw & 0xFFFF]
     if point.type in _INT_RANGES or point.type in _UNSIGNED_TYPES:
         lo, hi = raw_range(point)
         if not lo <= int(raw) <= hi:
