@@ -60,6 +60,10 @@ class SimulatedDevice:
             for suffix in ("Ena", "", "Rvrt", "EnaRvrt", "RvrtTms"):
                 self._writable.add(self.pt(model, prefix + suffix))
         self._by_address = {p.address: p for p in self._writable}
+        self._spans: dict[tuple[int, int], list[PointDef]] = {}  # writable points by (address, count) written
+        # per control: the names whose write restarts its revert timer, and the timer's setting
+        self._arming = [(prefix, {prefix + "Ena", prefix, prefix + "RvrtTms"}, self.pt(model, prefix + "RvrtTms"))
+                        for model, prefix in self.controls]
         self._sf_points = [p for m in self.map.models for p in m.points.values() if p.type == "sunssf"]
         self._set_common()
         self.configure()
@@ -175,13 +179,19 @@ class SimulatedDevice:
         self.check_write(staged)
         self.image.load(address, values)
         names = {p.name for p in touched}
-        for model, prefix in self.controls:
-            if names & {prefix + "Ena", prefix, prefix + "RvrtTms"}:
-                self._remaining[prefix] = float(self.image.get_raw(self.pt(model, prefix + "RvrtTms")) or 0)
+        for prefix, arming, timer in self._arming:
+            if not names.isdisjoint(arming):
+                self._remaining[prefix] = float(self.image.get_raw(timer) or 0)
         self.applied(names)
         self._published = False
 
     def _touched(self, address: int, count: int) -> list[PointDef]:
+        touched = self._spans.get((address, count))
+        if touched is None:
+            touched = self._spans[(address, count)] = self._points_in(address, count)
+        return touched
+
+    def _points_in(self, address: int, count: int) -> list[PointDef]:
         touched, a = [], address
         while a < address + count:
             point = self._by_address.get(a)
