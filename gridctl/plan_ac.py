@@ -4,6 +4,7 @@ and the AC loop of a day-ahead plan."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -22,12 +23,13 @@ from gridctl.dispatch.network import (
 )
 from gridctl.dispatch.result import plan_table
 from gridctl.district import District
-from gridctl.flexible_loads import PlacedFlexLoad, place
+from gridctl.flexible_loads import place
 from gridctl.headroom import row_groups
 from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
 from gridctl.process_loads import add_load_elements
-from network_models.ac_check import AcCheckResult, Limits, ac_check, with_storage
+from network_models.ac_check import AcCheckResult, Limits, check_state, with_storage
 from network_models.ac_model import fingerprint
+from network_models.ac_state import Injections, solve_state
 from network_models.profiles import InjectionLayout
 
 if TYPE_CHECKING:
@@ -38,31 +40,75 @@ def check_schedule(district: District, groups: pd.DataFrame, table: pd.DataFrame
                    ) -> AcCheckResult:
     """AC power flow of every interval: forecast groups plus the plan's asset powers (a plan table,
     or its columns as arrays over ``groups``' intervals; None: baseline)."""
-    net, key, storage_idx, process_idx, flex_loads, layouts = _checked_net(district)
-    n = len(groups)
+    checked = _checked_net(district)
+    state = solve_state(checked.net, _injections(checked, groups.columns, groups.to_numpy(), table),
+                        checked.key)
+    net_cfg = district.config.network
+    return check_state(state, groups.index, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct))
+
+
+def check_interval(district: District, series: pd.Index, series_kw: np.ndarray, row: Mapping[str, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Branch loadings (%) and energised bus voltages (p.u.) of one interval: group series
+    ``series_kw`` (kW, one per label of ``series``) plus the asset powers of plan row ``row``
+    (one-element arrays by column); the numbers of :func:`check_schedule`'s ``loading_pct`` and
+    ``vm_pu`` without their tables."""
+    checked = _checked_net(district)
+    state = solve_state(checked.net, _injections(checked, series, series_kw[np.newaxis, :], row),
+                        checked.key)
+    return state.loading_pct[0], state.vm_pu[0]
+
+
+def _injections(checked: _Checked, series: pd.Index, series_kw: np.ndarray,
+                table: pd.DataFrame | Mapping[str, np.ndarray] | None) -> Injections:
+    """Element powers (kW) per injection table of ``checked``'s net: group series ``series_kw``
+    (rows: intervals, one column per label of ``series``) plus the plan's asset powers (None: baseline)."""
+    n = len(series_kw)
+    at = checked.positions(series)
 
     def planned(column: str) -> np.ndarray:
         return np.zeros(n) if table is None else np.asarray(table[column], dtype=float)
 
-    sgen, load = layouts["sgen"].values(groups), layouts["load"].values(groups)
+    layouts = checked.layouts
+    sgen, load = layouts["sgen"].values_at(series_kw, at["sgen"]), layouts["load"].values_at(series_kw, at["load"])
     if table is not None:
-        for p in district.pv_assets:
-            sgen[:, _columns(layouts["sgen"], p.sgen)] -= planned(f"{p.cfg.id}.curtailed_kw")[:, None]
-        for p in flex_loads:
-            load[:, _columns(layouts["load"], p.load)] = planned(f"{p.cfg.id}.p_kw")[:, None]
-    process = [planned(f"{p.id}.p_kw") for p in district.config.assets.process_load]
-    storage = [planned(f"{b.cfg.id}.p_kw") for b in district.batteries]
+        for column, cols in checked.curtailed:
+            sgen[:, cols] -= planned(column)[:, None]
+        for column, cols in checked.flexible:
+            load[:, cols] = planned(column)[:, None]
+    process = [planned(c) for c in checked.process_columns]
+    storage = [planned(c) for c in checked.storage_columns]
 
-    def frame(columns: list[np.ndarray], elements) -> pd.DataFrame:
-        values = np.column_stack(columns) if columns else np.zeros((n, 0))
-        return pd.DataFrame(values, index=groups.index, columns=elements)
+    def stack(columns: list[np.ndarray]) -> np.ndarray:
+        return np.column_stack(columns) if columns else np.zeros((n, 0))
 
-    injections = {"load": frame([load, *process], [*layouts["load"].elements, *process_idx]),
-                  "sgen": frame([sgen], layouts["sgen"].elements), "storage": frame(storage, storage_idx)}
-    if (district.groups.table == "gen").any():  # generators driven by a series (MATPOWER, CGMES)
-        injections["gen"] = frame([layouts["gen"].values(groups)], layouts["gen"].elements)
-    net_cfg = district.config.network
-    return ac_check(net, injections, Limits(net_cfg.v_min_pu, net_cfg.v_max_pu, net_cfg.max_loading_pct), key)
+    out = {"load": (checked.elements["load"], stack([load, *process])), "sgen": (checked.elements["sgen"], stack([sgen])),
+           "storage": (checked.elements["storage"], stack(storage))}
+    if checked.with_gen:  # generators driven by a series (MATPOWER, CGMES)
+        out["gen"] = (checked.elements["gen"], stack([layouts["gen"].values_at(series_kw, at["gen"])]))
+    return out
+
+
+@dataclass
+class _Checked:
+    """The district's net as AC checks run it, made once per district and net (never changed)."""
+
+    net: pandapowerNet  # with one storage per battery and one load per process load
+    key: str  # its fingerprint
+    layouts: dict[str, InjectionLayout]  # per table, its series-driven elements
+    elements: dict[str, tuple]  # per injection table, its elements in the order of the injection columns
+    curtailed: list[tuple[str, np.ndarray]]  # per PV asset, its curtailment column and its sgens' positions
+    flexible: list[tuple[str, np.ndarray]]  # per flexible load, its power column and its load's positions
+    process_columns: list[str]
+    storage_columns: list[str]
+    with_gen: bool  # whether generators take their power from a series
+    series_at: tuple[pd.Index, dict[str, np.ndarray]] | None = None  # the last series labels' positions
+
+    def positions(self, series: pd.Index) -> dict[str, np.ndarray]:
+        """Per table, the position of each element's series among ``series`` (the last labels' kept)."""
+        if self.series_at is None or self.series_at[0] is not series:
+            self.series_at = (series, {kind: layout.positions(series) for kind, layout in self.layouts.items()})
+        return self.series_at[1]
 
 
 def _columns(layout: InjectionLayout, element) -> np.ndarray:
@@ -73,11 +119,8 @@ def _columns(layout: InjectionLayout, element) -> np.ndarray:
     return at
 
 
-def _checked_net(district: District) -> tuple[pandapowerNet, str, list[int], list[int], list[PlacedFlexLoad],
-                                               dict[str, InjectionLayout]]:
-    """The district's net with one storage per battery and one load per process load (never
-    changed once made, so its fingerprint is kept), their indices, the flexible loads' elements
-    and the layout of each table's series-driven elements (made once per district and net)."""
+def _checked_net(district: District) -> _Checked:
+    """The district's :class:`_Checked` net (made again when its batteries, process or flexible loads change)."""
     units = [(b.cfg.id, b.bus, b.cfg.p_max_kw, b.cfg.e_max_kwh) for b in district.batteries]
     assets = district.config.assets
     key = (units, [(p.id, p.bus) for p in assets.process_load], [(a.id, a.load) for a in (*assets.ev_charger, *assets.heat_pump)])
@@ -86,12 +129,20 @@ def _checked_net(district: District) -> tuple[pandapowerNet, str, list[int], lis
         net, storage_idx = with_storage(district.net, units)
         process_idx = add_load_elements(net, district.config)
         layouts = {kind: InjectionLayout.of(district.groups, kind) for kind in ("sgen", "load", "gen")}
-        held = _CHECKED[district] = (district.net, key, net, fingerprint(net), storage_idx, process_idx,
-                                     place(district.net, district.groups, assets)[0], layouts)
-    return held[2:]
+        elements = {"load": (*layouts["load"].elements, *process_idx), "sgen": tuple(layouts["sgen"].elements),
+                    "storage": tuple(storage_idx), "gen": tuple(layouts["gen"].elements)}
+        checked = _Checked(
+            net, fingerprint(net), layouts, elements,
+            [(f"{p.cfg.id}.curtailed_kw", _columns(layouts["sgen"], p.sgen)) for p in district.pv_assets],
+            [(f"{p.cfg.id}.p_kw", _columns(layouts["load"], p.load))
+             for p in place(district.net, district.groups, assets)[0]],
+            [f"{p.id}.p_kw" for p in assets.process_load], [f"{b.cfg.id}.p_kw" for b in district.batteries],
+            bool((district.groups.table == "gen").any()))
+        held = _CHECKED[district] = (district.net, key, checked)
+    return held[2]
 
 
-_CHECKED: WeakKeyDictionary[District, tuple] = WeakKeyDictionary()
+_CHECKED: WeakKeyDictionary[District, tuple[pandapowerNet, tuple, _Checked]] = WeakKeyDictionary()
 Extend = Callable[[pyo.ConcreteModel], dict]
 Renew = Callable[[pyo.ConcreteModel, int], list | None]
 

@@ -125,9 +125,14 @@ class InjectionLayout:
         sel = groups[groups.table == table]
         return cls(sel.series_id.to_numpy(), sel.share.to_numpy(), sel.element.to_numpy())
 
-    def values(self, series: pd.DataFrame) -> np.ndarray:
-        """Per-element power (kW; rows = time, columns = :attr:`elements`) from group series."""
-        at = series.columns.get_indexer(self.series_ids)
+    def positions(self, series: pd.Index) -> np.ndarray:
+        """Position of each element's series among the group series labels ``series`` (KeyError when one is missing)."""
+        at = series.get_indexer(self.series_ids)
         if (at < 0).any():
             raise KeyError(f"no series {list(self.series_ids[at < 0])}")
-        return series.to_numpy()[:, at] * self.share[np.newaxis, :]
+        return at
+
+    def values_at(self, series_kw: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Per-element power (kW; rows = time, columns = :attr:`elements`) from group series
+        ``series_kw`` (columns: series) at the :meth:`positions` ``at``."""
+        return series_kw[:, at] * self.share[np.newaxis, :]
