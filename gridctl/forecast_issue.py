@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
+import numpy as np
 import pandas as pd
 
 from gridctl.district import District
@@ -126,12 +127,24 @@ def issued_by(district: District, source: IssueSource) -> Iterator[None]:
         _SOURCES.pop(district, None)
 
 
-def issued_groups(district: District, issue_time: pd.Timestamp, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """The load and PV forecast groups over ``index`` of the issue at ``issue_time``: the held one
-    when it covers ``index`` (whatever its carbon source), else :func:`make_forecast`'s."""
+def issued_row(district: District, issue_time: pd.Timestamp, at: pd.Timestamp) -> tuple[pd.Index, np.ndarray]:
+    """The load and PV forecast groups (their labels and kW) at interval ``at`` of the issue at
+    ``issue_time``: the held one's when it covers ``at`` (whatever its carbon source; its table
+    read as an array once per issue), else :func:`make_forecast`'s. The array is the caller's."""
     held = _ISSUED.get(district)
     if held is not None and held.issue_time == issue_time:
-        at = held.forecast.groups.index.get_indexer(index)
-        if (at >= 0).all():
-            return held.forecast.groups.iloc[at]
-    return make_forecast(district, issue_time, index).groups
+        kept = _ROWS.get(district)
+        if kept is None or kept[0] is not held:
+            groups = held.forecast.groups
+            kept = _ROWS[district] = (held, groups.index, groups.columns, groups.to_numpy(dtype=float))
+        try:
+            k = kept[1].get_loc(at)
+        except KeyError:
+            pass
+        else:
+            return kept[2], kept[3][k].copy()
+    groups = make_forecast(district, issue_time, pd.DatetimeIndex([at])).groups
+    return groups.columns, groups.to_numpy(dtype=float)[0]
+
+
+_ROWS: WeakKeyDictionary[District, tuple[Issue, pd.DatetimeIndex, pd.Index, np.ndarray]] = WeakKeyDictionary()

@@ -31,8 +31,8 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from gridctl.district import District
-from gridctl.forecast_issue import issued_groups
-from gridctl.plan_ac import check_schedule
+from gridctl.forecast_issue import issued_row
+from gridctl.plan_ac import check_interval
 
 ROUNDS = 3  # AC checks after a correction at most
 STEP_SHARE = 0.1  # finite-difference step, share of each battery's power rating
@@ -49,6 +49,8 @@ class TickGuard:
     at: pd.Timestamp | None = None
     corrections: int = 0  # intervals whose setpoints the guard moved
     moved_kw: dict[str, float] = field(default_factory=dict)  # total |kW| moved per battery
+    _load_pos: dict[str, tuple[pd.Index, list[str], np.ndarray]] = field(default_factory=dict, init=False, repr=False,
+                                                                         compare=False)
 
     def setpoints(self, district: District, now: pd.Timestamp, issued: pd.Timestamp,
                   table: pd.DataFrame | Mapping[str, np.ndarray], measured_kw: pd.Series | None,
@@ -58,20 +60,29 @@ class TickGuard:
         arrays by column, :func:`plan_row`), moved where the estimated loads would take a network
         limit past its bound. ``issued``: issue time of the plan in force's forecast;
         ``measured_kw``: per load series, the mean of the interval that just ended (None: unknown)."""
-        loads = district.load_series
-        groups = issued_groups(district, issued, pd.DatetimeIndex([now]))  # the plan's own issue: no new forecast
-        at = groups.columns.get_indexer(loads)
-        values = groups.to_numpy(dtype=float, copy=True)
-        median, before = values[0, at].copy(), (self.median_kw, self.at)
+        series, values = issued_row(district, issued, now)  # the plan's own issue: no new forecast
+        at = self._loads_at("issue", series, district.load_series)
+        median, before = values[at], (self.median_kw, self.at)
         self.median_kw, self.at = median, now
         if measured_kw is None or before[0] is None or before[1] != now - _res(district):
             return {b.cfg.id: float(np.asarray(table[f"{b.cfg.id}.p_kw"])[0]) for b in district.batteries}
-        values[0, at] = np.clip(median + measured_kw[loads].to_numpy(dtype=float) - before[0], 0.0, None)
-        est = pd.DataFrame(values, index=groups.index, columns=groups.columns)
-        return self._correct(district, est, table, soc_kwh)
+        measured = measured_kw.to_numpy()[self._loads_at("measured", measured_kw.index, district.load_series)]
+        values[at] = np.clip(median + measured.astype(float) - before[0], 0.0, None)
+        return self._correct(district, series, values, table, soc_kwh)
 
-    def _correct(self, district: District, groups: pd.DataFrame, table: pd.DataFrame | Mapping[str, np.ndarray],
-                 soc_kwh: dict[str, float]) -> dict[str, float]:
+    def _loads_at(self, kind: str, labels: pd.Index, loads: list[str]) -> np.ndarray:
+        """Position of each of ``loads`` among ``labels`` (``kind``: ``issue`` or ``measured``; kept
+        while the labels and loads stay the same objects: one issue, one replay's measurements)."""
+        kept = self._load_pos.get(kind)
+        if kept is None or kept[0] is not labels or kept[1] is not loads:
+            at = labels.get_indexer(loads)
+            if (at < 0).any():
+                raise KeyError(f"no {kind} series {[s for s, k in zip(loads, at) if k < 0]}")
+            kept = self._load_pos[kind] = (labels, loads, at)
+        return kept[2]
+
+    def _correct(self, district: District, series: pd.Index, series_kw: np.ndarray,
+                 table: pd.DataFrame | Mapping[str, np.ndarray], soc_kwh: dict[str, float]) -> dict[str, float]:
         ids = [b.cfg.id for b in district.batteries]
         if not ids:
             return {}
@@ -81,13 +92,13 @@ class TickGuard:
         lo, hi = _bounds(district, soc_kwh)
         sens = None
         for _ in range(ROUNDS):
-            y, n_branch = _state(district, groups, row, ids, x)
+            y, n_branch = _state(district, series, series_kw, row, ids, x)
             upper, lower = _limits(district, len(y), n_branch)
             if not _outside(y, upper, lower).any():
                 break
             if sens is None:
                 step = -STEP_SHARE * np.array([b.cfg.p_max_kw for b in district.batteries])
-                sens = np.stack([(_state(district, groups, row, ids, x + step * e)[0] - y) / (step * e).sum()
+                sens = np.stack([(_state(district, series, series_kw, row, ids, x + step * e)[0] - y) / (step * e).sum()
                                  for e in np.eye(len(ids))], axis=1)
             x = x + _least_move(y, upper, lower, n_branch, sens, lo - x, hi - x)
         if not np.allclose(x, x0):
@@ -122,12 +133,14 @@ def _bounds(district: District, soc_kwh: dict[str, float]) -> tuple[np.ndarray, 
     return np.array(lo), np.array(hi)
 
 
-def _state(district: District, groups: pd.DataFrame, row: dict[str, np.ndarray], ids: list[str],
+def _state(district: District, series: pd.Index, series_kw: np.ndarray, row: dict[str, np.ndarray], ids: list[str],
            x: np.ndarray) -> tuple[np.ndarray, int]:
     """Branch loadings (%) then energised bus voltages (p.u.) of the interval of plan ``row``
-    (one-element arrays by column) with battery setpoints ``x``, and the number of branches."""
-    ac = check_schedule(district, groups, {**row, **{f"{b}.p_kw": np.array([v]) for b, v in zip(ids, x)}})
-    return np.concatenate([ac.loading_pct.to_numpy()[0], ac.vm_pu.to_numpy()[0]]), ac.loading_pct.shape[1]
+    (one-element arrays by column) with group series ``series_kw`` (kW, by label of ``series``)
+    and battery setpoints ``x``, and the number of branches."""
+    loading_pct, vm_pu = check_interval(district, series, series_kw,
+                                        {**row, **{f"{b}.p_kw": np.array([v]) for b, v in zip(ids, x)}})
+    return np.concatenate([loading_pct, vm_pu]), len(loading_pct)
 
 
 def _limits(district: District, n: int, n_branch: int) -> tuple[np.ndarray, np.ndarray]:

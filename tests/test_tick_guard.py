@@ -15,8 +15,8 @@ import pytest
 from gridctl import forecast_issue
 from gridctl.feed_source import carbon_source
 from gridctl.flexible_loads import place
-from gridctl.forecast_issue import issued_groups, make_forecast
-from gridctl.plan_ac import check_schedule
+from gridctl.forecast_issue import issued_row, make_forecast
+from gridctl.plan_ac import check_interval, check_schedule
 from gridctl.tick_guard import TickGuard
 from gridctl.tick_guard import plan_row as guard_row
 
@@ -85,12 +85,28 @@ def test_the_guard_reads_the_plans_held_issue_without_a_new_forecast(demo_distri
     horizon = pd.date_range(issue, periods=16, freq="15min")
     made = make_forecast(demo_district, issue, horizon, carbon_source({}, False))
     monkeypatch.setattr(forecast_issue, "district_forecasters", lambda d: pytest.fail("a new forecast was issued"))
-    held = issued_groups(demo_district, issue, pd.DatetimeIndex([AT]))
-    pd.testing.assert_frame_equal(held, made.groups.loc[[AT]], check_exact=True, check_freq=False)
+    held = issued_row(demo_district, issue, AT)
+    pd.testing.assert_series_equal(pd.Series(held[1], index=held[0], name=AT), made.groups.loc[AT], check_exact=True)
     monkeypatch.undo()
     other = issue - pd.Timedelta(hours=1)
-    again = issued_groups(demo_district, other, pd.DatetimeIndex([AT]))
-    pd.testing.assert_frame_equal(again, make_forecast(demo_district, other, pd.DatetimeIndex([AT])).groups, check_freq=False)
+    again = issued_row(demo_district, other, AT)
+    pd.testing.assert_series_equal(pd.Series(again[1], index=again[0], name=AT),
+                                   make_forecast(demo_district, other, pd.DatetimeIndex([AT])).groups.loc[AT])
+
+
+def test_the_guards_one_interval_check_gives_the_numbers_of_the_tables(demo_district):
+    """The guard's array path (:func:`gridctl.plan_ac.check_interval`) and the AC check's tables
+    give the same loadings and voltages, bit for bit."""
+    row = plan_row(demo_district, AT, PLANNED_DEPOT_KW[AT]).assign(**{"bess_park.p_kw": [250.0]})
+    curtail = next(c for c in row if c.endswith(".curtailed_kw"))
+    row = row.assign(**{curtail: [3.5]})
+    groups = demo_district.history.loc[[AT]] * 1.07  # not an interval solved before
+    tables = check_schedule(demo_district, groups, row)
+    loading_pct, vm_pu = check_interval(demo_district, groups.columns, groups.to_numpy()[0],
+                                        {c: row[c].to_numpy() for c in row})
+    assert loading_pct.tobytes() == tables.loading_pct.to_numpy()[0].tobytes()
+    assert vm_pu.tobytes() == tables.vm_pu.to_numpy()[0].tobytes()
+    assert np.nanmax(loading_pct) > 0 and len(vm_pu) == tables.vm_pu.shape[1]
 
 
 def test_the_row_a_replay_hands_the_guard_is_the_plan_row_with_the_setpoints_written(demo_district, guarded):
