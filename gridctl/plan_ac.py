@@ -102,11 +102,12 @@ class _Checked:
     process_columns: list[str]
     storage_columns: list[str]
     with_gen: bool  # whether generators take their power from a series
-    series_at: tuple[pd.Index, dict[str, np.ndarray]] | None = None  # the last series labels' positions
+    series_at: tuple[pd.Index, dict[str, np.ndarray]] | None = None  # the last series labels and their positions
 
     def positions(self, series: pd.Index) -> dict[str, np.ndarray]:
-        """Per table, the position of each element's series among ``series`` (the last labels' kept)."""
-        if self.series_at is None or self.series_at[0] is not series:
+        """Per table, the position of each element's series among ``series`` (kept while the labels stay the same)."""
+        held = self.series_at
+        if held is None or (held[0] is not series and not held[0].equals(series)):
             self.series_at = (series, {kind: layout.positions(series) for kind, layout in self.layouts.items()})
         return self.series_at[1]
 

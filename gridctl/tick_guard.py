@@ -72,9 +72,9 @@ class TickGuard:
 
     def _loads_at(self, kind: str, labels: pd.Index, loads: list[str]) -> np.ndarray:
         """Position of each of ``loads`` among ``labels`` (``kind``: ``issue`` or ``measured``; kept
-        while the labels and loads stay the same objects: one issue, one replay's measurements)."""
+        while the labels stay the same, as they do from one issue to the next, and the loads the same object)."""
         kept = self._load_pos.get(kind)
-        if kept is None or kept[0] is not labels or kept[1] is not loads:
+        if kept is None or kept[1] is not loads or (kept[0] is not labels and not kept[0].equals(labels)):
             at = labels.get_indexer(loads)
             if (at < 0).any():
                 raise KeyError(f"no {kind} series {[s for s, k in zip(loads, at) if k < 0]}")
@@ -89,19 +89,19 @@ class TickGuard:
         row = {c: np.asarray(table[c], dtype=float) for c in table if c.endswith((".p_kw", ".curtailed_kw"))}
         x = np.array([row[f"{b}.p_kw"][0] for b in ids])
         x0 = x.copy()
-        lo, hi = _bounds(district, soc_kwh)
         sens = None
         for _ in range(ROUNDS):
             y, n_branch = _state(district, series, series_kw, row, ids, x)
             upper, lower = _limits(district, len(y), n_branch)
             if not _outside(y, upper, lower).any():
                 break
-            if sens is None:
+            if sens is None:  # the first round out of bounds
+                lo, hi = _bounds(district, soc_kwh)
                 step = -STEP_SHARE * np.array([b.cfg.p_max_kw for b in district.batteries])
                 sens = np.stack([(_state(district, series, series_kw, row, ids, x + step * e)[0] - y) / (step * e).sum()
                                  for e in np.eye(len(ids))], axis=1)
             x = x + _least_move(y, upper, lower, n_branch, sens, lo - x, hi - x)
-        if not np.allclose(x, x0):
+        if (x != x0).any() and not np.allclose(x, x0):
             self.corrections += 1
             for b, d in zip(ids, np.abs(x - x0)):
                 self.moved_kw[b] = self.moved_kw.get(b, 0.0) + float(d)
@@ -146,8 +146,9 @@ def _state(district: District, series: pd.Index, series_kw: np.ndarray, row: dic
 def _limits(district: District, n: int, n_branch: int) -> tuple[np.ndarray, np.ndarray]:
     """Upper and lower bound per entry of :func:`_state` (thermal: ``max_loading_pct - thermal_margin_pct``)."""
     cfg = district.config.network
-    upper = np.r_[np.full(n_branch, cfg.max_loading_pct - cfg.thermal_margin_pct), np.full(n - n_branch, cfg.v_max_pu)]
-    lower = np.r_[np.full(n_branch, -np.inf), np.full(n - n_branch, cfg.v_min_pu)]
+    upper = np.concatenate([np.full(n_branch, cfg.max_loading_pct - cfg.thermal_margin_pct),
+                            np.full(n - n_branch, cfg.v_max_pu)])
+    lower = np.concatenate([np.full(n_branch, -np.inf), np.full(n - n_branch, cfg.v_min_pu)])
     return upper, lower
 
 
