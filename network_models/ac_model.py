@@ -98,13 +98,15 @@ def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarr
     """
     solved = next((s for m, s, _ in _MODELS.values() if m is model), OrderedDict())
     ppci = model._ppc["internal"]
-    Ybus = ppci["Ybus"].tocsc()
-    ref, pv, pq = (np.asarray(ppci[k], dtype=np.int64) for k in ("ref", "pv", "pq"))
-    options = {**model._options, "max_iteration": 20, "tolerance_mva": 1e-8}
+    memo = model_memo(model)
+    if "newton" not in memo:
+        options = {**model._options, "max_iteration": 20, "tolerance_mva": 1e-8}
+        memo["newton"] = (ppci["Ybus"].tocsc(), *(np.asarray(ppci[k], dtype=np.int64) for k in ("ref", "pv", "pq")),
+                          _newton(ppci, options))
+    Ybus, ref, pv, pq, newton = memo["newton"]
     V = np.full(sbus.shape, np.nan, dtype=complex)
     converged = np.zeros(len(sbus), dtype=bool)
     v0, runs = ppci["V"].copy(), 0
-    newton = _newton(ppci, options)
     for k in range(len(sbus)):
         key = hashlib.blake2b(sbus[k].tobytes(), digest_size=16).digest()
         if key in solved:
@@ -126,7 +128,8 @@ def solve_intervals(model: pp.pandapowerNet, sbus: np.ndarray) -> tuple[np.ndarr
 
 def _newton(ppci: dict, options: dict):
     """Newton-Raphson ``(Ybus, Sbus, V0, ref, pv, pq) -> (V, converged)``: one lightsim2grid KLU
-    solver kept for every interval of a check (its sparse analysis is reused), else pandapower's."""
+    solver kept with the internal model for every interval it solves (its sparse analysis is
+    reused), else pandapower's."""
     max_it, tol = options["max_iteration"], options["tolerance_mva"]
     if BACKEND != "lightsim2grid":  # pragma: no cover - depends on the installation
         return lambda *a: tuple(_newtonpf(*a, ppci, options)[:2])
