@@ -44,14 +44,16 @@ def _follow(district: District, actuals: Actuals, soc_kwh: dict[str, float] | No
     net = actuals.load_kw + sum(actuals.flex_kw.values(), 0.0) - actuals.pv_kw
     with open_plant(district, actuals.index[0], soc_kwh) as plant:
         rec = Recorder(actuals, plant.battery_ids, pv_ids)
+        if setpoints is not None:  # by column, as arrays: one pandas lookup per column, not per interval
+            p_kw = {a: setpoints[f"{a}.p_kw"].to_numpy(dtype=float) for a in [*plant.battery_ids, *actuals.flex_kw]}
+            curtailed_kw = {a: setpoints[f"{a}.curtailed_kw"].to_numpy(dtype=float) for a in pv_ids}
         for k in range(len(actuals.index)):
-            row = setpoints.iloc[k] if setpoints is not None else None
-            if row is None:
+            if setpoints is None:
                 sp = {a: float(v[k]) for a, v in actuals.flex_kw.items()}
                 curtailed = {a: 0.0 for a in pv_ids}
             else:
-                sp = {a: float(row[f"{a}.p_kw"]) for a in [*plant.battery_ids, *actuals.flex_kw]}
-                curtailed = {a: float(row[f"{a}.curtailed_kw"]) for a in pv_ids}
+                sp = {a: float(v[k]) for a, v in p_kw.items()}
+                curtailed = {a: float(v[k]) for a, v in curtailed_kw.items()}
             sp.update(battery_setpoints(batteries, sp, net[k] if cover_net_load else 0.0, cover_net_load))
             p, curtailment = control_tick(plant, actuals, k, sp, curtailed)
             rec.record(k, p, plant.soc_kwh, curtailment, plant.temp_c)
