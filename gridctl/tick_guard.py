@@ -49,8 +49,6 @@ class TickGuard:
     at: pd.Timestamp | None = None
     corrections: int = 0  # intervals whose setpoints the guard moved
     moved_kw: dict[str, float] = field(default_factory=dict)  # total |kW| moved per battery
-    _load_pos: dict[str, tuple[pd.Index, list[str], np.ndarray]] = field(default_factory=dict, init=False, repr=False,
-                                                                         compare=False)
 
     def setpoints(self, district: District, now: pd.Timestamp, issued: pd.Timestamp,
                   table: pd.DataFrame | Mapping[str, np.ndarray], measured_kw: pd.Series | None,
@@ -61,25 +59,14 @@ class TickGuard:
         limit past its bound. ``issued``: issue time of the plan in force's forecast;
         ``measured_kw``: per load series, the mean of the interval that just ended (None: unknown)."""
         series, values = issued_row(district, issued, now)  # the plan's own issue: no new forecast
-        at = self._loads_at("issue", series, district.load_series)
+        at = _positions(series, district.load_series, "issue")
         median, before = values[at], (self.median_kw, self.at)
         self.median_kw, self.at = median, now
         if measured_kw is None or before[0] is None or before[1] != now - _res(district):
             return {b.cfg.id: float(np.asarray(table[f"{b.cfg.id}.p_kw"])[0]) for b in district.batteries}
-        measured = measured_kw.to_numpy()[self._loads_at("measured", measured_kw.index, district.load_series)]
+        measured = measured_kw.to_numpy()[_positions(measured_kw.index, district.load_series, "measured")]
         values[at] = np.clip(median + measured.astype(float) - before[0], 0.0, None)
         return self._correct(district, series, values, table, soc_kwh)
-
-    def _loads_at(self, kind: str, labels: pd.Index, loads: list[str]) -> np.ndarray:
-        """Position of each of ``loads`` among ``labels`` (``kind``: ``issue`` or ``measured``; kept
-        while the labels stay the same, as they do from one issue to the next, and the loads the same object)."""
-        kept = self._load_pos.get(kind)
-        if kept is None or kept[1] is not loads or (kept[0] is not labels and not kept[0].equals(labels)):
-            at = labels.get_indexer(loads)
-            if (at < 0).any():
-                raise KeyError(f"no {kind} series {[s for s, k in zip(loads, at) if k < 0]}")
-            kept = self._load_pos[kind] = (labels, loads, at)
-        return kept[2]
 
     def _correct(self, district: District, series: pd.Index, series_kw: np.ndarray,
                  table: pd.DataFrame | Mapping[str, np.ndarray], soc_kwh: dict[str, float]) -> dict[str, float]:
@@ -101,7 +88,7 @@ class TickGuard:
                 sens = np.stack([(_state(district, series, series_kw, row, ids, x + step * e)[0] - y) / (step * e).sum()
                                  for e in np.eye(len(ids))], axis=1)
             x = x + _least_move(y, upper, lower, n_branch, sens, lo - x, hi - x)
-        if (x != x0).any() and not np.allclose(x, x0):
+        if not np.allclose(x, x0):
             self.corrections += 1
             for b, d in zip(ids, np.abs(x - x0)):
                 self.moved_kw[b] = self.moved_kw.get(b, 0.0) + float(d)
@@ -116,6 +103,14 @@ def plan_row(row: pd.Series, setpoints_kw: Mapping[str, float]) -> dict[str, np.
     out = {c: values[j:j + 1] for j, c in enumerate(row.index[at])}
     out.update({f"{a}.p_kw": np.array([float(v)]) for a, v in setpoints_kw.items()})
     return out
+
+
+def _positions(labels: pd.Index, loads: list[str], kind: str) -> np.ndarray:
+    """Position of each of ``loads`` among ``labels`` (``kind``: ``issue`` or ``measured``, for the error)."""
+    at = labels.get_indexer(loads)
+    if (at < 0).any():
+        raise KeyError(f"no {kind} series {[s for s, k in zip(loads, at) if k < 0]}")
+    return at
 
 
 def _res(district: District) -> pd.Timedelta:
