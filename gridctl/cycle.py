@@ -8,8 +8,9 @@ progress and heat-store temperatures where measured); the cycle forecasts with d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -50,10 +51,18 @@ def remaining_horizon(district: District, now: pd.Timestamp) -> pd.DatetimeIndex
     wall = start.tz_convert(district.tz).tz_localize(None)
     today = wall.date()
     last = (wall + pd.Timedelta(hours=district.config.dispatch.lookahead_h)).date()  # wall clock: DST-proof
-    idx = local_day(today, district.tz, district.resolution_min)
-    for k in range(1, (last - today).days + 1):
-        idx = idx.append(local_day(today + timedelta(days=k), district.tz, district.resolution_min))
+    idx = _local_days(today, last, district.tz, district.resolution_min)
     return idx[idx >= start]
+
+
+@functools.lru_cache(maxsize=16)
+def _local_days(first: date, last: date, timezone: str, resolution_min: int) -> pd.DatetimeIndex:
+    """UTC interval starts of the local days ``first`` to ``last`` (the same for every decision of a
+    day: found once; callers take slices of it)."""
+    idx = local_day(first, timezone, resolution_min)
+    for k in range(1, (last - first).days + 1):
+        idx = idx.append(local_day(first + timedelta(days=k), timezone, resolution_min))
+    return idx
 
 
 def decision_horizon(district: District, now: pd.Timestamp, horizon_end: pd.Timestamp | None = None

@@ -11,6 +11,7 @@ semi-continuous load's plan adds what each start's ramp (``ramp_s``) misses.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timedelta
 
@@ -44,22 +45,24 @@ def placement_problems(net: pp.pandapowerNet, config: Config) -> list[str]:
 def occurrences(cfg: ProcessLoadConfig, index: pd.DatetimeIndex, tz: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """(start, end) of every window of ``cfg`` that overlaps ``index`` (UTC-aware stamps)."""
     if cfg.window is None:
-        spans = [(w.start, w.end) for w in cfg.windows]
+        spans = tuple((w.start, w.end) for w in cfg.windows)
     else:
         first = index[0].tz_convert(tz).date() - timedelta(days=1)
         days = (index[-1].tz_convert(tz).date() - first).days + 1
         start, end = cfg.window
-        spans = []
-        for k in range(days):
-            day = first + timedelta(days=k)
-            spans.append((datetime.combine(day, start),
-                          datetime.combine(day + timedelta(days=int(end <= start)), end)))
-    out = []
-    for a, b in spans:
-        ws, we = (pd.Timestamp(x).tz_localize(tz, ambiguous=False, nonexistent="shift_forward") for x in (a, b))
-        if ((index >= ws) & (index < we)).any():
-            out.append((ws, we))
-    return out
+        spans = tuple((datetime.combine(day, start), datetime.combine(day + timedelta(days=int(end <= start)), end))
+                      for day in (first + timedelta(days=k) for k in range(days)))
+    utc = index.values  # numpy datetime64 (UTC): compared without pandas's per-call overhead
+    return [(ws, we) for ws, we in _localised(spans, tz)
+            if ((utc >= ws.to_datetime64()) & (utc < we.to_datetime64())).any()]
+
+
+@functools.lru_cache(maxsize=64)
+def _localised(spans: tuple[tuple[datetime, datetime], ...], tz: str) -> tuple[tuple[pd.Timestamp, pd.Timestamp], ...]:
+    """``spans`` (local wall-clock starts and ends) as stamps in ``tz`` (found once: every decision
+    of a day asks for the same windows)."""
+    return tuple(tuple(pd.Timestamp(x).tz_localize(tz, ambiguous=False, nonexistent="shift_forward") for x in span)
+                 for span in spans)
 
 
 def process_params(config: Config, net: pp.pandapowerNet, index: pd.DatetimeIndex,
@@ -84,7 +87,8 @@ def process_params(config: Config, net: pp.pandapowerNet, index: pd.DatetimeInde
 
 def _window(cfg: ProcessLoadConfig, index: pd.DatetimeIndex, ws: pd.Timestamp, we: pd.Timestamp, dt_h: float,
             report: ProcessReport | None) -> ProcessWindow:
-    inside = np.flatnonzero((index >= ws) & (index < we))
+    utc = index.values
+    inside = np.flatnonzero((utc >= ws.to_datetime64()) & (utc < we.to_datetime64()))
     whole_steps = (we - ws).total_seconds() / 3600 / dt_h
     under_way = ws < index[0]
     if under_way and report is not None:  # in 10 Wh steps: counters read in Wh or exactly plan alike

@@ -195,8 +195,9 @@ def _option(h: highspy.Highs, name: str) -> float:
 def column_bounds(columns) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of the Pyomo variables ``columns`` (infinite where none)."""
     inf = highspy.kHighsInf
-    lb = np.array([-inf if v.lb is None else v.lb for v in columns], dtype=float)
-    ub = np.array([inf if v.ub is None else v.ub for v in columns], dtype=float)
+    pairs = [v.bounds for v in columns]  # both bounds in one call (one look at the domain)
+    lb = np.array([-inf if lo is None else lo for lo, _ in pairs], dtype=float)
+    ub = np.array([inf if hi is None else hi for _, hi in pairs], dtype=float)
     return lb, ub
 
 

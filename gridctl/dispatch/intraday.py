@@ -169,11 +169,12 @@ class IntradayDispatch:
             for aid, values in (updates or {}).items():
                 param = getattr(m.heat_pump[aid], attr)
                 self.param_store.store(param, range(len(values)), values)
+        times = range(len(m.T))  # m.T's members, without iterating a Pyomo set
         for h in inp.heat_pumps:  # the band's margin follows the heat demand and COP
             if h.id in (heat_demand_kw or {}) or h.id in (cop or {}):
                 blk = m.heat_pump[h.id]
-                cop_now, demand_now = (self.param_store.last(p, m.T) for p in (blk.cop, blk.heat_demand_kw))
-                self.param_store.store(blk.margin_k, m.T, low_margin_k(h, inp.dt_h, cop_now, demand_now))
+                cop_now, demand_now = (self.param_store.last(p, times) for p in (blk.cop, blk.heat_demand_kw))
+                self.param_store.store(blk.margin_k, times, low_margin_k(h, inp.dt_h, cop_now, demand_now))
         self._refresh(set())
 
     def set_state(self, start: int | pd.Timestamp, battery_soc_kwh: dict[str, float] | None = None,

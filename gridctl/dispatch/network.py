@@ -34,6 +34,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.repn import generate_standard_repn
 
+from gridctl.dispatch.highs import column_bounds
 from gridctl.dispatch.soft import add_slack, registry
 from network_models.linear import LinearGrid, OperatingPoint
 
@@ -84,8 +85,7 @@ def flex_terms(m: pyo.ConcreteModel, buses: list) -> tuple[list, np.ndarray, np.
     if tuple(buses) not in memo:
         memo[tuple(buses)] = _flex_form(m, buses)
     terms, const, flat, at, coefs = memo[tuple(buses)]
-    lb = np.array([-np.inf if v.lb is None else v.lb for v in flat], dtype=float)
-    ub = np.array([np.inf if v.ub is None else v.ub for v in flat], dtype=float)
+    lb, ub = column_bounds(flat)
     lo, hi = np.zeros_like(const), np.zeros_like(const)
     np.add.at(lo, at, np.minimum(coefs * lb, coefs * ub))  # in the order of the terms, as a sum term by term
     np.add.at(hi, at, np.maximum(coefs * lb, coefs * ub))

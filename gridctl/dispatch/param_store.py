@@ -24,22 +24,23 @@ class ParamStore:
 
     def last(self, param: pyo.Param, keys: Sequence) -> np.ndarray:
         """The values of ``param[keys[i]]`` (a copy)."""
-        return self._slot(param, keys)[1].copy()
+        return self._slot(param, (id(param), tuple(keys)))[1].copy()
 
     def store(self, param: pyo.Param, keys: Sequence, values) -> None:
         """Set ``param[keys[i]]`` to ``values[i]`` where it differs from the value there (the
         data objects written join ``moved``)."""
-        data, last = self._slot(param, keys)
+        slot = (id(param), tuple(keys))
+        data, last = self._slot(param, slot)
         values = np.asarray(values, dtype=float)
         moved = np.flatnonzero(values != last).tolist()
         for i in moved:
             data[i].set_value(float(values[i]))
             self.moved.add(id(data[i]))
-        self._slots[id(param), tuple(keys)] = (data, values.copy())
+        self._slots[slot] = (data, values.copy())
 
-    def _slot(self, param: pyo.Param, keys: Sequence) -> tuple[list, np.ndarray]:
-        slot = (id(param), tuple(keys))
+    def _slot(self, param: pyo.Param, slot: tuple) -> tuple[list, np.ndarray]:
+        """The data objects and last values of ``slot``: (id of ``param``, its keys)."""
         if slot not in self._slots:
-            data = [param[k] for k in keys]
+            data = [param[k] for k in slot[1]]
             self._slots[slot] = (data, np.array([d.value for d in data], dtype=float))
         return self._slots[slot]

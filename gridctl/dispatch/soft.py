@@ -78,9 +78,12 @@ def violations(m: pyo.ConcreteModel, index: pd.DatetimeIndex, tol: float = TOLER
     """Every violated soft limit after a solve: limit, asset, where (interval or label), size, unit
     (slack values read by ``values``, NaN where none; default: those the model holds)."""
     out = []
+    keys_of = m.__dict__.setdefault("_soft_keys", {})  # a model's slacks keep their members
     for s in registry(m):
         time_indexed = s.slack.is_indexed() and s.slack.index_set() is m.T
-        keys = list(s.slack.keys())
+        keys = keys_of.get(id(s.slack))
+        if keys is None:
+            keys = keys_of[id(s.slack)] = list(s.slack.keys())
         sizes = values(s.slack, keys)
         for n in np.flatnonzero(sizes > tol):  # NaN: a slack the solver never saw
             i = keys[n]
