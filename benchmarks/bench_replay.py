@@ -16,6 +16,7 @@ import os
 import time
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from forecasts import compiled_trees
@@ -35,11 +36,13 @@ WARMUP_DAYS = 2
 def timed(district: District, modbus: ModbusTarget | None, start: date = START, end: date = END,
           chunks: int = 0) -> ReplayResult:
     t0 = time.perf_counter()
+    ends = []  # seconds from the start to the end of each replayed day
     if chunks > 1:
         result = run_chunked(district, start, end, chunks, WARMUP_DAYS, n_workers=chunks)
         print(f"in {chunks} chunks on {chunks} Dask workers, each after the first warmed up {WARMUP_DAYS} days:")
     else:
-        result = run_replay(district, start, end, modbus=modbus, baselines_apart=True)
+        result = run_replay(district, start, end, modbus=modbus, baselines_apart=True,
+                            on_day=lambda _: ends.append(time.perf_counter() - t0))
     wall = time.perf_counter() - t0
     s = result.summary
     days = s["days"]
@@ -49,6 +52,11 @@ def timed(district: District, modbus: ModbusTarget | None, start: date = START, 
           f"(models: {s['models']['built']} built, {s['models']['shifted']} shifted, "
           f"{s['models']['updated_in_place']} updated in place); "
           f"{s['forecast_issues_apart']} forecast issues made in a process of their own)")
+    if len(ends) > 2:
+        per_day = np.diff(ends)
+        print(f"  gridctl's run: first day {ends[0]:.2f} s (models built, forecasters loaded, the headroom's past "
+              f"issues made), then {np.median(per_day):.2f} s per day (median; {per_day.min():.2f}-{per_day.max():.2f}); "
+              f"its end to the baselines' and the KPIs' end {wall - ends[-1]:.2f} s")
     t = s["timings_s"]
     print(f"  s/day by phase: {phases}; gridctl's own decisions and control "
           f"{(t['forecast'] + t['optimise'] + t['bookkeeping']) / days:.2f} s/day")
