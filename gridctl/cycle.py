@@ -77,8 +77,12 @@ def decision_horizon(district: District, now: pd.Timestamp, horizon_end: pd.Time
 
 def setpoints_at(plan: Plan, at: pd.Timestamp) -> dict[str, float]:
     """Load-referenced power setpoint (kW) of every controllable asset for the interval starting ``at``."""
-    row = plan.table.loc[at]
-    return {c.removesuffix(".p_kw"): float(row[c]) for c in plan.table.columns if c.endswith(".p_kw")}
+    return setpoints_of(plan.table.loc[at])
+
+
+def setpoints_of(row: pd.Series) -> dict[str, float]:
+    """Load-referenced power setpoint (kW) of every controllable asset in plan table row ``row``."""
+    return {c.removesuffix(".p_kw"): float(v) for c, v in row.items() if c.endswith(".p_kw")}
 
 
 def heat_store_setpoints(table: pd.DataFrame, at: pd.Timestamp, temp_c: dict[str, float],
@@ -88,13 +92,13 @@ def heat_store_setpoints(table: pd.DataFrame, at: pd.Timestamp, temp_c: dict[str
     (minus a surplus) over the interval, divided by the planned COP: the store returns to the plan
     but for this interval's heat-demand error. No correction at the plan's first interval (no planned
     temperature before it). The result may leave ``[0, p_max]``; the device's clamp applies."""
-    k = table.index.get_loc(at)
+    k, column = table.index.get_loc(at), table.columns.get_loc
     out = {}
     for h, measured in temp_c.items():
-        p_kw = float(table[f"{h}.p_kw"].iloc[k])
+        p_kw = float(table.iat[k, column(f"{h}.p_kw")])
         if k > 0:
-            short_k = float(table[f"{h}.temp_c"].iloc[k - 1]) - measured
-            p_kw += capacity_kwh_per_k[h] * short_k / (float(table[f"{h}.cop"].iloc[k]) * dt_h)
+            short_k = float(table.iat[k - 1, column(f"{h}.temp_c")]) - measured
+            p_kw += capacity_kwh_per_k[h] * short_k / (float(table.iat[k, column(f"{h}.cop")]) * dt_h)
         out[h] = p_kw
     return out
 

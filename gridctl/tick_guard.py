@@ -98,9 +98,10 @@ class TickGuard:
 def plan_row(row: pd.Series, setpoints_kw: Mapping[str, float]) -> dict[str, np.ndarray]:
     """The ``.p_kw`` and ``.curtailed_kw`` columns of plan table row ``row`` as one-element arrays,
     each asset's power replaced by its setpoint in ``setpoints_kw``: the row the guard checks."""
-    at = np.flatnonzero(row.index.str.endswith((".p_kw", ".curtailed_kw")))
+    labels = row.index.tolist()
+    at = [j for j, c in enumerate(labels) if c.endswith((".p_kw", ".curtailed_kw"))]
     values = row.to_numpy(dtype=float)[at]
-    out = {c: values[j:j + 1] for j, c in enumerate(row.index[at])}
+    out = {labels[i]: values[j:j + 1] for j, i in enumerate(at)}
     out.update({f"{a}.p_kw": np.array([float(v)]) for a, v in setpoints_kw.items()})
     return out
 

@@ -40,7 +40,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from gridctl.config import ConfigError
-from gridctl.cycle import Decision, decide, decision_horizon, heat_store_setpoints, setpoints_at
+from gridctl.cycle import Decision, decide, decision_horizon, heat_store_setpoints, setpoints_of
 from gridctl.demand_charges import PeakKey, running_peaks
 from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
@@ -257,7 +257,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         curtailed = {a: min(float(row[f"{a}.curtailed_kw"]), float(actuals.pv_asset_kw[a][k])) for a in rec.curtailed_kw}
         forecast_net = row.load_kw - (row.pv_kw - row.pv_curtailed_kw)
         actual_net = actuals.load_kw[k] - (actuals.pv_kw[k] - sum(curtailed.values()))
-        setpoints = setpoints_at(plan, s)
+        setpoints = setpoints_of(row)
         if cfg.replay.track_heat_stores:
             setpoints.update(heat_store_setpoints(plan.table, s, plant.temp_c, store_kwh_per_k, dt_h))
         setpoints.update(battery_setpoints(cfg.assets.battery, setpoints, actual_net - forecast_net,
