@@ -26,3 +26,11 @@ def history_before(history: pd.DataFrame, issue_time: pd.Timestamp, resolution_m
     if history.index.is_monotonic_increasing:  # the rows up to the cutoff, found without a mask over all of them
         return history.iloc[:history.index.searchsorted(cutoff, side="right")]
     return history.loc[history.index <= cutoff]
+
+
+
+def rows_after(frame: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``frame`` stamped after ``since`` (of a sorted table: a slice, found without a mask)."""
+    if frame.index.is_monotonic_increasing:
+        return frame.iloc[frame.index.searchsorted(since, side="right"):]
+    return frame.loc[frame.index > since]

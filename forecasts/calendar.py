@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 DAY_NS = pd.Timedelta(days=1).value
+HOUR_NS = pd.Timedelta(hours=1).value
+MINUTE_NS = pd.Timedelta(minutes=1).value
 
 
 def day_ahead_issue_times(index: pd.DatetimeIndex, timezone: str, gate: time) -> pd.DatetimeIndex:
@@ -27,24 +29,45 @@ def day_ahead_issue_times(index: pd.DatetimeIndex, timezone: str, gate: time) ->
 
 
 def holiday_flags(index: pd.DatetimeIndex, timezone: str, country: str, subdivision: str | None) -> np.ndarray:
-    """1.0 where the local date of an interval is a public holiday of ``country`` (``subdivision``)."""
-    local = index.tz_convert(timezone)
-    dates = holiday_dates(country, subdivision, tuple(sorted(set(local.year))))
-    return local.tz_localize(None).normalize().isin(dates).astype(float)
+    """1.0 where the local date of an interval is a public holiday of ``country`` (``subdivision``),
+    from the holidays of the years of the local dates (as numbers of days since 1970-01-01)."""
+    local_days = local_wall_ns(index, timezone) // DAY_NS
+    years = (np.unique(local_days).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970).tolist()
+    return np.isin(local_days, holiday_days(country, subdivision, tuple(years))).astype(float)
 
 
 @functools.lru_cache(maxsize=64)
-def holiday_dates(country: str, subdivision: str | None, years: tuple[int, ...]) -> pd.DatetimeIndex:
-    """The public holidays of ``country`` (``subdivision``) in ``years`` (built once per arguments:
-    every forecast issue asks again)."""
+def holiday_days(country: str, subdivision: str | None, years: tuple[int, ...]) -> np.ndarray:
+    """The public holidays of ``country`` (``subdivision``) in ``years``, as days since 1970-01-01
+    (built once per arguments: every forecast issue asks again)."""
     calendar = holidays.country_holidays(country, subdiv=subdivision, years=list(years))
-    return pd.DatetimeIndex(sorted(calendar)) if calendar else pd.DatetimeIndex([])
+    return np.array(sorted(calendar), dtype="datetime64[D]").astype(np.int64)
+
+
+def local_wall_ns(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """Local wall time (ns since 1970-01-01 on the local clock) of each instant of ``index``."""
+    return index.tz_convert(timezone).tz_localize(None).asi8
 
 
 def time_of_day_h(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
     """Local wall-clock hour of each interval start (e.g. 13.25 for 13:15)."""
-    local = index.tz_convert(timezone)
-    return (local.hour + local.minute / 60.0).to_numpy(dtype=float)
+    return wall_hour_of_day(local_wall_ns(index, timezone))
+
+
+def wall_hour_of_day(wall_ns: np.ndarray) -> np.ndarray:
+    """Hour of day of local wall times (ns), whole minutes as fractions (13.25 for 13:15)."""
+    of_day_ns = wall_ns % DAY_NS
+    return of_day_ns // HOUR_NS + (of_day_ns % HOUR_NS) // MINUTE_NS / 60.0
+
+
+def wall_weekday(wall_ns: np.ndarray) -> np.ndarray:
+    """Day of the week of local wall times (ns; Monday 0.0 ... Sunday 6.0)."""
+    return ((wall_ns // DAY_NS + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
+
+
+def lead_h(targets: pd.DatetimeIndex, issue_ns: np.ndarray) -> np.ndarray:
+    """Hours from each issue time (ns) to its target, as ``(targets - issue).total_seconds() / 3600``."""
+    return (targets.asi8 - issue_ns) / 1_000_000_000 / 3600.0
 
 
 class WallClockHistory:
@@ -56,7 +79,7 @@ class WallClockHistory:
         self._index = known.index
         utc_values = known.to_numpy(dtype=float)
         self._utc_values = utc_values
-        self._utc_ends = (known.index + pd.Timedelta(minutes=resolution_min)).asi8
+        self._utc_ends = known.index.asi8 + pd.Timedelta(minutes=resolution_min).value
         finite = np.isfinite(utc_values)
         self._csum = np.vstack([np.zeros(len(self.columns)), np.cumsum(np.where(finite, utc_values, 0.0), axis=0)])
         self._ccount = np.vstack([np.zeros(len(self.columns)), np.cumsum(finite, axis=0)])
@@ -70,13 +93,10 @@ class WallClockHistory:
         order = np.argsort(wall.asi8[first], kind="stable")
         return wall.asi8[first][order], self._utc_values[first][order], self._utc_ends[first][order]
 
-    def _wall_ns(self, targets: pd.DatetimeIndex) -> np.ndarray:
-        """Local wall time (ns) of each target."""
-        return targets.tz_convert(self.timezone).tz_localize(None).asi8
-
-    def lag(self, targets: pd.DatetimeIndex, days: int, issue: pd.DatetimeIndex) -> np.ndarray:
-        """Values ``days`` local days before each target; NaN where unknown at that target's issue."""
-        return self._known_at(self._wall_ns(targets) - days * DAY_NS, issue.asi8)
+    def lag(self, wall_ns: np.ndarray, days: int, issue_ns: np.ndarray) -> np.ndarray:
+        """Values ``days`` local days before each target (at local wall time ``wall_ns``:
+        :func:`local_wall_ns`); NaN where unknown at that target's issue (ns)."""
+        return self._known_at(wall_ns - days * DAY_NS, issue_ns)
 
     def _known_at(self, wall_ns: np.ndarray, issue_ns: np.ndarray) -> np.ndarray:
         """Values at local wall times ``wall_ns`` whose interval had ended by ``issue_ns`` (else NaN)."""
@@ -89,11 +109,11 @@ class WallClockHistory:
         out[found] = values[pos[found]]
         return out
 
-    def latest_lag(self, targets: pd.DatetimeIndex, issue: pd.DatetimeIndex, max_days: int = 7) -> tuple[np.ndarray, np.ndarray]:
-        """Most recent same-wall-time value known at issue, and how many days back it lies."""
-        out = np.full((len(targets), len(self.columns)), np.nan)
-        days_back = np.full(len(targets), np.nan)
-        wall_ns, issue_ns = self._wall_ns(targets), issue.asi8
+    def latest_lag(self, wall_ns: np.ndarray, issue_ns: np.ndarray, max_days: int = 7) -> tuple[np.ndarray, np.ndarray]:
+        """Most recent same-wall-time value known at issue (ns) of each target (at local wall time
+        ``wall_ns``), and how many days back it lies."""
+        out = np.full((len(wall_ns), len(self.columns)), np.nan)
+        days_back = np.full(len(wall_ns), np.nan)
         for k in range(1, max_days + 1):
             todo = np.isnan(days_back)
             if not todo.any():
@@ -105,20 +125,20 @@ class WallClockHistory:
             days_back[rows] = k
         return out, days_back
 
-    def window_mean(self, issue: pd.DatetimeIndex, window: pd.Timedelta) -> np.ndarray:
-        """Mean of each series over intervals that ended within ``window`` before each issue time."""
-        hi = np.searchsorted(self._utc_ends, issue.asi8, side="right")
-        lo = np.searchsorted(self._utc_ends, (issue - window).asi8, side="right")
+    def window_mean(self, issue_ns: np.ndarray, window: pd.Timedelta) -> np.ndarray:
+        """Mean of each series over intervals that ended within ``window`` before each issue time (ns)."""
+        hi = np.searchsorted(self._utc_ends, issue_ns, side="right")
+        lo = np.searchsorted(self._utc_ends, issue_ns - window.value, side="right")
         total = self._csum[hi] - self._csum[lo]
         count = self._ccount[hi] - self._ccount[lo]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
-    def last_value(self, issue: pd.DatetimeIndex) -> np.ndarray:
-        """Value of the last interval that ended by each issue time (NaN before the first)."""
-        pos = np.searchsorted(self._utc_ends, issue.asi8, side="right") - 1
+    def last_value(self, issue_ns: np.ndarray) -> np.ndarray:
+        """Value of the last interval that ended by each issue time (ns; NaN before the first)."""
+        pos = np.searchsorted(self._utc_ends, issue_ns, side="right") - 1
         if len(self._utc_values) == 0:
-            return np.full((len(issue), len(self.columns)), np.nan)
+            return np.full((len(issue_ns), len(self.columns)), np.nan)
         out = self._utc_values[np.maximum(pos, 0)].copy()
         out[pos < 0] = np.nan
         return out

@@ -35,8 +35,17 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from forecasts.base import history_before
-from forecasts.calendar import WallClockHistory, holiday_flags, issued_before, time_of_day_h
+from forecasts.base import history_before, rows_after
+from forecasts.calendar import (
+    WallClockHistory,
+    holiday_flags,
+    issued_before,
+    lead_h,
+    local_wall_ns,
+    time_of_day_h,
+    wall_hour_of_day,
+    wall_weekday,
+)
 from forecasts.carbon_spread import (
     LEAD_EDGES_H,
     blend_weights,
@@ -198,7 +207,7 @@ class CarbonForecaster:
         if model is None:
             naive = SeasonalNaive(1, self.timezone, self.resolution_min).fit(known)
             return naive.predict(issue_time, horizon)[COLUMN].to_numpy()
-        recent = known.loc[known.index > issue_time - LOOKBACK]
+        recent = rows_after(known, issue_time - LOOKBACK)
         x, last = self._features(recent, horizon, issue)
         weight = self._day_stats(issue_time.floor("D"), False)[0][lead_bucket(x[:, 3])] if self.blend else 1.0
         return np.maximum(last + weight * self.settings.predict(model, x), 0.0)
@@ -227,19 +236,20 @@ class CarbonForecaster:
                   issue: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
         """Feature matrix (one row per target; column 0 the weekday) and the last value known at each issue."""
         wall = WallClockHistory(known, self.timezone, self.resolution_min)
-        last = wall.last_value(issue)[:, 0]
-        same_time, days_back = wall.latest_lag(targets, issue)
+        wall_ns, issue_ns = local_wall_ns(targets, self.timezone), issue.asi8
+        last = wall.last_value(issue_ns)[:, 0]
+        same_time, days_back = wall.latest_lag(wall_ns, issue_ns)
         holiday = (holiday_flags(targets, self.timezone, self.country, self.subdivision) if self.country
                    else np.zeros(len(targets)))
         columns = [
-            targets.tz_convert(self.timezone).dayofweek.to_numpy(dtype=float),
-            time_of_day_h(targets, self.timezone),
+            wall_weekday(wall_ns),
+            wall_hour_of_day(wall_ns),
             holiday,
-            (targets - issue).total_seconds().to_numpy() / 3600.0,
+            lead_h(targets, issue_ns),
             time_of_day_h(issue, self.timezone),
             last,
             same_time[:, 0] - last,
             days_back,
         ]
-        columns += [wall.window_mean(issue, w)[:, 0] - last for w in WINDOWS]
+        columns += [wall.window_mean(issue_ns, w)[:, 0] - last for w in WINDOWS]
         return np.column_stack(columns), last

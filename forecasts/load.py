@@ -32,13 +32,16 @@ from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
 from forecasts import compiled_trees
-from forecasts.base import history_before
+from forecasts.base import history_before, rows_after
 from forecasts.calendar import (
     WallClockHistory,
     day_ahead_issue_times,
     holiday_flags,
     issued_before,
-    time_of_day_h,
+    lead_h,
+    local_wall_ns,
+    wall_hour_of_day,
+    wall_weekday,
 )
 from forecasts.schedule import TrainedModels, frame_key
 from forecasts.seasonal_naive import SeasonalNaive
@@ -251,8 +254,7 @@ class LoadForecaster:
     def _issue_rows(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> tuple:
         """Feature rows and scale of one issue (:meth:`_features`, from the history known at
         ``issue_time``) and its horizon."""
-        known = history_before(self._history, issue_time, self.resolution_min)
-        recent = known.loc[known.index > issue_time - LOOKBACK]
+        recent = rows_after(history_before(self._history, issue_time, self.resolution_min), issue_time - LOOKBACK)
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
         return (*self._features(recent, horizon, issue), horizon)
 
@@ -291,27 +293,28 @@ class LoadForecaster:
         """Feature matrix (rows: target-major, series-minor) and the per-row scale (targets x series)."""
         wall = WallClockHistory(known, self.timezone, self.resolution_min)
         n_t, n_s = len(targets), len(known.columns)
-        scale = wall.window_mean(issue, SCALE_WINDOW)
+        wall_ns, issue_ns = local_wall_ns(targets, self.timezone), issue.asi8
+        scale = wall.window_mean(issue_ns, SCALE_WINDOW)
         scale = np.where(np.abs(scale) > 1e-6, np.abs(scale), 1e-6)
-        latest, days_back = wall.latest_lag(targets, issue)
+        latest, days_back = wall.latest_lag(wall_ns, issue_ns)
         holiday = self._holidays(targets)
         week_holiday = self._holidays(targets - pd.Timedelta(days=7))
         per_target = [
-            time_of_day_h(targets, self.timezone),
-            targets.tz_convert(self.timezone).dayofweek.to_numpy(dtype=float),
+            wall_hour_of_day(wall_ns),
+            wall_weekday(wall_ns),
             holiday,
             week_holiday,
-            (targets - issue).total_seconds().to_numpy() / 3600.0,
+            lead_h(targets, issue_ns),
             days_back,
         ]
         if self.weather is not None:
             per_target.append(issued_before(self.weather, "temp_air_c", targets, issue))
         per_cell = [
             latest / scale,
-            wall.lag(targets, 7, issue) / scale,
-            wall.lag(targets, 14, issue) / scale,
-            wall.window_mean(issue, pd.Timedelta(days=1)) / scale,
-            wall.last_value(issue) / scale,
+            wall.lag(wall_ns, 7, issue_ns) / scale,
+            wall.lag(wall_ns, 14, issue_ns) / scale,
+            wall.window_mean(issue_ns, pd.Timedelta(days=1)) / scale,
+            wall.last_value(issue_ns) / scale,
         ]
         series_code = np.tile(np.arange(n_s, dtype=float), n_t)
         columns = [series_code]

@@ -36,8 +36,8 @@ import pandas as pd
 import pvlib
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from forecasts.base import history_before
-from forecasts.calendar import WallClockHistory, day_ahead_issue_times, issued_before
+from forecasts.base import history_before, rows_after
+from forecasts.calendar import WallClockHistory, day_ahead_issue_times, issued_before, lead_h
 from forecasts.load import GbmSettings, without_empty_features
 from forecasts.schedule import TrainedModels, frame_key
 from forecasts.seasonal_naive import SeasonalNaive
@@ -317,7 +317,7 @@ class PvForecaster:
             naive = SeasonalNaive(1, self.timezone, self.resolution_min).fit(known).predict(issue_time, horizon)
             return np.minimum(naive.clip(lower=0.0), bound)
         bound = self.clear_sky.power(horizon, trained.plants)
-        recent = known.loc[known.index > issue_time - LOOKBACK]
+        recent = rows_after(known, issue_time - LOOKBACK)
         issue = pd.DatetimeIndex(np.full(len(horizon), issue_time.value)).tz_localize("UTC")
         clear = self.clear_sky.power(recent.index, trained.plants)  # physics only: any history after training too
         x = self._features(recent, clear, horizon, bound, issue)
@@ -371,14 +371,14 @@ class PvForecaster:
         per_target = [
             sun["elevation"].to_numpy(),
             sun["azimuth"].to_numpy(),
-            (targets - issue).total_seconds().to_numpy() / 3600.0,
+            lead_h(targets, issue.asi8),
         ]
         per_target += self._weather_features(targets, issue)
         per_cell = []
         for days in CSI_WINDOWS_DAYS:
             window = pd.Timedelta(days=days)
             with np.errstate(invalid="ignore", divide="ignore"):
-                per_cell.append(measured.window_mean(issue, window) / modelled.window_mean(issue, window))
+                per_cell.append(measured.window_mean(issue.asi8, window) / modelled.window_mean(issue.asi8, window))
         columns = [np.tile(np.arange(n_s, dtype=float), len(targets))]
         columns += [np.repeat(f, n_s) for f in per_target]
         columns += [f.ravel() for f in per_cell]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from forecasts.base import history_before
-from forecasts.calendar import WallClockHistory
+from forecasts.calendar import WallClockHistory, local_wall_ns
 from forecasts.load import GbmSettings, tree_predict
 from forecasts.pv import ClearSkyModel, PvPlant
 
@@ -57,10 +57,10 @@ def test_wall_clock_lags_are_the_reindexed_ones(start):
     known.iloc[rng.random(len(index)) < 0.1, 0] = np.nan
     targets = index[6 * 96:]
     issue = targets - pd.to_timedelta(rng.integers(0, 3 * 96, len(targets)) * 15, unit="min")
-    wall = WallClockHistory(known, TZ, 15)
+    wall, wall_ns = WallClockHistory(known, TZ, 15), local_wall_ns(targets, TZ)
     for days in (1, 2, 7):
-        np.testing.assert_array_equal(wall.lag(targets, days, issue), _lag_by_reindex(known, targets, days, issue))
-    latest, days_back = wall.latest_lag(targets, issue)
+        np.testing.assert_array_equal(wall.lag(wall_ns, days, issue.asi8), _lag_by_reindex(known, targets, days, issue))
+    latest, days_back = wall.latest_lag(wall_ns, issue.asi8)
     for k in range(1, 8):
         at = days_back == k
         np.testing.assert_array_equal(latest[at], _lag_by_reindex(known, targets[at], k, issue[at]))
