@@ -126,10 +126,31 @@ def _day_errors(district: District, issued: pd.Timestamp) -> np.ndarray:
     held = _ERRORS.setdefault(district, {})
     if issued not in held:
         _issue_missing(district, [issued])
-        targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=_res(district), inclusive="left")
-        known = _rows_within(district.history, targets[0], targets[-1])[district.load_series]
-        held[issued] = known.reindex(targets).to_numpy(dtype=float) - _ISSUES[district].pop(issued)
+        res_ns = _res(district).value
+        targets_ns = issued.value + res_ns * np.arange(pd.Timedelta(days=1).value // res_ns)
+        held[issued] = _measured_loads_kw(district, targets_ns) - _ISSUES[district].pop(issued)
     return held[issued]
+
+
+def _measured_loads_kw(district: District, starts_ns: np.ndarray) -> np.ndarray:
+    """The history's loads (kW; ``starts_ns`` x load series) in the intervals starting at ``starts_ns``
+    (UTC ns), NaN where none was measured; the load columns read as an array once per history."""
+    history = district.history
+    kept = _LOADS.get(district)
+    if kept is None or kept[0] is not history:
+        stamps = history.index.asi8
+        order = np.argsort(stamps, kind="stable")
+        kept = _LOADS[district] = (history, stamps[order], history[district.load_series].to_numpy(dtype=float)[order])
+    _, stamps, loads_kw = kept
+    out = np.full((len(starts_ns), loads_kw.shape[1]), np.nan)
+    if len(stamps):
+        at = np.searchsorted(stamps, starts_ns).clip(max=len(stamps) - 1)
+        found = stamps[at] == starts_ns
+        out[found] = loads_kw[at[found]]
+    return out
+
+
+_LOADS: WeakKeyDictionary[District, tuple[pd.DataFrame, np.ndarray, np.ndarray]] = WeakKeyDictionary()
 
 
 def _res(district: District) -> pd.Timedelta:

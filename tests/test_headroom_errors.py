@@ -12,6 +12,7 @@ from gridctl.forecast_issue import make_forecast
 from gridctl.forecasting import district_forecasters
 from gridctl.headroom import (
     _day_errors,
+    _measured_loads_kw,
     _nanquantile_higher,
     day_peak_so_far_kw,
     error_quantile_kw,
@@ -118,3 +119,18 @@ def test_day_peak_is_the_frame_computation(demo_district):
     day = history.loc[(history.index >= pd.Timestamp("2016-07-11T22:00Z")) & (history.index < now)]
     expected = float((day[district.load_series].sum(axis=1) - day[district.pv_series].sum(axis=1)).max())
     assert day_peak_so_far_kw(district, now, now) == expected > 0
+
+
+def test_measured_loads_read_once_are_the_reindexed_history_and_follow_a_new_one(demo_district):
+    """The loads kept as an array per history are the history's reindexed rows (NaN where none), and a
+    district given a new history (the live daemon's newest measurements) reads the new one."""
+    district = District(demo_district.config, demo_district.net)
+    district.__dict__.update(history=demo_district.history, carbon=demo_district.carbon)
+    starts = pd.date_range(demo_district.history.index[-48], periods=96, freq="15min")  # past the history's end
+    expected = demo_district.history[district.load_series].reindex(starts).to_numpy(dtype=float)
+    assert np.isnan(expected).any() and np.isfinite(expected).any()
+    np.testing.assert_array_equal(_measured_loads_kw(district, starts.asi8), expected)
+    changed = demo_district.history.copy()
+    changed[district.load_series] *= 2.0
+    district.__dict__["history"] = changed
+    np.testing.assert_array_equal(_measured_loads_kw(district, starts.asi8), 2.0 * expected)
