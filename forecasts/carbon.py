@@ -92,6 +92,7 @@ class CarbonForecaster:
         self.blend = blend
         self.signal_type: str | None = None
         self._provider: pd.DataFrame | None = None
+        self._provider_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # starts, issue times (ns), values
         self.measured: pd.DataFrame | None = None
         self.models: TrainedModels | None = None
         self._spreads: dict[tuple, tuple] = {}  # (blend weight, spread) per lead bucket by (UTC day, provider used)
@@ -107,6 +108,10 @@ class CarbonForecaster:
         provider = provider[[COLUMN, "issued_at_utc"]].iloc[: None if self.use_provider else 0]
         provider = provider.assign(issued_at_utc=pd.to_datetime(provider.issued_at_utc, utc=True))
         self._provider = provider.sort_values("issued_at_utc", kind="stable").sort_index(kind="stable")
+        issued = pd.DatetimeIndex(self._provider["issued_at_utc"]).as_unit("ns")
+        self._provider_arrays = (self._provider.index.as_unit("ns").asi8,
+                                 np.where(issued.isna(), np.iinfo(np.int64).max, issued.asi8),  # NaT: never issued before
+                                 self._provider[COLUMN].to_numpy(dtype=float))
         self.measured = measured[[COLUMN]].resample(f"{self.resolution_min}min").ffill()
         identity = (repr(self.settings), self.timezone, self.country, self.subdivision)
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
@@ -195,11 +200,18 @@ class CarbonForecaster:
 
     def _latest_provider_rows(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex) -> np.ndarray:
         """Per interval, the provider's latest value issued before ``issue_time`` (NaN: none)."""
-        rows = self._provider.index  # sorted by interval, then issue time
-        window = self._provider.iloc[rows.searchsorted(horizon.min(), "left"):rows.searchsorted(horizon.max(), "right")]
-        known = window[window.issued_at_utc < issue_time]
-        latest = known[~known.index.duplicated(keep="last")]
-        return latest[COLUMN].reindex(horizon).to_numpy(dtype=float)
+        starts_ns, issued_ns, values = self._provider_arrays  # sorted by interval, then issue time
+        wanted_ns = horizon.asi8
+        window = slice(starts_ns.searchsorted(wanted_ns.min(), "left"), starts_ns.searchsorted(wanted_ns.max(), "right"))
+        rows = window.start + np.flatnonzero(issued_ns[window] < issue_time.value)
+        starts = starts_ns[rows]
+        latest = rows[np.append(starts[1:] != starts[:-1], True)]  # the last row issued of each interval
+        out = np.full(len(wanted_ns), np.nan)
+        if len(latest):
+            at = starts_ns[latest].searchsorted(wanted_ns).clip(max=len(latest) - 1)
+            found = starts_ns[latest][at] == wanted_ns
+            out[found] = values[latest[at[found]]]
+        return out
 
     def _profile(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, issue: pd.DatetimeIndex) -> np.ndarray:
         known = history_before(self.measured, issue_time, self.resolution_min)

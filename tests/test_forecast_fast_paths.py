@@ -1,11 +1,20 @@
 """The forecasters' fast paths give the numbers of the straightforward computations they replace."""
 
+import holidays
 import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.base import history_before
-from forecasts.calendar import WallClockHistory, local_wall_ns
+from forecasts.base import history_before, rows_after
+from forecasts.calendar import (
+    WallClockHistory,
+    holiday_flags,
+    lead_h,
+    local_wall_ns,
+    time_of_day_h,
+    wall_weekday,
+)
+from forecasts.carbon import CarbonForecaster
 from forecasts.load import GbmSettings, tree_predict
 from forecasts.pv import ClearSkyModel, PvPlant
 
@@ -86,3 +95,49 @@ def test_kept_solar_positions_and_clear_sky_output_are_computed_ones():
         fresh = ClearSkyModel(53.59, 11.45, plants)
         pd.testing.assert_frame_equal(kept.solar_position(index), fresh.solar_position(index))
         pd.testing.assert_frame_equal(kept.power(index), fresh.power(index))
+
+
+@pytest.mark.parametrize("start", ["2016-03-26", "2016-10-29", "2016-12-24"])  # clock changes, a year's end
+@pytest.mark.parametrize("tz", [TZ, "America/New_York"])
+def test_calendar_features_from_wall_times_are_pandas_ones(start, tz):
+    index = pd.date_range(start, periods=12 * 96, freq="15min", tz="UTC")
+    local = index.tz_convert(tz)
+    np.testing.assert_array_equal(time_of_day_h(index, tz), (local.hour + local.minute / 60.0).to_numpy(dtype=float))
+    np.testing.assert_array_equal(wall_weekday(local_wall_ns(index, tz)), local.dayofweek.to_numpy(dtype=float))
+    issue = index - pd.to_timedelta(np.random.default_rng(1).integers(-900, 10**6, len(index)), unit="s")
+    np.testing.assert_array_equal(lead_h(index, issue.asi8), (index - issue).total_seconds().to_numpy() / 3600.0)
+    for country, subdivision in (("DE", None), ("DE", "BY"), ("US", None)):
+        dates = pd.DatetimeIndex(sorted(holidays.country_holidays(country, subdiv=subdivision,
+                                                                  years=sorted(set(local.year)))))
+        expected = local.tz_localize(None).normalize().isin(dates).astype(float)
+        np.testing.assert_array_equal(holiday_flags(index, tz, country, subdivision), expected)
+
+
+def test_rows_after_slices_a_sorted_table_as_the_mask_does():
+    history = pd.DataFrame({"a": np.arange(500.0)}, index=pd.date_range("2016-07-01", periods=500, freq="15min", tz="UTC"))
+    since = pd.Timestamp("2016-07-03T10:00Z")
+    expected = history.loc[history.index > since]
+    pd.testing.assert_frame_equal(rows_after(history, since), expected)
+    shuffled = history.sample(frac=1.0, random_state=0)  # unsorted: the mask
+    pd.testing.assert_frame_equal(rows_after(shuffled, since).sort_index(), expected, check_freq=False)
+
+
+def test_latest_provider_rows_are_the_frame_computation():
+    """The provider's latest value issued before an issue, read from arrays, is the frame computation's."""
+    rng = np.random.default_rng(5)
+    measured = pd.date_range("2016-07-01", periods=96 * 4, freq="15min", tz="UTC")
+    starts = measured[96:].repeat(3)[rng.random(3 * 96 * 3) < 0.8]  # up to three provider issues per interval
+    issued = starts - pd.to_timedelta(rng.integers(1, 48, len(starts)) * 30, unit="min")
+    carbon = pd.concat([
+        pd.DataFrame({"ci_kg_per_kwh": rng.random(len(measured)), "issued_at_utc": measured}, index=measured),
+        pd.DataFrame({"ci_kg_per_kwh": rng.random(len(starts)), "issued_at_utc": issued}, index=starts),
+    ]).assign(signal_type="average", resolution_min=15)
+    forecaster = CarbonForecaster(TZ).fit(carbon)
+    provider = forecaster._provider
+    for issue_time in pd.date_range("2016-07-01T20:00Z", periods=12, freq="170min"):
+        horizon = pd.date_range(issue_time.ceil("15min"), periods=150, freq="15min")
+        window = provider.loc[(provider.index >= horizon.min()) & (provider.index <= horizon.max())]
+        known = window[window.issued_at_utc < issue_time]
+        expected = known[~known.index.duplicated(keep="last")]["ci_kg_per_kwh"].reindex(horizon).to_numpy(dtype=float)
+        assert np.isfinite(expected).any() and np.isnan(expected).any()
+        np.testing.assert_array_equal(forecaster._latest_provider_rows(issue_time, horizon), expected)
