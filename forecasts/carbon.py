@@ -204,13 +204,14 @@ class CarbonForecaster:
         wanted_ns = horizon.asi8
         window = slice(starts_ns.searchsorted(wanted_ns.min(), "left"), starts_ns.searchsorted(wanted_ns.max(), "right"))
         rows = window.start + np.flatnonzero(issued_ns[window] < issue_time.value)
+        out = np.full(len(wanted_ns), np.nan)
+        if len(rows) == 0:
+            return out
         starts = starts_ns[rows]
         latest = rows[np.append(starts[1:] != starts[:-1], True)]  # the last row issued of each interval
-        out = np.full(len(wanted_ns), np.nan)
-        if len(latest):
-            at = starts_ns[latest].searchsorted(wanted_ns).clip(max=len(latest) - 1)
-            found = starts_ns[latest][at] == wanted_ns
-            out[found] = values[latest[at[found]]]
+        at = starts_ns[latest].searchsorted(wanted_ns).clip(max=len(latest) - 1)
+        found = starts_ns[latest][at] == wanted_ns
+        out[found] = values[latest[at[found]]]
         return out
 
     def _profile(self, issue_time: pd.Timestamp, horizon: pd.DatetimeIndex, issue: pd.DatetimeIndex) -> np.ndarray:

@@ -141,3 +141,6 @@ def test_latest_provider_rows_are_the_frame_computation():
         expected = known[~known.index.duplicated(keep="last")]["ci_kg_per_kwh"].reindex(horizon).to_numpy(dtype=float)
         assert np.isfinite(expected).any() and np.isnan(expected).any()
         np.testing.assert_array_equal(forecaster._latest_provider_rows(issue_time, horizon), expected)
+    before_any = pd.date_range(measured[0], periods=8, freq="15min")  # no provider row: NaN
+    np.testing.assert_array_equal(forecaster._latest_provider_rows(measured[0], before_any), np.full(8, np.nan))
+
