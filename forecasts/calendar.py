@@ -32,8 +32,20 @@ def holiday_flags(index: pd.DatetimeIndex, timezone: str, country: str, subdivis
     """1.0 where the local date of an interval is a public holiday of ``country`` (``subdivision``),
     from the holidays of the years of the local dates (as numbers of days since 1970-01-01)."""
     local_days = local_wall_ns(index, timezone) // DAY_NS
-    years = (np.unique(local_days).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970).tolist()
-    return np.isin(local_days, holiday_days(country, subdivision, tuple(years))).astype(float)
+    if len(local_days) == 0:
+        return np.zeros(0)
+    first_year, last_year = _years(np.array([local_days.min(), local_days.max()]))
+    years = (first_year, last_year) if last_year - first_year <= 1 else np.unique(_years(local_days))  # those present
+    days = holiday_days(country, subdivision, tuple(sorted({int(y) for y in years})))
+    if len(days) == 0:
+        return np.zeros(len(local_days))
+    at = np.searchsorted(days, local_days).clip(max=len(days) - 1)
+    return (days[at] == local_days).astype(float)
+
+
+def _years(days: np.ndarray) -> np.ndarray:
+    """The year of each day (counted from 1970-01-01)."""
+    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
 @functools.lru_cache(maxsize=64)
@@ -81,17 +93,17 @@ class WallClockHistory:
         self._utc_values = utc_values
         self._utc_ends = known.index.asi8 + pd.Timedelta(minutes=resolution_min).value
         finite = np.isfinite(utc_values)
-        self._csum = np.vstack([np.zeros(len(self.columns)), np.cumsum(np.where(finite, utc_values, 0.0), axis=0)])
-        self._ccount = np.vstack([np.zeros(len(self.columns)), np.cumsum(finite, axis=0)])
+        measured = utc_values if finite.all() else np.where(finite, utc_values, 0.0)
+        self._csum = np.vstack([np.zeros(len(self.columns)), np.cumsum(measured, axis=0)])
+        # None: every value measured, so a window's count is its number of rows
+        self._ccount = None if measured is utc_values else np.vstack([np.zeros(len(self.columns)), np.cumsum(finite, axis=0)])
 
     @functools.cached_property
     def _by_wall(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Local wall times (ns, sorted; the first of a repeated DST hour), their values and the
         UTC ends (ns) of their intervals."""
-        wall = self._index.tz_convert(self.timezone).tz_localize(None)
-        first = ~wall.duplicated(keep="first")
-        order = np.argsort(wall.asi8[first], kind="stable")
-        return wall.asi8[first][order], self._utc_values[first][order], self._utc_ends[first][order]
+        times, first = np.unique(local_wall_ns(self._index, self.timezone), return_index=True)
+        return times, self._utc_values[first], self._utc_ends[first]
 
     def lag(self, wall_ns: np.ndarray, days: int, issue_ns: np.ndarray) -> np.ndarray:
         """Values ``days`` local days before each target (at local wall time ``wall_ns``:
@@ -130,7 +142,7 @@ class WallClockHistory:
         hi = np.searchsorted(self._utc_ends, issue_ns, side="right")
         lo = np.searchsorted(self._utc_ends, issue_ns - window.value, side="right")
         total = self._csum[hi] - self._csum[lo]
-        count = self._ccount[hi] - self._ccount[lo]
+        count = (hi - lo)[:, None].astype(float) if self._ccount is None else self._ccount[hi] - self._ccount[lo]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 

@@ -144,3 +144,32 @@ def test_latest_provider_rows_are_the_frame_computation():
     before_any = pd.date_range(measured[0], periods=8, freq="15min")  # no provider row: NaN
     np.testing.assert_array_equal(forecaster._latest_provider_rows(measured[0], before_any), np.full(8, np.nan))
 
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_window_means_are_the_prefix_sums_of_measured_values(gaps):
+    """Window means (from prefix sums; counted by rows where every value is measured) equal those of
+    the measured values' and counts' prefix sums, with and without gaps; wall times keep the first
+    of a repeated hour."""
+    index = pd.date_range(pd.Timestamp("2016-10-25", tz=TZ), periods=10 * 96, freq="15min").tz_convert("UTC")
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(len(index), 3))
+    if gaps:
+        values[rng.random(values.shape) < 0.1] = np.nan
+    wall = WallClockHistory(pd.DataFrame(values, index=index), TZ, 15)
+    issue = index[::7] + pd.Timedelta(minutes=15)
+    finite = np.isfinite(values)
+    csum = np.vstack([np.zeros(3), np.cumsum(np.where(finite, values, 0.0), axis=0)])
+    ccount = np.vstack([np.zeros(3), np.cumsum(finite, axis=0)])
+    for window in (pd.Timedelta(hours=3), pd.Timedelta(days=1), pd.Timedelta(days=14)):
+        ends = index.asi8 + pd.Timedelta(minutes=15).value
+        hi = np.searchsorted(ends, issue.asi8, side="right")
+        lo = np.searchsorted(ends, (issue - window).asi8, side="right")
+        count = ccount[hi] - ccount[lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = np.where(count > 0, (csum[hi] - csum[lo]) / np.maximum(count, 1), np.nan)
+        np.testing.assert_array_equal(wall.window_mean(issue.asi8, window), expected)
+    times, kept, _ = wall._by_wall
+    local = index.tz_convert(TZ).tz_localize(None)
+    first = ~local.duplicated(keep="first")
+    np.testing.assert_array_equal(times, np.sort(local.asi8[first]))
+    np.testing.assert_array_equal(kept, values[first][np.argsort(local.asi8[first], kind="stable")])
