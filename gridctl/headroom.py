@@ -48,8 +48,14 @@ def upper_load_kw(district: District, issue_time: pd.Timestamp, median_kw: pd.Da
     ``issue_time``: the forecaster's ``upper_kw``, or the median plus the realised errors' quantile
     (:func:`error_quantile_kw`) where higher."""
     loads = district.load_series
-    errors = error_quantile_kw(district, issue_time, median_kw.index, district.config.dispatch.load_quantile)
-    return np.maximum(upper_kw[loads], median_kw[loads] + errors)
+    errors_kw = _error_quantile_kw(district, issue_time, median_kw.index, district.config.dispatch.load_quantile)
+    upper = np.maximum(_columns_kw(upper_kw, loads), _columns_kw(median_kw, loads) + errors_kw)
+    return pd.DataFrame(upper, index=median_kw.index, columns=pd.Index(loads))
+
+
+def _columns_kw(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The ``columns`` of ``frame`` as a float array (the whole table's when they are its columns, in order)."""
+    return frame.to_numpy(dtype=float) if list(frame.columns) == columns else frame[columns].to_numpy(dtype=float)
 
 
 LEAD_WINDOW = pd.Timedelta(hours=1)  # errors at leads this close to a target's lead count for it
@@ -62,11 +68,17 @@ def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.
     forecasts issued at ``issue_time``'s time of day on each of the ``[dispatch] headroom_days``
     days before (leads beyond a day: the last day-long lead's); 0 where no error is known or
     ``headroom_days`` is 0."""
+    return pd.DataFrame(_error_quantile_kw(district, issue_time, targets, q), index=targets, columns=district.load_series)
+
+
+def _error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.DatetimeIndex,
+                       q: float) -> np.ndarray:
+    """:func:`error_quantile_kw` as an array (targets x load series)."""
     loads = district.load_series
     days = district.config.dispatch.headroom_days
     res = _res(district)
     if days == 0:
-        return pd.DataFrame(0.0, index=targets, columns=loads)
+        return np.zeros((len(targets), len(loads)))
     first = issue_time.floor(res)  # past issues on the interval grid recur day after day (cached)
     oldest = first - pd.Timedelta(days=days)
     for held in (_ERRORS.setdefault(district, {}), _ISSUES.setdefault(district, {})):
@@ -82,7 +94,7 @@ def error_quantile_kw(district: District, issue_time: pd.Timestamp, targets: pd.
     pooled = pooled.transpose(1, 2, 0, 3).reshape(per_day, len(loads), -1)
     by_lead = np.nan_to_num(_nanquantile_higher(pooled, q))  # a lead with no known error: no headroom
     lead = ((targets - first) // res).to_numpy().clip(0, per_day - 1)
-    return pd.DataFrame(by_lead[lead], index=targets, columns=loads)
+    return by_lead[lead]
 
 
 def _nanquantile_higher(a: np.ndarray, q: float) -> np.ndarray:
@@ -107,7 +119,7 @@ def _issue_missing(district: District, issued: list[pd.Timestamp]) -> None:
     leads, loads, quantiles = int(pd.Timedelta(days=1) / _res(district)), district.load_series, issue_quantiles(district)
 
     def medians(times: list[pd.Timestamp]) -> list[np.ndarray]:
-        return [f[0.5][loads].to_numpy(dtype=float) for f in own.predict_issues(times, leads, quantiles)]
+        return [_columns_kw(f[0.5], loads) for f in own.predict_issues(times, leads, quantiles)]
 
     try:
         remembered.update(zip(missing, medians(missing)))
@@ -170,7 +182,7 @@ def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataF
     targets = pd.date_range(issued, issued + pd.Timedelta(days=1), freq=res, inclusive="left")
     at = median_kw.index.get_indexer(targets)
     if (at >= 0).all():  # kW, targets x load series
-        _ISSUES.setdefault(district, {})[issued] = median_kw[district.load_series].to_numpy(dtype=float)[at]
+        _ISSUES.setdefault(district, {})[issued] = _columns_kw(median_kw, district.load_series)[at]
 
 
 _ISSUES: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # median forecasts issued, by issue time
