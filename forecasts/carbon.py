@@ -104,14 +104,14 @@ class CarbonForecaster:
         if len(signals) != 1:
             raise ValueError(f"carbon data holds signal types {signals}; forecast one signal type at a time")
         self.signal_type = signals[0]
-        measured, provider = split_provider_rows(carbon)
-        provider = provider[[COLUMN, "issued_at_utc"]].iloc[: None if self.use_provider else 0]
+        measured, provider = split_provider_rows(carbon[[COLUMN, "issued_at_utc"]])  # the columns used, then the rows
+        provider = provider.iloc[: None if self.use_provider else 0]
         provider = provider.assign(issued_at_utc=pd.to_datetime(provider.issued_at_utc, utc=True))
-        self._provider = provider.sort_values("issued_at_utc", kind="stable").sort_index(kind="stable")
-        issued = pd.DatetimeIndex(self._provider["issued_at_utc"]).as_unit("ns")
-        self._provider_arrays = (self._provider.index.as_unit("ns").asi8,
-                                 np.where(issued.isna(), np.iinfo(np.int64).max, issued.asi8),  # NaT: never issued before
-                                 self._provider[COLUMN].to_numpy(dtype=float))
+        # provider rows hold no NaT (issued before their interval starts)
+        starts_ns, issued_ns = (pd.DatetimeIndex(t).as_unit("ns").asi8 for t in (provider.index, provider["issued_at_utc"]))
+        order = np.lexsort((issued_ns, starts_ns))  # by interval, then issue time, else as given (stable)
+        self._provider = provider.take(order)
+        self._provider_arrays = (starts_ns[order], issued_ns[order], self._provider[COLUMN].to_numpy(dtype=float))
         self.measured = measured[[COLUMN]].resample(f"{self.resolution_min}min").ffill()
         identity = (repr(self.settings), self.timezone, self.country, self.subdivision)
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,

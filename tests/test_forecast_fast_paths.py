@@ -134,6 +134,8 @@ def test_latest_provider_rows_are_the_frame_computation():
     ]).assign(signal_type="average", resolution_min=15)
     forecaster = CarbonForecaster(TZ).fit(carbon)
     provider = forecaster._provider
+    rows = carbon.loc[carbon["issued_at_utc"] < carbon.index, ["ci_kg_per_kwh", "issued_at_utc"]]
+    pd.testing.assert_frame_equal(provider, rows.sort_values("issued_at_utc", kind="stable").sort_index(kind="stable"))
     for issue_time in pd.date_range("2016-07-01T20:00Z", periods=12, freq="170min"):
         horizon = pd.date_range(issue_time.ceil("15min"), periods=150, freq="15min")
         window = provider.loc[(provider.index >= horizon.min()) & (provider.index <= horizon.max())]
