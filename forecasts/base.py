@@ -28,7 +28,6 @@ def history_before(history: pd.DataFrame, issue_time: pd.Timestamp, resolution_m
     return history.loc[history.index <= cutoff]
 
 
-
 def rows_after(frame: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
     """The rows of ``frame`` stamped after ``since`` (of a sorted table: a slice, found without a mask)."""
     if frame.index.is_monotonic_increasing:

@@ -34,9 +34,10 @@ def holiday_flags(index: pd.DatetimeIndex, timezone: str, country: str, subdivis
     local_days = local_wall_ns(index, timezone) // DAY_NS
     if len(local_days) == 0:
         return np.zeros(0)
-    first_year, last_year = _years(np.array([local_days.min(), local_days.max()]))
-    years = (first_year, last_year) if last_year - first_year <= 1 else np.unique(_years(local_days))  # those present
-    days = holiday_days(country, subdivision, tuple(sorted({int(y) for y in years})))
+    years = _years(np.array([local_days.min(), local_days.max()]))
+    if years[1] - years[0] > 1:  # a year between the first and the last: only the years present
+        years = np.unique(_years(local_days))
+    days = holiday_days(country, subdivision, tuple(sorted(set(years.tolist()))))
     if len(days) == 0:
         return np.zeros(len(local_days))
     at = np.searchsorted(days, local_days).clip(max=len(days) - 1)
