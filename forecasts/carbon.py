@@ -75,6 +75,14 @@ def split_provider_rows(carbon: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     return measured[~measured.index.duplicated(keep="last")].sort_index(), carbon.loc[is_forecast]
 
 
+def _provider_arrays(provider: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interval starts and issue times (ns) and values of the provider's rows (views of its columns
+    where they hold nanoseconds and floats: no copies)."""
+    starts, issued = (t if t.unit == "ns" else t.as_unit("ns")
+                      for t in (pd.DatetimeIndex(provider.index), pd.DatetimeIndex(provider["issued_at_utc"])))
+    return starts.asi8, issued.asi8, provider[COLUMN].to_numpy(dtype=float)
+
+
 class CarbonForecaster:
     """Provider forecasts first (unless ``use_provider`` is false), profile model second; ``predict``
     gives ``ci_kg_per_kwh`` and ``source``. ``blend=False`` uses the model's change from the last
@@ -107,11 +115,10 @@ class CarbonForecaster:
         measured, provider = split_provider_rows(carbon[[COLUMN, "issued_at_utc"]])  # the columns used, then the rows
         provider = provider.iloc[: None if self.use_provider else 0]
         provider = provider.assign(issued_at_utc=pd.to_datetime(provider.issued_at_utc, utc=True))
-        # provider rows hold no NaT (issued before their interval starts)
-        starts_ns, issued_ns = (pd.DatetimeIndex(t).as_unit("ns").asi8 for t in (provider.index, provider["issued_at_utc"]))
+        starts_ns, issued_ns, _ = _provider_arrays(provider)  # no NaT: each row issued before its interval starts
         order = np.lexsort((issued_ns, starts_ns))  # by interval, then issue time, else as given (stable)
         self._provider = provider.take(order)
-        self._provider_arrays = (starts_ns[order], issued_ns[order], self._provider[COLUMN].to_numpy(dtype=float))
+        self._provider_arrays = _provider_arrays(self._provider)
         self.measured = measured[[COLUMN]].resample(f"{self.resolution_min}min").ffill()
         identity = (repr(self.settings), self.timezone, self.country, self.subdivision)
         self.models = TrainedModels(self._train, self.settings.retrain_days, self.settings.min_history_days,
