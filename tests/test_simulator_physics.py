@@ -72,6 +72,16 @@ async def test_revert_timer_expiry_returns_to_the_safe_setpoint():
         assert r.sim["bess_1"].e_kwh == pytest.approx(BATTERY.e_max_kwh * 0.5 + charged, rel=1e-9)
 
 
+async def test_a_limit_set_after_a_write_holds_for_the_next_write_of_the_same_registers():
+    async with rig() as r:
+        await r.battery.write_setpoint(1500.0)  # the write's checks are kept for its registers ...
+        r.sim["bess_1"].limit(704, "WSet", -1e6, 1e6)  # ... until a limit changes (W)
+        with pytest.raises(DeviceRejected) as err:
+            await r.battery.write_setpoint(1500.0)
+        assert err.value.code == 3
+        assert await r.battery.write_setpoint(800.0) == pytest.approx(800.0)
+
+
 async def test_each_write_restarts_the_revert_timer():
     async with rig() as r:
         r.battery.revert_s = 300

@@ -11,7 +11,7 @@ breaks a rule is refused as a whole.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import pandas as pd
 
@@ -29,6 +29,16 @@ class Refused(Exception):
     def __init__(self, code: int, reason: str):
         self.code = code
         super().__init__(reason)
+
+
+class WriteSpan(NamedTuple):
+    """What a write of one register span touches: per point its allowed raw values (empty: any)
+    and engineering limits, the points' names and the controls whose revert timer it restarts
+    (prefix, timer setting)."""
+
+    checks: list[tuple[PointDef, set[int], tuple[float, float] | None]]
+    names: frozenset[str]
+    arming: list[tuple[str, PointDef]]
 
 
 class SimulatedDevice:
@@ -60,10 +70,11 @@ class SimulatedDevice:
             for suffix in ("Ena", "", "Rvrt", "EnaRvrt", "RvrtTms"):
                 self._writable.add(self.pt(model, prefix + suffix))
         self._by_address = {p.address: p for p in self._writable}
-        self._spans: dict[tuple[int, int], list[PointDef]] = {}  # writable points by (address, count) written
+        self._spans: dict[tuple[int, int], WriteSpan] = {}  # what a write of (address, count) touches
         # per control: the names whose write restarts its revert timer, and the timer's setting
         self._arming = [(prefix, {prefix + "Ena", prefix, prefix + "RvrtTms"}, self.pt(model, prefix + "RvrtTms"))
                         for model, prefix in self.controls]
+        self._timers = [(prefix, self.pt(model, prefix + "RvrtRem")) for model, prefix in self.controls]
         self._sf_points = [p for m in self.map.models for p in m.points.values() if p.type == "sunssf"]
         self._set_common()
         self.configure()
@@ -97,6 +108,7 @@ class SimulatedDevice:
     def limit(self, model: int | str, name: str, lo: float, hi: float) -> None:
         """Refuse writes of ``name`` outside [lo, hi] (engineering units)."""
         self.limits[self.pt(model, name)] = (lo, hi)
+        self._spans.clear()  # their checks hold the limits
 
     def control_value(self, model: int, prefix: str) -> float | None:
         """The effective value of a control: its setpoint when enabled, else None."""
@@ -156,8 +168,8 @@ class SimulatedDevice:
     def publish(self) -> None:
         """Write the revert timers' remaining seconds and (unless stuck) the telemetry into the image."""
         self._published = True
-        for model, prefix in self.controls:
-            self.set_raw(model, prefix + "RvrtRem", math.ceil(self._remaining[prefix]))
+        for prefix, point in self._timers:
+            self.image.set_raw(point, math.ceil(self._remaining[prefix]))
         if not self.faults.stuck:
             self.publish_telemetry()
 
@@ -171,25 +183,27 @@ class SimulatedDevice:
     def write(self, address: int, values: list[int]) -> None:
         """Apply a remote write of ``values`` at ``address`` or raise :class:`Refused`."""
         self.sync()
-        touched = self._touched(address, len(values))
+        span = self._span(address, len(values))
         staged = self.image.copy()
         staged.load(address, values)
-        for point in touched:
-            self._check_point(staged, point)
+        for point, symbols, bounds in span.checks:
+            _check_point(self.id, staged, point, symbols, bounds)
         self.check_write(staged)
         self.image.load(address, values)
-        names = {p.name for p in touched}
-        for prefix, arming, timer in self._arming:
-            if not names.isdisjoint(arming):
-                self._remaining[prefix] = float(self.image.get_raw(timer) or 0)
-        self.applied(names)
+        for prefix, timer in span.arming:
+            self._remaining[prefix] = float(self.image.get_raw(timer) or 0)
+        self.applied(span.names)
         self._published = False
 
-    def _touched(self, address: int, count: int) -> list[PointDef]:
-        touched = self._spans.get((address, count))
-        if touched is None:
-            touched = self._spans[(address, count)] = self._points_in(address, count)
-        return touched
+    def _span(self, address: int, count: int) -> WriteSpan:
+        span = self._spans.get((address, count))
+        if span is None:
+            touched = self._points_in(address, count)
+            names = frozenset(p.name for p in touched)
+            span = self._spans[(address, count)] = WriteSpan(
+                [(p, set(p.symbols.values()), self.limits.get(p)) for p in touched], names,
+                [(prefix, timer) for prefix, arming, timer in self._arming if not names.isdisjoint(arming)])
+        return span
 
     def _points_in(self, address: int, count: int) -> list[PointDef]:
         touched, a = [], address
@@ -200,19 +214,6 @@ class SimulatedDevice:
             touched.append(point)
             a += point.size
         return touched
-
-    def _check_point(self, staged: RegisterImage, point: PointDef) -> None:
-        raw = staged.get_raw(point)
-        if raw is None:
-            return
-        if point.symbols and raw not in point.symbols.values():
-            raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={raw} is not one of {point.symbols}")
-        bounds = self.limits.get(point)
-        if bounds is not None:
-            lo, hi = bounds
-            value = staged.get(point)
-            if not lo <= value <= hi:
-                raise Refused(ILLEGAL_VALUE, f"{self.id}: {point.name}={value} is outside [{lo}, {hi}]")
 
     def read(self, address: int, count: int) -> list[int]:
         """``count`` registers from ``address`` as served; exception 2 outside the map."""
@@ -234,6 +235,22 @@ class SimulatedDevice:
             if sf is not None:
                 regs[p.address - self.map.base] = (sf + self.faults.sf_offset) & 0xFFFF
         return regs
+
+
+def _check_point(device_id: str, staged: RegisterImage, point: PointDef, symbols: set[int],
+                 bounds: tuple[float, float] | None) -> None:
+    """Raise :class:`Refused` when the staged value of ``point`` is not one of ``symbols`` (when
+    it has any) or is outside ``bounds``."""
+    raw = staged.get_raw(point)
+    if raw is None:
+        return
+    if symbols and raw not in symbols:
+        raise Refused(ILLEGAL_VALUE, f"{device_id}: {point.name}={raw} is not one of {point.symbols}")
+    if bounds is not None:
+        lo, hi = bounds
+        value = staged.get(point)
+        if not lo <= value <= hi:
+            raise Refused(ILLEGAL_VALUE, f"{device_id}: {point.name}={value} is outside [{lo}, {hi}]")
 
 
 def fit_sf_all(max_abs: float, points: list[PointDef], digits: int) -> list[int]:
