@@ -32,13 +32,17 @@ class LoopbackHost:
 
     async def _request(self, device_id: str, unit_id: int, func_code: int, address: int, count: int,
                        values: list[int] | None) -> list[int]:
-        what = f"function {func_code}, {count} registers at {address}"
         try:
             return await self.sim.request(unit_id, func_code, address, count, values)
         except Refused as exc:
-            raise DeviceRejected(device_id, what, exc.code) from None
+            raise DeviceRejected(device_id, _what(func_code, address, count), exc.code) from None
         except Silent:
-            raise DeviceTimeout(device_id, f"{what}: no answer") from None
+            raise DeviceTimeout(device_id, f"{_what(func_code, address, count)}: no answer") from None
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _what(func_code: int, address: int, count: int) -> str:
+    """A request as an error names it."""
+    return f"function {func_code}, {count} registers at {address}"

@@ -107,13 +107,13 @@ class SimHeatPump(SimulatedDevice):
         return p.p_max_kw if self._thermostat(target) else 0.0
 
     def step(self, t0: pd.Timestamp, dt_s: float) -> None:
-        p, done = self.params, 0.0
+        p, done, t0_ns, demand_kw, cop_profile = self.params, 0.0, t0.value, self.demand, self.cop
         w_set, sg = self.control_value(MODEL, "WSet"), self.image.get_raw(self.pt(MODEL, "SGReady"))  # no write within a step
         while done < dt_s:
             h = min(MAX_STEP_S, dt_s - done)
-            t_ns = t0.value + _ns(done)
-            demand = 0.0 if self.demand is None else self.demand.at_ns(t_ns)
-            cop = p.cop if self.cop is None else self.cop.at_ns(t_ns)
+            t_ns = t0_ns + _ns(done)
+            demand = 0.0 if demand_kw is None else demand_kw.at_ns(t_ns)
+            cop = p.cop if cop_profile is None else cop_profile.at_ns(t_ns)
             p_kw = self._power_kw(w_set, sg)
             self.wh_consumed += p_kw * h / 3.6
             heat = cop * p_kw - demand - p.loss_kw_per_k * (self.temp_c - p.ambient_c)
