@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 
@@ -67,6 +68,20 @@ def _flexible(district: District) -> list[PlacedFlexLoad]:
 
 
 def _ev_params(district: District, placed: PlacedFlexLoad) -> EvChargerParams:
+    """The simulated charger's parameters: its sessions over the whole history, listed once per
+    district and charger (every plant of a replay's runs has the same; the parameters are never changed)."""
+    history = district.history
+    held = _EV_PARAMS.setdefault(district, {}).get(placed.cfg.id)
+    if held is None or held[0] != placed or held[1] is not history:
+        held = _EV_PARAMS[district][placed.cfg.id] = (placed, history, _listed_ev_params(district, placed))
+    return held[2]
+
+
+_EV_PARAMS: WeakKeyDictionary[District, dict[str, tuple[PlacedFlexLoad, pd.DataFrame, EvChargerParams]]] = (
+    WeakKeyDictionary())
+
+
+def _listed_ev_params(district: District, placed: PlacedFlexLoad) -> EvChargerParams:
     history = district.history
     step = history.index[1] - history.index[0]
     params = ev_params(placed, history, district.tz, step / timedelta(hours=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import signal
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from adapters.drivers import BatteryDriver, HostPool, PvDriver, SunSpecDriver, Timing
 from adapters.simulator import SimBattery, SimEvCharger, SimHeatPump, SimMeter, SimPv
+from gridctl import devices as gridctl_devices
 from gridctl.cli import build_parser
 from gridctl.config import ConfigError, parse_config
 from gridctl.devices import drivers, simulated_devices, simulator, simulator_clock
@@ -31,6 +33,20 @@ def test_every_configured_asset_becomes_a_device_with_its_unit_id(demo_district)
         assert all(isinstance(devices[a.id], kind) for a in items)
     b = config.assets.battery[0]
     assert devices[b.id].e_kwh == pytest.approx(b.soc_initial_kwh)
+
+
+def test_a_chargers_sessions_are_listed_once_per_district_and_follow_a_changed_placement(demo_district):
+    clock = simulator_clock(demo_district.config, T0, speed=0)
+    chargers = [d for d in simulated_devices(demo_district, clock) if isinstance(d, SimEvCharger)]
+    again = {d.id: d for d in simulated_devices(demo_district, clock) if isinstance(d, SimEvCharger)}
+    placed = {p.cfg.id: p for p in demo_district.flexible_placement[0]}
+    for charger in chargers:  # the same parameters for every plant, equal to freshly listed ones
+        assert again[charger.id].params is charger.params
+        assert charger.params == gridctl_devices._listed_ev_params(demo_district, placed[charger.id])
+    first = placed[chargers[0].id]
+    moved = dataclasses.replace(first, cfg=first.cfg.model_copy(update={"p_max_kw": 1.5 * first.p_max_kw}))
+    assert gridctl_devices._ev_params(demo_district, moved) == gridctl_devices._listed_ev_params(demo_district, moved)
+    assert gridctl_devices._ev_params(demo_district, moved).p_max_kw == moved.p_max_kw != first.p_max_kw
 
 
 def test_pv_rating_and_profile_come_from_the_net_and_history(demo_district):
