@@ -60,3 +60,24 @@ def test_the_network_bound_starts_from_the_copper_plate_commitment_within_the_mi
     assert started.objective == pytest.approx(unstarted.objective, rel=1e-4)  # both within the MIP gap of the optimum
     assert started.mip_gap <= 1e-4 and unstarted.mip_gap <= 1e-4
     assert alone.emissions_kg.sum() >= copper.emissions_kg.sum() - 1.0  # network limits only constrain the bound
+
+
+def test_the_network_bound_on_the_held_copper_plate_model_equals_one_on_a_new_build(demo_district, monkeypatch):
+    index = replay_index(demo_district, replay_days(date(2016, 7, 12), date(2016, 7, 13)))
+    actuals = load_actuals(demo_district, index)
+    builds = []
+    build = baselines.build_model
+    monkeypatch.setattr(baselines, "build_model", lambda inp: builds.append(inp) or build(inp))
+    baselines.perfect_foresight(demo_district, actuals)  # holds its first block's model
+    shared = baselines.perfect_foresight_network(demo_district, actuals)  # takes it: no build of its own
+    assert len(builds) == 1 and demo_district not in baselines._HELD
+    fresh = baselines.perfect_foresight_network(demo_district, actuals)
+    assert len(builds) == 2
+    pd.testing.assert_frame_equal(shared, fresh, check_exact=True)
+    other = {b.cfg.id: b.cfg.soc_min_kwh for b in demo_district.batteries}  # from other states: not taken
+    baselines.perfect_foresight(demo_district, actuals)
+    shared_other = baselines.perfect_foresight_network(demo_district, actuals, other)
+    assert len(builds) == 4 and demo_district in baselines._HELD
+    baselines._HELD.pop(demo_district)
+    fresh_other = baselines.perfect_foresight_network(demo_district, actuals, other)
+    pd.testing.assert_frame_equal(shared_other, fresh_other, check_exact=True)

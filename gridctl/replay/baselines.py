@@ -82,9 +82,9 @@ def perfect_foresight(district: District, actuals: Actuals, soc_kwh: dict[str, f
     the same block: those of the copper-plate baseline when this process ran it, else solved for
     the start. The start only speeds the MIP; its solution is within the MIP gap either way."""
     tables, soc, temps = [], soc_kwh, None
-    for index in blocks(district, actuals.index):
+    for n, index in enumerate(blocks(district, actuals.index)):
         block = actuals if len(index) == len(actuals.index) else load_actuals(district, index)
-        table = _optimum(district, block, soc, temps, network)
+        table = _optimum(district, block, soc, temps, network, n == 0)
         tables.append(table)
         soc = {b.cfg.id: float(table[f"{b.cfg.id}.soc_kwh"].iloc[-1]) for b in district.batteries}
         temps = {c.removesuffix(".temp_c"): float(table[c].iloc[-1]) for c in table.columns if c.endswith(".temp_c")}
@@ -103,26 +103,64 @@ def blocks(district: District, index: pd.DatetimeIndex) -> list[pd.DatetimeIndex
 
 
 def _optimum(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
-             temps_c: dict[str, float] | None, network: bool) -> pd.DataFrame:
-    """Plan table of the dispatch model's optimum over ``actuals`` (see :func:`perfect_foresight`)."""
+             temps_c: dict[str, float] | None, network: bool, first: bool = False) -> pd.DataFrame:
+    """Plan table of the dispatch model's optimum over ``actuals`` (see :func:`perfect_foresight`);
+    ``first``: the bound's first block, whose copper-plate model the network bound's first block
+    (from the same states) takes over (:func:`_hold`)."""
     ci = pd.Series(actuals.ci_kg_per_kwh, index=actuals.index)
     fc = Forecast(actuals.index[0], actuals.groups, ci, actuals.signal_type)
     inp = dispatch_inputs(district, fc, soc_kwh, heat_pump_temp_c=temps_c)
-    model = build_model(inp)
     copper = _COPPER_INTEGERS.setdefault(district, {})
     block = (actuals.index[0], actuals.index[-1])
+    key = (block, _frozen(soc_kwh), _frozen(temps_c))
     if network and district.config.network.constrain_dispatch and has_assets(inp):
-        if block not in copper and _has_integers(model):
-            _optimum(district, actuals, soc_kwh, temps_c, False)  # its integer values: the start
+        model = _take(district, key)
+        if model is None:
+            model = build_model(inp)
+            if block not in copper and _has_integers(model):  # its copper-plate integer values: the start
+                _solve_copper(district, model, block)
         solve_with_ac_loop(district, fc, inp, model, copper.get(block))
-    else:
+        return plan_table(model, inp)
+    model = build_model(inp)
+    if network:
         solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
-        if not network:
-            copper[block] = integer_values(model)
-    return plan_table(model, inp)
+        return plan_table(model, inp)
+    _solve_copper(district, model, block)
+    table = plan_table(model, inp)
+    if first and district.config.network.constrain_dispatch:
+        _hold(district, key, model)
+    return table
 
 
 _COPPER_INTEGERS: WeakKeyDictionary[District, dict[tuple, dict[str, float]]] = WeakKeyDictionary()
+_HELD: WeakKeyDictionary[District, tuple[tuple, pyo.ConcreteModel]] = WeakKeyDictionary()
+
+
+def _solve_copper(district: District, model: pyo.ConcreteModel, block: tuple) -> None:
+    """Solve the copper-plate ``model`` of ``block``; its integer values are kept as the network bound's start."""
+    solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
+    _COPPER_INTEGERS.setdefault(district, {})[block] = integer_values(model)
+
+
+def _frozen(values: dict[str, float] | None) -> tuple | None:
+    return None if values is None else tuple(sorted(values.items()))
+
+
+def _hold(district: District, key: tuple, model: pyo.ConcreteModel) -> None:
+    """Keep the solved copper-plate ``model`` of a bound's first block (inputs ``key``: block and
+    starting states) for the network bound, whose first block starts from the same states: its
+    network rows join that model instead of a new build of it (solved values are no input to a
+    solve: the same model, the same result). One model per district, the last one held."""
+    _HELD[district] = (key, model)
+
+
+def _take(district: District, key: tuple) -> pyo.ConcreteModel | None:
+    """The copper-plate model held for inputs ``key`` (no longer held), or None."""
+    held = _HELD.get(district)
+    if held is None or held[0] != key:
+        return None
+    del _HELD[district]
+    return held[1]
 
 
 def _has_integers(model: pyo.ConcreteModel) -> bool:
