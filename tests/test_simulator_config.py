@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 
 from adapters.drivers import BatteryDriver, HostPool, PvDriver, SunSpecDriver, Timing
-from adapters.simulator import SimBattery, SimEvCharger, SimHeatPump, SimMeter, SimPv
+from adapters.simulator import (
+    SimBattery,
+    SimEvCharger,
+    SimHeatPump,
+    SimMeter,
+    SimProcessLoad,
+    SimPv,
+)
+from adapters.sunspec import RegisterImage
 from gridctl import devices as gridctl_devices
 from gridctl.cli import build_parser
 from gridctl.config import ConfigError, parse_config
@@ -48,6 +56,26 @@ def test_a_chargers_sessions_are_listed_once_per_district_and_follow_a_changed_p
     assert gridctl_devices._ev_params(demo_district, moved) == gridctl_devices._listed_ev_params(demo_district, moved)
     assert gridctl_devices._ev_params(demo_district, moved).p_max_kw == moved.p_max_kw != first.p_max_kw
 
+
+def test_pure_telemetry_writes_only_the_registers_found_at_construction(demo_district, monkeypatch):
+    """A device with pure telemetry leaves it unpublished for reads of none of its registers; those
+    are found once, so no state may make it write others."""
+    clock = simulator_clock(demo_district.config, T0, speed=0)
+    devices = [d for d in simulated_devices(demo_district, clock) if d.pure_telemetry]
+    assert {type(d).__name__ for d in devices} == {"SimBattery", "SimPv", "SimEvCharger", "SimProcessLoad"}
+    written = []
+    store = RegisterImage.set_raw
+    monkeypatch.setattr(RegisterImage, "set_raw", lambda image, point, raw: (
+        written.append((point.address - image.map.base, point.size)), store(image, point, raw)))
+    for step in range(48):  # two days: vehicles come and go, PV rises and sets, processes start and stop
+        clock.advance(3600)
+        for device in devices:
+            device.sync()
+            if isinstance(device, SimProcessLoad):
+                device.running = not device.running
+            written.clear()
+            device.publish_telemetry()
+            assert written and all(all(device._measured[i:i + n]) for i, n in written), (device.id, step)
 
 def test_pv_rating_and_profile_come_from_the_net_and_history(demo_district):
     devices = {d.id: d for d in simulated_devices(demo_district, simulator_clock(demo_district.config, T0, speed=0))}

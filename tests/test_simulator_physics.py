@@ -156,3 +156,12 @@ def test_a_profile_kept_at_its_last_interval_still_answers_times_out_of_order():
     times = [starts[1], starts[2] - second, starts[2], starts[1], starts[0] - second, starts[0], starts[2] + 10 * second,
              starts[1] - second]
     assert [profile.at(t) for t in times] == [2.0, 2.0, 3.0, 2.0, -1.0, 1.0, 3.0, 1.0]
+
+
+async def test_a_controls_readback_leaves_the_telemetry_to_the_next_read_that_serves_it():
+    async with rig() as r:
+        battery = r.sim["bess_1"]
+        await r.battery.write_setpoint(1000.0)  # its readback serves no measured value ...
+        assert not battery._published
+        assert (await r.battery.read_telemetry()).p_kw == pytest.approx(1000.0)  # ... the next read does
+        assert battery._published

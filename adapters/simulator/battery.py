@@ -45,6 +45,7 @@ class SimBattery(SimDer):
     models = (1, 701, 702, 704, 713, 802)
     model_name = "battery"
     controls = ((704, "WSet"),)
+    pure_telemetry = True
     extra_writable = ((704, "WSetMod"), (704, "WSetPct"), (704, "WSetPctRvrt"), (702, "WMax"),
                       (702, "WChaRteMax"), (702, "WDisChaRteMax"), (802, "SetOp"), (802, "SetInvState"),
                       (802, "AlmRst"))

@@ -3,7 +3,10 @@
 A device owns a :class:`RegisterImage`. Physics advance lazily to the simulator clock on every
 request; the telemetry (measured values, revert timers' remaining seconds) is written into the
 image when registers are read after the state changed, so requests that read nothing (writes,
-state reads of in-process replays) do not encode it. Remote writes are checked against the
+state reads of in-process replays) do not encode it. A device whose telemetry only reads its state
+(:attr:`~SimulatedDevice.pure_telemetry`) leaves its measured values unwritten also for a read
+of none of their registers (a control's readback); they are written at the next read that serves
+them, from the state then. Remote writes are checked against the
 device's writable points, enum symbols and ratings before anything is stored: a write that
 breaks a rule is refused as a whole.
 """
@@ -51,6 +54,9 @@ class SimulatedDevice:
     controls: ClassVar[tuple[tuple[int, str], ...]] = ()
     # further remotely writable points: (model id, name)
     extra_writable: ClassVar[tuple[tuple[int, str], ...]] = ()
+    # whether publish_telemetry only reads the device's state and writes the same registers whatever
+    # the state: then its measured values wait for a read that serves them (module doc)
+    pure_telemetry: ClassVar[bool] = False
 
     def __init__(self, device_id: str, unit_id: int, clock: SimClock, faults: Faults | None = None):
         if not 1 <= unit_id <= 247:
@@ -78,6 +84,7 @@ class SimulatedDevice:
         self._sf_points = [p for m in self.map.models for p in m.points.values() if p.type == "sunssf"]
         self._set_common()
         self.configure()
+        self._measured = self._telemetry_registers() if self.pure_telemetry else None
         self.publish()
 
     # --- register helpers -------------------------------------------------------------------
@@ -168,10 +175,34 @@ class SimulatedDevice:
     def publish(self) -> None:
         """Write the revert timers' remaining seconds and (unless stuck) the telemetry into the image."""
         self._published = True
-        for prefix, point in self._timers:
-            self.image.set_raw(point, math.ceil(self._remaining[prefix]))
+        self._publish_timers()
         if not self.faults.stuck:
             self.publish_telemetry()
+
+    def _publish_timers(self) -> None:
+        for prefix, point in self._timers:
+            self.image.set_raw(point, math.ceil(self._remaining[prefix]))
+
+    def _telemetry_registers(self) -> list[bool]:
+        """Per register of the image: whether :meth:`publish_telemetry` writes it (one publish into
+        a copy of the image that marks what is written)."""
+        image = self.image
+        self.image = marking = _MarkedImage(image)
+        try:
+            self.publish_telemetry()
+        finally:
+            self.image = image
+        return marking.written
+
+    def _publish_for(self, offset: int, count: int) -> None:
+        """:meth:`publish` before serving ``count`` registers from ``offset``; when none of them holds
+        a measured value of a device with pure telemetry, only the timers (the values wait, module doc)."""
+        measured = self._measured
+        if measured is not None and 0 <= offset and offset + count <= len(measured) and not any(
+                measured[offset:offset + count]):
+            self._publish_timers()
+        else:
+            self.publish()
 
     def _revert(self, prefix: str) -> None:
         model = next(m for m, p in self.controls if p == prefix)
@@ -217,9 +248,9 @@ class SimulatedDevice:
 
     def read(self, address: int, count: int) -> list[int]:
         """``count`` registers from ``address`` as served; exception 2 outside the map."""
-        if not self._published:
-            self.publish()
         offset = address - self.map.base
+        if not self._published:
+            self._publish_for(offset, count)
         if offset < 0 or offset + count > len(self.image.regs):
             raise Refused(ILLEGAL_ADDRESS, f"{self.id}: registers {address}..{address + count - 1} are "
                                            f"outside {self.map.base}..{self.map.base + len(self.image.regs) - 1}")
@@ -235,6 +266,19 @@ class SimulatedDevice:
             if sf is not None:
                 regs[p.address - self.map.base] = (sf + self.faults.sf_offset) & 0xFFFF
         return regs
+
+
+class _MarkedImage(RegisterImage):
+    """A copy of an image that marks the registers stored into it (:attr:`written`)."""
+
+    def __init__(self, image: RegisterImage):
+        self.map, self.regs = image.map, list(image.regs)
+        self.written = [False] * len(self.regs)
+
+    def set_raw(self, point: PointDef, raw: float | str | None) -> None:
+        super().set_raw(point, raw)
+        offset = point.address - self.map.base
+        self.written[offset:offset + point.size] = [True] * point.size
 
 
 def _check_point(device_id: str, staged: RegisterImage, point: PointDef, symbols: set[int],

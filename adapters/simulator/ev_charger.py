@@ -43,6 +43,7 @@ class SimEvCharger(SimulatedDevice):
     models = (1, MODEL)
     model_name = "ev charging point"
     controls = ((MODEL, "WSet"),)
+    pure_telemetry = True
 
     def __init__(self, params: EvChargerParams, clock: SimClock, faults: Faults | None = None):
         self.params = params

@@ -40,6 +40,7 @@ class SimProcessLoad(SimulatedDevice):
     models = (1, MODEL)
     model_name = "process load"
     controls = ((MODEL, "WSet"),)
+    pure_telemetry = True
     extra_writable = ((MODEL, "Run"), (MODEL, "Rst"))
 
     def __init__(self, params: ProcessLoadParams, clock: SimClock, faults: Faults | None = None):

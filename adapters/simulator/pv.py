@@ -58,6 +58,7 @@ class SimPv(SimDer):
     models = (1, 701, 702, 704)
     model_name = "pv inverter"
     controls = ((704, "WMaxLimPct"),)
+    pure_telemetry = True
     extra_writable = ((702, "WMax"),)
 
     def __init__(self, params: PvParams, clock: SimClock, faults: Faults | None = None):
