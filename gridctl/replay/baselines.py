@@ -127,7 +127,7 @@ def _optimum(district: District, actuals: Actuals, soc_kwh: dict[str, float] | N
         return plan_table(model, inp)
     _solve_copper(district, model, block)
     table = plan_table(model, inp)
-    if first and district.config.network.constrain_dispatch:
+    if first and _network_bound_follows(district):
         _hold(district, key, model)
     return table
 
@@ -142,7 +142,14 @@ def _solve_copper(district: District, model: pyo.ConcreteModel, block: tuple) ->
     _COPPER_INTEGERS.setdefault(district, {})[block] = integer_values(model)
 
 
+def _network_bound_follows(district: District) -> bool:
+    """Whether a network-feasible bound with its own rows is configured (it may take a held model)."""
+    cfg = district.config
+    return cfg.network.constrain_dispatch and "perfect-foresight-network" in cfg.replay.baselines
+
+
 def _frozen(values: dict[str, float] | None) -> tuple | None:
+    """Starting states (SoC kWh or store temperatures degC by asset) as part of a block's key."""
     return None if values is None else tuple(sorted(values.items()))
 
 
