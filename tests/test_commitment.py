@@ -10,6 +10,7 @@ import pytest
 from gridctl.dispatch.commitment import carried_commitment, certified_commitment
 from gridctl.dispatch.highs import TIME_LIMIT
 from gridctl.dispatch.intraday import IntradayDispatch
+from gridctl.dispatch.rolling import _polish
 from gridctl.forecast_issue import make_forecast
 from gridctl.planning import dispatch_inputs
 from gridctl.timegrid import local_day
@@ -46,22 +47,43 @@ def test_an_unchanged_commitment_is_proven_by_two_lps(inputs):
     assert 0.0 <= result.mip_gap <= GAP
 
 
-def test_a_commitment_the_new_forecasts_make_poor_is_solved_again(inputs):
-    """Intensity reversed over the day: the held on/off plan lies far from the relaxation's bound,
-    so the MIP decides, and the result is the new inputs' optimum within the gap."""
+def reversed_intensity(inputs) -> tuple[IntradayDispatch, float]:
+    """A model solved and held on ``inputs``, then given the day's intensity reversed (new inputs
+    under which the held on/off plan is poor), and its held plan's objective under them."""
     d = IntradayDispatch(inputs, mip_gap=GAP)
     d.solve()
     d.hold(d.commitment())
     d.solve()
+    d.update_forecasts(ci_kg_per_kwh=inputs.ci_kg_per_kwh[::-1].copy())
+    d.hold(d.commitment())
+    return d, d.solve().objective
+
+
+def test_a_commitment_the_new_forecasts_make_poor_is_solved_again(inputs):
+    """Intensity reversed over the day: the held on/off plan lies far from the relaxation's bound,
+    so the MIP decides, and the result is the new inputs' optimum within the gap."""
+    d, held_objective = reversed_intensity(inputs)
     reversed_ci = inputs.ci_kg_per_kwh[::-1].copy()
-    d.update_forecasts(ci_kg_per_kwh=reversed_ci)
-    held = d.commitment()
-    d.hold(held)
-    held_objective = d.solve().objective
     result = certified_commitment(d, GAP) or d.solve()
     best = mip_objective(dataclasses.replace(inputs, ci_kg_per_kwh=reversed_ci, ci_objective_kg_per_kwh=reversed_ci))
     assert held_objective > best + 2 * GAP * abs(best)  # the held plan is no longer good enough
     assert best - 1e-6 <= result.objective <= best + GAP * abs(best)
+
+
+def test_the_lp_after_a_mip_starts_from_the_relaxations_basis(inputs):
+    """HiGHS keeps no basis after a MIP: the LP of the MIP's commitment starts from the basis of
+    the relaxation the failed proof solved, and reaches the optimum a start from none reaches."""
+    d, _ = reversed_intensity(inputs)
+    assert certified_commitment(d, GAP) is None and d.relaxed_basis is not None
+    mip = d.solve()
+    polished = _polish(d, mip)
+    warm = d.h.getInfo().simplex_iteration_count
+    assert d.relaxed_basis is None  # used once
+    d.h.clearSolver()  # the same LP from no basis
+    cold = d.solve()
+    assert d.h.getInfo().simplex_iteration_count > 3 * warm
+    assert polished.objective == pytest.approx(cold.objective, rel=1e-9)
+    assert polished.objective <= mip.objective + 1e-6 * abs(mip.objective)
 
 
 def test_a_relaxation_stopped_early_proves_nothing(inputs, monkeypatch):

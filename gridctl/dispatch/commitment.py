@@ -26,12 +26,14 @@ from gridctl.dispatch.intraday import IntradayDispatch
 def certified_commitment(d: IntradayDispatch, mip_gap: float,
                          carried: dict[str, np.ndarray] | None = None) -> SolveResult | None:
     """A commitment proven within ``mip_gap`` (see module doc), held in ``d`` and solved: its result
-    carries the proven gap; else None, with ``d``'s on/off columns integral and free again.
+    carries the proven gap; else None, with ``d``'s on/off columns integral and free again and the
+    relaxation's basis kept (``d.relaxed_basis``) for the LP of the MIP's commitment.
     ``carried``: for a new or shifted model, the plan in force's on/off values over its horizon
     (NaN where it had none); by default a model that holds a solution carries its own."""
     if d.integer_count != len(d.model.process_load) * len(d.inp.index):  # other integers (battery binaries)
         return None
     carried = d.commitment() if carried is None and d.solved else carried
+    d.relaxed_basis = None
     d.hold(None, relax=True)
     try:
         relaxed = d.solve()
@@ -40,7 +42,7 @@ def certified_commitment(d: IntradayDispatch, mip_gap: float,
     if relaxed is None or relaxed.status != OPTIMAL:  # stopped early: no bound
         d.hold(None)
         return None
-    rounded = d.commitment()
+    basis, rounded = d.h.getBasis(), d.commitment()
     candidates = [rounded] if carried is None else [
         {i: np.where(np.isnan(on), rounded[i], on) for i, on in carried.items()}, rounded]
     for commitment in candidates:
@@ -54,6 +56,7 @@ def certified_commitment(d: IntradayDispatch, mip_gap: float,
         if gap <= gap_width(d.h, fixed.objective, penalty, mip_gap):
             return dataclasses.replace(fixed, mip_gap=max(gap, 0.0) / max(abs(fixed.objective), 1.0))
     d.hold(None)
+    d.relaxed_basis = basis
     return None
 
 

@@ -86,6 +86,9 @@ class IntradayDispatch:
         self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
         self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
         self.param_store = ParamStore()  # indexed parameters are written only through it (it reports what moved)
+        # the LP relaxation's basis of a commitment left to the MIP (:mod:`gridctl.dispatch.commitment`):
+        # HiGHS keeps no basis after a MIP, and the LP of its commitment starts from this one
+        self.relaxed_basis: highspy.HighsBasis | None = None
 
     # ---- structure, found once -------------------------------------------------------------
     def _index_columns(self) -> None:

@@ -263,6 +263,9 @@ def _polish(d: IntradayDispatch, mip: SolveResult) -> SolveResult:
     """After a MIP solve, the LP of its commitment: a basis the next held re-optimisations start
     warm from (HiGHS keeps none after a MIP), and a dispatch no worse than the MIP's."""
     d.hold(d.commitment())
+    if d.relaxed_basis is not None:  # the relaxation's basis lies closer than none
+        d.h.setBasis(d.relaxed_basis)
+        d.relaxed_basis = None
     lp = d.solve()
     return dataclasses.replace(mip, objective=lp.objective)
 
