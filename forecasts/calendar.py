@@ -161,15 +161,20 @@ def issued_before(forecasts: pd.DataFrame, column: str, targets: pd.DatetimeInde
     """Per target, ``column`` of the latest row for that interval issued strictly before its issue time.
 
     ``forecasts`` is indexed by UTC interval start and holds ``issued_at_utc``; NaN where no row
-    had been issued yet.
+    had been issued yet (of rows issued at the same time for the same interval, the later in the
+    table). Only the rows for intervals from the first target to the last and issued before the
+    last issue time are looked at, so the cost follows the targets, not the table's length.
     """
-    left = pd.DataFrame({"t": targets, "issue": issue, "pos": np.arange(len(targets))}).sort_values("issue")
-    right = pd.DataFrame(
-        {"t": forecasts.index, "issued": forecasts["issued_at_utc"].to_numpy(), "v": forecasts[column].to_numpy(dtype=float)}
-    ).sort_values("issued")
-    right["issued"] = pd.to_datetime(right["issued"], utc=True)
-    left["issue"] = pd.to_datetime(left["issue"], utc=True)
-    merged = pd.merge_asof(left, right, left_on="issue", right_on="issued", by="t", allow_exact_matches=False)
     out = np.full(len(targets), np.nan)
+    if len(targets) == 0 or len(forecasts) == 0:
+        return out
+    at = pd.DatetimeIndex(forecasts.index)
+    issued = pd.DatetimeIndex(pd.to_datetime(forecasts["issued_at_utc"], utc=True))
+    rows = np.flatnonzero((at >= targets.min()) & (at <= targets.max()) & (issued < issue.max()))
+    left = pd.DataFrame({"t": targets, "issue": pd.to_datetime(issue, utc=True), "pos": np.arange(len(targets))}
+                        ).sort_values("issue", kind="stable")
+    right = pd.DataFrame({"t": at[rows], "issued": issued[rows], "v": forecasts[column].to_numpy(dtype=float)[rows]}
+                         ).sort_values("issued", kind="stable")
+    merged = pd.merge_asof(left, right, left_on="issue", right_on="issued", by="t", allow_exact_matches=False)
     out[merged["pos"].to_numpy()] = merged["v"].to_numpy(dtype=float)
     return out

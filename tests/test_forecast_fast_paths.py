@@ -9,6 +9,7 @@ from forecasts.base import history_before, rows_after
 from forecasts.calendar import (
     WallClockHistory,
     holiday_flags,
+    issued_before,
     lead_h,
     local_wall_ns,
     time_of_day_h,
@@ -175,3 +176,26 @@ def test_window_means_are_the_prefix_sums_of_measured_values(gaps):
     first = ~local.duplicated(keep="first")
     np.testing.assert_array_equal(times, np.sort(local.asi8[first]))
     np.testing.assert_array_equal(kept, values[first][np.argsort(local.asi8[first], kind="stable")])
+
+
+def test_rows_issued_before_are_the_latest_issued_strictly_before_each_target_issue():
+    """``issued_before`` on a long table (intervals far outside the targets' span, several issues
+    per interval, some issued after every issue time) against a row-by-row search."""
+    rng = np.random.default_rng(4)
+    slots = pd.date_range("2016-01-01", periods=3000, freq="15min", tz="UTC")
+    t = slots[rng.integers(0, len(slots), 20000)]
+    issued = t - pd.to_timedelta(rng.integers(-4 * 60, 48 * 60, len(t)), unit="min")
+    table = pd.DataFrame({"v": rng.normal(size=len(t)), "issued_at_utc": issued}, index=t)
+    table = table.iloc[np.argsort(issued.asi8, kind="stable")]  # issue order, as a feed arrives
+    targets = slots[1000:1300][rng.permutation(300)]
+    issue = targets - pd.to_timedelta(rng.integers(0, 36 * 60, len(targets)), unit="min")
+    expected = np.full(len(targets), np.nan)
+    for k, (target, at) in enumerate(zip(targets, issue)):
+        rows = table[(table.index == target) & (table["issued_at_utc"] < at)]
+        if len(rows):
+            latest = rows["issued_at_utc"].to_numpy()
+            expected[k] = rows["v"].to_numpy()[np.flatnonzero(latest == latest.max())[-1]]  # ties: the later row
+    got = issued_before(table, "v", targets, issue)
+    assert np.isnan(expected).sum() > 10 and (~np.isnan(expected)).sum() > 200
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(issued_before(table.iloc[:0], "v", targets, issue)).all()
