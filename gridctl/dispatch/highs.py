@@ -33,23 +33,39 @@ INFEASIBLE = "infeasible"
 FAILED = "failed"
 
 
-def _swallow_banner() -> None:
-    """HiGHS prints its banner to stdout at the first ``Highs()`` of a process, before any option
-    can be set: make that instance here with stdout on /dev/null."""
+THREADS = 1  # threads of HiGHS's task scheduler (see :func:`_first_instance`)
+
+
+def _first_instance() -> None:
+    """Make this process's first ``Highs()`` and run it on a one-column LP: HiGHS prints its banner
+    to stdout at the first instance, before any option can be set (stdout is on /dev/null here),
+    and starts its task scheduler at the first run with that run's ``threads``, for the process's
+    lifetime. One thread: the dispatch MIPs are solved at the root, where a second thread took as
+    long and 40 % more CPU (docs/performance.md), a core the daemon's other work or a replay's
+    helper process runs on; and a process forked later (a replay's helpers) inherits no worker
+    threads it would lack. Where the scheduler already runs (HiGHS used before this import), it
+    is left as it is."""
     libc = ctypes.CDLL(None)
     sys.stdout.flush()
     saved = os.dup(1)
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 1)
-            highspy.Highs()
+            h = highspy.Highs()
             libc.fflush(None)
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", THREADS)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.col_cost_, lp.col_lower_, lp.col_upper_ = 1, [0.0], [0.0], [1.0]
+    lp.a_matrix_.start_ = [0, 0]
+    h.passModel(lp)
+    h.run()  # kError, and nothing changed, where a scheduler of another size runs already
 
 
-_swallow_banner()
+_first_instance()
 
 
 class SolverError(Exception):
