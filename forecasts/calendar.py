@@ -168,11 +168,11 @@ def issued_before(forecasts: pd.DataFrame, column: str, targets: pd.DatetimeInde
     out = np.full(len(targets), np.nan)
     if len(targets) == 0 or len(forecasts) == 0:
         return out
-    at = pd.DatetimeIndex(forecasts.index)
-    issued = pd.DatetimeIndex(pd.to_datetime(forecasts["issued_at_utc"], utc=True))
+    at = pd.DatetimeIndex(forecasts.index).as_unit("ns")  # one resolution for every key merged on
+    issued = pd.DatetimeIndex(pd.to_datetime(forecasts["issued_at_utc"], utc=True)).as_unit("ns")
     rows = np.flatnonzero((at >= targets.min()) & (at <= targets.max()) & (issued < issue.max()))
-    left = pd.DataFrame({"t": targets, "issue": pd.to_datetime(issue, utc=True), "pos": np.arange(len(targets))}
-                        ).sort_values("issue", kind="stable")
+    left = pd.DataFrame({"t": targets.as_unit("ns"), "issue": pd.to_datetime(issue, utc=True).as_unit("ns"),
+                         "pos": np.arange(len(targets))}).sort_values("issue", kind="stable")
     right = pd.DataFrame({"t": at[rows], "issued": issued[rows], "v": forecasts[column].to_numpy(dtype=float)[rows]}
                          ).sort_values("issued", kind="stable")
     merged = pd.merge_asof(left, right, left_on="issue", right_on="issued", by="t", allow_exact_matches=False)
