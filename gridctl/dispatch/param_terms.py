@@ -99,8 +99,11 @@ def _terms(expr, scale: float = 1.0):
 
 
 def _slope(expr, p) -> float:
-    """d expr / d p, measured at p +- 1; raises when ``expr`` is not affine in ``p``."""
+    """d expr / d p, measured at p +- 1 (the parameter itself: the same difference, without
+    evaluating it thrice); raises when ``expr`` is not affine in ``p``."""
     v0 = p.value
+    if expr is p:
+        return (float(v0) + 1.0) - float(v0)
     at = float(pyo.value(expr))
     p.set_value(v0 + 1.0)
     up = float(pyo.value(expr))
