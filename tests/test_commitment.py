@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridctl.dispatch.commitment import carried_commitment, certified_commitment
+from gridctl.dispatch.commitment import DIVE_LPS, carried_commitment, certified_commitment, dived
 from gridctl.dispatch.highs import TIME_LIMIT
 from gridctl.dispatch.intraday import IntradayDispatch
 from gridctl.dispatch.rolling import _polish
@@ -59,22 +59,51 @@ def reversed_intensity(inputs) -> tuple[IntradayDispatch, float]:
     return d, d.solve().objective
 
 
-def test_a_commitment_the_new_forecasts_make_poor_is_solved_again(inputs):
+def test_a_commitment_the_new_forecasts_make_poor_is_dived_for_and_proven(inputs):
     """Intensity reversed over the day: the held on/off plan lies far from the relaxation's bound,
-    so the MIP decides, and the result is the new inputs' optimum within the gap."""
+    and so does the relaxation rounded; the dive finds a commitment within the gap of the new
+    inputs' optimum, proven without a MIP."""
     d, held_objective = reversed_intensity(inputs)
     reversed_ci = inputs.ci_kg_per_kwh[::-1].copy()
-    result = certified_commitment(d, GAP) or d.solve()
     best = mip_objective(dataclasses.replace(inputs, ci_kg_per_kwh=reversed_ci, ci_objective_kg_per_kwh=reversed_ci))
     assert held_objective > best + 2 * GAP * abs(best)  # the held plan is no longer good enough
+    d.hold(None, relax=True)
+    bound = d.solve().objective
+    d.hold({i: np.round(on) for i, on in d.on_values().items()})
+    assert d.solve().objective > bound + 2 * GAP * abs(best)  # nor is the relaxation rounded
+    result = certified_commitment(d, GAP)
+    assert result is not None and d.h.getInfo().mip_node_count == -1  # proven by LPs alone
     assert best - 1e-6 <= result.objective <= best + GAP * abs(best)
+    assert all(set(np.unique(on)) <= {0.0, 1.0} for on in d.commitment().values()) and d.held
+
+
+def test_a_dive_solves_at_most_its_lps_and_returns_a_feasible_commitment(inputs, monkeypatch):
+    """From a fractional relaxation the dive solves at most ``DIVE_LPS`` LPs and returns a 0/1
+    commitment with a solution at or above the relaxation's bound; from integral values it
+    returns them as they are, solving nothing."""
+    d, _ = reversed_intensity(inputs)
+    d.hold(None, relax=True)
+    bound = d.solve().objective
+    on = d.on_values()
+    assert any(((v > 1e-6) & (v < 1 - 1e-6)).any() for v in on.values())
+    solves = []
+    solve = IntradayDispatch.solve
+    monkeypatch.setattr(IntradayDispatch, "solve", lambda self: solves.append(1) or solve(self))
+    commitment = dived(d, on)
+    assert 1 <= len(solves) <= DIVE_LPS
+    assert all(set(np.unique(v)) <= {0.0, 1.0} for v in commitment.values())
+    d.hold(commitment)
+    assert d.solve().objective >= bound - 1e-6
+    integral = {i: np.round(v) for i, v in on.items()}
+    solves.clear()
+    assert all(np.array_equal(dived(d, integral)[i], v) for i, v in integral.items()) and not solves
 
 
 def test_the_lp_after_a_mip_starts_from_the_relaxations_basis(inputs):
     """HiGHS keeps no basis after a MIP: the LP of the MIP's commitment starts from the basis of
     the relaxation the failed proof solved, and reaches the optimum a start from none reaches."""
     d, _ = reversed_intensity(inputs)
-    assert certified_commitment(d, GAP) is None and d.relaxed_basis is not None
+    assert certified_commitment(d, 1e-12) is None and d.relaxed_basis is not None  # a gap no commitment meets
     mip = d.solve()
     polished = _polish(d, mip)
     warm = d.h.getInfo().simplex_iteration_count

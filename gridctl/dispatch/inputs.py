@@ -144,9 +144,14 @@ class DispatchInputs:
         if self.ci_objective_kg_per_kwh is None:
             self.ci_objective_kg_per_kwh = np.array(self.ci_kg_per_kwh, dtype=float)
         for name in ("load_kw", "pv_kw", "ci_kg_per_kwh", "ci_objective_kg_per_kwh", "price_per_kwh"):
-            arr = np.asarray(getattr(self, name), dtype=float)
-            if arr.shape != (n,):
-                raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
-            if not np.isfinite(arr).all():
-                raise ValueError(f"{name} contains NaN or infinite values")
-            setattr(self, name, arr)
+            setattr(self, name, checked_series(name, getattr(self, name), n))
+
+
+def checked_series(name: str, values, n: int) -> np.ndarray:
+    """``values`` as a float array of ``n`` finite numbers; a ValueError naming ``name`` otherwise."""
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr

@@ -40,7 +40,7 @@ from pyomo.common.gc_manager import PauseGC
 from gridctl.dispatch.ev import remaining_energy_kwh
 from gridctl.dispatch.heat_pump import low_margin_k
 from gridctl.dispatch.highs import SolveResult, column_bounds, compile_model, pass_model, run
-from gridctl.dispatch.inputs import DispatchInputs
+from gridctl.dispatch.inputs import DispatchInputs, checked_series
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.param_store import ParamStore
 from gridctl.dispatch.param_terms import ParamTerms, params_of
@@ -86,8 +86,8 @@ class IntradayDispatch:
         self._batch: set[int] | None = None  # changed parameters of the updates gathered by ``batch``
         self._pushed: dict[str, np.ndarray] = {}  # bounds and costs last written into HiGHS
         self.param_store = ParamStore()  # indexed parameters are written only through it (it reports what moved)
-        # the LP relaxation's basis of a commitment left to the MIP (:mod:`gridctl.dispatch.commitment`):
-        # HiGHS keeps no basis after a MIP, and the LP of its commitment starts from this one
+        # the relaxation's basis of a commitment left to the MIP (:mod:`gridctl.dispatch.commitment`),
+        # where the LP of the MIP's commitment starts: HiGHS keeps no basis after a MIP
         self.relaxed_basis: highspy.HighsBasis | None = None
 
     # ---- structure, found once -------------------------------------------------------------
@@ -155,15 +155,13 @@ class IntradayDispatch:
         the objective weighs ``ci_objective_kg_per_kwh`` (default: ``ci_kg_per_kwh``)."""
         m, inp = self.model, self.inp
         if ci_kg_per_kwh is not None:
-            inp.ci_kg_per_kwh = np.asarray(ci_kg_per_kwh, dtype=float)
-            _check("ci_kg_per_kwh", inp.ci_kg_per_kwh, len(inp.index))
+            inp.ci_kg_per_kwh = checked_series("ci_kg_per_kwh", ci_kg_per_kwh, len(inp.index))
             ci_objective_kg_per_kwh = ci_kg_per_kwh if ci_objective_kg_per_kwh is None else ci_objective_kg_per_kwh
         for name, param, values in (("load_kw", m.load_kw, load_kw), ("pv_kw", m.pv_kw, pv_kw),
                                     ("ci_objective_kg_per_kwh", m.ci, ci_objective_kg_per_kwh),
                                     ("price_per_kwh", m.price, price_per_kwh)):
             if values is not None:
-                values = np.asarray(values, dtype=float)
-                _check(name, values, len(inp.index))
+                values = checked_series(name, values, len(inp.index))
                 self.param_store.store(param, range(len(values)), values)
                 setattr(inp, name, values)
         for aid, values in (pv_available_kw or {}).items():
@@ -238,31 +236,34 @@ class IntradayDispatch:
                     self.row_hi[i] = float(con.upper) - body.constant
         self._apply_bounds()
 
-    def past_sum(self, cols: list[int] | np.ndarray) -> float:
-        """Sum of the last solution over ``cols`` (what fixed columns hold)."""
-        return float(self._x[cols].sum())
-
     def last_values(self, cols: list[int] | np.ndarray) -> np.ndarray:
         """The last solution's values of ``cols``."""
         return self._x[cols]
 
     def commitment(self) -> dict[str, np.ndarray]:
         """The last solution's on/off state (0 or 1) of each process load over the whole horizon."""
-        return {i: np.round(self._x[self._on_cols(i)]) for i in self.model.process_load}
+        return {i: np.round(on) for i, on in self.on_values().items()}
+
+    def on_values(self) -> dict[str, np.ndarray]:
+        """The last solution's on/off columns of each process load over the whole horizon, as solved."""
+        return {i: self._x[self._on_cols(i)] for i in self.model.process_load}
 
     def hold(self, on_by_load: dict[str, np.ndarray] | None, relax: bool = False) -> None:
         """Fix the process loads' on/off columns at ``on_by_load`` (0/1 arrays over this model's
-        horizon) and solve them as continuous (an LP when no other integers are left); None
-        leaves them free within their bounds, as integers again or, with ``relax``, continuous
-        (the LP relaxation)."""
+        horizon; NaN leaves a column free within its bounds) and solve them as continuous (an LP
+        when no other integers are left); None leaves them all free, as integers again or, with
+        ``relax``, continuous (the LP relaxation)."""
         cols = np.concatenate([self._on_cols(i) for i in self.model.process_load] or [[]]).astype(np.int32)
         continuous = on_by_load is not None or relax
         if continuous != self._relaxed:
             kind = highspy.HighsVarType.kContinuous if continuous else highspy.HighsVarType.kInteger
             self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind.value, np.uint8))
             self._relaxed = continuous
-        self._held = None if on_by_load is None else (
-            cols, np.concatenate([np.asarray(on_by_load[i], float) for i in self.model.process_load]))
+        self._held = None
+        if on_by_load is not None:
+            values = np.concatenate([np.asarray(on_by_load[i], float) for i in self.model.process_load] or [[]])
+            fixed = ~np.isnan(values)
+            self._held = (cols[fixed], values[fixed])
         self._apply_bounds()
 
     @property
@@ -394,10 +395,3 @@ def _time_of(v, T) -> int:
     if len(subsets) > 1 and subsets[-1] is T:
         return int(v.index()[-1])
     return UNTIMED
-
-
-def _check(name: str, values: np.ndarray, n: int) -> None:
-    if values.shape != (n,):
-        raise ValueError(f"{name} has shape {values.shape}, expected ({n},)")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains NaN or infinite values")

@@ -64,7 +64,8 @@ def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParam
             unmatched.append(s)
         else:
             matched[i] = s
-            row_rhs[d.row_of[id(blk.energy[i])]] = s.energy_kwh + d.past_sum(col[held.sessions[i].arrival:k]) * dt
+            planned_kwh = float(d.last_values(col[held.sessions[i].arrival:k]).sum()) * dt  # in the fixed past
+            row_rhs[d.row_of[id(blk.energy[i])]] = s.energy_kwh + planned_kwh
         p_max[s.arrival:s.departure] = new.p_max_kw
         p_min[s.arrival:s.departure] = min(new.p_min_kw, s.energy_kwh / ((s.departure - s.arrival) * dt))
     free = [i for i in range(len(held.sessions) + held.spare_rows) if i not in matched]  # spares last
@@ -80,7 +81,7 @@ def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParam
         h = held.sessions[i]
         if moves and h.departure > k:  # cut back to its past, out of the new stays
             moves[i] = dataclasses.replace(h, departure=max(h.arrival, k), energy_kwh=0.0)
-        row_rhs[d.row_of[id(blk.energy[i])]] = d.past_sum(col[h.arrival:min(k, h.departure)]) * dt
+        row_rhs[d.row_of[id(blk.energy[i])]] = float(d.last_values(col[h.arrival:min(k, h.departure)]).sum()) * dt
     cols = {int(col[k + t]): (float(p_min[t]), float(p_max[t])) for t in range(n)}
     return SessionRows(cols, row_rhs, moves)
 
