@@ -81,7 +81,8 @@ def session_rows(d: IntradayDispatch, held: EvChargerParams, new: EvChargerParam
         h = held.sessions[i]
         if moves and h.departure > k:  # cut back to its past, out of the new stays
             moves[i] = dataclasses.replace(h, departure=max(h.arrival, k), energy_kwh=0.0)
-        row_rhs[d.row_of[id(blk.energy[i])]] = float(d.last_values(col[h.arrival:min(k, h.departure)]).sum()) * dt
+        planned_kwh = float(d.last_values(col[h.arrival:min(k, h.departure)]).sum()) * dt
+        row_rhs[d.row_of[id(blk.energy[i])]] = planned_kwh
     cols = {int(col[k + t]): (float(p_min[t]), float(p_max[t])) for t in range(n)}
     return SessionRows(cols, row_rhs, moves)
 
