@@ -8,19 +8,16 @@ import subprocess
 import sys
 
 SCRIPT = """
-import multiprocessing, sys
+import multiprocessing
 import highspy
-import gridctl.dispatch.highs
+from gridctl.dispatch.highs import one_column_lp
 
 
 def run(threads):
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", threads)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.col_cost_, lp.col_lower_, lp.col_upper_ = 1, [1.0], [0.0], [1.0]
-    lp.a_matrix_.start_ = [0, 0]
-    h.passModel(lp)
+    h.passModel(one_column_lp())
     return h.run() == highspy.HighsStatus.kOk
 
 

@@ -58,11 +58,16 @@ def _first_instance() -> None:
         os.close(saved)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", THREADS)
+    h.passModel(one_column_lp())
+    h.run()  # kError, and nothing changed, where a scheduler of another size runs already
+
+
+def one_column_lp() -> highspy.HighsLp:
+    """The smallest LP HiGHS runs: one column in [0, 1], no rows."""
     lp = highspy.HighsLp()
     lp.num_col_, lp.col_cost_, lp.col_lower_, lp.col_upper_ = 1, [0.0], [0.0], [1.0]
     lp.a_matrix_.start_ = [0, 0]
-    h.passModel(lp)
-    h.run()  # kError, and nothing changed, where a scheduler of another size runs already
+    return lp
 
 
 _first_instance()
