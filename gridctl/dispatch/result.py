@@ -68,7 +68,7 @@ def plan_table(m: pyo.ConcreteModel, inp: DispatchInputs, values: Values = pyomo
         assets[f"{h.id}.p_kw"] = p
         assets[f"{h.id}.temp_c"] = values(m.heat_pump[h.id].temp_c, T)
         cop = m.heat_pump[h.id].cop
-        assets[f"{h.id}.cop"] = np.fromiter((pyo.value(c) for c in cop.values()), dtype=float, count=n)
+        assets[f"{h.id}.cop"] = np.fromiter((c.value for c in cop.values()), dtype=float, count=n)
     for pl in inp.process_loads:
         p = values(m.process_load[pl.id].p_kw, T)
         flex += p
