@@ -15,6 +15,7 @@ the model, so a later process loads them instead of compiling again.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import subprocess
@@ -137,9 +138,31 @@ def _use(state: _Model) -> None:
 
 
 def _library_path(model: HistGradientBoostingRegressor) -> Path:
-    """Where ``model``'s library is kept: named by a hash of the model and of what compiles it."""
+    """Where ``model``'s library is kept: named by :func:`_digest`."""
     folder = _FOLDER[0] if _FOLDER else _temporary_folder()
-    return folder / f"trees-{joblib.hash((model, tl2cgen.__version__, treelite.__version__, GCC_OPTIONS))}.so"
+    return folder / f"trees-{_digest(model)}.so"
+
+
+def _digest(model: HistGradientBoostingRegressor) -> str:
+    """A hash of what Treelite's importer reads of ``model`` (every tree's nodes and categorical
+    bitsets, the baseline, loss, feature count, categorical features and their categories) and
+    of what compiles it; a few milliseconds, where hashing the whole model (its training-time
+    state included) takes a tenth of a second."""
+    h = hashlib.blake2b(digest_size=16)
+    known, f_idx = model._bin_mapper.make_known_categories_bitsets()
+    preprocessor = getattr(model, "_preprocessor", None)
+    categories = preprocessor.transformers_[0][1].categories_ if preprocessor is not None else []
+    is_categorical = getattr(model, "is_categorical_", None)
+    for part in (known, f_idx, model._baseline_prediction, *categories,
+                 np.zeros(0) if is_categorical is None else is_categorical):
+        h.update(np.ascontiguousarray(part).tobytes())
+    for predictors in model._predictors:
+        for tree in predictors:
+            h.update(tree.nodes.tobytes())
+            h.update(tree.raw_left_cat_bitsets.tobytes())
+    h.update(repr((model.loss, model.n_iter_, model.n_features_in_, tl2cgen.__version__, treelite.__version__,
+                   GCC_OPTIONS)).encode())
+    return h.hexdigest()
 
 
 def _compile_in_child(model: HistGradientBoostingRegressor, path: Path) -> None:

@@ -1,5 +1,6 @@
 """Compiled trees (tl2cgen) sum a model's trees to scikit-learn's numbers, bit for bit, and fall back to it."""
 
+import copy
 import logging
 import subprocess
 import sys
@@ -112,3 +113,21 @@ def test_the_compiling_child_leaves_the_whole_library_and_nothing_else(tmp_path)
     rows, _ = _rows(400, 7)
     raw = tl2cgen.Predictor(library, nthread=1).predict(tl2cgen.DMatrix(rows, dtype="float64"), pred_margin=True)
     np.testing.assert_array_equal(raw.reshape(len(rows)), model.predict(rows))
+
+
+def test_a_library_is_named_by_what_it_compiles(fresh):
+    """The same trees (a copy, as a new process loads them) name the same library; a changed leaf,
+    baseline or categorical bitset names another."""
+    x, y = _rows(2000, 0)
+    model = GbmSettings(max_iter=20).regressor().fit(x, y)
+    name = compiled_trees._library_path(model)
+    assert compiled_trees._library_path(copy.deepcopy(model)) == name
+    leaf = copy.deepcopy(model)
+    nodes = leaf._predictors[-1][0].nodes
+    nodes["value"][np.flatnonzero(nodes["is_leaf"])[0]] += 1e-12
+    baseline = copy.deepcopy(model)
+    baseline._baseline_prediction = baseline._baseline_prediction + 1e-12
+    split = copy.deepcopy(model)
+    tree = next(t for p in split._predictors for t in p if len(t.raw_left_cat_bitsets))
+    tree.raw_left_cat_bitsets[0, 0] ^= 1
+    assert len({name, *(compiled_trees._library_path(m) for m in (leaf, baseline, split))}) == 4
