@@ -96,7 +96,9 @@ class IntervalNetworkModels:
     covered it (the AC state without flexibility under that plan's forecast) instead of running
     an AC power flow and a linearisation per interval at every re-optimisation; :meth:`recentre`
     re-makes the models of the next hours around the latest forecast every few hours. Intervals
-    before the earliest one asked for are dropped, so a running daemon keeps about two days.
+    that start before both the earliest one asked for and the issue time are dropped, so a running
+    daemon keeps about two days, and a replay's day-ahead plan (tomorrow's intervals, asked for at
+    the gate time) leaves the rest of today to be re-centred.
     """
 
     def __init__(self) -> None:
@@ -112,7 +114,8 @@ class IntervalNetworkModels:
         buses = list(model.FLEX_BUS)
         if buses != self._buses:
             self._buses, self._by_interval = buses, {}
-        self._by_interval = {t: v for t, v in self._by_interval.items() if t >= index[0]}
+        kept_from = min(index[0], issued)  # a day-ahead plan (tomorrow, issued today) keeps the rest of today
+        self._by_interval = {t: v for t, v in self._by_interval.items() if t >= kept_from}
         new = index[~index.isin(list(self._by_interval))]
         if len(new):
             self._add(district, list(model.FLEX_BUS), new, base_ac(new), issued)

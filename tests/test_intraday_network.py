@@ -1,9 +1,11 @@
 """Re-optimisations keep the network limits: each interval is linearised once, at its first plan."""
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
-from gridctl.cycle import decide
+from gridctl.cycle import decide, remaining_horizon
 from gridctl.dispatch.model import build_model
 from gridctl.forecast_issue import make_forecast
 from gridctl.headroom import row_groups
@@ -11,6 +13,7 @@ from gridctl.network_plan import IntervalNetworkModels, interval_network_models,
 from gridctl.plan_ac import check_schedule
 from gridctl.planning import dispatch_inputs
 from gridctl.replay.sweep import district_with_config
+from gridctl.timegrid import local_day
 
 NOW = pd.Timestamp("2016-07-14T12:00Z")  # 14:00 CEST: the truck depot congests the feeder from 16:00
 
@@ -92,3 +95,26 @@ def test_upper_quantile_rows_keep_the_limits_when_the_loads_come_in_high(today_o
     assert (high[district.load_series].sum(axis=1) > fc.groups[district.load_series].sum(axis=1)).any()
     counts = {q: check_schedule(today_only, high, plan.table).violations for q, plan in plans.items()}
     assert counts[0.5] > 0 and counts[0.9] == 0
+
+
+
+def test_a_day_ahead_plan_leaves_the_rest_of_today_to_be_re_centred(demo_district):
+    """A replay's day-ahead plan asks for tomorrow's intervals at the gate time (12:00); today's
+    later intervals keep their models, so a re-optimisation at 16:00 re-centres them, as in a
+    daemon (whose day-ahead plans run their own AC loop)."""
+    models = IntervalNetworkModels()
+
+    def base_ac(now: pd.Timestamp):
+        def run(new: pd.DatetimeIndex):
+            fc = make_forecast(demo_district, now, new)
+            return check_schedule(demo_district, fc.groups, zero_flex_table(dispatch_inputs(demo_district, fc)))
+        return run
+
+    def asked(now: pd.Timestamp, horizon: pd.DatetimeIndex) -> None:
+        inp = dispatch_inputs(demo_district, make_forecast(demo_district, now, horizon))
+        models.network_data(demo_district, build_model(inp), horizon, base_ac(now), now)
+
+    morning, gate, afternoon = (pd.Timestamp(f"2016-07-14T{h}:00Z") for h in ("08", "10", "14"))
+    asked(morning, remaining_horizon(demo_district, morning))
+    asked(gate, local_day(date(2016, 7, 15), demo_district.tz, demo_district.resolution_min))
+    assert models.recentre(demo_district, remaining_horizon(demo_district, afternoon), afternoon, base_ac(afternoon), 3.0)
