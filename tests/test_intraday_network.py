@@ -97,7 +97,6 @@ def test_upper_quantile_rows_keep_the_limits_when_the_loads_come_in_high(today_o
     assert counts[0.5] > 0 and counts[0.9] == 0
 
 
-
 def test_a_day_ahead_plan_leaves_the_rest_of_today_to_be_re_centred(demo_district):
     """A replay's day-ahead plan asks for tomorrow's intervals at the gate time (12:00); today's
     later intervals keep their models, so a re-optimisation at 16:00 re-centres them, as in a
