@@ -169,14 +169,16 @@ def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs)
 
 
 def solve_with_ac_loop(district: District, fc: Forecast, inp: DispatchInputs, model,
-                       start: dict[str, float] | None = None) -> LoopResult:
+                       start: dict[str, float] | None = None, time_limit_s: float | None = None) -> LoopResult:
     """Solve ``model`` with the network rows linearised around the AC state without flexibility
     under ``fc``, tightened by AC checks of its plan (at most ``[network] ac_rounds``); ``start``:
-    a MIP start (:func:`gridctl.dispatch.highs.solve`)."""
+    a MIP start (:func:`gridctl.dispatch.highs.solve`); ``time_limit_s``: each solve's (default
+    ``[dispatch] time_limit_s``)."""
     cfg = district.config
     base = check_schedule(district, fc.groups, zero_flex_table(inp))
     return solve_network_aware(
         model, network_data(district, model, base), inp.dt_h,
         lambda m: check_schedule(district, fc.groups, plan_table(m, inp)),
-        cfg.network.ac_rounds, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap, start,
+        cfg.network.ac_rounds, cfg.dispatch.time_limit_s if time_limit_s is None else time_limit_s,
+        cfg.dispatch.mip_gap, start,
     )

@@ -81,3 +81,21 @@ def test_the_network_bound_on_the_held_copper_plate_model_equals_one_on_a_new_bu
     baselines._HELD.pop(demo_district)
     fresh_other = baselines.perfect_foresight_network(demo_district, actuals, other)
     pd.testing.assert_frame_equal(shared_other, fresh_other, check_exact=True)
+
+
+def test_a_bounds_solves_have_a_decisions_time_limit_per_day_of_its_block(demo_district, monkeypatch):
+    """A week's MIP takes far longer than a decision's: the bounds' every solve (the copper plate's,
+    the network-feasible one's AC loop) gets ``[dispatch] time_limit_s`` per local day of its block."""
+    from gridctl.dispatch import ac_loop
+
+    limits = []
+
+    def recorded(solve):
+        return lambda model, time_limit_s, *a, **k: limits.append(time_limit_s) or solve(model, time_limit_s, *a, **k)
+
+    monkeypatch.setattr(baselines, "solve", recorded(baselines.solve))
+    monkeypatch.setattr(ac_loop, "solve", recorded(ac_loop.solve))
+    actuals = load_actuals(demo_district, replay_index(demo_district, replay_days(date(2016, 7, 12), date(2016, 7, 13))))
+    baselines.perfect_foresight(demo_district, actuals)
+    baselines.perfect_foresight_network(demo_district, actuals)
+    assert len(limits) >= 2 and set(limits) == {2 * demo_district.config.dispatch.time_limit_s}

@@ -110,6 +110,7 @@ def _optimum(district: District, actuals: Actuals, soc_kwh: dict[str, float] | N
     ci = pd.Series(actuals.ci_kg_per_kwh, index=actuals.index)
     fc = Forecast(actuals.index[0], actuals.groups, ci, actuals.signal_type)
     inp = dispatch_inputs(district, fc, soc_kwh, heat_pump_temp_c=temps_c)
+    limit_s = time_limit_s(district, actuals.index)
     copper = _COPPER_INTEGERS.setdefault(district, {})
     block = (actuals.index[0], actuals.index[-1])
     key = (block, _frozen(soc_kwh), _frozen(temps_c))
@@ -118,14 +119,14 @@ def _optimum(district: District, actuals: Actuals, soc_kwh: dict[str, float] | N
         if model is None:
             model = build_model(inp)
             if block not in copper and _has_integers(model):  # its copper-plate integer values: the start
-                _solve_copper(district, model, block)
-        solve_with_ac_loop(district, fc, inp, model, copper.get(block))
+                _solve_copper(district, model, block, limit_s)
+        solve_with_ac_loop(district, fc, inp, model, copper.get(block), limit_s)
         return plan_table(model, inp)
     model = build_model(inp)
     if network:
-        solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
+        solve(model, limit_s, district.config.dispatch.mip_gap)
         return plan_table(model, inp)
-    _solve_copper(district, model, block)
+    _solve_copper(district, model, block, limit_s)
     table = plan_table(model, inp)
     if first and _network_bound_follows(district):
         _hold(district, key, model)
@@ -136,9 +137,16 @@ _COPPER_INTEGERS: WeakKeyDictionary[District, dict[tuple, dict[str, float]]] = W
 _HELD: WeakKeyDictionary[District, tuple[tuple, pyo.ConcreteModel]] = WeakKeyDictionary()
 
 
-def _solve_copper(district: District, model: pyo.ConcreteModel, block: tuple) -> None:
+def time_limit_s(district: District, index: pd.DatetimeIndex) -> float:
+    """A bound's solver time limit over ``index``: a decision's (``[dispatch] time_limit_s``) per
+    local day (a week's copper-plate MIP took 16 s alone on a 2-core machine, and the baselines'
+    process runs at a lower priority than a replay's decisions)."""
+    return district.config.dispatch.time_limit_s * len(set(index.tz_convert(district.tz).date))
+
+
+def _solve_copper(district: District, model: pyo.ConcreteModel, block: tuple, limit_s: float) -> None:
     """Solve the copper-plate ``model`` of ``block``; its integer values are kept as the network bound's start."""
-    solve(model, district.config.dispatch.time_limit_s, district.config.dispatch.mip_gap)
+    solve(model, limit_s, district.config.dispatch.mip_gap)
     _COPPER_INTEGERS.setdefault(district, {})[block] = integer_values(model)
 
 
