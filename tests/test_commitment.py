@@ -77,6 +77,26 @@ def test_a_commitment_the_new_forecasts_make_poor_is_dived_for_and_proven(inputs
     assert all(set(np.unique(on)) <= {0.0, 1.0} for on in d.commitment().values()) and d.held
 
 
+def test_a_load_the_relaxation_spreads_evenly_is_served_by_the_dive(inputs):
+    """Flat intensity: the relaxation runs the compressors at one fractional on/off value over most
+    of their window, every value as far from 0 or 1. The dive fixes at most half of the fractional
+    values at a time, so the LP after each fixing moves the energy onto the intervals left free;
+    the commitment is proven within the gap of the MIP's optimum, the window's energy served."""
+    ci = np.full(len(inputs.ci_kg_per_kwh), float(np.mean(inputs.ci_kg_per_kwh)))
+    flat = dataclasses.replace(inputs, ci_kg_per_kwh=ci, ci_objective_kg_per_kwh=ci)
+    d = IntradayDispatch(flat, mip_gap=GAP)
+    d.hold(None, relax=True)
+    d.solve()
+    spread = d.on_values()["compressors"]
+    spread = spread[spread > 0.1]
+    assert len(spread) > 24 and np.ptp(spread) < 1e-6 and 0.2 < spread[0] < 0.5  # one value, rounding to 0
+    result = certified_commitment(d, GAP)
+    assert result is not None and d.h.getInfo().mip_node_count == -1
+    best = mip_objective(flat)
+    assert best - 1e-6 <= result.objective <= best + GAP * abs(best)
+    assert d.commitment()["compressors"].sum() > 0
+
+
 def test_a_dive_solves_at_most_its_lps_and_returns_a_feasible_commitment(inputs, monkeypatch):
     """From a fractional relaxation the dive solves at most ``DIVE_LPS`` LPs and returns a 0/1
     commitment with a solution at or above the relaxation's bound; from integral values it
