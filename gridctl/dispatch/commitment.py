@@ -24,11 +24,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from gridctl.dispatch.dive import certain_half
 from gridctl.dispatch.highs import OPTIMAL, SolverError, SolveResult, gap_width
 from gridctl.dispatch.intraday import IntradayDispatch
 
 DIVE_LPS = 4  # LPs a dive solves before it rounds what is left (docs/performance.md)
-INTEGRAL_TOL = 1e-6  # an on/off value this close to 0 or 1 is integral
 
 
 def certified_commitment(d: IntradayDispatch, mip_gap: float,
@@ -86,21 +86,21 @@ def dived(d: IntradayDispatch, on: dict[str, np.ndarray]) -> dict[str, np.ndarra
     interval order) are rounded (half up) and fixed, and the rest solved again (warm), until none is
     fractional or :data:`DIVE_LPS` LPs were solved; what is left is then rounded. None when a
     fixing leaves the relaxation without a solution. ``d`` holds the last LP's fixings."""
-    fixed = {i: np.full(len(v), np.nan) for i, v in on.items()}
+    names, ends = list(on), np.cumsum([len(v) for v in on.values()])[:-1]
+    x = np.concatenate(list(on.values()))  # in load and interval order
+    fixed = np.full(len(x), np.nan)
     for _ in range(DIVE_LPS):
-        distance = {i: np.minimum(v, 1.0 - v) for i, v in on.items()}  # from the nearest integer
-        fractional = [(x, i, t) for i, v in distance.items() for t, x in enumerate(v) if x > INTEGRAL_TOL]
-        if not fractional:
+        at = certain_half(x)
+        if not len(at):
             break
-        fractional.sort(key=lambda f: f[0])  # stable: ties in load and interval order
-        for _, i, t in fractional[:(len(fractional) + 1) // 2]:
-            fixed[i][t] = on[i][t] >= 0.5
-        d.hold(fixed)
+        fixed[at] = x[at] >= 0.5
+        d.hold(dict(zip(names, np.split(fixed, ends))))
         try:
             d.solve()
         except SolverError:
             return None
         on = d.on_values()
+        x = np.concatenate([on[i] for i in names])
     return {i: np.round(v) for i, v in on.items()}
 
 

@@ -14,6 +14,7 @@ without penalties, it is run again from its solution with that width as an absol
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from gridctl.dispatch import dive as diving
 from gridctl.dispatch.soft import soft_columns
 
 OPTIMAL = "optimal"
@@ -89,11 +91,14 @@ class SolveResult:
 
 
 def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float = 1e-4,
-          start: dict[str, float] | None = None) -> SolveResult:
+          start: dict[str, float] | None = None, dive: bool = False) -> SolveResult:
     """Solve ``model`` (one active minimisation objective) and load the solution into it.
     ``start``: values of integer variables by name (:func:`integer_values` of a related model),
     handed to HiGHS as a partial MIP start: it completes them into a first solution, or drops
-    them when they admit none; the result is a solution within ``mip_gap`` either way.
+    them when they admit none. Without one and with ``dive``, a MIP first dives from its relaxation
+    (:func:`gridctl.dispatch.dive.dive`): a dived solution within the gap of the relaxation's bound
+    is the result, proven without branch and bound. The result is a solution within ``mip_gap``
+    either way.
 
     Raises :class:`SolverError` when HiGHS finds no feasible solution.
     """
@@ -104,7 +109,28 @@ def solve(model: pyo.ConcreteModel, time_limit_s: float = 30.0, mip_gap: float =
         soft = soft_columns(model, {id(v): j for j, v in enumerate(repn.columns)})
         if start:
             set_start(h, repn.columns, start)
-    return run(h, repn, handover_s=time.perf_counter() - t0, soft=(soft, repn.c.toarray()[0][soft]))
+        soft = (soft, repn.c.toarray()[0][soft])
+        proven = _proven_dive(h, repn, soft, mip_gap) if dive and not start else None
+    if proven is not None:
+        return dataclasses.replace(run(h, repn, handover_s=time.perf_counter() - t0), mip_gap=proven)
+    return run(h, repn, handover_s=time.perf_counter() - t0, soft=soft)
+
+
+def _proven_dive(h: highspy.Highs, repn, soft: tuple[np.ndarray, np.ndarray], mip_gap: float) -> float | None:
+    """After a dive in ``h``'s MIP (:func:`gridctl.dispatch.dive.dive`): the gap its solution is
+    proven within when that is within ``mip_gap`` (module doc), ``h`` holding its LP; else None,
+    ``h`` holding the MIP as it was (none without integer columns)."""
+    integer = np.flatnonzero([v.is_integer() for v in repn.columns])
+    made = diving.dive(h, integer) if len(integer) else None
+    if made is None:
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    objective = h.getInfo().objective_function_value
+    gap = objective - made.bound
+    if gap > gap_width(h, objective + float(repn.c_offset[0]), float(soft[1] @ x[soft[0]]), mip_gap):
+        made.restore(h)
+        return None
+    return max(gap, 0.0) / max(abs(objective + float(repn.c_offset[0])), 1.0)
 
 
 def integer_values(model: pyo.ConcreteModel) -> dict[str, float]:

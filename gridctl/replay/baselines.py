@@ -124,7 +124,7 @@ def _optimum(district: District, actuals: Actuals, soc_kwh: dict[str, float] | N
         return plan_table(model, inp)
     model = build_model(inp)
     if network:
-        solve(model, limit_s, district.config.dispatch.mip_gap)
+        solve(model, limit_s, district.config.dispatch.mip_gap, dive=True)
         return plan_table(model, inp)
     _solve_copper(district, model, block, limit_s)
     table = plan_table(model, inp)
@@ -145,8 +145,9 @@ def time_limit_s(district: District, index: pd.DatetimeIndex) -> float:
 
 
 def _solve_copper(district: District, model: pyo.ConcreteModel, block: tuple, limit_s: float) -> None:
-    """Solve the copper-plate ``model`` of ``block``; its integer values are kept as the network bound's start."""
-    solve(model, limit_s, district.config.dispatch.mip_gap)
+    """Solve the copper-plate ``model`` of ``block`` from a dive's start; its integer values are
+    kept as the network bound's start."""
+    solve(model, limit_s, district.config.dispatch.mip_gap, dive=True)
     _COPPER_INTEGERS.setdefault(district, {})[block] = integer_values(model)
 
 
