@@ -34,7 +34,9 @@ not have (:mod:`gridctl.dispatch.rolling_process`). Network rows are added by ``
 When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new coefficients
 and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
 :meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
-interval needs more rows than the held model has for it.
+interval needs more rows than the held model has for it. A model built within a day is shorter
+than the next local midnight's horizon, so the model a build replaces is kept and shifted at that
+midnight when it can be (the December week 2016-12-05..11 built 2 models instead of 14).
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class RollingDispatch:
         self.held: IntradayDispatch | None = None
         self.context: tuple | None = None
         self.extension: object = None
+        self.retired: tuple[IntradayDispatch, object] | None = None  # the model (and extension) the last build replaced
         self.builds = 0
         self.updates = 0
         self.renewals = 0  # in-place updates that rewrote rows (``renew``)
@@ -115,17 +118,20 @@ class RollingDispatch:
         context = (context, time_limit_s, mip_gap)
         same = _same(context, self.context)
         k = self._offset(inp) if same else None
-        shifted = k is None and same and self._shiftable(inp)
+        latest = self.held
+        shifted = k is None and same and (self._shiftable(inp) or self._revive(inp))
         carried = None
-        if shifted:  # the held model's on/off plan where the new horizon overlaps it
-            carried, self.held.inp.index, k = commitment_at(self.held, inp.index), inp.index, 0
+        if shifted:  # the latest plan's on/off values where the new horizon overlaps it
+            carried, self.held.inp.index, k = commitment_at(latest, inp.index), inp.index, 0
         rebuilt = k is None or not self._write(inp, k, shifted) or not self._renew(renew, k, renewed or shifted)
         if rebuilt:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
                 self.extension = extend(m) if extend is not None else None
 
+            retired = (self.held, self.extension)
             built = IntradayDispatch(with_spare_rows(inp), time_limit_s, mip_gap, extend_and_keep)
             previous, self.held, k = self.held, built, 0
+            self.retired = retired if previous is not None and previous.solved else None
             carried = carried if shifted else carried_commitment(previous, self.held)
             self.context = context
             self.builds += 1
@@ -185,6 +191,19 @@ class RollingDispatch:
         if k < 0 or not window[k:].equals(inp.index):
             return None
         return k
+
+    def _revive(self, inp: DispatchInputs) -> bool:
+        """Hold the model the last build replaced, and retire the held one, when that model can be
+        shifted onto ``inp``'s horizon (a build within a day, e.g. for network rows, made a shorter
+        model than the next local midnight's horizon: the day's first model serves it again)."""
+        if self.retired is None:
+            return False
+        current, (self.held, self.extension) = (self.held, self.extension), self.retired
+        if self._shiftable(inp):
+            self.retired = current
+            return True
+        self.held, self.extension = current
+        return False
 
     def _shiftable(self, inp: DispatchInputs) -> bool:
         """Whether the held model can be shifted onto ``inp``'s horizon (module doc): solved, as
