@@ -9,7 +9,7 @@ of held models prove their dive against the relaxation's bound
 (:mod:`gridctl.dispatch.commitment`), and so does a perfect-foresight bound's MIP (:func:`dive`,
 ``dive`` of :func:`gridctl.dispatch.highs.solve`): where the dive's solution lies within the MIP
 gap of the relaxation's bound, no branch and bound is run (the copper-plate bound of
-2016-12-05..11: 1.7 s instead of 9.7 s, docs/performance.md).
+2016-12-05..11: 1.3 s instead of 9.7 s, docs/performance.md).
 """
 
 from __future__ import annotations

@@ -121,8 +121,9 @@ class RollingDispatch:
         latest = self.held
         shifted = k is None and same and (self._shiftable(inp) or self._revive(inp))
         carried = None
-        if shifted:  # the latest plan's on/off values where the new horizon overlaps it
-            carried, self.held.inp.index, k = commitment_at(latest, inp.index), inp.index, 0
+        if shifted:  # the latest plan's on/off values where the new horizon overlaps it (none after a failure)
+            carried = commitment_at(latest, inp.index) if latest is not None else None
+            self.held.inp.index, k = inp.index, 0
         rebuilt = k is None or not self._write(inp, k, shifted) or not self._renew(renew, k, renewed or shifted)
         if rebuilt:
             def extend_and_keep(m: pyo.ConcreteModel) -> None:
