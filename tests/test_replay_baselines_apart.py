@@ -28,9 +28,10 @@ def case(demo_district):
     return district, actuals, soc, here
 
 
-def _same(runs: dict[str, pd.DataFrame], here: dict[str, pd.DataFrame]) -> None:
-    assert list(runs) == ["self-consumption"]
-    for name, table in here.items():
+def _same(got: tuple[dict, dict], here: tuple[dict, dict]) -> None:
+    (runs, failed), (tables, _) = got, here
+    assert list(runs) == ["self-consumption"] and failed == {}
+    for name, table in tables.items():
         pd.testing.assert_frame_equal(runs[name], table, check_exact=True)
 
 

@@ -4,10 +4,14 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from test_replay import NO_TRAINING_DAYS
 
 from gridctl.replay import baselines
 from gridctl.replay.actuals import load_actuals
-from gridctl.replay.run import replay_days, replay_index
+from gridctl.replay.baseline_runs import run_baselines
+from gridctl.replay.engine import Timings
+from gridctl.replay.run import replay_days, replay_index, run_replay
+from gridctl.replay.sweep import district_with_config
 
 
 def test_blocks_cut_at_local_midnights_and_keep_dst_days_whole(demo_district):
@@ -99,3 +103,25 @@ def test_a_bounds_solves_have_a_decisions_time_limit_per_day_of_its_block(demo_d
     baselines.perfect_foresight(demo_district, actuals)
     baselines.perfect_foresight_network(demo_district, actuals)
     assert len(limits) >= 2 and set(limits) == {2 * demo_district.config.dispatch.time_limit_s}
+
+
+def test_a_bound_without_a_solution_is_left_out_of_the_report_not_the_replay(demo_district, caplog):
+    """A solver time limit no MIP meets (real HiGHS runs): the perfect-foresight bound fails (and
+    so does every decision, leaving gridctl's devices as measured); the replay still reports the
+    other baselines, and its summary says which bound failed and why."""
+    cfg = demo_district.config.model_copy(deep=True)
+    cfg.dispatch.time_limit_s = 1e-9
+    cfg.forecast.min_history_days = NO_TRAINING_DAYS
+    cfg.replay.baselines = ["perfect-foresight", "none"]
+    district = district_with_config(demo_district, cfg)
+    day = date(2016, 7, 12)
+    runs, failed = run_baselines(district, load_actuals(district, replay_index(district, [day])), None, Timings())
+    assert list(runs) == ["none"] and list(failed) == ["perfect-foresight"]
+    assert "Time limit" in failed["perfect-foresight"]
+    with caplog.at_level("WARNING"):
+        summary = run_replay(district, day, day).summary
+    assert "baseline perfect-foresight left out of the report" in caplog.text
+    assert summary["baselines_failed"] == failed
+    assert list(summary["runs"]) == ["gridctl", "none"]
+    assert summary["reference_baseline"] == "none"  # the first configured baseline that ran
+    assert summary["perfect_foresight_capture_pct"] is None

@@ -102,6 +102,8 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"  {name:18s} emissions {k['emissions_kg']:12.1f} kg  adjusted {k['emissions_adjusted_kg']:12.1f} kg  "
               f"peak {k['peak_import_kw']:9.1f} kW  AC violations {k['ac_violations']}  "
               f"unserved {k['unserved_energy_kwh']:.1f} kWh")
+    for name, why in s["baselines_failed"].items():
+        print(f"  {name:18s} left out: {why}")
     raw = s["unadjusted"]
     for key, label in (("reduction_pct", f"reduction vs {s['reference_baseline']}"),
                        ("perfect_foresight_capture_pct", "share of the perfect-foresight reduction captured"),

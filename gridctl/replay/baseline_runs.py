@@ -20,6 +20,7 @@ import time as timer
 
 import pandas as pd
 
+from gridctl.dispatch.highs import SolverError
 from gridctl.district import District
 from gridctl.replay.actuals import Actuals
 from gridctl.replay.apart import NICE, context, one_thread, spare_core, spawn
@@ -29,16 +30,24 @@ from gridctl.replay.engine import Timings
 log = logging.getLogger(__name__)
 
 
+Baselines = tuple[dict[str, pd.DataFrame], dict[str, str]]  # the runs' operation, and why a run failed
+
+
 def run_baselines(district: District, actuals: Actuals, soc_kwh: dict[str, float] | None,
-                  timings: Timings) -> dict[str, pd.DataFrame]:
-    """The operation of every configured baseline over ``actuals`` (their time added to ``timings``)."""
-    runs = {}
+                  timings: Timings) -> Baselines:
+    """The operation of every configured baseline over ``actuals`` (their time added to
+    ``timings``), and for a perfect-foresight bound whose solver found no plan, the solver's
+    message instead: the replay reports without it rather than losing gridctl's run."""
+    runs, failed = {}, {}
     for name in district.config.replay.baselines:
         log.info("baseline %s over %d intervals", name, len(actuals.index))
         t0 = timer.perf_counter()
-        runs[name] = BASELINES[name](district, actuals, soc_kwh)
+        try:
+            runs[name] = BASELINES[name](district, actuals, soc_kwh)
+        except SolverError as exc:
+            failed[name] = str(exc)
         timings.baselines_s += timer.perf_counter() - t0
-    return runs
+    return runs, failed
 
 
 def runs_apart(district: District, n_days: int) -> bool:
@@ -69,9 +78,9 @@ class BaselineJob:
         if self._conn.poll():
             self._release()
 
-    def result(self, timings: Timings) -> dict[str, pd.DataFrame]:
-        """The baselines' tables (their run time added to ``timings``); run here when the process
-        failed; a baseline's own error is raised here."""
+    def result(self, timings: Timings) -> Baselines:
+        """The baselines' tables and failures (:func:`run_baselines`; their run time added to
+        ``timings``); run here when the process failed; a baseline's own error is raised here."""
         if not self._conn.poll():
             log.info("waiting for the baselines' process")
         try:
@@ -86,9 +95,9 @@ class BaselineJob:
             return run_baselines(*self._args, timings)
         if isinstance(outcome, BaseException):
             raise outcome
-        runs, seconds = outcome
+        runs, failed, seconds = outcome
         timings.baselines_s += seconds
-        return runs
+        return runs, failed
 
     def cancel(self) -> None:
         """Stop the baselines' process (whatever it is doing)."""
@@ -112,7 +121,7 @@ def start_apart(district: District, actuals: Actuals, soc_kwh: dict[str, float] 
 def _run(conn, district: District, actuals: Actuals, soc_kwh: dict[str, float] | None) -> None:
     timings = Timings()
     try:
-        outcome = (run_baselines(district, actuals, soc_kwh, timings), timings.baselines_s)
+        outcome = (*run_baselines(district, actuals, soc_kwh, timings), timings.baselines_s)
     except Exception as exc:  # noqa: BLE001 - handed to the replay, which raises it
         outcome = exc
     conn.send(outcome)

@@ -71,10 +71,11 @@ def split_window(days: list[date], chunks: int, warmup_days: int) -> list[Chunk]
 
 
 def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp, soc_kwh: dict[str, float] | None,
-              topic: str | None = None) -> tuple[ControllerRun, dict[str, pd.DataFrame]]:
+              topic: str | None = None) -> tuple[ControllerRun, dict[str, pd.DataFrame], dict[str, str]]:
     """Replay ``chunk`` (warm-up included) with its baselines; return gridctl's run and every run's
-    operation, trimmed to the kept days (in a Dask worker: the district is loaded once per process;
-    each day gridctl replayed, warm-up included, is reported on ``topic``)."""
+    operation, trimmed to the kept days, and the baselines that failed, with why (in a Dask
+    worker: the district is loaded once per process; each day gridctl replayed, warm-up included,
+    is reported on ``topic``)."""
     district = worker_district(config)
     days = replay_days(chunk.warmup_start, chunk.end)
     actuals = load_actuals(district, replay_index(district, days))
@@ -82,13 +83,13 @@ def run_chunk(config: Config, chunk: Chunk, plan_end: pd.Timestamp, soc_kwh: dic
     controller = replay_controller(district, actuals, days, soc_kwh, plan_end=plan_end, on_day=report)
     if report is not None:
         report(f"baselines of {chunk.start}..{chunk.end}")
-    runs = run_baselines(district, actuals, soc_kwh, controller.timings)
+    runs, failed = run_baselines(district, actuals, soc_kwh, controller.timings)
     kept = actuals.index >= replay_index(district, [chunk.start])[0]
     runs = {name: op[kept] for name, op in runs.items()}
     trimmed = ControllerRun(controller.operation[kept], controller.planned[kept],
                             {d: p for d, p in controller.day_ahead.items() if d >= chunk.start},
                             [], controller.timings, controller.write_errors)
-    return trimmed, runs
+    return trimmed, runs, {name: f"{chunk.start}..{chunk.end}: {why}" for name, why in failed.items()}
 
 
 def run_chunked(district: District, start: date, end: date, chunks: int, warmup_days: int,
@@ -103,10 +104,11 @@ def run_chunked(district: District, start: date, end: date, chunks: int, warmup_
     tasks = [(district.config, c, plan_end, soc_kwh) for c in split]
     replayed = sum((c.end - c.warmup_start).days + 1 for c in split)  # warm-up days included
     parts = dask_map(run_chunk, tasks, Units(replayed, "day"), scheduler, n_workers, progress)
-    controller = join_controllers([c for c, _ in parts])
-    runs = {name: pd.concat([r[name] for _, r in parts]) for name in parts[0][1]}
+    controller = join_controllers([c for c, _, _ in parts])
+    failed = {name: why for _, _, f in parts for name, why in f.items()}  # a baseline failed in a chunk: left out
+    runs = {name: pd.concat([r[name] for _, r, _ in parts]) for name in parts[0][1] if name not in failed}
     return evaluate(district, days, load_actuals(district, index), {CONTROLLER: controller.operation, **runs},
-                    controller, soc_kwh, t_start)
+                    controller, soc_kwh, t_start, failed)
 
 
 def join_controllers(parts: list[ControllerRun]) -> ControllerRun:

@@ -155,6 +155,7 @@ def render(result: ReplayResult) -> str:
                              ("perfect_foresight_capture_pct", "share of the copper-plate perfect-foresight reduction"),
                              ("network_bound_capture_pct", "share of the network-feasible perfect-foresight reduction"))
           if s[key] is not None),
+        *(f"baseline {name} left out: {why}" for name, why in s["baselines_failed"].items()),
         f"cost: {s['cost_basis']}",
         *(f"demand charge {c['name']} {c['month']}: peak {c['peak_kw']:,.1f} kW, charge {c['charge']:,.2f}"
           for c in s["demand_charges"]),

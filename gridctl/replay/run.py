@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time as timer
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from gridctl.replay.kpis import (
 from gridctl.replay.plant import ModbusTarget
 from gridctl.replay.unserved import UNSERVED_BASIS
 from gridctl.timegrid import local_day
+
+log = logging.getLogger(__name__)
 
 CONTROLLER = "gridctl"
 
@@ -104,14 +107,19 @@ def run_replay(
         if job is not None:
             job.cancel()
             job = None
-    baselines = job.result(controller.timings) if job else run_baselines(district, actuals, soc_kwh, controller.timings)
+    baselines, failed = job.result(controller.timings) if job else run_baselines(district, actuals, soc_kwh,
+                                                                                   controller.timings)
     runs = {CONTROLLER: controller.operation, **baselines}
-    return evaluate(district, days, actuals, runs, controller, soc_kwh, t_start)
+    return evaluate(district, days, actuals, runs, controller, soc_kwh, t_start, failed)
 
 
 def evaluate(district: District, days: list[date], actuals: Actuals, runs: dict[str, pd.DataFrame],
-             controller: ControllerRun, soc_kwh: dict[str, float] | None, t_start: float) -> ReplayResult:
-    """KPIs and AC checks of every run over ``actuals``, the summary and the interval table."""
+             controller: ControllerRun, soc_kwh: dict[str, float] | None, t_start: float,
+             failed: dict[str, str] | None = None) -> ReplayResult:
+    """KPIs and AC checks of every run over ``actuals``, the summary and the interval table;
+    ``failed``: baselines left out, with why (:func:`gridctl.replay.baseline_runs.run_baselines`)."""
+    for name, why in (failed or {}).items():
+        log.warning("baseline %s left out of the report: %s", name, why)
     cfg, index = district.config, actuals.index
     soc0 = {b.id: (soc_kwh or {}).get(b.id, b.soc_initial_kwh) for b in cfg.assets.battery}
     dt_h = district.resolution_min / 60.0
@@ -124,6 +132,7 @@ def evaluate(district: District, days: list[date], actuals: Actuals, runs: dict[
                                 cfg.assets.heat_pump, cfg.assets.process_load), **ac,
                          **realised_charges(operation.grid_import_kw, cfg.dispatch.demand_charges, district.tz)}
     summary = make_summary(district, days, index, results, controller, timer.perf_counter() - t_start)
+    summary["baselines_failed"] = dict(failed or {})
     return ReplayResult(summary, intervals_table(controller, runs), runs, controller)
 
 
@@ -132,7 +141,7 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
     """summary.json: gridctl's totals, the reference baseline's, every run's KPIs and the timings."""
     cfg = district.config
     ours = results[CONTROLLER]
-    reference = cfg.replay.baselines[0] if cfg.replay.baselines else None
+    reference = next((b for b in cfg.replay.baselines if b in results), None)  # the first that ran
     base = results[reference]["emissions_adjusted_kg"] if reference else None
     unadjusted = {k: v["emissions_kg"] for k, v in results.items()}
     adjusted = {k: v["emissions_adjusted_kg"] for k, v in results.items()}
