@@ -51,7 +51,8 @@ def timed(district: District, modbus: ModbusTarget | None, start: date = START, 
           f"{s['decisions']} decisions, re-optimising every {s['settings']['reoptimise_every_min']} min "
           f"(models: {s['models']['built']} built, {s['models']['shifted']} shifted, "
           f"{s['models']['updated_in_place']} updated in place); "
-          f"{s['forecast_issues_apart']} forecast issues made in a process of their own)")
+          f"{s['forecast_issues_apart']} forecast issues and {s['day_ahead_plans_apart']} day-ahead plans made "
+          f"in a process of their own)")
     if len(ends) > 2:
         per_day = np.diff(ends)
         print(f"  gridctl's run: first day {ends[0]:.2f} s (models built, forecasters loaded, the headroom's past "

@@ -25,7 +25,12 @@ from gridctl.dispatch.result import plan_table
 from gridctl.district import District
 from gridctl.flexible_loads import place
 from gridctl.headroom import row_groups
-from gridctl.network_plan import interval_network_models, network_data, zero_flex_table
+from gridctl.network_plan import (
+    IntervalNetworkModels,
+    interval_network_models,
+    network_data,
+    zero_flex_table,
+)
 from gridctl.process_loads import add_load_elements
 from network_models.ac_check import AcCheckResult, Limits, check_state, with_storage
 from network_models.ac_model import fingerprint
@@ -148,13 +153,14 @@ Extend = Callable[[pyo.ConcreteModel], dict]
 Renew = Callable[[pyo.ConcreteModel, int], list | None]
 
 
-def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs) -> tuple[Extend, Renew, bool]:
+def intraday_network_rows(district: District, fc: Forecast, inp: DispatchInputs,
+                          models: IntervalNetworkModels | None = None) -> tuple[Extend, Renew, bool]:
     """``extend`` adding the network rows of a re-optimisation (each interval's first
     linearisation, around loads at ``[dispatch] load_quantile``; no AC loop), ``renew`` writing
     them into a held model (:mod:`gridctl.dispatch.rolling`), and whether this re-optimisation
     re-centred them around the latest forecast (every ``[network] recentre_h`` hours: a held
-    horizon's rows must be renewed)."""
-    models = interval_network_models(district)
+    horizon's rows must be renewed); ``models``: the linearisations kept (default: the district's)."""
+    models = models if models is not None else interval_network_models(district)
 
     def base_ac(new: pd.DatetimeIndex) -> AcCheckResult:
         return check_schedule(district, row_groups(district, fc, new), zero_flex_table(inp).loc[new])

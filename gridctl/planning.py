@@ -31,6 +31,7 @@ from gridctl.flexible_loads import (
 from gridctl.forecast_issue import Forecast, make_forecast
 from gridctl.grid_events import GridEvents
 from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_guard_kw
+from gridctl.network_plan import IntervalNetworkModels
 from gridctl.plan_ac import check_schedule, intraday_network_rows, solve_with_ac_loop
 from gridctl.process_loads import process_params, process_report
 from gridctl.timegrid import gate_time, local_day, local_day_ends
@@ -213,13 +214,15 @@ def plan_horizon(
     running_peak_kw: dict[PeakKey, float] | None = None,
     process_reports: dict[str, ProcessReport] | None = None,
     grid_events: GridEvents | None = None,
+    network_models: IntervalNetworkModels | None = None,
 ) -> Plan:
     """Plan ``horizon`` from data known at ``issue_time``, starting from measured SoC when given
     and ending at ``soc_terminal_kwh`` or above (default: the initial SoC); measured EV and
     heat-pump states as in :func:`dispatch_inputs`. With ``with_ac_check`` the plan is verified
     (and, under ``[network] constrain_dispatch``, tightened) with AC power flows; without it,
     re-optimisations keep the network rows of each interval's first linearisation
-    (:class:`gridctl.network_plan.IntervalNetworkModels`) and, given ``rolling``, are solved in
+    (``network_models``, by default the district's :class:`gridctl.network_plan.IntervalNetworkModels`)
+    and, given ``rolling``, are solved in
     its persistent model (:mod:`gridctl.dispatch.rolling`). ``grid_events``: the grid operator's
     events known at ``issue_time`` set limits, prices and intensities (:mod:`gridctl.grid_events`).
 
@@ -241,7 +244,7 @@ def plan_horizon(
         result, ac, network_rows = loop.result, loop.ac, loop.rows
         build_s += loop.network_build_s / loop.rounds  # per solve, as build_s without network
     else:
-        extend, renew, recentred = intraday_network_rows(district, fc, inp) if constrained else (None, None, False)
+        extend, renew, recentred = intraday_network_rows(district, fc, inp, network_models) if constrained else (None, None, False)
         if rolling is not None:
             rs = rolling.solve(inp, extend, district, cfg.dispatch.time_limit_s, cfg.dispatch.mip_gap,
                                cfg.dispatch.recommit_h, renew, recentred)

@@ -16,8 +16,15 @@ from gridctl.forecast_issue import issue, issued_by, make_forecast
 from gridctl.replay import forecast_job
 from gridctl.replay.actuals import load_actuals
 from gridctl.replay.apart import spare_core
-from gridctl.replay.engine import (
+from gridctl.replay.day_ahead import (
+    DayAheadPlans,
+    PlanModels,
+    PlanRequest,
     day_ahead_issue,
+    make_plan,
+)
+from gridctl.replay.engine import (
+    Timings,
     decision_intervals,
     issue_requests,
     replay_controller,
@@ -44,12 +51,45 @@ def runs(demo_district):
 def test_forecasts_issued_apart_give_the_decisions_issued_here(runs):
     here, apart = runs
     assert here.forecasts_apart == 0 and apart.forecasts_apart > 0  # the rest made here, ahead or while it started
+    assert here.plans_apart == 0 and apart.plans_apart == len(DAYS)  # every day-ahead plan made there
     assert [d.now for d in apart.decisions] == [d.now for d in here.decisions]
     for a, b in zip(apart.decisions, here.decisions):
         pd.testing.assert_frame_equal(a.plan.table, b.plan.table, check_exact=True)
     for day, plan in here.day_ahead.items():
         pd.testing.assert_frame_equal(apart.day_ahead[day].table, plan.table, check_exact=True)
     pd.testing.assert_frame_equal(apart.operation, here.operation, check_exact=True)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: the plans are made here")
+def test_day_ahead_plans_made_apart_are_in_force_from_midnight_without_re_optimisations(demo_district):
+    """With no re-optimisation the replay waits at each midnight for the day-ahead plan the
+    forecasts' process made, and follows it: the plan made here, number for number."""
+    here = _replay(replay_district(demo_district, reoptimise_every_min=0, forecasts_apart_days=0))
+    apart = _replay(replay_district(demo_district, reoptimise_every_min=0, forecasts_apart_days=2))
+    assert here.decisions == [] and apart.plans_apart == len(DAYS)
+    in_force = pd.concat([apart.day_ahead[day].table for day in DAYS])
+    pd.testing.assert_frame_equal(apart.planned, in_force[apart.planned.columns], check_exact=True, check_freq=False)
+    for day in DAYS:
+        pd.testing.assert_frame_equal(apart.day_ahead[day].table, here.day_ahead[day].table, check_exact=True)
+    pd.testing.assert_frame_equal(apart.operation, here.operation, check_exact=True)
+
+
+def test_a_day_ahead_plan_asked_of_a_process_that_dies_is_made_here(demo_district, caplog):
+    district = replay_district(demo_district)
+    gate, day = day_ahead_issue(district, DAYS[0])
+    soc = {b.cfg.id: b.cfg.soc_initial_kwh for b in district.batteries}
+    job = ForecastJob(district, [(gate, day[-1])], plans=1)
+    try:
+        plans = DayAheadPlans(district, None, timings := Timings(), job)
+        plans.request(DAYS[0], soc, {})  # asked of the process, which dies before it makes the plan
+        job._process.kill()
+        made = plans.get(DAYS[0])
+    finally:
+        job.cancel()
+    assert "forecasts' process ended with exit code -9" in caplog.text
+    assert job.plans_taken == 0 and timings.decisions == 1
+    here, _, _ = make_plan(district, PlanRequest(DAYS[0], soc, {}), None, PlanModels())
+    pd.testing.assert_frame_equal(made.table, here.table, check_exact=True)
 
 
 def test_the_requested_issues_are_every_issue_the_replay_makes(runs, demo_district):

@@ -10,7 +10,7 @@ from gridctl.daemon import without_assets
 from gridctl.dispatch.process_load import ProcessReport
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.dispatch.soft import registry
-from gridctl.replay.engine import day_ahead_plan
+from gridctl.replay.day_ahead import day_ahead_plan
 from gridctl.replay.sweep import district_with_config
 
 DAY_START = pd.Timestamp("2016-07-11T22:00Z")  # local midnight of 12 July (CEST)

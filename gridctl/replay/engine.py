@@ -3,7 +3,9 @@
 Per replayed interval starting at ``s`` (all decisions are made at ``now = s``, so forecasts
 only see intervals that ended by then):
 
-1. at the gate time of a replayed day, the day-ahead plan for that day is made;
+1. at the gate time of a replayed day, the day-ahead plan for that day is made from the states
+   measured then (in the forecasts' process when one runs, :mod:`gridctl.replay.day_ahead`); it
+   is in force from the day's local midnight until a re-optimisation replaces it;
 2. every ``[replay] reoptimise_every_min`` minutes after local midnight, and at the first interval
    start after a recorded grid-operator event (version) was issued, :func:`gridctl.cycle.decide`
    re-optimises the remaining horizon from the measured states: battery SoC, energy delivered to
@@ -46,14 +48,14 @@ from gridctl.dispatch.highs import SolverError
 from gridctl.dispatch.rolling import RollingDispatch
 from gridctl.district import District
 from gridctl.grid_events import GridEvents
-from gridctl.planning import Plan, plan_horizon
+from gridctl.planning import Plan
 from gridctl.replay.actuals import Actuals
+from gridctl.replay.day_ahead import DayAheadPlans, PlanMaker, day_ahead_issue
 from gridctl.replay.forecast_job import Request, forecasts_apart
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import ModbusTarget, Plant, open_plant
 from gridctl.replay.tick import battery_setpoints, control_tick
 from gridctl.tick_guard import TickGuard, plan_row
-from gridctl.timegrid import gate_time, local_day
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class ControllerRun:
     timings: Timings = field(default_factory=Timings)
     write_errors: int = 0  # setpoints the devices refused
     forecasts_apart: int = 0  # forecast issues made in a process of their own (:mod:`gridctl.replay.forecast_job`)
+    plans_apart: int = 0  # day-ahead plans made there (:mod:`gridctl.replay.day_ahead`)
     devices: str = "in-process"  # how the simulator's devices were reached: in-process or Modbus TCP
     interrupted: bool = False  # Ctrl-C: ``operation`` holds the whole days replayed before it
 
@@ -116,22 +119,6 @@ def minutes_into_day(index: pd.DatetimeIndex, timezone: str) -> pd.Index:
     return ((local - midnight).total_seconds() // 60).astype(int)
 
 
-def day_ahead_issue(district: District, day: date) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
-    """The issue time (the gate time) and horizon of the day-ahead plan for local ``day``."""
-    return gate_time(day, district.tz, district.config.site.gate_time), local_day(day, district.tz, district.resolution_min)
-
-
-def day_ahead_plan(district: District, day: date, soc_kwh: dict[str, float],
-                   running_peak_kw: dict[PeakKey, float] | None = None,
-                   grid_events: GridEvents | None = None, rolling: RollingDispatch | None = None) -> Plan:
-    """The day-ahead plan for ``day`` from data known at its gate time (as ``gridctl plan`` makes it);
-    with ``rolling``, in its persistent model, shifted from the day before's plan when it can be
-    (the same optimum within the MIP gap: :mod:`gridctl.dispatch.rolling`)."""
-    issue, horizon = day_ahead_issue(district, day)
-    return plan_horizon(district, issue, horizon, soc_initial_kwh=soc_kwh, with_ac_check=False,
-                        running_peak_kw=running_peak_kw, grid_events=grid_events, rolling=rolling)
-
-
 def replay_controller(
     district: District,
     actuals: Actuals,
@@ -153,9 +140,9 @@ def replay_controller(
     decides = decision_intervals(district, actuals.index, grid_events)
     requests = issue_requests(district, days, actuals.index[decides], end)
     with open_plant(district, actuals.index[0], soc_kwh, modbus) as plant, \
-            forecasts_apart(district, requests, len(days)) as job:
-        run = _run(district, actuals, days, plant, progress, end, decides, grid_events, on_day)
-    run.forecasts_apart = job.taken if job is not None else 0
+            forecasts_apart(district, requests, len(days), grid_events) as job:
+        run = _run(district, actuals, days, plant, progress, end, decides, grid_events, on_day, job)
+    run.forecasts_apart, run.plans_apart = (job.taken, job.plans_taken) if job is not None else (0, 0)
     if modbus is not None:
         run.devices = "modbus-tcp"
     return run
@@ -189,18 +176,18 @@ def issue_requests(district: District, days: list[date], decision_times: pd.Date
 
 def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, progress: bool,
          end: pd.Timestamp, decides: np.ndarray, grid_events: GridEvents | None = None,
-         on_day: Callable[[date], None] | None = None) -> ControllerRun:
+         on_day: Callable[[date], None] | None = None, maker: PlanMaker | None = None) -> ControllerRun:
     cfg = district.config
     rec = Recorder(actuals, plant.battery_ids, [p.cfg.id for p in district.pv_assets])
     timings = Timings()
     gates = {day_ahead_issue(district, d)[0]: d for d in days[1:]}
     minutes = minutes_into_day(actuals.index, district.tz)
     local_dates = actuals.index.tz_convert(district.tz).date
-    day_ahead: dict[date, Plan] = {}
+    day_ahead = DayAheadPlans(district, grid_events, timings, maker)
     decisions: list[Decision] = []
     planned_rows = []
     plan: Plan | None = None
-    rolling, planning = RollingDispatch(), RollingDispatch()  # the decisions' and the day-ahead plans' models
+    rolling = RollingDispatch()  # the decisions' persistent model
     guard = TickGuard()
     # warm-down: decisions plan no further than ``end`` and end there at the starting SoC
     soc_start = dict(plant.soc_kwh)
@@ -212,16 +199,6 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         return running_peaks(rec.table(district.resolution_min / 60.0).grid_import_kw.iloc[:k], charges, district.tz,
                              actuals.index[k], district.resolution_min) if charges else {}
 
-    def plan_day_ahead(day: date, k: int) -> None:
-        t0 = timer.perf_counter()
-        try:  # kept without its solved model, as the decisions are
-            day_ahead[day] = replace(day_ahead_plan(district, day, plant.soc_kwh, peaks_before(k), grid_events,
-                                                    planning), model=None)
-        except SolverError as exc:
-            log.warning("day-ahead plan for %s failed (%s)", day, exc)
-            return
-        timings.add_plan(day_ahead[day], timer.perf_counter() - t0)
-
     def run_interval(k: int, setpoints: dict[str, float], curtailed: dict[str, float]) -> None:
         p, curtailment = control_tick(plant, actuals, k, setpoints, curtailed)
         rec.record(k, p, plant.soc_kwh, curtailment, plant.temp_c)
@@ -229,9 +206,10 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     def step(k: int, s: pd.Timestamp) -> None:
         nonlocal plan
         if s in gates:
-            plan_day_ahead(gates[s], k)
-        if minutes[k] == 0:
-            plan = day_ahead.get(local_dates[k], plan)
+            day_ahead.request(gates[s], plant.soc_kwh, peaks_before(k))
+        midnight = minutes[k] == 0
+        if midnight and not decides[k]:
+            plan = day_ahead.get(local_dates[k]) or plan
         if decides[k]:
             t0 = timer.perf_counter()
             try:
@@ -241,6 +219,8 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
                                   process_reports=plant.process_reports(s), grid_events=grid_events)
             except SolverError as exc:
                 log.warning("re-optimisation at %s failed (%s); the previous plan stays in force", s, exc)
+                if midnight:  # the day's day-ahead plan, as it would have been in force from midnight
+                    plan = day_ahead.get(local_dates[k]) or plan
             else:  # kept without its solved model: a year of them would not fit in memory
                 plan = replace(decision.plan, model=None)
                 decisions.append(replace(decision, plan=plan))
@@ -270,7 +250,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
         run_interval(k, setpoints, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
 
-    plan_day_ahead(days[0], 0)
+    day_ahead.request(days[0], plant.soc_kwh, peaks_before(0))
     done = _replay_intervals(actuals.index, minutes, local_dates, step, progress, on_day)
     timings.models_built, timings.models_shifted = rolling.builds, rolling.shifts
     timings.models_updated = rolling.updates - rolling.shifts
@@ -278,7 +258,7 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
     planned = pd.DataFrame(planned_rows[:done], index=actuals.index[:done])
     operation = rec.table(district.resolution_min / 60.0).iloc[:done]
     timings.bookkeeping_s += timer.perf_counter() - t0
-    return ControllerRun(operation, planned, day_ahead, decisions, timings, plant.write_errors,
+    return ControllerRun(operation, planned, day_ahead.collect(), decisions, timings, plant.write_errors,
                          interrupted=done < len(actuals.index))
 
 

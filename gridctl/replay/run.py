@@ -189,6 +189,7 @@ def make_summary(district: District, days: list[date], index: pd.DatetimeIndex, 
         "decisions": t.decisions,
         "models": {"built": t.models_built, "shifted": t.models_shifted, "updated_in_place": t.models_updated},
         "forecast_issues_apart": controller.forecasts_apart,  # issued in a process of their own
+        "day_ahead_plans_apart": controller.plans_apart,  # made in that process
         "timings_s": {"forecast": round(t.forecast_s, 3), "optimise": round(t.optimise_s, 3),
                       "baselines": round(t.baselines_s, 3),
                       "ac_check": round(t.ac_check_s, 3), "bookkeeping": round(t.bookkeeping_s, 3)},
