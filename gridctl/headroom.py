@@ -188,14 +188,19 @@ def remember_issue(district: District, issued: pd.Timestamp, median_kw: pd.DataF
 _ISSUES: WeakKeyDictionary[District, dict] = WeakKeyDictionary()  # median forecasts issued, by issue time
 
 
+def peak_cap_kw(limit_kw: float, base_kw: np.ndarray, day_peak_kw: float = 0.0) -> float:
+    """The highest import without control, forecast over the horizon (``base_kw``) or measured
+    earlier today (``day_peak_kw``), within the connection limit ``limit_kw``: an import at or
+    below it makes no new peak."""
+    return min(float(limit_kw), max(float(base_kw.max()), day_peak_kw, 0.0))
+
+
 def peak_guard_kw(limit_kw: float, base_kw: np.ndarray, headroom_kw: np.ndarray, day_peak_kw: float = 0.0
                   ) -> float | np.ndarray:
-    """Import limit that makes no new peak: the highest import without control, forecast over the
-    horizon (``base_kw``) or measured earlier today (``day_peak_kw``), within the connection limit
-    ``limit_kw``; less ``headroom_kw`` per interval for the load forecast's error, but never below
-    what no control would draw in that interval (the guard stops added charging, it does not force
-    discharging). One number when there is no headroom."""
-    cap = min(float(limit_kw), max(float(base_kw.max()), day_peak_kw, 0.0))
+    """Import limit that makes no new peak: :func:`peak_cap_kw`, less ``headroom_kw`` per interval
+    for the load forecast's error, but never below what no control would draw in that interval
+    (the guard stops added charging, it does not force discharging). One number when there is no headroom."""
+    cap = peak_cap_kw(limit_kw, base_kw, day_peak_kw)
     if not headroom_kw.any():
         return cap
     return np.maximum(cap - headroom_kw, np.minimum(base_kw, cap))

@@ -30,7 +30,7 @@ from gridctl.flexible_loads import (
 )
 from gridctl.forecast_issue import Forecast, make_forecast
 from gridctl.grid_events import GridEvents
-from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_guard_kw
+from gridctl.headroom import day_peak_so_far_kw, load_headroom_kw, peak_cap_kw, peak_guard_kw
 from gridctl.network_plan import IntervalNetworkModels
 from gridctl.plan_ac import check_schedule, intraday_network_rows, solve_with_ac_loop
 from gridctl.process_loads import process_params, process_report
@@ -135,8 +135,9 @@ def dispatch_inputs(
                                      running_peak_kw or {}),
     )
     if cfg.dispatch.peak_cap == "baseline":  # no new peak: at most what no control would draw
-        inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, baseline_import_kw(inp), load_headroom_kw(district, fc),
-                                            day_peak_so_far_kw(district, fc.issue_time, fc.groups.index[0]))
+        base, day_peak = baseline_import_kw(inp), day_peak_so_far_kw(district, fc.issue_time, fc.groups.index[0])
+        inp.peak_cap_kw = peak_cap_kw(inp.import_limit_kw, base, day_peak)
+        inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, base, load_headroom_kw(district, fc), day_peak)
     return inp
 
 
@@ -281,6 +282,7 @@ def plan_horizon(
         "objective_mode": inp.objective,
         "emissions_kg": float(table.emissions_kg.sum()),
         "baseline_emissions_kg": baseline_emissions,
+        "peak_cap_kw": inp.peak_cap_kw,  # the no-new-peak cap (None: [dispatch] peak_cap = "limit"); the replay's tick keeps it
         "build_s": round(build_s, 4),
         "network_rows": network_rows,
         "solve_s": round(result.handover_s + result.solve_s, 4),

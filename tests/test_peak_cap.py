@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from dispatch_case import solve_case
 from test_dispatch import _inputs as case_inputs
+from test_replay import replay_district
 
 from gridctl.cycle import decide, terminal_targets
 from gridctl.dispatch.highs import solve
@@ -16,10 +17,15 @@ from gridctl.dispatch.result import plan_table
 from gridctl.forecast_issue import make_forecast
 from gridctl.headroom import day_peak_so_far_kw, peak_guard_kw
 from gridctl.planning import baseline_import_kw, dispatch_inputs
+from gridctl.replay.actuals import load_actuals
+from gridctl.replay.engine import replay_controller
+from gridctl.replay.run import replay_index
 from gridctl.replay.sweep import district_with_config
+from gridctl.replay.tick import estimated_import_kw, peak_setpoints
 from gridctl.timegrid import gate_time, local_day
 
 DAY = date(2016, 1, 14)
+REPLAY_DAY = date(2016, 7, 12)
 
 
 def _inputs(district):
@@ -34,6 +40,7 @@ def test_the_plan_never_imports_above_the_uncontrolled_forecast_peak(demo_distri
     peak = float(base.max())
     limit = np.broadcast_to(inp.import_limit_kw, base.shape)  # less the load forecast's headroom
     assert limit.max() == pytest.approx(peak) and (limit >= base - 1e-6).all()
+    assert inp.peak_cap_kw == pytest.approx(peak)
     assert peak < demo_district.config.grid.import_limit_kw
     model = build_model(inp)
     solve(model)
@@ -78,3 +85,35 @@ def test_a_late_horizon_may_recharge_up_to_the_days_measured_peak(demo_district)
     for b in demo_district.batteries:  # the initial SoC, or what an hour at full power reaches
         assert last[f"{b.cfg.id}.soc_kwh"] == pytest.approx(target[b.cfg.id], rel=1e-3)
     assert plan.table.grid_import_kw.max() <= day_peak + 1e-3
+    assert plan.summary["peak_cap_kw"] == pytest.approx(day_peak)  # the cap the replay's tick keeps
+
+
+def test_the_tick_cuts_charging_by_what_the_estimated_import_passes_the_cap(demo_district):
+    batteries = demo_district.config.assets.battery[:3]
+    a, b, c = (x.id for x in batteries)
+    setpoints = {a: 300.0, b: 100.0, c: -200.0, "hp": 50.0}
+    assert peak_setpoints(batteries, setpoints, 1000.0, 1000.0) == {}  # at the cap: nothing cut
+    assert peak_setpoints(batteries, setpoints, 1200.0, 1000.0) == pytest.approx({a: 150.0, b: 50.0})
+    assert peak_setpoints(batteries, setpoints, 9000.0, 1000.0) == pytest.approx({a: 0.0, b: 0.0})  # no discharge forced
+    assert peak_setpoints(batteries, {a: -50.0, c: -200.0}, 9000.0, 1000.0) == {}
+    # the interval before ran 20 kW above its forecast (load less PV 60 kW, measured 80 kW): so does this one
+    row, before = pd.Series({"load_kw": 100.0, "pv_kw": 20.0}), pd.Series({"load_kw": 90.0, "pv_kw": 30.0})
+    assert estimated_import_kw(row, before, 80.0, setpoints, {"pv": 5.0}) == pytest.approx(80.0 + 20.0 + 5.0 + 250.0)
+
+
+def test_a_replay_stops_charging_where_the_measured_load_runs_above_the_peak_cap(demo_district):
+    """A load far above its forecast from 11:00 to 15:00 local (the actuals only: the forecasts and
+    decisions never see it) passes every plan's no-new-peak cap; from the next interval on, the
+    batteries the plans charge there do not charge."""
+    district = replay_district(demo_district, reoptimise_every_min=120)
+    actuals = load_actuals(district, replay_index(district, [REPLAY_DAY]))
+    local = actuals.index.tz_convert(district.tz)
+    bumped = (local.hour >= 11) & (local.hour < 15)
+    actuals.load_kw = actuals.load_kw + np.where(bumped, 1e5, 0.0)
+    run = replay_controller(district, actuals, [REPLAY_DAY])
+    after_first = bumped & np.roll(bumped, 1)  # the tick estimates from the interval just ended
+    ids = [f"{b.cfg.id}.p_kw" for b in district.batteries]
+    planned = run.planned.loc[after_first, ids].clip(lower=0.0).to_numpy()
+    assert planned.sum() > 100.0  # the plans charge there
+    assert (run.operation.loc[after_first, ids].to_numpy() <= 1e-6).all()
+    assert (run.operation.loc[~bumped, ids].to_numpy() > 1e-6).any()  # elsewhere they still charge

@@ -54,7 +54,7 @@ from gridctl.replay.day_ahead import DayAheadPlans, PlanMaker, day_ahead_issue
 from gridctl.replay.forecast_job import Request, forecasts_apart
 from gridctl.replay.operation import Recorder
 from gridctl.replay.plant import ModbusTarget, Plant, open_plant
-from gridctl.replay.tick import battery_setpoints, control_tick
+from gridctl.replay.tick import battery_setpoints, control_tick, estimated_import_kw, peak_setpoints
 from gridctl.tick_guard import TickGuard, plan_row
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,10 @@ def _run(district: District, actuals: Actuals, days: list[date], plant: Plant, p
             measured = actuals.groups.iloc[k - 1] if k else None
             setpoints.update(guard.setpoints(district, s, pd.Timestamp(plan.summary["issue_time"]), written, measured,
                                              plant.soc_kwh))
+        before = planned_rows[k - 1] if k else None
+        if cfg.replay.tick_guard and plan.summary.get("peak_cap_kw") is not None and before is not None and len(before):
+            estimate = estimated_import_kw(row, before, actuals.load_kw[k - 1] - actuals.pv_kw[k - 1], setpoints, curtailed)
+            setpoints.update(peak_setpoints(cfg.assets.battery, setpoints, estimate, plan.summary["peak_cap_kw"]))
         run_interval(k, setpoints, curtailed)
         timings.bookkeeping_s += timer.perf_counter() - t0
 
