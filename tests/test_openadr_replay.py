@@ -5,8 +5,10 @@ re-optimisation at the next interval start and tightens the cap from then on."""
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
+import pytest
 from test_openadr import DAY, ISSUED, cap_event, evening
 from test_replay import replay_district
 
@@ -19,13 +21,16 @@ TIGHTER_KW = 12_500.0
 CHANGED = "2016-07-12T09:05:00+00:00"  # 11:05 local, between the 2-hourly re-optimisations
 
 
-def test_replay_plans_respect_a_recorded_cap(demo_district):
+@pytest.mark.parametrize("forecasts_apart_days", [3, 1])  # 1: the day-ahead plan made in the forecasts' process
+def test_replay_plans_respect_a_recorded_cap(demo_district, forecasts_apart_days):
     events = GridEvents()
     events.add({**cap_event("dso-flex", CAP_KW, "ev-evening"), "createdDateTime": ISSUED})
     events.add({**cap_event("dso-flex", TIGHTER_KW, "ev-evening"), "createdDateTime": ISSUED,
                 "modificationDateTime": CHANGED})
-    district = replay_district(demo_district, reoptimise_every_min=120, ac_check_every_min=0, baselines=["none"])
+    district = replay_district(demo_district, reoptimise_every_min=120, ac_check_every_min=0, baselines=["none"],
+                               forecasts_apart_days=forecasts_apart_days)
     result = run_replay(district, DAY, DAY, grid_events=events)
+    assert result.controller.plans_apart == (forecasts_apart_days == 1 and len(os.sched_getaffinity(0)) > 1)
     planned = evening(result.controller.planned.grid_import_kw)
     assert len(planned) == 12 and planned.max() <= TIGHTER_KW + 1e-6
     assert evening(result.runs["none"].grid_import_kw).max() > CAP_KW + 1000  # the cap binds
