@@ -119,12 +119,14 @@ def test_day_ahead_plans_are_shifted_from_the_day_before_and_keep_a_new_models_o
     assert (planning.builds, planning.shifts) == (1, 1)
 
 
-@pytest.mark.parametrize("failed", [False, True])
-def test_a_model_built_within_the_day_leaves_the_next_midnight_to_the_days_first_model(demo_district, failed):
+@pytest.mark.parametrize(("failed", "restarted"), [(False, False), (True, False), (False, True)])
+def test_a_model_built_within_the_day_leaves_the_next_midnight_to_the_days_first_model(demo_district, failed,
+                                                                                      restarted):
     """A process load that stops against the plan at noon takes a new model over the rest of the
     horizon (shorter than a day's first); at the next local midnight that model cannot be
-    shifted, and the day's first model, kept, is shifted instead of a third being built, with
-    the optimum of a new model; also when the noon model's last solve failed (none held then)."""
+    shifted, and the day's first model, kept, is shifted instead of another being built, with
+    the optimum of a new model; also when the noon model's last solve failed (none held then),
+    and when the load restarts at 14:00 (a third model: the day's first stays kept)."""
     cfg = demo_district.config.model_copy(deep=True)
     cfg.dispatch.mip_gap = 1e-7  # to the optimum: not two plans within the gap
     district = district_with_config(demo_district, cfg)
@@ -135,12 +137,15 @@ def test_a_model_built_within_the_day_leaves_the_next_midnight_to_the_days_first
     decide(district, DAY_START + pd.Timedelta(hours=12), soc, rolling=rolling,
            process_reports={"press_line": ProcessReport(False, 0.0)})
     assert rolling.builds == 2 and len(rolling.held.inp.index) < len(first.inp.index)
+    if restarted:
+        decide(district, DAY_START + pd.Timedelta(hours=14), soc, rolling=rolling,
+               process_reports={"press_line": ProcessReport(True, 0.0)})
     if failed:
         rolling.held = None  # as after a solve that raised SolverError
     tomorrow = DAY_START + pd.Timedelta(days=1)
     kept = decide(district, tomorrow, soc, rolling=rolling)
     built = decide(district, tomorrow, soc)
-    assert rolling.held is first and (rolling.builds, rolling.shifts) == (2, 1)
+    assert rolling.held is first and (rolling.builds, rolling.shifts) == (2 + restarted, 1)
     a, b = kept.plan.summary, built.plan.summary
     assert kept.plan.table.index.equals(built.plan.table.index)
     assert a["objective"] == pytest.approx(b["objective"], rel=1e-6)

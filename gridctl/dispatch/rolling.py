@@ -35,8 +35,9 @@ When they are re-centred (:mod:`gridctl.network_plan`), ``renew`` writes the new
 and bounds into the held model's rows (:func:`gridctl.dispatch.network.renew_network_block`,
 :meth:`IntradayDispatch.rewrite_rows`; the basis is kept); a new model is built only when an
 interval needs more rows than the held model has for it. A model built within a day is shorter
-than the next local midnight's horizon, so the model a build replaces is kept and shifted at that
-midnight when it can be (the December week 2016-12-05..11 built 2 models instead of 14).
+than the next local midnight's horizon, so the model a build replaces is kept (the longest of
+those replaced: the day's first after two builds within the day) and shifted at that midnight
+when it can be (the December week 2016-12-05..11 built 2 models instead of 14).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class RollingDispatch:
         self.held: IntradayDispatch | None = None
         self.context: tuple | None = None
         self.extension: object = None
-        self.retired: tuple[IntradayDispatch, object] | None = None  # the model (and extension) the last build replaced
+        self.retired: tuple[IntradayDispatch, object] | None = None  # a model (and extension) a build replaced: _longer
         self.builds = 0
         self.updates = 0
         self.renewals = 0  # in-place updates that rewrote rows (``renew``)
@@ -132,7 +133,7 @@ class RollingDispatch:
             retired = (self.held, self.extension)
             built = IntradayDispatch(with_spare_rows(inp), time_limit_s, mip_gap, extend_and_keep)
             previous, self.held, k = self.held, built, 0
-            self.retired = retired if previous is not None and previous.solved else None
+            self.retired = _longer(retired, self.retired)
             carried = carried if shifted else carried_commitment(previous, self.held)
             self.context = context
             self.builds += 1
@@ -287,6 +288,17 @@ def _polish(d: IntradayDispatch, mip: SolveResult) -> SolveResult:
         d.relaxed_basis = None
     lp = d.solve()
     return dataclasses.replace(mip, objective=lp.objective)
+
+
+def _longer(replaced: tuple, kept: tuple | None) -> tuple | None:
+    """The model (and extension) to keep for a shift at the next midnight: the one a build just
+    replaced, when solved, unless the one kept is longer (two builds within a day leave the day's
+    first model kept, the only one as long as the next midnight's horizon)."""
+    if replaced[0] is None or not replaced[0].solved:
+        return kept
+    if kept is not None and len(kept[0].inp.index) > len(replaced[0].inp.index):
+        return kept
+    return replaced
 
 
 def _same(a: tuple, b: tuple | None) -> bool:
