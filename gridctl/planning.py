@@ -13,7 +13,6 @@ import pandas as pd
 from forecasts.carbon_spread import risk_adjusted
 from gridctl.demand_charges import PeakKey, charge_report, model_charges
 from gridctl.dispatch.ev import immediate_charging
-from gridctl.dispatch.grid import per_interval
 from gridctl.dispatch.highs import solve
 from gridctl.dispatch.inputs import BatteryParams, ChargerReport, CurtailablePv, DispatchInputs
 from gridctl.dispatch.model import build_model
@@ -139,7 +138,6 @@ def dispatch_inputs(
         base, day_peak = baseline_import_kw(inp), day_peak_so_far_kw(district, fc.issue_time, fc.groups.index[0])
         inp.peak_cap_kw = peak_cap_kw(inp.import_limit_kw, base, day_peak)
         inp.import_limit_kw = peak_guard_kw(inp.import_limit_kw, base, load_headroom_kw(district, fc), day_peak)
-        inp.import_headroom_kw = inp.peak_cap_kw - per_interval(inp.import_limit_kw, len(inp.index))  # at least 0
     return inp
 
 

@@ -11,7 +11,7 @@ from test_replay import replay_district
 
 from gridctl.cycle import decide, terminal_targets
 from gridctl.dispatch.highs import solve
-from gridctl.dispatch.inputs import BatteryParams, EvChargerParams, EvSession
+from gridctl.dispatch.inputs import BatteryParams
 from gridctl.dispatch.model import build_model
 from gridctl.dispatch.result import plan_table
 from gridctl.forecast_issue import make_forecast
@@ -39,9 +39,8 @@ def test_the_plan_never_imports_above_the_uncontrolled_forecast_peak(demo_distri
     base = baseline_import_kw(inp)
     peak = float(base.max())
     limit = np.broadcast_to(inp.import_limit_kw, base.shape)  # less the load forecast's headroom
-    assert limit.max() == pytest.approx(peak) and (limit >= base - 1e-6).all() and (limit < peak - 1.0).any()
+    assert limit.max() == pytest.approx(peak) and (limit >= base - 1e-6).all()
     assert inp.peak_cap_kw == pytest.approx(peak)
-    np.testing.assert_allclose(limit + inp.import_headroom_kw, peak)  # the headroom reaches the cap, no further
     assert peak < demo_district.config.grid.import_limit_kw
     model = build_model(inp)
     solve(model)
@@ -54,7 +53,7 @@ def test_limit_mode_keeps_only_the_configured_connection_limit(demo_district):
     cfg = demo_district.config.model_copy(deep=True)
     cfg.dispatch.peak_cap = "limit"
     inp = _inputs(district_with_config(demo_district, cfg))
-    assert inp.import_limit_kw == cfg.grid.import_limit_kw and inp.import_headroom_kw is None
+    assert inp.import_limit_kw == cfg.grid.import_limit_kw
 
 
 def test_the_guard_keeps_the_load_forecasts_headroom_where_charging_adds_import():
@@ -65,25 +64,10 @@ def test_the_guard_keeps_the_load_forecasts_headroom_where_charging_adds_import(
     load = np.array([10.0, 20.0, 16.0, 10.0])
     battery = BatteryParams("b", 0, 10.0, 0.0, 20.0, 0.0, 1.0, 1.0)
     for headroom, top in ((np.zeros(4), 20.0), (np.array([0.0, 3.0, 3.0, 0.0]), 17.0)):
-        limit = np.broadcast_to(peak_guard_kw(1e6, load, headroom), (4,))
-        _, table, found = solve_case(case_inputs([0.6, 0.6, 0.1, 0.6], load, batteries=[battery], import_limit_kw=limit,
-                                                 import_headroom_kw=20.0 - limit))
+        limit = peak_guard_kw(1e6, load, headroom)
+        _, table, found = solve_case(case_inputs([0.6, 0.6, 0.1, 0.6], load, batteries=[battery], import_limit_kw=limit))
         assert table.grid_import_kw.to_numpy() == pytest.approx([10.0, 20.0, top, 10.0 - (top - 16.0)], abs=1e-6)
         assert found == []
-
-
-@pytest.mark.parametrize(("energy_kwh", "p_max_kw", "delivered_kwh"), [(12.0, 6.0, 12.0), (24.0, 12.0, 20.0)])
-def test_an_ev_deadline_takes_the_headroom_but_never_the_cap(energy_kwh, p_max_kw, delivered_kwh):
-    # 1 h intervals, load 10 kW, the cap 20 kW, the limit 12 kW in hours 1-2 (8 kW of headroom): a
-    # vehicle there needing 12 kWh at 6 kW draws 16 kW, into the headroom (4 kW at 5 a kWh, not 12 kWh
-    # unserved at 10 a kWh); one needing 24 kWh at 12 kW would draw 22 kW: it stops at the cap
-    ev = EvChargerParams("ev", 0, p_max_kw, (EvSession(1, 3, energy_kwh),))
-    inp = case_inputs([0.2] * 3, [10.0] * 3, ev_chargers=[ev], import_limit_kw=np.array([20.0, 12.0, 12.0]),
-                      import_headroom_kw=np.array([0.0, 8.0, 8.0]))
-    _, table, found = solve_case(inp)
-    assert table["ev.p_kw"].sum() == pytest.approx(delivered_kwh, abs=1e-6)
-    assert table.grid_import_kw.max() <= 20.0 + 1e-6
-    assert {v["limit"] for v in found} == ({"import_guard"} if delivered_kwh == energy_kwh else {"import_guard", "ev_energy"})
 
 
 def test_a_late_horizon_may_recharge_up_to_the_days_measured_peak(demo_district):

@@ -5,12 +5,6 @@ import (export) limit, one number or one per interval, is soft: ``import[t] <= l
 :mod:`gridctl.dispatch.soft`; the limits are mutable parameters indexed by interval (``m.import_limit_kw``,
 ``m.export_limit_kw``), so a re-optimisation can move them in place. With a peak-import charge, ``m.peak_import >= import[t]`` for every
 ``t`` and the objective charges ``peak_charge_per_kw * m.peak_import``.
-
-With ``inp.import_headroom_kw`` (the peak guard's: the import limit lies that far below the
-no-new-peak cap, for the load forecast's error, :mod:`gridctl.headroom`) the import row also holds
-``headroom[t]``, between 0 and that headroom (a mutable parameter, moved in place), at the lower
-``import_guard`` penalty: ``import[t] <= limit[t] + headroom[t] + over[t]``. An EV's or a process
-load's energy or a comfort band may take up the headroom, nothing takes the cap.
 """
 
 from __future__ import annotations
@@ -39,21 +33,7 @@ def populate_grid(m: pyo.ConcreteModel, inp: DispatchInputs) -> None:
                              penalty=PENALTY["grid_limit"] * dt)
             lim = pyo.Param(T, initialize=dict(enumerate(limit.tolist())), mutable=True)
             m.add_component(f"{name}_limit_kw", lim)
-            if name == "import" and inp.import_headroom_kw is not None:
-                over = _headroom(m, inp, over)
             m.add_component(f"{name}_limit", pyo.Constraint(T, rule=lambda _, t, v=var, o=over, lim=lim: v[t] <= lim[t] + o[t]))
     if inp.peak_charge_per_kw > 0:
         m.peak_import = pyo.Var(within=pyo.NonNegativeReals)
         m.peak_def = pyo.Constraint(T, rule=lambda _, t: m.peak_import >= m.grid_import[t])
-
-
-def _headroom(m: pyo.ConcreteModel, inp: DispatchInputs, over: pyo.Var) -> dict:
-    """The import row's slack with the headroom before it (module doc): per interval, the
-    headroom taken up plus ``over``."""
-    m.import_headroom_kw = pyo.Param(m.T, initialize=dict(enumerate(per_interval(inp.import_headroom_kw, len(m.T)).tolist())),
-                                     mutable=True)
-    used = add_slack(m, "import_headroom", m.T, limit="import_guard", asset="grid", unit="kW",
-                     penalty=PENALTY["import_guard"] * inp.dt_h)
-    for t in m.T:
-        used[t].setub(m.import_headroom_kw[t])
-    return {t: used[t] + over[t] for t in m.T}

@@ -124,9 +124,6 @@ class DispatchInputs:
     process_loads: list = field(default_factory=list)  # gridctl.dispatch.process_load.ProcessLoadParams
     process_group_max_kw: dict[str, float] = field(default_factory=dict)  # shared budget per process group
     import_limit_kw: float | np.ndarray = float("inf")  # one number or one per interval
-    # per interval, how far the import may pass import_limit_kw at the import_guard penalty (kW; the
-    # load forecast's headroom below the no-new-peak cap, gridctl.dispatch.grid); None: not at all
-    import_headroom_kw: np.ndarray | None = None
     peak_cap_kw: float | None = None  # the no-new-peak cap the import limit derives from (gridctl.headroom), if any
     export_limit_kw: float | np.ndarray = float("inf")
     curtailment_penalty_per_kwh: float = 1e-4

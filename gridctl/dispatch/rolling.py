@@ -254,11 +254,12 @@ class RollingDispatch:
         d.set_state(k, battery_soc_kwh={b.id: b.soc_initial_kwh for b in inp.batteries},
                     heat_pump_temp_c={h.id: h.temp_initial_c for h in inp.heat_pumps})
         n = len(d.inp.index)
-        for name in ("import_limit_kw", "export_limit_kw", "import_headroom_kw"):  # the headroom: column bounds
-            if hasattr(m, name):
-                limit = pad(per_interval(getattr(d.inp, name), n), per_interval(getattr(inp, name), n - k))
-                d.param_store.store(getattr(m, name), range(n), limit)
-                setattr(d.inp, name, limit)
+        for name in ("import", "export"):
+            if hasattr(m, f"{name}_limit_kw"):
+                limit = pad(per_interval(getattr(d.inp, f"{name}_limit_kw"), n),
+                            per_interval(getattr(inp, f"{name}_limit_kw"), n - k))
+                d.param_store.store(getattr(m, f"{name}_limit_kw"), range(n), limit)
+                setattr(d.inp, f"{name}_limit_kw", limit)
         targets = []
         for b in inp.batteries:
             if b.terminal_value_per_kwh is None:
@@ -311,7 +312,6 @@ def _static(inp: DispatchInputs) -> tuple:
     return (
         tuple(getattr(inp, f) for f in STATIC_INPUTS),
         bool(np.isfinite(inp.import_limit_kw).all()), bool(np.isfinite(inp.export_limit_kw).all()),  # values move in place
-        inp.import_headroom_kw is not None,
         event_limits_key(inp),
         tuple((b.id, *(getattr(b, f) for f in STATIC_BATTERY)) for b in inp.batteries),
         tuple((h.id, *(getattr(h, f) for f in STATIC_HEAT_PUMP)) for h in inp.heat_pumps),

@@ -13,11 +13,7 @@ scaled up to stay so, :func:`gridctl.dispatch.demand.penalty_scale`):
   (``10 * capacity_kwh_per_k`` per kelvin-hour);
 - ``terminal``: 2 per kWh missing from a storage's terminal target (battery SoC, thermal store),
   above the largest value a stored kWh can earn within the horizon;
-- ``grid_limit``: 100 per kWh above the import or export limit (kW over the limit times hours);
-- ``import_guard``: 5 per kWh of the load forecast's headroom the import takes up, between the
-  import limit and the no-new-peak cap above it (:mod:`gridctl.dispatch.grid`): above every real
-  term, below unserved energy and comfort, so a deadline or a comfort band may use the headroom,
-  never the cap itself.
+- ``grid_limit``: 100 per kWh above the import or export limit (kW over the limit times hours).
 
 :func:`violations` lists every slack above a tolerance after a solve, with its size and unit.
 """
@@ -32,7 +28,7 @@ import pyomo.environ as pyo
 
 from gridctl.dispatch.result import Values, pyomo_values
 
-PENALTY = {"ev_energy": 10.0, "comfort": 10.0, "terminal": 2.0, "grid_limit": 100.0, "import_guard": 5.0}
+PENALTY = {"ev_energy": 10.0, "comfort": 10.0, "terminal": 2.0, "grid_limit": 100.0}
 TOLERANCE = 1e-6
 
 
